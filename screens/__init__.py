@@ -1,0 +1,1 @@
+"""One Textual screen module per product module."""

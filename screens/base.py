@@ -1,0 +1,44 @@
+"""What every screen shares: a title, the status line and the Footer with the keys."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from widgets.status_line import StatusLine
+
+
+class StronScreen(Screen):
+    """A full screen (not a dimmed modal: a plain screen costs half the bytes over SSH)."""
+
+    TITLE_TEXT = ""
+    BINDINGS = [Binding("escape", "back", "Back")]
+
+    def compose(self) -> ComposeResult:
+        if self.TITLE_TEXT:
+            yield Static(self.TITLE_TEXT, classes="screen-title", markup=False)
+        yield from self.compose_body()
+        with Vertical(id="bottom-bar"):
+            yield StatusLine(id="status-line")
+            yield Footer(show_command_palette=True)
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.refresh_status()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        status = self.query(StatusLine)
+        if status:
+            self.app.show_status(status.first())
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()

@@ -1,0 +1,94 @@
+"""The main menu of modules and each module's menu of functions."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from screens.base import StronScreen
+from screens.registry import entries_for
+from stron_tui.services.permissions import MODULES, MODULES_BY_KEY
+
+
+class MainMenuScreen(StronScreen):
+    """Only the modules the operator may use are listed."""
+
+    BINDINGS = [
+        Binding("f2", "app.open_module('topup')", "Top-up", show=False),
+        Binding("f3", "app.open_module('basedata')", "Base Data", show=False),
+        Binding("f4", "app.open_module('exceptions')", "Exceptions", show=False),
+        Binding("f5", "app.open_module('reports')", "Reports", show=False),
+        Binding("f6", "app.open_module('system')", "System", show=False),
+        Binding("p", "app.open_entry('system.password')", "Password"),
+        Binding("f10", "app.logout", "Log out"),
+        Binding("escape", "app.logout", "Log out", show=False),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        actor = self.app.actor
+        yield Static(f"Main menu: {actor.name or actor.user_code}", classes="screen-title", markup=False)
+        modules = actor.visible_modules()
+        yield OptionList(
+            *[
+                Option(f"{module.function_key.upper():>3}  {module.title:<20} {module.description}", id=module.key)
+                for module in modules
+            ],
+            id="modules",
+        )
+        yield Static(
+            "Enter or a function key opens a module; Ctrl+P finds any screen; P changes your password; "
+            "F10 logs out.",
+            classes="hint",
+            markup=False,
+        )
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#modules", OptionList).focus()
+
+    @on(OptionList.OptionSelected, "#modules")
+    def _open(self, event: OptionList.OptionSelected) -> None:
+        self.app.open_module(event.option.id)
+
+
+class ModuleScreen(StronScreen):
+    """A module's functions; number keys open them directly."""
+
+    BINDINGS = [Binding("escape", "back", "Back")] + [
+        Binding(str(number), f"open_number({number})", str(number), show=False) for number in range(1, 10)
+    ]
+
+    def __init__(self, module_key: str):
+        super().__init__()
+        self.module = MODULES_BY_KEY[module_key]
+
+    def compose_body(self) -> ComposeResult:
+        entries = entries_for(self.module.key, self.app.actor)
+        self._entries = entries
+        yield Static(f"{self.module.title}", classes="screen-title", markup=False)
+        yield OptionList(
+            *[
+                Option(f"{index}  {entry.title:<28} {entry.description}", id=entry.key)
+                for index, entry in enumerate(entries, start=1)
+            ],
+            id="functions",
+        )
+        yield Static("Enter or the number opens a function; Esc goes back.", classes="hint", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#functions", OptionList).focus()
+
+    def action_open_number(self, number: int) -> None:
+        if 0 < number <= len(self._entries):
+            self.app.open_entry(self._entries[number - 1].key)
+
+    @on(OptionList.OptionSelected, "#functions")
+    def _open(self, event: OptionList.OptionSelected) -> None:
+        self.app.open_entry(event.option.id)
+
+
+__all__ = ["MainMenuScreen", "ModuleScreen", "MODULES"]

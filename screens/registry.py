@@ -1,0 +1,93 @@
+"""Every screen an operator can open: menus, function keys and the command palette read this.
+
+`target` is "package.module:ScreenClass"; the class is imported only when the
+screen is first opened, so start-up stays fast. A screen class takes no
+arguments and reads `self.app.ctx` / `self.app.actor`. An entry without a
+target opens a plain "not built yet" screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ScreenEntry:
+    key: str
+    module: str
+    title: str
+    description: str
+    permission: str
+    target: str | None = None
+
+
+ENTRIES: tuple[ScreenEntry, ...] = (
+    # Top-up Center
+    ScreenEntry("topup.amount", "topup", "Top-up by Amount", "Sell credit for a sum of money", "topup.vend"),
+    ScreenEntry("topup.units", "topup", "Top-up by Unit", "Sell a number of kWh or m3", "topup.vend"),
+    ScreenEntry("topup.reprint", "topup", "Reprint Receipt", "Find a past receipt and print it again",
+                "topup.reprint"),
+    # Base Data
+    ScreenEntry("basedata.meters", "basedata", "Meter Library", "Meters and their STS key data", "basedata.view"),
+    ScreenEntry("basedata.tariffs", "basedata", "Price Library", "Tariffs: price, VAT, excise, limits",
+                "basedata.view"),
+    ScreenEntry("basedata.customers", "basedata", "Customer Library", "Customers and their contact details",
+                "basedata.view"),
+    ScreenEntry("basedata.districts", "basedata", "District Library", "Regions that group meters and customers",
+                "basedata.view"),
+    ScreenEntry("basedata.stations", "basedata", "Sales Station Library", "Sales outlets and their districts",
+                "basedata.view"),
+    ScreenEntry("basedata.accounts", "basedata", "Account Library", "Customer + meter + station + tariff",
+                "basedata.view"),
+    ScreenEntry("basedata.keys", "basedata", "Supply Groups", "Vending keys the system holds (never shown)",
+                "basedata.keys.edit"),
+    # Exception Handling
+    ScreenEntry("exceptions.clear_tamper", "exceptions", "Clear Tamper", "Token that clears a meter's tamper state",
+                "exceptions.clear_tamper"),
+    ScreenEntry("exceptions.tamper_records", "exceptions", "Clear Tamper Record", "Past clear tamper tokens",
+                "exceptions.records"),
+    ScreenEntry("exceptions.clear_credit", "exceptions", "Clear Credit", "Token that resets a meter's credit",
+                "exceptions.clear_credit"),
+    ScreenEntry("exceptions.credit_records", "exceptions", "Clear Credit Record", "Past clear credit tokens",
+                "exceptions.records"),
+    ScreenEntry("exceptions.power_limit", "exceptions", "Maximum Power Limit", "Set a meter's maximum power",
+                "exceptions.power_limit"),
+    ScreenEntry("exceptions.phase_unbalance", "exceptions", "Phase Unbalance Limit",
+                "Set a three-phase meter's unbalance limit", "exceptions.phase_unbalance"),
+    ScreenEntry("exceptions.key_change", "exceptions", "Key Change", "Key change tokens on demand",
+                "exceptions.key_change"),
+    # Reports
+    ScreenEntry("reports.receipts", "reports", "Receipt Report", "Every sale with its token", "reports.view"),
+    ScreenEntry("reports.monthly", "reports", "Monthly Summary Report", "Paid, VAT, excise, units per month",
+                "reports.view"),
+    ScreenEntry("reports.payments", "reports", "Customer Payment Report", "Charges per station and payment type",
+                "reports.view"),
+    ScreenEntry("reports.transactions", "reports", "Transaction Number Report", "Look up transaction numbers",
+                "reports.view"),
+    ScreenEntry("reports.districts", "reports", "District Report", "Charges and revenue per district",
+                "reports.view"),
+    ScreenEntry("reports.non_vending", "reports", "Non-Vending Meter Report", "Meters with no sale in a period",
+                "reports.view"),
+    ScreenEntry("reports.cashup", "reports", "Cash-up Report", "Balance a cash drawer at the end of a shift",
+                "reports.view"),
+    # System Management
+    ScreenEntry("system.password", "system", "Change Password", "Your login or payment password", ""),
+    ScreenEntry("system.users", "system", "User Management", "Sub-accounts, unlock, reset password",
+                "system.users"),
+    ScreenEntry("system.roles", "system", "Role Management", "Roles and their permissions", "system.roles"),
+    ScreenEntry("system.api_accounts", "system", "API Accounts", "Partner keys for the HTTP API",
+                "system.api_accounts"),
+    ScreenEntry("system.audit", "system", "Audit Log", "Who did what, when and from where", "system.audit"),
+    ScreenEntry("system.settings", "system", "Currencies and Payment Types",
+                "Currencies, exchange rates and payment types", "system.settings"),
+)
+
+ENTRIES_BY_KEY = {entry.key: entry for entry in ENTRIES}
+
+
+def entries_for(module: str, actor) -> list[ScreenEntry]:
+    return [entry for entry in ENTRIES if entry.module == module and allowed(entry, actor)]
+
+
+def allowed(entry: ScreenEntry, actor) -> bool:
+    return actor is not None and (not entry.permission or actor.can(entry.permission))

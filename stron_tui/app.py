@@ -1,0 +1,202 @@
+"""The Textual application shell: login, the module menus, and navigation."""
+
+from __future__ import annotations
+
+import importlib
+from functools import partial
+
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from screens.registry import ENTRIES, ENTRIES_BY_KEY, allowed
+from stron_tui.errors import PermissionDenied
+from stron_tui.services.context import AppContext
+from stron_tui.services.permissions import MODULES, MODULES_BY_KEY, Actor
+
+
+class ScreenCommands(Provider):
+    """The command palette reaches every screen the operator may open."""
+
+    def _commands(self):
+        app = self.app
+        actor = getattr(app, "actor", None)
+        if actor is None:
+            return
+        for module in actor.visible_modules():
+            yield f"{module.title}", f"Open the {module.title} menu ({module.function_key.upper()})", partial(
+                app.open_module, module.key
+            )
+        for entry in ENTRIES:
+            if allowed(entry, actor):
+                module = MODULES_BY_KEY[entry.module]
+                yield f"{module.title}: {entry.title}", entry.description, partial(app.open_entry, entry.key)
+        yield "Log out", "End this session and return to the login screen", app.action_logout
+
+    async def discover(self) -> Hits:
+        for title, help_text, command in self._commands():
+            yield DiscoveryHit(title, command, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, command in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), command, text=title, help=help_text)
+
+
+class StronApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "stron-tui"
+    COMMANDS = App.COMMANDS | {ScreenCommands}
+    BINDINGS = [
+        Binding("f10", "logout", "Log out", show=False),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(self, ctx: AppContext, *, source: str = "tui", actor: Actor | None = None,
+                 low_bandwidth: bool | None = None):
+        super().__init__()
+        self.ctx = ctx
+        self.source = source
+        self.actor: Actor | None = None
+        self._preauthenticated = actor
+        self.low_bandwidth = ctx.settings.low_bandwidth if low_bandwidth is None else low_bandwidth
+        self._station_label = ""
+
+    # Start-up and sessions -------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self._preauthenticated is not None:
+            self.after_login(self._preauthenticated)
+            return
+        from stron_tui.services import auth
+
+        if auth.admin_needs_password(self.ctx):
+            from screens.login import FirstStartScreen
+
+            self.push_screen(FirstStartScreen())
+        else:
+            self.show_login()
+
+    def show_login(self, user_code: str = "", notice: str = "") -> None:
+        from screens.login import LoginScreen
+
+        self.actor = None
+        self._station_label = ""
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(LoginScreen(user_code, notice))
+
+    def after_login(self, actor: Actor) -> None:
+        self.actor = actor
+        self._station_label = self._station_name(actor)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        if actor.must_change_password:
+            from screens.login import ChangePasswordScreen
+
+            self.push_screen(ChangePasswordScreen(forced=True))
+        else:
+            self._show_menu()
+
+    def password_changed(self) -> None:
+        from dataclasses import replace
+
+        self.actor = replace(self.actor, must_change_password=False)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self._show_menu()
+
+    def _show_menu(self) -> None:
+        from screens.menu import MainMenuScreen
+
+        self.push_screen(MainMenuScreen())
+
+    def _station_name(self, actor: Actor) -> str:
+        if actor.station_id is None:
+            return ""
+        from stron_tui.db.models import SalesStation
+
+        with self.ctx.db.read_session() as session:
+            station = session.get(SalesStation, actor.station_id)
+            return f"{station.code} {station.name}" if station else ""
+
+    def action_logout(self) -> None:
+        if self.actor is None:
+            return
+        from stron_tui.services import auth
+
+        actor = self.actor
+        auth.logout(self.ctx, actor)
+        self.show_login(actor.user_code, "Logged out.")
+
+    # Navigation -------------------------------------------------------------
+
+    def _can_navigate(self) -> bool:
+        return self.actor is not None and not self.actor.must_change_password
+
+    def action_open_module(self, module_key: str) -> None:
+        self.open_module(module_key)
+
+    def action_open_entry(self, key: str) -> None:
+        self.open_entry(key)
+
+    def open_module(self, module_key: str) -> None:
+        if not self._can_navigate():
+            return
+        if not self.actor.can_use_module(module_key):
+            self.notify(f"You may not use {MODULES_BY_KEY[module_key].title}.", severity="warning")
+            return
+        from screens.menu import ModuleScreen
+
+        self._back_to_menu()
+        self.push_screen(ModuleScreen(module_key))
+
+    def open_entry(self, key: str) -> None:
+        if not self._can_navigate():
+            return
+        entry = ENTRIES_BY_KEY[key]
+        if not allowed(entry, self.actor):
+            self.notify(str(PermissionDenied(f"You may not open {entry.title}.")), severity="warning")
+            return
+        if entry.target is None:
+            from screens.placeholder import NotBuiltScreen
+
+            screen = NotBuiltScreen(entry.title, entry.description)
+        else:
+            module_name, class_name = entry.target.split(":")
+            screen = getattr(importlib.import_module(module_name), class_name)()
+        self.push_screen(screen)
+
+    def _back_to_menu(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    # Status line --------------------------------------------------------------
+
+    def show_status(self, status_line) -> None:
+        actor = self.actor
+        status_line.show(
+            operator=(actor.user_code if actor else ""),
+            station=self._station_label,
+            database=self.ctx.db.display_url,
+            note="low bandwidth" if self.low_bandwidth else "",
+        )
+
+
+def run_app(ctx: AppContext, *, source: str = "tui", actor: Actor | None = None) -> int:
+    low_bandwidth = ctx.settings.low_bandwidth
+    app = StronApp(ctx, source=source, actor=actor, low_bandwidth=low_bandwidth)
+    try:
+        app.run(mouse=not low_bandwidth)
+    finally:
+        if app.actor is not None:
+            from stron_tui.services import auth
+
+            auth.logout(ctx, app.actor)
+        ctx.close()
+    return app.return_code or 0
+
+
+__all__ = ["StronApp", "run_app", "MODULES"]

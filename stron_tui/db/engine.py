@@ -1,0 +1,132 @@
+"""Engines and sessions for SQLite, PostgreSQL and SQL Server behind one interface."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from stron_tui.errors import ConfigurationError, DatabaseUnavailable
+
+SUPPORTED_BACKENDS = {"sqlite", "postgresql", "mssql"}
+SCHEME_HINT = "use sqlite:///PATH, postgresql+psycopg://USER@HOST/DB or mssql+pyodbc://USER@DSN"
+
+
+def parse_database_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigurationError(f"The database URL {url!r} is not a valid URL; {SCHEME_HINT}.") from None
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise ConfigurationError(
+            f"Unknown database URL scheme {parsed.drivername!r}; {SCHEME_HINT}."
+        )
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() not in ("psycopg", "psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def display_url(url: str | URL) -> str:
+    """The URL without its password, for status lines and messages."""
+    parsed = url if isinstance(url, URL) else make_url(url)
+    return parsed.render_as_string(hide_password=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (reports) run while a cashier vends; NORMAL is durable in WAL.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    # Writers take the write lock at BEGIN so two of them queue (busy_timeout)
+    # instead of failing on a lock upgrade; readers begin deferred and never
+    # wait for a writer under WAL. The driver's own BEGIN handling is off.
+    if connection.get_execution_options().get("stron_read_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """One configured database: an engine plus short transactions on it."""
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 5):
+        self.url = parse_database_url(url)
+        self.backend = self.url.get_backend_name()
+        kwargs: dict = {"echo": echo, "future": True}
+        if self.backend == "sqlite":
+            database = self.url.database or ""
+            if database and database != ":memory:":
+                directory = Path(database).expanduser().resolve().parent
+                if not directory.exists():
+                    raise ConfigurationError(f"The database directory {directory} does not exist.")
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30, "isolation_level": None}
+        elif self.backend == "postgresql":
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            kwargs["connect_args"] = {"connect_timeout": 5, "application_name": "stron-tui"}
+        elif self.backend == "mssql":
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, fast_executemany=True)
+        try:
+            self.engine: Engine = create_engine(self.url, **kwargs)
+        except ModuleNotFoundError as error:
+            raise ConfigurationError(
+                f"The database driver {error.name!r} for {self.url.drivername} is not installed."
+            ) from None
+        if self.backend == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._read_sessions = sessionmaker(
+            self.engine.execution_options(stron_read_only=True), expire_on_commit=False, autoflush=False
+        )
+
+    @property
+    def display_url(self) -> str:
+        return display_url(self.url)
+
+    def check_connection(self) -> None:
+        """Fail early with one sentence if the database can't be reached."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except (OperationalError, DBAPIError) as error:
+            reason = str(getattr(error, "orig", error)).strip().splitlines()[0] if str(error) else "no answer"
+            raise DatabaseUnavailable(f"Cannot reach the database at {self.display_url}: {reason}") from None
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A read/write unit of work: commits on success, rolls back on any error."""
+        with self._unit_of_work(self._sessions) as session:
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A unit of work that only reads (lists, reports): never waits for writers."""
+        with self._unit_of_work(self._read_sessions) as session:
+            yield session
+
+    @staticmethod
+    @contextmanager
+    def _unit_of_work(factory) -> Iterator[Session]:
+        session = factory()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,447 @@
+"""The schema. Portable across SQLite, PostgreSQL and SQL Server.
+
+Rules kept here: explicit constraint names (naming convention), identity
+columns with an explicit start, UTC instants, Decimal money, filtered unique
+indexes where a unique column may be NULL or only some rows must be unique,
+and case-insensitive uniqueness decided in the application through folded
+`*_key` columns.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    Unicode,
+    UnicodeText,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from stron_tui.db.types import BigId, Money, Rate, SearchKey, Units, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _id() -> Mapped[int]:
+    return mapped_column(Integer, Identity(start=1), primary_key=True)
+
+
+def _big_id() -> Mapped[int]:
+    return mapped_column(BigId, Identity(start=1), primary_key=True)
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(UTCDateTime, nullable=False)
+
+
+class AppMeta(Base):
+    """Facts about this installation (schema-independent): e.g. the master key check."""
+
+    __tablename__ = "app_meta"
+    name: Mapped[str] = mapped_column(Unicode(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Unicode(400), nullable=False)
+
+
+class District(Base):
+    __tablename__ = "districts"
+    id: Mapped[int] = _id()
+    code: Mapped[str] = mapped_column(Unicode(20), nullable=False)
+    code_key: Mapped[str] = mapped_column(SearchKey(20), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(Unicode(100), nullable=False)
+    name_key: Mapped[str] = mapped_column(SearchKey(100), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(Unicode(40), nullable=False, default="residential")
+    description: Mapped[str] = mapped_column(Unicode(400), nullable=False, default="")
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+
+class SalesStation(Base):
+    __tablename__ = "sales_stations"
+    id: Mapped[int] = _id()
+    code: Mapped[str] = mapped_column(Unicode(20), nullable=False)
+    code_key: Mapped[str] = mapped_column(SearchKey(20), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(Unicode(100), nullable=False)
+    name_key: Mapped[str] = mapped_column(SearchKey(100), nullable=False, index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), nullable=False, index=True)
+    address: Mapped[str] = mapped_column(Unicode(200), nullable=False, default="")
+    phone: Mapped[str] = mapped_column(Unicode(40), nullable=False, default="")
+    receipt_width: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=40)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+    __table_args__ = (CheckConstraint("receipt_width IN (40, 80)", name="receipt_width"),)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = _big_id()
+    code: Mapped[str] = mapped_column(Unicode(30), nullable=False)
+    code_key: Mapped[str] = mapped_column(SearchKey(30), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(Unicode(120), nullable=False)
+    name_key: Mapped[str] = mapped_column(SearchKey(120), nullable=False, index=True)
+    address: Mapped[str] = mapped_column(Unicode(200), nullable=False, default="")
+    phone: Mapped[str] = mapped_column(Unicode(40), nullable=False, default="")
+    phone_key: Mapped[str] = mapped_column(SearchKey(40), nullable=False, default="", index=True)
+    email: Mapped[str] = mapped_column(Unicode(120), nullable=False, default="")
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), index=True)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+
+class Currency(Base):
+    __tablename__ = "currencies"
+    code: Mapped[str] = mapped_column(Unicode(3), primary_key=True)
+    name: Mapped[str] = mapped_column(Unicode(60), nullable=False)
+    symbol: Mapped[str] = mapped_column(Unicode(8), nullable=False, default="")
+    minor_unit: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=2)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    __table_args__ = (CheckConstraint("minor_unit BETWEEN 0 AND 4", name="minor_unit"),)
+
+
+class ExchangeRate(Base):
+    """1 unit of `from_currency` = `rate` units of `to_currency`, from `effective_at` on."""
+
+    __tablename__ = "exchange_rates"
+    id: Mapped[int] = _id()
+    from_currency: Mapped[str] = mapped_column(ForeignKey("currencies.code"), nullable=False)
+    to_currency: Mapped[str] = mapped_column(ForeignKey("currencies.code"), nullable=False)
+    rate: Mapped[Decimal] = mapped_column(Rate, nullable=False)
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    __table_args__ = (
+        Index("ix_exchange_rates_pair", "from_currency", "to_currency", "effective_at"),
+        CheckConstraint("rate > 0", name="rate_positive"),
+    )
+
+
+class PaymentType(Base):
+    __tablename__ = "payment_types"
+    id: Mapped[int] = _id()
+    code: Mapped[str] = mapped_column(Unicode(20), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(Unicode(60), nullable=False)
+    sort_order: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class Tariff(Base):
+    """A price plan. Vends copy what they need, so editing never changes past sales."""
+
+    __tablename__ = "tariffs"
+    id: Mapped[int] = _id()
+    name: Mapped[str] = mapped_column(Unicode(100), nullable=False)
+    name_key: Mapped[str] = mapped_column(SearchKey(100), nullable=False, unique=True)
+    utility: Mapped[str] = mapped_column(Unicode(20), nullable=False)
+    unit: Mapped[str] = mapped_column(Unicode(10), nullable=False)
+    price_per_unit: Mapped[Decimal] = mapped_column(Rate, nullable=False)
+    currency_code: Mapped[str] = mapped_column(ForeignKey("currencies.code"), nullable=False)
+    vat_rate: Mapped[Decimal] = mapped_column(Rate, nullable=False, default=Decimal(0))
+    excise_rate: Mapped[Decimal] = mapped_column(Rate, nullable=False, default=Decimal(0))
+    prices_include_vat: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    min_purchase: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal(0))
+    max_purchase: Mapped[Decimal | None] = mapped_column(Money)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+    __table_args__ = (
+        CheckConstraint("price_per_unit > 0", name="price_positive"),
+        CheckConstraint("vat_rate >= 0 AND excise_rate >= 0", name="rates_not_negative"),
+    )
+
+
+class VendingKey(Base):
+    """A supply group's vending key, AES-GCM encrypted under the master key."""
+
+    __tablename__ = "vending_keys"
+    id: Mapped[int] = _id()
+    sgc: Mapped[str] = mapped_column(Unicode(6), nullable=False)
+    krn: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    dkga: Mapped[str] = mapped_column(Unicode(2), nullable=False)
+    label: Mapped[str] = mapped_column(Unicode(100), nullable=False, default="")
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(12), nullable=False)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary(64), nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = _created()
+    __table_args__ = (UniqueConstraint("sgc", "krn", name="uq_vending_keys_sgc_krn"),)
+
+
+class Meter(Base):
+    """A meter and its STS key data.
+
+    `sgc..ken` is the key data the meter should have (set in the Meter
+    Library); `installed_*` is what the meter holds according to the tokens
+    issued so far. When they differ the next token operation issues the key
+    change tokens first and then moves `installed_*` forward.
+    """
+
+    __tablename__ = "meters"
+    id: Mapped[int] = _big_id()
+    meter_number: Mapped[str] = mapped_column(SearchKey(13), nullable=False, unique=True)
+    meter_type: Mapped[str] = mapped_column(Unicode(30), nullable=False)
+    utility: Mapped[str] = mapped_column(Unicode(20), nullable=False)
+    status: Mapped[str] = mapped_column(Unicode(12), nullable=False, default="active")
+    sgc: Mapped[str] = mapped_column(Unicode(6), nullable=False)
+    ti: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    krn: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    kt: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=2)
+    ea: Mapped[str] = mapped_column(Unicode(2), nullable=False, default="07")
+    dkga: Mapped[str] = mapped_column(Unicode(2), nullable=False, default="02")
+    base_date: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=2014)
+    ken: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=255)
+    installed_sgc: Mapped[str] = mapped_column(Unicode(6), nullable=False)
+    installed_ti: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    installed_krn: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    installed_kt: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    installed_ea: Mapped[str] = mapped_column(Unicode(2), nullable=False)
+    installed_dkga: Mapped[str] = mapped_column(Unicode(2), nullable=False)
+    installed_base_date: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    installed_ken: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    last_tid: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'inactive', 'faulty', 'retired')", name="status"),
+        CheckConstraint("base_date IN (1993, 2014, 2035)", name="base_date"),
+        CheckConstraint("installed_base_date IN (1993, 2014, 2035)", name="installed_base_date"),
+        Index("ix_meters_sgc_krn", "sgc", "krn"),
+    )
+
+
+class Account(Base):
+    """Customer + meter + sales station + tariff. A meter has at most one open account."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = _big_id()
+    account_number: Mapped[str] = mapped_column(SearchKey(30), nullable=False, unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), nullable=False, index=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"), nullable=False, index=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("sales_stations.id"), nullable=False, index=True)
+    tariff_id: Mapped[int] = mapped_column(ForeignKey("tariffs.id"), nullable=False, index=True)
+    status: Mapped[str] = mapped_column(Unicode(10), nullable=False, default="open")
+    opened_at: Mapped[datetime] = _created()
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'closed')", name="status"),
+        Index(
+            "uq_accounts_open_meter",
+            "meter_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+            mssql_where=text("status = 'open'"),
+        ),
+    )
+
+
+class Role(Base):
+    __tablename__ = "roles"
+    id: Mapped[int] = _id()
+    name: Mapped[str] = mapped_column(Unicode(60), nullable=False)
+    name_key: Mapped[str] = mapped_column(SearchKey(60), nullable=False, unique=True)
+    description: Mapped[str] = mapped_column(Unicode(200), nullable=False, default="")
+    builtin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class RolePermission(Base):
+    __tablename__ = "role_permissions"
+    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True)
+    permission: Mapped[str] = mapped_column(Unicode(60), primary_key=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = _id()
+    user_code: Mapped[str] = mapped_column(Unicode(40), nullable=False)
+    user_key: Mapped[str] = mapped_column(SearchKey(40), nullable=False, unique=True)
+    name: Mapped[str] = mapped_column(Unicode(100), nullable=False, default="")
+    phone: Mapped[str] = mapped_column(Unicode(40), nullable=False, default="")
+    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), nullable=False, index=True)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("sales_stations.id"), index=True)
+    password_hash: Mapped[str | None] = mapped_column(Unicode(200))
+    payment_password_hash: Mapped[str | None] = mapped_column(Unicode(200))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    must_change_payment_password: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    builtin_admin: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = _created()
+
+
+class UserPublicKey(Base):
+    """An SSH public key a user may log in with at a remote station."""
+
+    __tablename__ = "user_public_keys"
+    id: Mapped[int] = _id()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    fingerprint: Mapped[str] = mapped_column(Unicode(100), nullable=False, unique=True)
+    public_key: Mapped[str] = mapped_column(UnicodeText, nullable=False)
+    comment: Mapped[str] = mapped_column(Unicode(200), nullable=False, default="")
+    created_at: Mapped[datetime] = _created()
+
+
+class ApiAccount(Base):
+    """A partner's API account; the secret is stored only as a hash."""
+
+    __tablename__ = "api_accounts"
+    id: Mapped[int] = _id()
+    name: Mapped[str] = mapped_column(Unicode(60), nullable=False)
+    name_key: Mapped[str] = mapped_column(SearchKey(60), nullable=False, unique=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), nullable=False, index=True)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("sales_stations.id"))
+    key_prefix: Mapped[str] = mapped_column(Unicode(16), nullable=False, unique=True)
+    key_hash: Mapped[str] = mapped_column(Unicode(200), nullable=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    rate_limit_per_minute: Mapped[int] = mapped_column(Integer, nullable=False, default=600)
+    created_at: Mapped[datetime] = _created()
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Vend(Base):
+    """One credit sale: the receipt's facts, frozen at the moment of sale."""
+
+    __tablename__ = "vends"
+    id: Mapped[int] = _big_id()
+    transaction_number: Mapped[str] = mapped_column(Unicode(24), nullable=False, unique=True)
+    receipt_number: Mapped[str] = mapped_column(Unicode(24), nullable=False, unique=True)
+    request_id: Mapped[str] = mapped_column(Unicode(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = _created()
+    business_date: Mapped[date] = mapped_column(Date, nullable=False)
+    source: Mapped[str] = mapped_column(Unicode(8), nullable=False)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    api_account_id: Mapped[int | None] = mapped_column(ForeignKey("api_accounts.id"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("sales_stations.id"), nullable=False)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), nullable=False)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), nullable=False)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), nullable=False)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"), nullable=False)
+    meter_number: Mapped[str] = mapped_column(Unicode(13), nullable=False)
+    tariff_id: Mapped[int] = mapped_column(ForeignKey("tariffs.id"), nullable=False)
+    tariff_name: Mapped[str] = mapped_column(Unicode(100), nullable=False)
+    utility: Mapped[str] = mapped_column(Unicode(20), nullable=False)
+    unit: Mapped[str] = mapped_column(Unicode(10), nullable=False)
+    price_per_unit: Mapped[Decimal] = mapped_column(Rate, nullable=False)
+    vat_rate: Mapped[Decimal] = mapped_column(Rate, nullable=False)
+    excise_rate: Mapped[Decimal] = mapped_column(Rate, nullable=False)
+    prices_include_vat: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    mode: Mapped[str] = mapped_column(Unicode(8), nullable=False)
+    payment_type: Mapped[str] = mapped_column(Unicode(20), nullable=False)
+    paid_currency: Mapped[str] = mapped_column(Unicode(3), nullable=False)
+    paid_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    exchange_rate: Mapped[Decimal] = mapped_column(Rate, nullable=False)
+    currency: Mapped[str] = mapped_column(Unicode(3), nullable=False)
+    gross_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    vat_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    excise_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    net_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    units: Mapped[Decimal] = mapped_column(Units, nullable=False)
+    token: Mapped[str] = mapped_column(Unicode(20), nullable=False)
+    tid: Mapped[int] = mapped_column(Integer, nullable=False)
+    key_change_tokens: Mapped[str] = mapped_column(Unicode(100), nullable=False, default="")
+    __table_args__ = (
+        Index("ix_vends_meter_created", "meter_id", "created_at"),
+        Index("ix_vends_created", "created_at"),
+        Index("ix_vends_business_date_station", "business_date", "station_id"),
+        Index("ix_vends_operator_date", "operator_id", "business_date"),
+        Index("ix_vends_customer", "customer_id", "created_at"),
+        CheckConstraint("source IN ('tui', 'ssh', 'api', 'cli')", name="source"),
+        CheckConstraint("mode IN ('amount', 'units')", name="mode"),
+    )
+
+
+class ManagementToken(Base):
+    """A management token operation (clear tamper, clear credit, key change, limits)."""
+
+    __tablename__ = "management_tokens"
+    id: Mapped[int] = _big_id()
+    transaction_number: Mapped[str] = mapped_column(Unicode(24), nullable=False, unique=True)
+    receipt_number: Mapped[str] = mapped_column(Unicode(24), nullable=False, unique=True)
+    request_id: Mapped[str] = mapped_column(Unicode(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = _created()
+    business_date: Mapped[date] = mapped_column(Date, nullable=False)
+    source: Mapped[str] = mapped_column(Unicode(8), nullable=False)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    api_account_id: Mapped[int | None] = mapped_column(ForeignKey("api_accounts.id"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("sales_stations.id"), nullable=False)
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"), nullable=False)
+    meter_number: Mapped[str] = mapped_column(Unicode(13), nullable=False)
+    kind: Mapped[str] = mapped_column(Unicode(24), nullable=False)
+    subclass: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    field_value: Mapped[int | None] = mapped_column(Integer)
+    register: Mapped[int | None] = mapped_column(SmallInteger)
+    reason: Mapped[str] = mapped_column(Unicode(200), nullable=False, default="")
+    token: Mapped[str] = mapped_column(Unicode(100), nullable=False)
+    tid: Mapped[int | None] = mapped_column(Integer)
+    key_change_tokens: Mapped[str] = mapped_column(Unicode(100), nullable=False, default="")
+    __table_args__ = (
+        Index("ix_management_tokens_kind_created", "kind", "created_at"),
+        Index("ix_management_tokens_meter", "meter_id", "created_at"),
+        Index("ix_management_tokens_operator_date", "operator_id", "business_date"),
+    )
+
+
+class ReceiptPrint(Base):
+    """Each reprint of a receipt (the original print is the vend itself)."""
+
+    __tablename__ = "receipt_prints"
+    id: Mapped[int] = _big_id()
+    receipt_number: Mapped[str] = mapped_column(Unicode(24), nullable=False, index=True)
+    created_at: Mapped[datetime] = _created()
+    business_date: Mapped[date] = mapped_column(Date, nullable=False)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    api_account_id: Mapped[int | None] = mapped_column(ForeignKey("api_accounts.id"))
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("sales_stations.id"))
+    source: Mapped[str] = mapped_column(Unicode(8), nullable=False)
+    __table_args__ = (Index("ix_receipt_prints_operator_date", "operator_id", "business_date"),)
+
+
+class AuditEntry(Base):
+    """Append-only trail: who, when, from where, what."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = _big_id()
+    occurred_at: Mapped[datetime] = _created()
+    source: Mapped[str] = mapped_column(Unicode(8), nullable=False)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    user_code: Mapped[str] = mapped_column(Unicode(40), nullable=False, default="")
+    api_account_id: Mapped[int | None] = mapped_column(ForeignKey("api_accounts.id"))
+    remote: Mapped[str] = mapped_column(Unicode(80), nullable=False, default="")
+    action: Mapped[str] = mapped_column(Unicode(40), nullable=False)
+    entity: Mapped[str] = mapped_column(Unicode(40), nullable=False, default="")
+    entity_id: Mapped[str] = mapped_column(Unicode(40), nullable=False, default="")
+    summary: Mapped[str] = mapped_column(Unicode(400), nullable=False, default="")
+    detail: Mapped[str] = mapped_column(UnicodeText, nullable=False, default="")
+    __table_args__ = (
+        Index("ix_audit_log_occurred", "occurred_at"),
+        Index("ix_audit_log_user_occurred", "user_id", "occurred_at"),
+        Index("ix_audit_log_action_occurred", "action", "occurred_at"),
+    )

@@ -1,0 +1,75 @@
+"""Column types that behave the same on SQLite, PostgreSQL and SQL Server."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, DateTime, Integer, Numeric, Unicode, types
+from sqlalchemy.dialects import mssql
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY, so big ids are INTEGER there.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(types.TypeDecorator):
+    """A UTC instant: stored without zone (DATETIME2 on SQL Server), read back aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "mssql":
+            return dialect.type_descriptor(mssql.DATETIME2(precision=6))
+        return dialect.type_descriptor(DateTime(timezone=False))
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("UTCDateTime needs an aware datetime")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+class Money(types.TypeDecorator):
+    """Money as Decimal with four places (enough for every ISO minor unit)."""
+
+    impl = Numeric(18, 4)
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value)
+
+
+class Rate(types.TypeDecorator):
+    """A rate or price per unit with six places."""
+
+    impl = Numeric(18, 6)
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value)
+
+
+class Units(types.TypeDecorator):
+    """Token units (kWh, m3, ...): 0.1 resolution as STS transfers them."""
+
+    impl = Numeric(14, 1)
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value)
+
+
+def SearchKey(length: int) -> types.TypeEngine:
+    """A folded search column compared byte-wise, so prefix ranges use the index.
+
+    PostgreSQL's default collation is linguistic; "C" keeps ordering by code
+    point, which makes `col >= 'abc' AND col < 'abd'` exactly a prefix match.
+    """
+    return Unicode(length).with_variant(Unicode(length, collation="C"), "postgresql")

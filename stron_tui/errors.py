@@ -1,0 +1,67 @@
+"""Domain errors. Every message is one sentence fit to show an operator."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class StronError(Exception):
+    """Base of every error the product reports to a person."""
+
+    code = "error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(StronError):
+    """Settings, data directory, database URL or master key are not usable."""
+
+    code = "configuration"
+
+
+class DatabaseUnavailable(StronError):
+    code = "database_unavailable"
+
+
+class ValidationError(StronError):
+    """Bad input: nothing was changed. `field` names the form field when known."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, field: str | None = None, errors: dict[str, str] | None = None):
+        super().__init__(message)
+        self.field = field
+        self.errors = errors or ({field: message} if field else {})
+
+
+class NotFound(StronError):
+    code = "not_found"
+
+
+class Conflict(StronError):
+    code = "conflict"
+
+
+class PermissionDenied(StronError):
+    code = "forbidden"
+
+
+class AuthenticationFailed(StronError):
+    code = "unauthorized"
+
+
+class AccountLocked(AuthenticationFailed):
+    code = "locked"
+
+    def __init__(self, message: str, until: datetime):
+        super().__init__(message)
+        self.until = until
+
+
+class PasswordChangeRequired(StronError):
+    code = "password_change_required"

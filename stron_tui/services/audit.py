@@ -1,0 +1,71 @@
+"""The audit trail: written in the same transaction as the change it records."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from stron_tui.db.models import AuditEntry
+from stron_tui.services.clock import utcnow
+from stron_tui.services.permissions import Actor
+
+# Field names whose values never enter the trail.
+SECRET_FIELDS = {"password", "password_hash", "payment_password", "payment_password_hash", "vending_key",
+                 "key_hash", "secret", "api_key", "nonce", "ciphertext"}
+
+
+def _plain(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return "<bytes>"
+    return value
+
+
+def scrub(values: dict | None) -> dict:
+    return {key: ("***" if key in SECRET_FIELDS else _plain(value)) for key, value in (values or {}).items()}
+
+
+def changes(before: dict, after: dict) -> dict:
+    """Only the fields that changed, as {field: [before, after]}."""
+    keys = sorted(set(before) | set(after))
+    return {
+        key: [_plain(before.get(key)), _plain(after.get(key))] if key not in SECRET_FIELDS else ["***", "***"]
+        for key in keys
+        if before.get(key) != after.get(key)
+    }
+
+
+def record(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    *,
+    entity: str = "",
+    entity_id: object = "",
+    summary: str = "",
+    detail: dict | None = None,
+    user_code: str | None = None,
+    source: str | None = None,
+    remote: str | None = None,
+) -> AuditEntry:
+    entry = AuditEntry(
+        occurred_at=utcnow(),
+        source=source or (actor.source if actor else "tui"),
+        user_id=actor.user_id if actor else None,
+        user_code=(user_code if user_code is not None else (actor.user_code if actor else ""))[:40],
+        api_account_id=actor.api_account_id if actor else None,
+        remote=(remote if remote is not None else (actor.remote if actor else ""))[:80],
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id)[:40],
+        summary=summary[:400],
+        detail=json.dumps(detail, default=_plain, ensure_ascii=False, sort_keys=True) if detail else "",
+    )
+    session.add(entry)
+    return entry

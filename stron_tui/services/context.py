@@ -1,0 +1,93 @@
+"""The application context: settings, the database and the key vault, opened once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+
+from stron_tui.db.engine import Database
+from stron_tui.errors import ConfigurationError, DatabaseUnavailable
+from stron_tui.settings import Settings, ensure_directory, load_settings
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    _master_key: bytes | None = field(default=None, repr=False)
+
+    @cached_property
+    def vault(self):
+        from stron_tui.keystore import VendingKeyVault, load_master_key
+
+        if self._master_key is None:
+            self._master_key = load_master_key(self.settings, self.db)
+        return VendingKeyVault(self._master_key)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def schema_revision(db: Database) -> str | None:
+    """The migration the database is at, or None for an empty database."""
+    try:
+        with db.engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except (OperationalError, ProgrammingError) as error:
+        if db.backend == "sqlite" and "no such table" not in str(error):
+            raise DatabaseUnavailable(f"Cannot read the database at {db.display_url}: {error.orig}") from None
+        return None
+    except DBAPIError:
+        return None
+
+
+def open_context(
+    settings: Settings | None = None,
+    *,
+    migrate: bool | None = None,
+    seed: bool = True,
+    check_master_key: bool = True,
+) -> AppContext:
+    """Open the configured database ready for use, or raise one clear sentence.
+
+    The embedded SQLite database is created and migrated on first start; a
+    server database must be migrated on purpose with `stron-tui db upgrade`.
+    """
+    from stron_tui.db.revision import SCHEMA_HEAD
+
+    settings = settings or load_settings()
+    ensure_directory(settings.data_dir, "data directory")
+    db = Database(settings.database_url)
+    try:
+        db.check_connection()
+        revision = schema_revision(db)
+        if migrate is None:
+            migrate = db.backend == "sqlite"
+        if revision != SCHEMA_HEAD:
+            if migrate:
+                from stron_tui.db import migrate as migrations
+
+                migrations.upgrade(db)
+            elif revision is None:
+                raise ConfigurationError(
+                    f"The database at {db.display_url} has no stron-tui schema yet; run: stron-tui db upgrade"
+                )
+            else:
+                raise ConfigurationError(
+                    f"The database at {db.display_url} is at schema {revision}, this program needs "
+                    f"{SCHEMA_HEAD}; run: stron-tui db upgrade"
+                )
+        if seed:
+            from stron_tui.services.bootstrap import ensure_reference_data
+
+            ensure_reference_data(db, settings)
+        ctx = AppContext(settings=settings, db=db)
+        if check_master_key:
+            ctx.vault  # noqa: B018 - fail now, not mid-sale, on a missing or wrong key
+        return ctx
+    except BaseException:
+        db.dispose()
+        raise

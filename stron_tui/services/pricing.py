@@ -1,0 +1,173 @@
+"""Money rules for a sale, in Decimal only. Every formula is written here.
+
+Terms
+    P      the tariff's price per unit, in the tariff's currency
+    e      excise duty rate (0.02 = 2 %), charged on the net charge
+    v      VAT rate (0.15 = 15 %), charged on net charge + excise
+    P_all  what the customer pays per unit, all taxes in:
+             P_all = P                    when the tariff's prices include VAT and excise
+             P_all = P * (1 + e) * (1 + v) otherwise
+
+Top-up by amount (the customer hands over a sum A in currency C):
+    G      gross, in the tariff currency = round_money(A * rate), rate = units of
+           the tariff currency per 1 C (1 when C is the tariff currency)
+    units  = round_down_to_0.1(G / P_all)       (never more energy than paid for)
+
+Top-up by units (the customer asks for U units):
+    U      must be a multiple of 0.1
+    G      = round_money(U * P_all)
+    A      = round_money(G / rate) in currency C
+
+Split of the gross, so that the parts always add up to G exactly:
+    net    = round_money(G / ((1 + e) * (1 + v)))
+    excise = round_money(net * e)
+    VAT    = G - net - excise
+
+round_money rounds half up to the currency's minor unit (2 places for USD,
+0 for XOF, 3 for KWD). Limits: the tariff's minimum and maximum purchase
+apply to G; units may not exceed the STS maximum transfer 1,820,162.4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+
+from stron_tui.errors import ValidationError
+
+UNIT_STEP = Decimal("0.1")
+STS_MAX_UNITS = Decimal("1820162.4")
+
+
+@dataclass(frozen=True)
+class TariffTerms:
+    name: str
+    unit: str
+    price_per_unit: Decimal
+    currency: str
+    currency_minor_unit: int
+    vat_rate: Decimal
+    excise_rate: Decimal
+    prices_include_vat: bool
+    min_purchase: Decimal = Decimal(0)
+    max_purchase: Decimal | None = None
+
+    @property
+    def price_all_in(self) -> Decimal:
+        if self.prices_include_vat:
+            return self.price_per_unit
+        return self.price_per_unit * (1 + self.excise_rate) * (1 + self.vat_rate)
+
+
+@dataclass(frozen=True)
+class Payment:
+    currency: str
+    minor_unit: int
+    rate: Decimal  # tariff-currency units per 1 unit of this currency
+
+
+@dataclass(frozen=True)
+class Quote:
+    mode: str  # "amount" or "units"
+    paid_amount: Decimal
+    paid_currency: str
+    exchange_rate: Decimal
+    currency: str
+    gross: Decimal
+    net: Decimal
+    excise: Decimal
+    vat: Decimal
+    units: Decimal
+    unit: str
+    price_per_unit: Decimal
+    price_all_in: Decimal
+
+
+def quantum(minor_unit: int) -> Decimal:
+    return Decimal(1).scaleb(-minor_unit)
+
+
+def round_money(value: Decimal, minor_unit: int) -> Decimal:
+    return value.quantize(quantum(minor_unit), rounding=ROUND_HALF_UP)
+
+
+def round_units_down(value: Decimal) -> Decimal:
+    return value.quantize(UNIT_STEP, rounding=ROUND_DOWN)
+
+
+def parse_decimal(text: object, what: str, field: str) -> Decimal:
+    """A positive decimal from operator input, or a clear message."""
+    if isinstance(text, Decimal):
+        value = text
+    else:
+        cleaned = str(text).strip().replace(",", "").replace(" ", "")
+        if not cleaned:
+            raise ValidationError(f"Enter the {what}.", field=field)
+        try:
+            value = Decimal(cleaned)
+        except InvalidOperation:
+            raise ValidationError(f"The {what} must be a number, not {str(text).strip()!r}.", field=field) from None
+    if not value.is_finite():
+        raise ValidationError(f"The {what} must be a number.", field=field)
+    if value <= 0:
+        raise ValidationError(f"The {what} must be more than zero.", field=field)
+    return value
+
+
+def split_gross(gross: Decimal, terms: TariffTerms) -> tuple[Decimal, Decimal, Decimal]:
+    """(net, excise, vat) adding up to `gross` exactly."""
+    minor = terms.currency_minor_unit
+    net = round_money(gross / ((1 + terms.excise_rate) * (1 + terms.vat_rate)), minor)
+    excise = round_money(net * terms.excise_rate, minor)
+    vat = gross - net - excise
+    return net, excise, vat
+
+
+def _check_limits(gross: Decimal, units: Decimal, terms: TariffTerms, field: str) -> None:
+    symbol = terms.currency
+    if gross < terms.min_purchase:
+        raise ValidationError(
+            f"The minimum purchase on tariff {terms.name} is {terms.min_purchase} {symbol}; this sale is {gross} {symbol}.",
+            field=field,
+        )
+    if terms.max_purchase is not None and gross > terms.max_purchase:
+        raise ValidationError(
+            f"The maximum purchase on tariff {terms.name} is {terms.max_purchase} {symbol}; this sale is {gross} {symbol}.",
+            field=field,
+        )
+    if units > STS_MAX_UNITS:
+        raise ValidationError(
+            f"{units} {terms.unit} is more than one token can carry ({STS_MAX_UNITS} {terms.unit}); sell it in parts.",
+            field=field,
+        )
+    if units < UNIT_STEP:
+        raise ValidationError(
+            f"This amount buys less than {UNIT_STEP} {terms.unit} at {terms.price_all_in.normalize()} "
+            f"{symbol} per {terms.unit}; enter a larger amount.",
+            field=field,
+        )
+
+
+def quote_by_amount(amount: Decimal, payment: Payment, terms: TariffTerms) -> Quote:
+    paid = round_money(amount, payment.minor_unit)
+    if paid != amount:
+        raise ValidationError(
+            f"{payment.currency} amounts have {payment.minor_unit} decimal places; {amount} has more.", field="amount"
+        )
+    gross = round_money(paid * payment.rate, terms.currency_minor_unit)
+    units = round_units_down(gross / terms.price_all_in)
+    _check_limits(gross, units, terms, "amount")
+    net, excise, vat = split_gross(gross, terms)
+    return Quote("amount", paid, payment.currency, payment.rate, terms.currency, gross, net, excise, vat,
+                 units, terms.unit, terms.price_per_unit, terms.price_all_in)
+
+
+def quote_by_units(units: Decimal, payment: Payment, terms: TariffTerms) -> Quote:
+    if units != round_units_down(units):
+        raise ValidationError(f"Units are sold in steps of {UNIT_STEP} {terms.unit}; {units} is not.", field="units")
+    gross = round_money(units * terms.price_all_in, terms.currency_minor_unit)
+    _check_limits(gross, units, terms, "units")
+    paid = round_money(gross / payment.rate, payment.minor_unit)
+    net, excise, vat = split_gross(gross, terms)
+    return Quote("units", paid, payment.currency, payment.rate, terms.currency, gross, net, excise, vat,
+                 units, terms.unit, terms.price_per_unit, terms.price_all_in)

@@ -1,0 +1,160 @@
+"""Settings from environment variables and an optional TOML file.
+
+Precedence, highest first: environment variables, the config file
+(`STRON_CONFIG`, else `<data dir>/stron.toml`), built-in defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from stron_tui.errors import ConfigurationError
+
+APP_NAME = "stron-tui"
+
+# Environment variable -> settings field. The TOML file uses the field names.
+ENVIRONMENT = {
+    "STRON_DATABASE_URL": "database_url",
+    "STRON_DATA_DIR": "data_dir",
+    "STRON_EXPORT_DIR": "export_dir",
+    "STRON_MASTER_KEY_FILE": "master_key_file",
+    "STRON_TIMEZONE": "timezone",
+    "STRON_CURRENCY": "currency",
+    "STRON_LOCKOUT_ATTEMPTS": "lockout_attempts",
+    "STRON_LOCKOUT_MINUTES": "lockout_minutes",
+    "STRON_IDLE_LOCK_MINUTES": "idle_lock_minutes",
+    "STRON_LOW_BANDWIDTH": "low_bandwidth",
+    "STRON_UTILITY_NAME": "utility_name",
+}
+
+INTEGER_FIELDS = {"lockout_attempts", "lockout_minutes", "idle_lock_minutes"}
+BOOLEAN_FIELDS = {"low_bandwidth"}
+
+
+def default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    export_dir: Path
+    master_key_file: Path
+    timezone: str = "UTC"
+    currency: str = "USD"
+    lockout_attempts: int = 5
+    lockout_minutes: int = 15
+    idle_lock_minutes: int = 15
+    low_bandwidth: bool = False
+    utility_name: str = "Stron Utility"
+    config_file: Path | None = field(default=None, compare=False)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def with_overrides(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+def _parse_bool(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigurationError(f"Setting {name} must be true or false, not {value!r}.")
+
+
+def _parse_int(name: str, value: object) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigurationError(f"Setting {name} must be a whole number, not {value!r}.") from None
+    if number < 1:
+        raise ConfigurationError(f"Setting {name} must be at least 1, not {number}.")
+    return number
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read the settings; raises ConfigurationError with one clear sentence."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, object] = {}
+
+    data_dir_text = env.get("STRON_DATA_DIR")
+    data_dir = Path(data_dir_text).expanduser() if data_dir_text else default_data_dir()
+
+    config_path_text = env.get("STRON_CONFIG")
+    config_file = Path(config_path_text).expanduser() if config_path_text else data_dir / "stron.toml"
+    if config_file.exists():
+        try:
+            with config_file.open("rb") as handle:
+                document = tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ConfigurationError(f"Cannot read the config file {config_file}: {error}.") from None
+        known = set(ENVIRONMENT.values())
+        unknown = sorted(set(document) - known)
+        if unknown:
+            raise ConfigurationError(
+                f"Unknown setting {unknown[0]!r} in {config_file}; known settings are {', '.join(sorted(known))}."
+            )
+        values.update(document)
+        if "data_dir" in document and not data_dir_text:
+            data_dir = Path(str(document["data_dir"])).expanduser()
+    elif config_path_text:
+        raise ConfigurationError(f"The config file {config_file} given in STRON_CONFIG does not exist.")
+
+    for variable, name in ENVIRONMENT.items():
+        if variable in env and env[variable] != "":
+            values[name] = env[variable]
+    values.pop("data_dir", None)
+
+    for name in list(values):
+        if name in INTEGER_FIELDS:
+            values[name] = _parse_int(name, values[name])
+        elif name in BOOLEAN_FIELDS:
+            values[name] = _parse_bool(name, values[name])
+        else:
+            values[name] = str(values[name])
+
+    database_url = str(values.pop("database_url", "") or f"sqlite:///{data_dir / 'stron.sqlite3'}")
+    export_dir = Path(str(values.pop("export_dir", data_dir / "exports"))).expanduser()
+    master_key_file = Path(str(values.pop("master_key_file", data_dir / "master.key"))).expanduser()
+
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        export_dir=export_dir,
+        master_key_file=master_key_file,
+        config_file=config_file if config_file.exists() else None,
+        **values,  # type: ignore[arg-type]
+    )
+    try:
+        settings.zone
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"Unknown station time zone {settings.timezone!r}; use an IANA name such as Africa/Lagos."
+        ) from None
+    if len(settings.currency) != 3 or not settings.currency.isalpha():
+        raise ConfigurationError(f"Default currency must be a 3-letter ISO code, not {settings.currency!r}.")
+    return replace(settings, currency=settings.currency.upper())
+
+
+def ensure_directory(path: Path, purpose: str) -> Path:
+    """Create a directory the app must write to, or say plainly why it can't."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigurationError(f"Cannot create the {purpose} {path}: {error.strerror}.") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigurationError(f"The {purpose} {path} is not writable by this user.")
+    return path

@@ -1,0 +1,134 @@
+"""Shared fixtures: a fresh database per test on SQLite, and on PostgreSQL too when
+STRON_TEST_PG_URL is set (CI sets it; there an unreachable server fails the run).
+
+Fixtures that take `database` run once per configured backend.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from stron_tui.db import migrate
+from stron_tui.db.engine import Database
+from stron_tui.db.models import Base, User
+from stron_tui.services.bootstrap import ensure_reference_data
+from stron_tui.services.context import AppContext
+from stron_tui.settings import Settings
+
+PG_URL = os.environ.get("STRON_TEST_PG_URL", "")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+TEST_MASTER_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+
+def pytest_report_header(config):
+    return f"stron-tui test databases: {', '.join(BACKENDS)}"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """One migrated SQLite file; each test gets a copy (much faster than migrating)."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    db = Database(f"sqlite:///{path}")
+    migrate.upgrade(db)
+    ensure_reference_data(db)
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database_url():
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    if not PG_URL:
+        pytest.skip("STRON_TEST_PG_URL is not set")
+    base = make_url(PG_URL)
+    name = f"stron_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # an unreachable server must fail, never skip
+        admin.dispose()
+        pytest.fail(f"PostgreSQL at {base.render_as_string(hide_password=True)} is not usable: {error}")
+    url = base.set(database=name).render_as_string(hide_password=False)
+    db = Database(url)
+    migrate.upgrade(db)
+    db.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_postgresql(db: Database) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with db.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "stron.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("pg_database_url")
+    db = Database(url)
+    _truncate_postgresql(db)
+    ensure_reference_data(db)
+    db.dispose()
+    return url
+
+
+@pytest.fixture
+def test_settings(tmp_path) -> Settings:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(exist_ok=True)
+    key_file = data_dir / "master.key"
+    key_file.write_text(TEST_MASTER_KEY + "\n")
+    key_file.chmod(0o600)
+    return Settings(
+        data_dir=data_dir,
+        database_url="sqlite:///:memory:",
+        export_dir=data_dir / "exports",
+        master_key_file=key_file,
+        timezone="Africa/Lagos",
+        currency="USD",
+    )
+
+
+@pytest.fixture
+def database(database_url) -> Database:
+    db = Database(database_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def ctx(database, test_settings) -> AppContext:
+    """An application context on a fresh database, as the app opens it."""
+    settings = test_settings.with_overrides(database_url=database.url.render_as_string(hide_password=False))
+    context = AppContext(settings=settings, db=database)
+    yield context
+
+
+@pytest.fixture
+def admin(ctx):
+    """The built-in Admin as an acting operator (password 'AdminPass1')."""
+    from stron_tui.services import auth
+
+    if auth.admin_needs_password(ctx):
+        auth.set_first_admin_password(ctx, "AdminPass1")
+    with ctx.db.session() as session:
+        from sqlalchemy import select
+
+        user = session.scalar(select(User).where(User.builtin_admin.is_(True)))
+        return auth.actor_for(session, user, "tui")

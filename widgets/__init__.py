@@ -1,0 +1,1 @@
+"""Reusable Textual widgets. They know nothing about vending."""

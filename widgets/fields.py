@@ -1,0 +1,43 @@
+"""Input widgets tuned for slow links: no blinking cursor, errors beside the field."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Input, Label, Static
+
+
+class TextInput(Input):
+    """An Input whose cursor does not blink (a blink repaints twice a second over SSH)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("compact", True)  # one line instead of three: fits 80x24
+        super().__init__(*args, **kwargs)
+        self.cursor_blink = False
+
+
+class LabeledField(Vertical):
+    """A label, an input and a line for the error message about that input."""
+
+    DEFAULT_CSS = """
+    LabeledField { height: auto; margin: 0 0 1 0; }
+    LabeledField > Input { width: 100%; }
+    LabeledField > Label { color: $text-muted; }
+    LabeledField > .field-error { color: $error; height: auto; }
+    LabeledField > .field-error.-empty { display: none; }
+    """
+
+    def __init__(self, label: str, input_widget: Input, *, id: str | None = None):
+        super().__init__(id=id)
+        self._label = label
+        self.input = input_widget
+
+    def compose(self) -> ComposeResult:
+        yield Label(self._label)
+        yield self.input
+        yield Static("", classes="field-error -empty")
+
+    def show_error(self, message: str | None) -> None:
+        error = self.query_one(".field-error", Static)
+        error.update(f"! {message}" if message else "")
+        error.set_class(not message, "-empty")
