@@ -243,15 +243,13 @@ def key_change_tokens(old_cipher_or_decoder_key, old_key_data: KeyData, new_deco
 
     They are encrypted with the meter's current (old) key and carry the new
     key with its KEN, KRN, KT and TI.  ``rollover`` asks the meter to clear
-    its TID memory (needed when the base date changes).
+    its TID memory: set it when the base date changes, since TIDs restart
+    and the old, larger ones would make every new token OLD.
     """
     if not isinstance(new_decoder_key, (bytes, bytearray)) or len(new_decoder_key) != new_key_data.key_bytes:
         raise InvalidKeyData(
             f"The new decoder key for EA{new_key_data.ea} must be {new_key_data.key_bits} bits."
         )
-    if new_key_data.base_date != old_key_data.base_date and not rollover:
-        # TIDs restart at a new base date, so the meter's memory must be reset.
-        raise InvalidKeyData("A key change to a new base date needs the rollover flag.")
     cipher = _cipher(old_cipher_or_decoder_key, old_key_data)
     return [_seal(cipher.encrypt_block, 2, body)[0]
             for body in _kct_bodies(bytes(new_decoder_key), new_key_data, rollover)]
