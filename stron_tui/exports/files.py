@@ -1,0 +1,68 @@
+"""Where exports go and how they are named; written atomically so no half file is left."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+from stron_tui.errors import StronError
+from stron_tui.services.clock import utcnow
+
+
+class ExportFailed(StronError):
+    code = "export_failed"
+
+
+class ExportCancelled(StronError):
+    code = "cancelled"
+
+
+def export_directory(settings, user_code: str | None = None) -> Path:
+    """The export directory (per operator when given, so SFTP can show each their own)."""
+    base = Path(settings.export_dir)
+    target = base / safe_name(user_code) if user_code else base
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ExportFailed(f"Cannot create the export directory {target}: {error.strerror}.") from None
+    if not os.access(target, os.W_OK):
+        raise ExportFailed(f"The export directory {target} is not writable; ask an administrator.")
+    return target
+
+
+def safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "export"
+
+
+def export_path(settings, stem: str, extension: str, user_code: str | None = None,
+                when: datetime | None = None) -> Path:
+    stamp = (when or utcnow()).astimezone(settings.zone).strftime("%Y%m%d-%H%M%S")
+    directory = export_directory(settings, user_code)
+    path = directory / f"{safe_name(stem)}-{stamp}.{extension}"
+    counter = 2
+    while path.exists():
+        path = directory / f"{safe_name(stem)}-{stamp}-{counter}.{extension}"
+        counter += 1
+    return path
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it into place only on success."""
+    handle, temporary = tempfile.mkstemp(prefix=".partial-", suffix=path.suffix, dir=path.parent)
+    os.close(handle)
+    temporary_path = Path(temporary)
+    try:
+        yield temporary_path
+        os.replace(temporary_path, path)
+    except OSError as error:
+        temporary_path.unlink(missing_ok=True)
+        raise ExportFailed(f"Cannot write {path}: {error.strerror}.") from None
+    except BaseException:
+        temporary_path.unlink(missing_ok=True)
+        raise
