@@ -49,12 +49,18 @@ def _exhausted(base_date: int, what: str) -> BaseDateExhausted:
 
 
 def tid_for_time(dt: datetime, base_date: int) -> int:
-    """Whole minutes from the base date to ``dt`` (naive datetimes are taken as UTC)."""
+    """Whole minutes from the base date to ``dt`` (naive datetimes are taken as UTC).
+
+    The reserved minute 00:01 maps to 00:02, as the published compliance
+    examples do (a token "issued at 00:01" carries the TID of 00:02).
+    """
     base = base_datetime(base_date)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     delta = dt - base
     minutes = delta.days * MINUTES_PER_DAY + delta.seconds // 60
+    if minutes % MINUTES_PER_DAY == RESERVED_MINUTE:
+        minutes += 1
     if minutes < 0:
         raise TimeBeforeBaseDate(
             f"Time {_fmt(dt)} is before the key's base date {base_date}; use a key with an older base date."
