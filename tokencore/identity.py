@@ -12,19 +12,18 @@ from .errors import InvalidMeterNumber
 IIN_11 = "600727"
 IIN_13 = "0000"
 
-_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)  # digit*2 with its digits summed
+# Doubling a digit and adding the digits of the result, as a character map.
+_DOUBLED = str.maketrans("0123456789", "0246813579")
 
 
 def luhn_check_digit(payload: str) -> str:
     """The Luhn check digit for a string of digits (the digit to append)."""
     if not payload.isdigit() or not payload.isascii():
         raise InvalidMeterNumber(f"Meter number {payload!r} must contain only digits.")
-    total = 0
+    rev = payload[::-1]
     # The rightmost payload digit is doubled once the check digit is appended.
-    for i, ch in enumerate(reversed(payload)):
-        d = ord(ch) - 48
-        total += _DOUBLED[d] if i % 2 == 0 else d
-    return str((10 - total % 10) % 10)
+    total = sum(rev[0::2].translate(_DOUBLED).encode()) + sum(rev[1::2].encode()) - 48 * len(rev)
+    return str(-total % 10)
 
 
 def _clean(number: str) -> str:

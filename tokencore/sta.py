@@ -60,20 +60,28 @@ _DEC = _fold(_PINV_BYTES, _INV_S1, _INV_S2)     # S^-1 then P^-1
 _SINV = [[[_sub_byte(b, sel, _INV_S1, _INV_S2) << (8 * j) for b in range(256)]
           for sel in range(4)] for j in range(8)]
 
-_enc_cache: dict[int, tuple] = {}
-_dec_cache: dict[int, tuple] = {}
-_sinv_cache: dict[int, tuple] = {}
+def _half_tables(tables) -> tuple[dict, dict]:
+    """Round table choices by the selector bits of one 32-bit half of the round key.
+
+    Keyed by (half & 0x88888888): 256 patterns per half, all built here, so
+    choosing a round's 8 tables is two dict lookups and a tuple join.
+    """
+    lo, hi = {}, {}
+    for bits in range(256):
+        pattern = 0
+        for i in range(8):
+            if bits >> i & 1:
+                pattern |= 1 << (4 * i + 3)
+        sels = [((pattern >> (8 * j + 3)) & 1) | ((pattern >> (8 * j + 6)) & 2) for j in range(4)]
+        lo[pattern] = tuple(tables[j][sels[j]] for j in range(4))
+        hi[pattern] = tuple(tables[4 + j][sels[j]] for j in range(4))
+    return lo, hi
 
 
-def _round(kr: int, tables, cache) -> tuple:
-    pattern = kr & _SEL_MASK
-    t = cache.get(pattern)
-    if t is None:
-        t = tuple(tables[j][((kr >> (8 * j + 3)) & 1) | ((kr >> (8 * j + 6)) & 2)]
-                  for j in range(8))
-        if len(cache) < 70000:  # at most 2**16 patterns exist
-            cache[pattern] = t
-    return t
+_ENC_LO, _ENC_HI = _half_tables(_ENC)
+_DEC_LO, _DEC_HI = _half_tables(_DEC)
+_SINV_LO, _SINV_HI = _half_tables(_SINV)
+_HALF = 0x88888888
 
 
 def round_keys(key: int) -> list[int]:
@@ -82,9 +90,9 @@ def round_keys(key: int) -> list[int]:
 
 
 class STA:
-    """One STA key with its 16 rounds' tables chosen once."""
+    """One STA key with its 16 rounds' tables chosen once (decryption's on first use)."""
 
-    __slots__ = ("_enc", "_dec", "_first", "_last")
+    __slots__ = ("_enc", "_dec", "_last", "_k0")
 
     def __init__(self, key: bytes | int) -> None:
         if isinstance(key, (bytes, bytearray)):
@@ -92,16 +100,25 @@ class STA:
                 raise ValueError("An STA key is 8 bytes.")
             key = int.from_bytes(key, "big")
         k = ((~key & M64) >> 12) | ((~key << 52) & M64)
+        self._k0 = k
+        self._dec = None
+        lo, hi, h = _ENC_LO, _ENC_HI, _HALF
         enc = []
-        dec = []
         for _ in range(16):
-            enc.append(_round(k, _ENC, _enc_cache))
-            dec.append(k)
+            enc.append(lo[k & h] + hi[(k >> 32) & h])
             k = ((k << 1) & M64) | (k >> 63)
         self._enc = tuple(enc)
+
+    def _build_decrypt(self) -> None:
         # Decrypt: P^-1, then (S_r^-1 then P^-1) for r = 15..1, then S_0^-1.
-        self._dec = tuple(_round(kr, _DEC, _dec_cache) for kr in dec[15:0:-1])
-        self._last = _round(dec[0], _SINV, _sinv_cache)
+        k = self._k0
+        ks = []
+        for _ in range(16):
+            ks.append(k)
+            k = ((k << 1) & M64) | (k >> 63)
+        h = _HALF
+        self._dec = tuple(_DEC_LO[kr & h] + _DEC_HI[(kr >> 32) & h] for kr in ks[15:0:-1])
+        self._last = _SINV_LO[ks[0] & h] + _SINV_HI[(ks[0] >> 32) & h]
 
     def encrypt_block(self, x: int) -> int:
         for t0, t1, t2, t3, t4, t5, t6, t7 in self._enc:
@@ -110,6 +127,8 @@ class STA:
         return x
 
     def decrypt_block(self, x: int) -> int:
+        if self._dec is None:
+            self._build_decrypt()
         t0, t1, t2, t3, t4, t5, t6, t7 = _PINV_BYTES
         x = (t0[x & 255] | t1[(x >> 8) & 255] | t2[(x >> 16) & 255] | t3[(x >> 24) & 255]
              | t4[(x >> 32) & 255] | t5[(x >> 40) & 255] | t6[(x >> 48) & 255] | t7[x >> 56])
