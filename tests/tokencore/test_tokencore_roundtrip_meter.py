@@ -37,9 +37,12 @@ field_subclasses = st.sampled_from([0, 1, 2, 5, 6, 7])
 
 
 @settings(max_examples=120, deadline=None)
-@given(combo, st.integers(0, 7), st.integers(0, 18201624), tids, st.integers(0, 15))
-def test_credit_round_trip_and_meter(params, subclass, tenths, tid, rnd):
-    kd, dk, cipher = setup(*params)
+@given(combo, st.integers(0, 7), st.integers(0, 18201624), tids, st.integers(0, 15),
+       st.sampled_from([DRN, "0100000000008"]))
+def test_credit_round_trip_and_meter(params, subclass, tenths, tid, rnd, drn):
+    kd, _, _ = setup(*params)
+    dk = generate_decoder_key(vk_for(kd), kd, drn)
+    cipher = TokenCipher(dk, kd.ea)
     units = Decimal(tenths) / 10
     issued = credit_token(cipher, kd, subclass, units, tid, rnd)
     assert len(issued.token) == 20 and issued.token.isdigit()
@@ -47,7 +50,7 @@ def test_credit_round_trip_and_meter(params, subclass, tenths, tid, rnd):
     d = decode_token(issued.token, dk, kd)
     assert (d.token_class, d.subclass, d.tid, d.rnd, d.amount) == (0, subclass, tid, rnd, issued.units)
     assert d.issued_at == time_for_tid(tid, kd.base_date)
-    meter = Meter(DRN, kd, dk)
+    meter = Meter(drn, kd, dk)
     first = meter.enter(issued.token)
     assert first.accepted and first.amount == issued.units
     assert meter.credit[subclass] == issued.units
