@@ -445,3 +445,51 @@ class AuditEntry(Base):
         Index("ix_audit_log_user_occurred", "user_id", "occurred_at"),
         Index("ix_audit_log_action_occurred", "action", "occurred_at"),
     )
+
+
+class VendDailyTotal(Base):
+    """Sales summed per business day, station, operator, district, utility, payment type and currencies.
+
+    Owned by the Reports module; kept up to date in each vend's own transaction
+    by stron_tui.services.reports.record_vend_in_daily_totals, so summary
+    reports read a few thousand rows instead of scanning ten million vends.
+    `operator_key` is the operator's user id, 0 for a sale without an operator
+    (an API sale), so the key never holds NULL and stays unique on every backend.
+    """
+
+    __tablename__ = "vend_daily_totals"
+    id: Mapped[int] = _big_id()
+    business_date: Mapped[date] = mapped_column(Date, nullable=False)
+    station_id: Mapped[int] = mapped_column(ForeignKey("sales_stations.id"), nullable=False)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), nullable=False)
+    operator_key: Mapped[int] = mapped_column(Integer, nullable=False)
+    utility: Mapped[str] = mapped_column(Unicode(20), nullable=False)
+    payment_type: Mapped[str] = mapped_column(Unicode(20), nullable=False)
+    paid_currency: Mapped[str] = mapped_column(Unicode(3), nullable=False)
+    currency: Mapped[str] = mapped_column(Unicode(3), nullable=False)
+    vend_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    paid_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    gross_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    vat_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    excise_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    net_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    units: Mapped[Decimal] = mapped_column(Units, nullable=False)
+    __table_args__ = (
+        UniqueConstraint("business_date", "station_id", "operator_key", "district_id", "utility", "payment_type",
+                         "paid_currency", "currency", name="uq_vend_daily_totals_key"),
+        Index("ix_vend_daily_totals_station_date", "station_id", "business_date"),
+        Index("ix_vend_daily_totals_operator_date", "operator_key", "business_date"),
+    )
+
+
+class MeterVendActivity(Base):
+    """Each meter's last sale (Reports module), kept in the vend's own transaction.
+
+    The Non-Vending Meter Report reads it instead of searching ten million vends.
+    """
+
+    __tablename__ = "meter_vend_activity"
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"), primary_key=True)
+    last_business_date: Mapped[date] = mapped_column(Date, nullable=False, index=True)
+    last_created_at: Mapped[datetime] = _created()
+    vend_count: Mapped[int] = mapped_column(Integer, nullable=False)
