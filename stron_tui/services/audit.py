@@ -1,4 +1,9 @@
-"""The audit trail: written in the same transaction as the change it records."""
+"""The audit trail: written in the same transaction as the change it records.
+
+Append-only: the application never updates or deletes an audit row. The ORM
+hooks at the end of this module refuse any attempt, so a slip in some service
+fails loudly instead of quietly rewriting history.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,11 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from stron_tui.db.models import AuditEntry
+from stron_tui.errors import StronError
 from stron_tui.services.clock import utcnow
 from stron_tui.services.permissions import Actor
 
@@ -69,3 +76,27 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+class AuditTrailReadOnly(StronError):
+    code = "audit_read_only"
+
+
+_AUDIT_TABLE = AuditEntry.__table__
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changed_audit_rows(session: Session, _flush_context, _instances) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, AuditEntry):
+            raise AuditTrailReadOnly("Audit entries can't be deleted.")
+    for obj in session.dirty:
+        if isinstance(obj, AuditEntry) and session.is_modified(obj):
+            raise AuditTrailReadOnly("Audit entries can't be changed.")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_audit_changes(state: ORMExecuteState) -> None:
+    table = getattr(state.statement, "table", None)
+    if (state.is_update or state.is_delete) and getattr(table, "name", None) == _AUDIT_TABLE.name:
+        raise AuditTrailReadOnly("Audit entries can't be changed or deleted.")

@@ -1,19 +1,32 @@
-"""Operators (sub-accounts) and their roles."""
+"""Operators (sub-accounts): create, edit, disable, unlock and reset passwords.
+
+Two rules protect the installation from its own administrators:
+- the built-in Admin keeps every right: it can't be disabled, deleted or given
+  another role, and nobody else resets its password;
+- there is always at least one enabled user who can manage users.
+An operator who is not the built-in Admin may only hand out, or manage users
+holding, rights they hold themselves (no climbing through a sub-account).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
-from stron_tui.db.models import Role, SalesStation, User
-from stron_tui.errors import Conflict, NotFound, ValidationError
+from stron_tui.db.models import AuditEntry, Role, RolePermission, SalesStation, User
+from stron_tui.db.queries import Page, for_update, keyset_page, prefix_match
+from stron_tui.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from stron_tui.services import audit
 from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.passwords import DEFAULT_PASSWORD, hash_password
-from stron_tui.services.permissions import Actor
+from stron_tui.services.permissions import ALL_PERMISSIONS, Actor
 from stron_tui.services.text import clean, fold
+
+USER_MANAGER_PERMISSION = "system.users"
 
 
 @dataclass(frozen=True)
@@ -28,10 +41,27 @@ class UserInfo:
     builtin_admin: bool
     must_change_password: bool
     locked: bool
+    role_id: int = 0
+    station_code: str = ""
+    locked_until: datetime | None = None
+    last_login_at: datetime | None = None
+    must_change_payment_password: bool = False
+
+    @property
+    def state(self) -> str:
+        """One word for lists: what stops this user working, if anything."""
+        if not self.enabled:
+            return "disabled"
+        if self.locked:
+            return "locked"
+        if self.must_change_password:
+            return "new password due"
+        return "active"
 
 
-def _info(session, user: User) -> UserInfo:
+def _info(session: Session, user: User) -> UserInfo:
     role = session.get(Role, user.role_id)
+    station = session.get(SalesStation, user.station_id) if user.station_id is not None else None
     return UserInfo(
         id=user.id,
         user_code=user.user_code,
@@ -43,7 +73,18 @@ def _info(session, user: User) -> UserInfo:
         builtin_admin=user.builtin_admin,
         must_change_password=user.must_change_password,
         locked=user.locked_until is not None and user.locked_until > utcnow(),
+        role_id=user.role_id,
+        station_code=station.code if station else "",
+        locked_until=user.locked_until,
+        last_login_at=user.last_login_at,
+        must_change_payment_password=user.must_change_payment_password,
     )
+
+
+def _snapshot(session: Session, user: User) -> dict:
+    role = session.get(Role, user.role_id)
+    return {"name": user.name, "phone": user.phone, "role": role.name if role else "",
+            "station_id": user.station_id, "enabled": user.enabled}
 
 
 def validate_user_code(user_code: str) -> str:
@@ -57,6 +98,111 @@ def validate_user_code(user_code: str) -> str:
     return code
 
 
+def _clean_field(value: str, limit: int, field: str, label: str) -> str:
+    text = clean(value)
+    if len(text) > limit:
+        raise ValidationError(f"The {label} has at most {limit} characters.", field=field)
+    return text
+
+
+# Rules ----------------------------------------------------------------------
+
+def role_permissions(session: Session, role_id: int) -> frozenset[str]:
+    return frozenset(session.scalars(select(RolePermission.permission).where(RolePermission.role_id == role_id)))
+
+
+def require_rights_held(session: Session, actor: Actor, permissions: frozenset[str], what: str) -> None:
+    """Refuse when `actor` would hand out or manage rights it doesn't hold itself."""
+    if actor.builtin_admin:
+        return
+    missing = (permissions & ALL_PERMISSIONS) - actor.permissions
+    if missing:
+        raise PermissionDenied(f"You may not {what}: it carries rights you don't hold yourself.")
+
+
+def ensure_user_manager_remains(session: Session) -> None:
+    """Refuse (Conflict) a change that leaves no enabled user who can manage users.
+
+    Call after the change is applied in `session`; raising rolls it back.
+    """
+    session.flush()
+    managers = session.scalar(
+        select(func.count()).select_from(User).where(
+            User.enabled.is_(True),
+            or_(
+                User.builtin_admin.is_(True),
+                User.role_id.in_(
+                    select(RolePermission.role_id).where(RolePermission.permission == USER_MANAGER_PERMISSION)
+                ),
+            ),
+        )
+    )
+    if not managers:
+        raise Conflict("That would leave no enabled user who can manage users; the change was not made.")
+
+
+def _role_by_name(session: Session, role: str) -> Role:
+    name = clean(role)
+    if not name:
+        raise ValidationError("Choose a role.", field="role")
+    role_row = session.scalar(select(Role).where(Role.name_key == fold(name)))
+    if role_row is None:
+        raise ValidationError(f"There is no role named {name}.", field="role")
+    return role_row
+
+
+def _station_id(session: Session, station_id: int | None, station_code: str | None) -> int | None:
+    if station_code is not None and clean(station_code):
+        code = clean(station_code)
+        found = session.scalar(select(SalesStation.id).where(SalesStation.code_key == fold(code)))
+        if found is None:
+            raise ValidationError(f"There is no sales station with code {code}.", field="station")
+        return found
+    if station_id is not None and session.get(SalesStation, station_id) is None:
+        raise ValidationError(f"There is no sales station with id {station_id}.", field="station")
+    return station_id
+
+
+def _locked_user(session: Session, user_id: int) -> User:
+    user = session.scalar(for_update(select(User).where(User.id == user_id), User))
+    if user is None:
+        raise NotFound("That user no longer exists.")
+    return user
+
+
+def _require_may_manage(session: Session, actor: Actor, user: User, what: str) -> None:
+    if user.builtin_admin and not actor.builtin_admin:
+        raise PermissionDenied(f"Only Admin may {what} the built-in Admin.")
+    require_rights_held(session, actor, role_permissions(session, user.role_id), f"{what} {user.user_code}")
+
+
+# Reading --------------------------------------------------------------------
+
+def list_users(ctx: AppContext, actor: Actor, *, search: str = "", after: tuple | None = None,
+               limit: int = 50) -> Page:
+    """A page of users in user ID order; `search` matches the start of the user ID."""
+    actor.require(USER_MANAGER_PERMISSION)
+    query = select(User)
+    key = fold(search)
+    if key:
+        query = query.where(prefix_match(User.user_key, key))
+    query, to_page = keyset_page(query, [User.user_key], after=after, limit=limit, key_of=lambda u: (u.user_key,))
+    with ctx.db.read_session() as session:
+        page = to_page(list(session.scalars(query)))
+        return Page([_info(session, user) for user in page.rows], page.next_key)
+
+
+def get_user(ctx: AppContext, actor: Actor, user_id: int) -> UserInfo:
+    actor.require(USER_MANAGER_PERMISSION)
+    with ctx.db.read_session() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("That user no longer exists.")
+        return _info(session, user)
+
+
+# Changing -------------------------------------------------------------------
+
 def create_user(
     ctx: AppContext,
     actor: Actor,
@@ -66,26 +212,27 @@ def create_user(
     phone: str = "",
     role: str,
     station_id: int | None = None,
+    station_code: str | None = None,
 ) -> UserInfo:
     """A new sub-account with the temporary password 123456, to be changed at first login."""
-    actor.require("system.users")
+    actor.require(USER_MANAGER_PERMISSION)
     code = validate_user_code(user_code)
+    name = _clean_field(name, 100, "name", "name")
+    phone = _clean_field(phone, 40, "phone", "phone number")
     with ctx.db.session() as session:
         if session.scalar(select(User.id).where(User.user_key == fold(code))) is not None:
             raise Conflict(f"A user with ID {code} already exists.")
-        role_row = session.scalar(select(Role).where(Role.name_key == fold(role)))
-        if role_row is None:
-            raise NotFound(f"There is no role named {role}.")
-        if station_id is not None and session.get(SalesStation, station_id) is None:
-            raise NotFound(f"There is no sales station with id {station_id}.")
+        role_row = _role_by_name(session, role)
+        require_rights_held(session, actor, role_permissions(session, role_row.id), f"give the role {role_row.name}")
+        station = _station_id(session, station_id, station_code)
         temporary = hash_password(DEFAULT_PASSWORD)
         user = User(
             user_code=code,
             user_key=fold(code),
-            name=clean(name)[:100],
-            phone=clean(phone)[:40],
+            name=name,
+            phone=phone,
             role_id=role_row.id,
-            station_id=station_id,
+            station_id=station,
             password_hash=temporary,
             payment_password_hash=temporary,
             must_change_password=True,
@@ -96,5 +243,135 @@ def create_user(
         session.flush()
         audit.record(session, actor, "user.create", entity="user", entity_id=user.id,
                      summary=f"created user {code} with role {role_row.name}",
-                     detail={"user_code": code, "name": user.name, "role": role_row.name, "station_id": station_id})
+                     detail={"user_code": code, "name": user.name, "phone": user.phone, "role": role_row.name,
+                             "station_id": station})
         return _info(session, user)
+
+
+def update_user(
+    ctx: AppContext,
+    actor: Actor,
+    user_id: int,
+    *,
+    name: str,
+    phone: str,
+    role: str,
+    station_id: int | None = None,
+    station_code: str | None = None,
+) -> UserInfo:
+    """Edit a user's name, phone, role and sales station (the user ID stays)."""
+    actor.require(USER_MANAGER_PERMISSION)
+    name = _clean_field(name, 100, "name", "name")
+    phone = _clean_field(phone, 40, "phone", "phone number")
+    with ctx.db.session() as session:
+        user = _locked_user(session, user_id)
+        before = _snapshot(session, user)
+        role_row = _role_by_name(session, role)
+        if role_row.id != user.role_id:
+            if user.builtin_admin:
+                raise PermissionDenied("The built-in Admin keeps the Administrator role; it can't be given another.")
+            _require_may_manage(session, actor, user, "change the role of")
+            require_rights_held(session, actor, role_permissions(session, role_row.id),
+                                f"give the role {role_row.name}")
+        elif user.builtin_admin and not actor.builtin_admin:
+            raise PermissionDenied("Only Admin may edit the built-in Admin.")
+        user.name = name
+        user.phone = phone
+        user.role_id = role_row.id
+        user.station_id = _station_id(session, station_id, station_code)
+        after = _snapshot(session, user)
+        changed = audit.changes(before, after)
+        if changed:
+            ensure_user_manager_remains(session)
+            audit.record(session, actor, "user.update", entity="user", entity_id=user.id,
+                         summary=f"edited user {user.user_code} ({', '.join(changed)})", detail=changed)
+        return _info(session, user)
+
+
+def set_enabled(ctx: AppContext, actor: Actor, user_id: int, enabled: bool) -> UserInfo:
+    """Disable (no more logins) or enable a user; the built-in Admin can't be disabled."""
+    actor.require(USER_MANAGER_PERMISSION)
+    with ctx.db.session() as session:
+        user = _locked_user(session, user_id)
+        if user.enabled == enabled:
+            return _info(session, user)
+        if not enabled:
+            if user.builtin_admin:
+                raise PermissionDenied("The built-in Admin can't be disabled.")
+            if user.id == actor.user_id:
+                raise Conflict("You can't disable your own account.")
+        _require_may_manage(session, actor, user, "disable" if not enabled else "enable")
+        user.enabled = enabled
+        if not enabled:
+            ensure_user_manager_remains(session)
+        word = "enabled" if enabled else "disabled"
+        audit.record(session, actor, "user.enable" if enabled else "user.disable", entity="user",
+                     entity_id=user.id, summary=f"{word} user {user.user_code}",
+                     detail={"enabled": [not enabled, enabled]})
+        return _info(session, user)
+
+
+def unlock_user(ctx: AppContext, actor: Actor, user_id: int) -> UserInfo:
+    """Lift a lockout after too many wrong passwords (the password stays as it is)."""
+    actor.require(USER_MANAGER_PERMISSION)
+    with ctx.db.session() as session:
+        user = _locked_user(session, user_id)
+        was_locked = user.locked_until is not None and user.locked_until > utcnow()
+        if not was_locked and user.failed_logins == 0:
+            raise Conflict(f"User {user.user_code} is not locked.")
+        detail = {"locked_until": user.locked_until, "failed_logins": user.failed_logins}
+        user.locked_until = None
+        user.failed_logins = 0
+        audit.record(session, actor, "user.unlock", entity="user", entity_id=user.id,
+                     summary=f"unlocked user {user.user_code}", detail=detail)
+        return _info(session, user)
+
+
+def reset_password(ctx: AppContext, actor: Actor, user_id: int, *, kind: str = "login") -> UserInfo:
+    """Set a user's login (or payment) password back to 123456, to be changed at next use.
+
+    Resetting the login password also lifts a lockout: the admin has just
+    confirmed who the user is.
+    """
+    actor.require(USER_MANAGER_PERMISSION)
+    if kind not in ("login", "payment"):
+        raise ValidationError("Choose the login or the payment password.", field="kind")
+    with ctx.db.session() as session:
+        user = _locked_user(session, user_id)
+        if user.id == actor.user_id:
+            raise Conflict("Change your own password under Change Password; a reset is for other users.")
+        _require_may_manage(session, actor, user, "reset the password of")
+        temporary = hash_password(DEFAULT_PASSWORD)
+        if kind == "payment":
+            user.payment_password_hash = temporary
+            user.must_change_payment_password = True
+            action, label = "user.payment_password_reset", "payment password"
+        else:
+            user.password_hash = temporary
+            user.must_change_password = True
+            user.locked_until = None
+            user.failed_logins = 0
+            action, label = "user.password_reset", "password"
+        audit.record(session, actor, action, entity="user", entity_id=user.id,
+                     summary=f"reset the {label} of {user.user_code} to the temporary one")
+        return _info(session, user)
+
+
+def delete_user(ctx: AppContext, actor: Actor, user_id: int) -> None:
+    """Remove a user who never did anything (a typo); anyone with history is disabled instead."""
+    actor.require(USER_MANAGER_PERMISSION)
+    with ctx.db.session() as session:
+        user = _locked_user(session, user_id)
+        if user.builtin_admin:
+            raise PermissionDenied("The built-in Admin can't be deleted.")
+        if user.id == actor.user_id:
+            raise Conflict("You can't delete your own account.")
+        _require_may_manage(session, actor, user, "delete")
+        acted = session.scalar(select(AuditEntry.id).where(AuditEntry.user_id == user.id).limit(1))
+        if acted is not None:
+            raise Conflict(f"User {user.user_code} has history in the audit trail; disable the user instead.")
+        code = user.user_code
+        session.delete(user)
+        ensure_user_manager_remains(session)
+        audit.record(session, actor, "user.delete", entity="user", entity_id=user_id,
+                     summary=f"deleted user {code}", detail={"user_code": code})
