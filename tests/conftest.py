@@ -38,8 +38,11 @@ def sqlite_template(tmp_path_factory) -> Path:
     db = Database(f"sqlite:///{path}")
     migrate.upgrade(db)
     ensure_reference_data(db)
-    with db.engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = db.engine.raw_connection()  # outside any transaction: fold the WAL into the file
+    try:
+        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
     db.dispose()
     return path
 
@@ -117,6 +120,7 @@ def ctx(database, test_settings) -> AppContext:
     """An application context on a fresh database, as the app opens it."""
     settings = test_settings.with_overrides(database_url=database.url.render_as_string(hide_password=False))
     context = AppContext(settings=settings, db=database)
+    context.vault  # noqa: B018 - as open_context does: the master key is checked before any work
     yield context
 
 

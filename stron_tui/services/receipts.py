@@ -1,0 +1,225 @@
+"""Receipts: the facts printed for the customer, rebuilt from the stored rows.
+
+A receipt is never stored as text: it is built from the vend or management
+token row, so a reprint shows exactly what was sold, marked as a reprint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stron_tui.db.models import (
+    Account,
+    ApiAccount,
+    Customer,
+    ManagementToken,
+    PaymentType,
+    ReceiptPrint,
+    SalesStation,
+    User,
+    Vend,
+)
+from stron_tui.errors import NotFound
+from stron_tui.services import audit
+from stron_tui.services.clock import local_date, utcnow
+from stron_tui.services.context import AppContext
+from stron_tui.services.permissions import Actor
+
+MANAGEMENT_TITLES = {
+    "clear_tamper": "CLEAR TAMPER",
+    "clear_credit": "CLEAR CREDIT",
+    "set_power_limit": "MAXIMUM POWER LIMIT",
+    "set_phase_unbalance": "PHASE UNBALANCE LIMIT",
+    "key_change": "KEY CHANGE",
+}
+
+
+@dataclass(frozen=True)
+class Receipt:
+    kind: str  # "vend" or a management kind
+    title: str
+    utility_name: str
+    station_code: str
+    station_name: str
+    receipt_number: str
+    transaction_number: str
+    issued_at: datetime
+    local_time: str
+    operator: str
+    customer_code: str
+    customer_name: str
+    account_number: str
+    meter_number: str
+    token: str
+    key_change_tokens: tuple[str, ...] = ()
+    tariff_name: str = ""
+    utility: str = ""
+    unit: str = ""
+    currency: str = ""
+    gross: Decimal | None = None
+    vat: Decimal | None = None
+    excise: Decimal | None = None
+    net: Decimal | None = None
+    units: Decimal | None = None
+    price_per_unit: Decimal | None = None
+    paid_amount: Decimal | None = None
+    paid_currency: str = ""
+    exchange_rate: Decimal | None = None
+    payment_type: str = ""
+    detail: str = ""
+    reason: str = ""
+    tid: int | None = None
+    reprint: bool = False
+    receipt_width: int = 40
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def as_reprint(self) -> "Receipt":
+        return replace(self, reprint=True)
+
+
+def _operator_label(session: Session, operator_id: int | None, api_account_id: int | None) -> str:
+    if operator_id is not None:
+        user = session.get(User, operator_id)
+        return user.user_code if user else str(operator_id)
+    if api_account_id is not None:
+        account = session.get(ApiAccount, api_account_id)
+        return f"API {account.name}" if account else "API"
+    return ""
+
+
+def vend_receipt(ctx: AppContext, session: Session, vend: Vend) -> Receipt:
+    station = session.get(SalesStation, vend.station_id)
+    customer = session.get(Customer, vend.customer_id)
+    account = session.get(Account, vend.account_id)
+    payment_name = session.scalar(select(PaymentType.name).where(PaymentType.code == vend.payment_type))
+    zone = ctx.settings.zone
+    return Receipt(
+        kind="vend",
+        title=f"{vend.utility.upper()} CREDIT",
+        utility_name=ctx.settings.utility_name,
+        station_code=station.code,
+        station_name=station.name,
+        receipt_number=vend.receipt_number,
+        transaction_number=vend.transaction_number,
+        issued_at=vend.created_at,
+        local_time=vend.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        operator=_operator_label(session, vend.operator_id, vend.api_account_id),
+        customer_code=customer.code,
+        customer_name=customer.name,
+        account_number=account.account_number,
+        meter_number=vend.meter_number,
+        token=vend.token,
+        key_change_tokens=tuple(t for t in vend.key_change_tokens.split() if t),
+        tariff_name=vend.tariff_name,
+        utility=vend.utility,
+        unit=vend.unit,
+        currency=vend.currency,
+        gross=vend.gross_amount,
+        vat=vend.vat_amount,
+        excise=vend.excise_amount,
+        net=vend.net_amount,
+        units=vend.units,
+        price_per_unit=vend.price_per_unit,
+        paid_amount=vend.paid_amount,
+        paid_currency=vend.paid_currency,
+        exchange_rate=vend.exchange_rate,
+        payment_type=payment_name or vend.payment_type,
+        tid=vend.tid,
+        receipt_width=station.receipt_width,
+    )
+
+
+def management_receipt(ctx: AppContext, session: Session, row: ManagementToken) -> Receipt:
+    station = session.get(SalesStation, row.station_id)
+    customer = session.get(Customer, row.customer_id) if row.customer_id else None
+    account = session.get(Account, row.account_id) if row.account_id else None
+    tokens = row.token.split()
+    return Receipt(
+        kind=row.kind,
+        title=MANAGEMENT_TITLES.get(row.kind, row.kind.replace("_", " ").upper()),
+        utility_name=ctx.settings.utility_name,
+        station_code=station.code,
+        station_name=station.name,
+        receipt_number=row.receipt_number,
+        transaction_number=row.transaction_number,
+        issued_at=row.created_at,
+        local_time=row.created_at.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M"),
+        operator=_operator_label(session, row.operator_id, row.api_account_id),
+        customer_code=customer.code if customer else "",
+        customer_name=customer.name if customer else "",
+        account_number=account.account_number if account else "",
+        meter_number=row.meter_number,
+        token=tokens[-1] if row.kind != "key_change" else "",
+        key_change_tokens=tuple(t for t in row.key_change_tokens.split() if t)
+        + (tuple(tokens) if row.kind == "key_change" else ()),
+        detail=_management_detail(row),
+        reason=row.reason,
+        tid=row.tid,
+        receipt_width=station.receipt_width,
+    )
+
+
+def _management_detail(row: ManagementToken) -> str:
+    if row.kind == "clear_credit":
+        return "All credit registers" if row.register is None else f"Credit register {row.register}"
+    if row.kind in ("set_power_limit", "set_phase_unbalance") and row.field_value is not None:
+        from tokencore import decode_power
+
+        return f"Limit {decode_power(row.field_value)} W"
+    return ""
+
+
+def find_receipt(ctx: AppContext, session: Session, number: str) -> Receipt:
+    """By receipt number or transaction number."""
+    number = number.strip().upper()
+    vend = session.scalar(select(Vend).where((Vend.receipt_number == number) | (Vend.transaction_number == number)))
+    if vend is not None:
+        return vend_receipt(ctx, session, vend)
+    row = session.scalar(
+        select(ManagementToken).where(
+            (ManagementToken.receipt_number == number) | (ManagementToken.transaction_number == number)
+        )
+    )
+    if row is not None:
+        return management_receipt(ctx, session, row)
+    raise NotFound(f"There is no receipt or transaction numbered {number}.")
+
+
+def reprint_receipt(ctx: AppContext, actor: Actor, number: str) -> Receipt:
+    """A past receipt again, marked as a reprint and audited; never a new token."""
+    actor.require("topup.reprint")
+    with ctx.db.session() as session:
+        receipt = find_receipt(ctx, session, number)
+        now = utcnow()
+        session.add(ReceiptPrint(receipt_number=receipt.receipt_number, created_at=now,
+                                 business_date=local_date(now, ctx.settings.zone), operator_id=actor.user_id,
+                                 api_account_id=actor.api_account_id, station_id=actor.station_id,
+                                 source=actor.source))
+        audit.record(session, actor, "receipt.reprint", entity="receipt", entity_id=receipt.receipt_number,
+                     summary=f"reprinted receipt {receipt.receipt_number} for meter {receipt.meter_number}")
+        return receipt.as_reprint()
+
+
+def lookup_receipt(ctx: AppContext, actor: Actor, number: str) -> Receipt:
+    """Show a past receipt (no reprint recorded): for reports and the API."""
+    if not (actor.can("topup.reprint") or actor.can("reports.view")):
+        actor.require("reports.view")
+    with ctx.db.read_session() as session:
+        return find_receipt(ctx, session, number)
+
+
+def recent_receipts(ctx: AppContext, actor: Actor, limit: int = 5) -> list[Receipt]:
+    """The operator's own last receipts (shown after login, e.g. after a dropped link)."""
+    with ctx.db.read_session() as session:
+        if actor.user_id is not None:
+            vends = session.scalars(select(Vend).where(Vend.operator_id == actor.user_id)
+                                    .order_by(Vend.id.desc()).limit(limit))
+        else:
+            vends = session.scalars(select(Vend).where(Vend.api_account_id == actor.api_account_id)
+                                    .order_by(Vend.id.desc()).limit(limit))
+        return [vend_receipt(ctx, session, vend) for vend in vends]

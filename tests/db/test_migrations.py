@@ -1,0 +1,81 @@
+"""Migrations run up and down on SQLite and PostgreSQL and render for SQL Server."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from stron_tui.db import migrate
+from stron_tui.db.engine import Database
+from stron_tui.db.models import Base
+from stron_tui.db.revision import SCHEMA_HEAD
+from tests.conftest import PG_URL
+
+EXPECTED_TABLES = {table.name for table in Base.metadata.sorted_tables}
+
+
+def test_schema_head_constant_matches_alembic():
+    assert migrate.head_revision() == SCHEMA_HEAD
+
+
+def _round_trip(url: str) -> None:
+    db = Database(url)
+    try:
+        migrate.upgrade(db)
+        assert migrate.current_revision(db) == SCHEMA_HEAD
+        tables = set(inspect(db.engine).get_table_names())
+        assert EXPECTED_TABLES <= tables
+        migrate.downgrade(db, "base")
+        assert migrate.current_revision(db) is None
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        migrate.upgrade(db)
+        assert migrate.current_revision(db) == SCHEMA_HEAD
+    finally:
+        db.dispose()
+
+
+def test_upgrade_and_downgrade_on_sqlite(tmp_path):
+    _round_trip(f"sqlite:///{tmp_path / 'migrate.sqlite3'}")
+
+
+@pytest.mark.skipif(not PG_URL, reason="STRON_TEST_PG_URL is not set")
+def test_upgrade_and_downgrade_on_postgresql():
+    base = make_url(PG_URL)
+    name = f"stron_migrate_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        _round_trip(base.set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_migrations_render_as_t_sql_for_sql_server():
+    sql = migrate.render_sql("mssql+pyodbc://user@dsn")
+    assert "CREATE TABLE meters" in sql
+    # Identity columns, DATETIME2 instants, Unicode text, filtered unique index.
+    assert re.search(r"id BIGINT NOT NULL IDENTITY\(1,1\)", sql)
+    assert re.search(r"id INTEGER NOT NULL IDENTITY\(1,1\)", sql)
+    assert "created_at DATETIME2(6) NOT NULL" in sql
+    assert "name NVARCHAR(120) NOT NULL" in sql
+    assert "CREATE UNIQUE INDEX uq_accounts_open_meter ON accounts (meter_id) WHERE status = 'open'" in sql
+    # Explicit constraint names from the naming convention, and T-SQL batches.
+    assert "CONSTRAINT pk_meters PRIMARY KEY (id)" in sql
+    assert "CONSTRAINT uq_meters_meter_number UNIQUE (meter_number)" in sql
+    assert "CONSTRAINT fk_accounts_meter_id_meters FOREIGN KEY(meter_id) REFERENCES meters (id)" in sql
+    assert "\nGO\n" in sql
+    assert "BOOLEAN" not in sql and "BIT NOT NULL" in sql
+
+
+def test_upgrade_sql_is_printed_by_the_cli(capsys):
+    from stron_tui.cli import main
+
+    assert main(["db", "upgrade", "--sql", "--url", "mssql+pyodbc://user@dsn"]) == 0
+    assert "CREATE TABLE vends" in capsys.readouterr().out

@@ -1,0 +1,73 @@
+"""The key queries compile to SQL Server 2022 T-SQL as production needs them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.dialects import mssql
+from sqlalchemy.schema import CreateTable
+
+from stron_tui.db.models import AuditEntry, Meter, Vend
+from stron_tui.db.queries import chunked, for_update, keyset_page, prefix_match
+
+
+def sql_server_2022():
+    dialect = mssql.dialect(deprecate_large_types=True)
+    dialect.server_version_info = (16, 0)
+    dialect._supports_offset_fetch = True
+    return dialect
+
+
+def compile_tsql(statement) -> str:
+    return str(statement.compile(dialect=sql_server_2022(), compile_kwargs={"literal_binds": True}))
+
+
+def test_locked_meter_read_takes_update_row_lock():
+    query = for_update(select(Meter).where(Meter.meter_number == "01234567891"), Meter)
+    sql = compile_tsql(query)
+    assert "FROM meters WITH (UPDLOCK, ROWLOCK)" in sql
+    assert "FOR UPDATE" not in sql
+
+
+def test_locked_meter_read_is_for_update_on_postgresql():
+    from sqlalchemy.dialects import postgresql
+
+    query = for_update(select(Meter).where(Meter.id == 1), Meter)
+    sql = str(query.compile(dialect=postgresql.dialect()))
+    assert sql.rstrip().endswith("FOR UPDATE")
+    assert "UPDLOCK" not in sql
+
+
+def test_keyset_page_of_meters_orders_and_limits():
+    query, _ = keyset_page(
+        select(Meter.id, Meter.meter_number).where(prefix_match(Meter.meter_number, "0123")),
+        [Meter.meter_number, Meter.id],
+        after=("01234567891", 42),
+        limit=50,
+        key_of=lambda row: (row.meter_number, row.id),
+    )
+    sql = compile_tsql(query)
+    assert "ORDER BY meters.meter_number ASC, meters.id ASC" in sql
+    assert "meters.meter_number >= N'0123' AND meters.meter_number < N'0123" in sql
+    # No row-value comparison (SQL Server has none): expanded OR/AND.
+    assert "meters.meter_number > N'01234567891' OR meters.meter_number = N'01234567891' AND meters.id > 42" in sql
+    assert "TOP 51" in sql or "FETCH FIRST 51 ROWS ONLY" in sql
+
+
+def test_offset_pages_use_offset_fetch_with_order_by():
+    query = select(AuditEntry.id).order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc()).offset(100).limit(50)
+    sql = compile_tsql(query)
+    assert "ORDER BY audit_log.occurred_at DESC, audit_log.id DESC" in sql
+    assert "OFFSET 100 ROWS\n FETCH FIRST 50 ROWS ONLY" in sql
+
+
+def test_vends_table_uses_identity_and_datetime2():
+    sql = str(CreateTable(Vend.__table__).compile(dialect=sql_server_2022()))
+    assert "id BIGINT NOT NULL IDENTITY(1,1)" in sql
+    assert "created_at DATETIME2(6) NOT NULL" in sql
+    assert "gross_amount NUMERIC(18, 4) NOT NULL" in sql
+
+
+def test_in_lists_are_chunked_under_the_parameter_limit():
+    chunks = list(chunked(range(4500)))
+    assert [len(chunk) for chunk in chunks] == [1000, 1000, 1000, 1000, 500]
+    assert all(len(chunk) < 2100 for chunk in chunks)
