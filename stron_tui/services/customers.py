@@ -1,0 +1,98 @@
+"""Customer Library: who owns the meters; unlimited, searchable by name, code or phone."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session
+
+from stron_tui.db.models import Account, Customer, District, Vend
+from stron_tui.db.queries import contains_match, prefix_match
+from stron_tui.services.districts import district_ids
+from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, register
+from stron_tui.services.text import fold
+
+
+def phone_key(phone: str) -> str:
+    """Phones are searched without spaces, dashes or brackets."""
+    return re.sub(r"[\s\-().]", "", fold(phone))[:40]
+
+
+class Customers(Library):
+    name = "customers"
+    title = "Customer Library"
+    entity = "customer"
+    permission = "basedata.customers.edit"
+    model = Customer
+    key_field = "code"
+    fields = (
+        Field("code", "Customer ID", required=True, max_length=30, example="C000001", width=14),
+        Field("name", "Name", required=True, max_length=120, example="Ngozi Okonkwo", width=28),
+        Field("address", "Address", max_length=200, example="4 Adeola St, Ikoyi", width=30),
+        Field("phone", "Phone", max_length=40, example="+234 802 555 0101", width=18),
+        Field("email", "E-mail", kind="email", max_length=120, example="ngozi@example.com", width=24),
+        Field("district_code", "District code", max_length=20, example="LAG-01", width=12),
+    )
+    list_columns = (
+        ListColumn("Customer ID", "code", 12), ListColumn("Name", "name", 26), ListColumn("Phone", "phone", 16),
+        ListColumn("Address", "address", 26), ListColumn("District", "district_code", 10),
+    )
+    sorts = {"name": ("Name", Customer.name_key), "code": ("Customer ID", Customer.code_key)}
+    default_sort = "name"
+
+    def values_query(self):
+        return (
+            select(Customer.id, Customer.code, Customer.name, Customer.address, Customer.phone, Customer.email,
+                   District.code.label("district_code"))
+            .outerjoin(District, District.id == Customer.district_id)
+        )
+
+    def record(self, mapping):
+        record = super().record(mapping)
+        if record.values.get("district_code") is None:
+            return type(record)(record.id, dict(record.values) | {"district_code": ""})
+        return record
+
+    def key_column(self):
+        return Customer.code_key
+
+    def resolve(self, session, records):
+        ids = district_ids(session, [r["district_code"] for r in records])
+        errors = {}
+        for index, values in enumerate(records):
+            values["_district_id"] = None
+            if values["district_code"]:
+                values["_district_id"] = ids.get(fold(values["district_code"]))
+                if values["_district_id"] is None:
+                    errors[index] = {"district_code": f"There is no district with code {values['district_code']}."}
+        return errors
+
+    def columns(self, values):
+        return {"code": values["code"], "code_key": fold(values["code"]), "name": values["name"],
+                "name_key": fold(values["name"])[:120], "address": values["address"], "phone": values["phone"],
+                "phone_key": phone_key(values["phone"]), "email": values["email"],
+                "district_id": values["_district_id"]}
+
+    def search_plan(self, text):
+        key = fold(text)
+        return SearchPlan((
+            # Name prefix alone first: the name index serves both the range and the order.
+            ("prefix", prefix_match(Customer.name_key, key)),
+            ("prefix", or_(prefix_match(Customer.code_key, key), prefix_match(Customer.phone_key, phone_key(text)))),
+            ("contains", or_(contains_match(Customer.name_key, key), contains_match(Customer.address, text),
+                             contains_match(Customer.email, text))),
+        ))
+
+    def describe(self, values):
+        return f"customer {values.get('code', '')} {values.get('name', '')}".rstrip()
+
+    def delete_refusal(self, session: Session, record_id: int) -> str | None:
+        if session.scalar(select(exists().where(Account.customer_id == record_id))):
+            return "it has accounts; close them instead."
+        if session.scalar(select(exists().where(Vend.customer_id == record_id))):
+            return "it has sales."
+        return None
+
+
+LIBRARY = register(Customers())

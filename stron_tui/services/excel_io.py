@@ -1,0 +1,375 @@
+"""Excel for every library: export the current search, import all-or-nothing, templates.
+
+Import reads .xlsx with python-calamine (numbers come back as floats and
+midnight datetimes as dates: coerced before parsing), checks every row with
+the same parsing the forms use, and writes in ONE transaction. Rows are
+handled in chunks so memory stays flat; writing starts while later chunks are
+still being checked, but a single bad row anywhere rolls everything back and
+the operator gets the full list of (row, column, reason).
+
+Export then import of the same file changes nothing: records are matched by
+their code / number and updated only when a value differs.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, Iterator
+
+from sqlalchemy.exc import IntegrityError
+
+from stron_tui.errors import StronError, ValidationError
+from stron_tui.exports.files import ExportCancelled, export_path
+from stron_tui.exports.tables import Column, write_xlsx
+from stron_tui.services import audit
+from stron_tui.services import libraries as L
+from stron_tui.services.clock import utcnow
+from stron_tui.services.context import AppContext
+from stron_tui.services.permissions import Actor
+from stron_tui.services.text import fold
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_ROWS = 1_000_000
+MAX_ERRORS = 1000
+CHUNK = 2000
+
+
+class ImportRejected(StronError):
+    """The file as a whole cannot be imported (not xlsx, too large, wrong columns)."""
+
+    code = "import_rejected"
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # the spreadsheet row number, as Excel shows it
+    column: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    library: str
+    path: str
+    rows: int
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: tuple[RowError, ...] = ()
+    more_errors: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        if self.errors:
+            extra = " (first 1,000 shown)" if self.more_errors else ""
+            return (f"Nothing was imported: {len(self.errors)} problem(s) in {self.rows} row(s){extra}. "
+                    "Fix them and import the file again.")
+        return f"Imported {self.rows} row(s): {self.created} new, {self.updated} changed, {self.unchanged} unchanged."
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    rows: int
+
+
+# ---------------------------------------------------------------- templates
+
+
+def columns_for(lib: L.Library) -> list[Column]:
+    return [Column(spec.header, spec.width, "text") for spec in lib.fields]
+
+
+def write_template(name: str, target: BinaryIO | Path) -> None:
+    """A documented template: the header row, one example row, and a sheet explaining each column."""
+    import xlsxwriter
+
+    lib = L.library(name)
+    buffer = io.BytesIO() if not isinstance(target, Path) else None
+    workbook = xlsxwriter.Workbook(buffer if buffer is not None else str(target),
+                                   {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False})
+    bold = workbook.add_format({"bold": True})
+    text = workbook.add_format({"num_format": "@"})
+    sheet = workbook.add_worksheet(lib.title[:31])
+    for index, spec in enumerate(lib.fields):
+        sheet.set_column(index, index, max(spec.width, len(spec.header) + 2), text)
+        sheet.write_string(0, index, spec.header, bold)
+        example = spec.example or (L.as_text(spec, spec.default) if spec.default is not None else "")
+        sheet.write_string(1, index, example)
+    help_sheet = workbook.add_worksheet("How to fill")
+    help_sheet.set_column(0, 0, 22)
+    help_sheet.set_column(1, 1, 12)
+    help_sheet.set_column(2, 2, 90)
+    help_sheet.write_row(0, 0, ["Column", "Required", "What to enter"], bold)
+    for row, spec in enumerate(lib.fields, start=1):
+        help_sheet.write_string(row, 0, spec.header)
+        help_sheet.write_string(row, 1, "yes" if spec.required else "no")
+        help_sheet.write_string(row, 2, describe_field(spec))
+    last = len(lib.fields) + 2
+    help_sheet.write_string(last, 0, "Rules", bold)
+    rules = [
+        f"The first sheet is imported; row 1 holds the column titles (any order). Replace the example row.",
+        f"Records are matched by {lib.fields_by_name[lib.key_field].header}: an existing one is updated, a new one added.",
+        "If any row has a problem nothing is imported and every problem is listed with its row and column.",
+        f"At most {MAX_ROWS:,} rows and {MAX_FILE_BYTES // (1024 * 1024)} MB per file. Keep codes and numbers as text.",
+    ]
+    for offset, rule in enumerate(rules, start=1):
+        help_sheet.write_string(last + offset, 0, rule)
+    workbook.close()
+    if buffer is not None:
+        target.write(buffer.getvalue())
+
+
+def describe_field(spec: L.Field) -> str:
+    parts = []
+    if spec.choices:
+        parts.append("one of: " + ", ".join(spec.choices))
+    elif spec.kind == "bool":
+        parts.append("y or n")
+    elif spec.kind == "int":
+        parts.append("a whole number")
+    elif spec.kind == "decimal":
+        parts.append("a number")
+    elif spec.kind == "percent":
+        parts.append("a percentage, e.g. 7.5 for 7.5 %")
+    elif spec.kind == "email":
+        parts.append("an e-mail address")
+    else:
+        parts.append(f"text, at most {spec.max_length} characters")
+    if spec.default is not None and not spec.required:
+        parts.append(f"blank means {L.as_text(spec, spec.default)}")
+    if spec.note:
+        parts.append(spec.note)
+    if spec.example:
+        parts.append(f"e.g. {spec.example}")
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------- export
+
+
+def export_library(ctx: AppContext, actor: Actor, name: str, text: str = "", *, sort: str | None = None,
+                   descending: bool = False, progress: Callable[[int], None] | None = None,
+                   path: Path | None = None) -> ExportResult:
+    """Write the current search result to an .xlsx in the export directory (streamed, constant memory)."""
+    actor.require("basedata.export")
+    lib = L.library(name)
+    target = path or export_path(ctx.settings, lib.name, "xlsx", user_code=actor.user_code)
+    with ctx.db.read_session() as session:
+        rows = (lib.export_values(mapping) for mapping in L.stream_values(session, lib, text, sort, descending))
+        count = write_xlsx(target, columns_for(lib), rows, sheet=lib.title, progress=progress)
+    with ctx.db.session() as session:
+        audit.record(session, actor, f"{lib.name}.export", entity=lib.entity, summary=f"exported {count} rows to {target.name}",
+                     detail={"search": text, "rows": count, "file": str(target)})
+    return ExportResult(target, count)
+
+
+def export_errors(ctx: AppContext, actor: Actor, report: ImportReport) -> Path:
+    """The per-row error list of a refused import, as its own .xlsx."""
+    target = export_path(ctx.settings, f"{report.library}-import-errors", "xlsx", user_code=actor.user_code)
+    write_xlsx(target, [Column("Row", 8, "integer"), Column("Column", 20), Column("Problem", 90)],
+               ((error.row, error.column, error.reason) for error in report.errors),
+               sheet="Import problems", title_lines=[f"Problems in {report.path}"])
+    return target
+
+
+# ---------------------------------------------------------------- reading
+
+
+def check_file(path: Path) -> None:
+    if not path.exists() or not path.is_file():
+        raise ImportRejected(f"There is no file {path}.")
+    if path.suffix.lower() != ".xlsx":
+        raise ImportRejected(f"{path.name} is not an Excel .xlsx file; save it as .xlsx first.")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ImportRejected(f"{path.name} is {size / 1048576:.0f} MB; the limit is {MAX_FILE_BYTES // 1048576} MB. "
+                             "Split it into smaller files.")
+    if not zipfile.is_zipfile(path):
+        raise ImportRejected(f"{path.name} is not a valid .xlsx file (it may be damaged or an old .xls).")
+
+
+def coerce(value: Any) -> Any:
+    """calamine gives floats for integers and dates for midnight datetimes: undo that."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, datetime) and value.time() == datetime.min.time():
+        return value.date()
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def read_rows(path: Path, lib: L.Library) -> tuple[int, Iterator[tuple[int, dict]]]:
+    """(row count, iterator of (spreadsheet row number, {field: value})) of the first sheet."""
+    from python_calamine import CalamineWorkbook
+
+    check_file(path)
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        sheet = workbook.get_sheet_by_index(0)
+    except Exception as error:  # calamine raises its own error types for broken files
+        raise ImportRejected(f"{path.name} cannot be read as an Excel file: {error}.") from None
+    height = sheet.height
+    if height - 1 > MAX_ROWS:
+        raise ImportRejected(f"{path.name} has {height - 1:,} rows; the limit is {MAX_ROWS:,}. Split the file.")
+    rows = sheet.iter_rows()
+    try:
+        header = next(rows)
+    except StopIteration:
+        raise ImportRejected(f"{path.name} is empty; start from the template.") from None
+    by_header = {fold(spec.header): spec.name for spec in lib.fields} | {fold(spec.name): spec.name for spec in lib.fields}
+    positions: dict[int, str] = {}
+    unknown = []
+    for index, title in enumerate(header):
+        title = str(coerce(title) or "")
+        if not title:
+            continue
+        name = by_header.get(fold(title))
+        if name is None:
+            unknown.append(title)
+        else:
+            positions[index] = name
+    if unknown:
+        raise ImportRejected(f"{path.name} has columns this library does not know: {', '.join(unknown)}. "
+                             f"Use the {lib.title} template.")
+    missing = [spec.header for spec in lib.fields if spec.required and spec.name not in positions.values()]
+    if missing:
+        raise ImportRejected(f"{path.name} lacks the column(s) {', '.join(missing)}. Use the {lib.title} template.")
+
+    def iterate() -> Iterator[tuple[int, dict]]:
+        for number, cells in enumerate(rows, start=2):
+            values = {name: coerce(cells[index]) if index < len(cells) else None for index, name in positions.items()}
+            if all(value in (None, "") for value in values.values()):
+                continue
+            yield number, values
+
+    return height - 1, iterate()
+
+
+# ---------------------------------------------------------------- import
+
+
+class _Abort(Exception):
+    """Rolls the import transaction back once every row has been checked."""
+
+
+def import_library(ctx: AppContext, actor: Actor, name: str, path: Path | str,
+                   progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Import an .xlsx into a library: all rows in one transaction, or none with a per-row error list."""
+    lib = L.library(name)
+    actor.require("basedata.import")
+    actor.require(lib.permission)
+    path = Path(path).expanduser()
+    total, rows = read_rows(path, lib)
+    headers = {spec.name: spec.header for spec in lib.fields}
+    errors: list[RowError] = []
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "rows": 0}
+    seen: dict[str, int] = {}
+    now = utcnow()
+
+    def add_error(row: int, field_name: str | None, reason: str) -> None:
+        if len(errors) <= MAX_ERRORS:
+            errors.append(RowError(row, headers.get(field_name or "", field_name or ""), reason))
+
+    def handle(session, chunk: list[tuple[int, dict]]) -> None:
+        parsed: list[tuple[int, dict]] = []
+        for row_number, raw in chunk:
+            try:
+                values = lib.parse(raw)
+            except ValidationError as error:
+                for field_name, reason in (error.errors or {error.field: error.message}).items():
+                    add_error(row_number, field_name, reason)
+                continue
+            key = values.get(lib.key_field)
+            if key:
+                folded = lib.fold_key(key)
+                if folded in seen:
+                    add_error(row_number, lib.key_field, f"{key} is also in row {seen[folded]}.")
+                    continue
+                seen[folded] = row_number
+            parsed.append((row_number, values))
+        problems = lib.resolve(session, [values for _, values in parsed])
+        for position, fields in problems.items():
+            for field_name, reason in fields.items():
+                add_error(parsed[position][0], field_name, reason)
+        good = [item for position, item in enumerate(parsed) if position not in problems]
+        existing = L.existing_by_key(session, lib, [lib.fold_key(v[lib.key_field]) for _, v in good if v[lib.key_field]])
+        inserts, updates, audits = [], [], []
+        for row_number, values in good:
+            current = existing.get(lib.fold_key(values[lib.key_field])) if values[lib.key_field] else None
+            try:
+                lib.check(session, values, current.id if current else None)
+            except ValidationError as error:
+                add_error(row_number, error.field, error.message)
+                continue
+            if current is None:
+                inserts.append(lib.columns(values) | lib.on_create(values) | _stamps(lib, now, created=True))
+                continue
+            changes = L._changes(lib, current.values, values)
+            if not changes:
+                counts["unchanged"] += 1
+                continue
+            updates.append({"id": current.id} | lib.columns(values) | _stamps(lib, now, created=False))
+            audits.append((current.id, f"changed {lib.describe(values)} by import: {', '.join(changes)}", changes))
+        if errors:
+            return  # keep checking the remaining rows, write nothing more
+        try:
+            L.bulk_write(session, lib, inserts, updates)
+        except IntegrityError:
+            raise ImportRejected(f"Rows {chunk[0][0]} to {chunk[-1][0]} clash with each other or with records "
+                                 "saved meanwhile (e.g. two open accounts for one meter); nothing was imported.") from None
+        if audits:
+            from sqlalchemy import insert
+
+            from stron_tui.db.models import AuditEntry
+
+            session.execute(insert(AuditEntry), L.audit_rows(actor, f"{lib.name}.import_update", lib.entity, audits))
+        counts["created"] += len(inserts)
+        counts["updated"] += len(updates)
+
+    try:
+        with ctx.db.session() as session:
+            chunk: list[tuple[int, dict]] = []
+            for item in rows:
+                counts["rows"] += 1
+                chunk.append(item)
+                if len(chunk) >= CHUNK:
+                    handle(session, chunk)
+                    chunk = []
+                    if progress:
+                        progress(counts["rows"], total)
+            if chunk:
+                handle(session, chunk)
+            if progress:
+                progress(counts["rows"], total)
+            if errors:
+                raise _Abort()
+            audit.record(session, actor, f"{lib.name}.import", entity=lib.entity,
+                         summary=f"imported {path.name}: {counts['created']} new, {counts['updated']} changed, "
+                                 f"{counts['unchanged']} unchanged",
+                         detail={"file": str(path), **counts})
+    except _Abort:
+        return ImportReport(lib.name, str(path), counts["rows"], errors=tuple(errors[:MAX_ERRORS]),
+                            more_errors=len(errors) > MAX_ERRORS)
+    return ImportReport(lib.name, str(path), counts["rows"], counts["created"], counts["updated"], counts["unchanged"])
+
+
+def _stamps(lib: L.Library, now: datetime, *, created: bool) -> dict:
+    stamps = {}
+    if created and hasattr(lib.model, "created_at"):
+        stamps["created_at"] = now
+    if hasattr(lib.model, "updated_at"):
+        stamps["updated_at"] = now
+    return stamps
+
+
+__all__ = ["ImportRejected", "ImportReport", "RowError", "ExportResult", "export_library", "import_library",
+           "export_errors", "write_template", "read_rows", "coerce", "ExportCancelled", "MAX_ROWS", "MAX_FILE_BYTES"]
