@@ -1,4 +1,4 @@
-"""Log in, first start (choose the Admin password) and the forced password change."""
+"""Log in, first start (choose the Admin password), the idle lock, and the forced password change."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from textual.containers import Center, Vertical
 from textual.widgets import Button, Input, Static
 
 from screens.base import StronScreen
-from stron_tui.errors import StronError, ValidationError
+from screens.system.password import ChangePasswordScreen
+from stron_tui.errors import AccountLocked, StronError
 from widgets.fields import LabeledField, TextInput
 
 
@@ -131,98 +132,82 @@ class FirstStartScreen(StronScreen):
         self.app.call_from_thread(self.app.show_login, "Admin", "Admin password set. Log in with it now.")
 
 
-class ChangePasswordScreen(StronScreen):
-    """Change the operator's own login or payment password (forced after 123456)."""
+class LockScreen(StronScreen):
+    """Covers the work of an idle session until its operator types the password again.
 
-    TITLE_TEXT = "Change Password"
+    Wrong tries count toward the lockout; a locked-out operator is logged out.
+    Another operator may log in instead, which logs the first one out.
+    """
 
-    def __init__(self, kind: str = "login", forced: bool = False):
+    TITLE_TEXT = "Session locked"
+    BINDINGS = [
+        Binding("escape", "stay", "Back", show=False),
+        Binding("f9", "other_user", "Other user"),
+        Binding("f10", "app.logout", "Log out"),
+    ]
+
+    def __init__(self, minutes: float = 0):
         super().__init__()
-        self.kind = kind
-        self.forced = forced
+        self._minutes = minutes
 
     def compose_body(self) -> ComposeResult:
-        label = "payment password" if self.kind == "payment" else "login password"
-        with Vertical(classes="form"):
-            if self.forced:
-                yield Static(
-                    "You are using a temporary password. Choose your own before you continue.",
-                    classes="warning",
-                    markup=False,
-                )
-            yield Static(
-                "Keys: Enter moves to the next field and saves on the last; F8 switches between "
-                "login and payment password.",
-                classes="hint",
-            )
-            yield Static(f"Change your {label}", id="kind-title", markup=False)
-            yield LabeledField(f"Current {label}", TextInput(id="old", password=True), id="field-old")
-            yield LabeledField(f"New {label}", TextInput(id="new", password=True), id="field-new")
-            yield LabeledField("Repeat the new one", TextInput(id="repeat", password=True), id="field-repeat")
-            yield Static("", id="change-message", markup=False)
-
-    BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("f8", "switch_kind", "Login/payment"),
-    ]
+        actor = self.app.actor
+        idle = f"after {self._minutes:g} minutes without input" if self._minutes >= 1 else "after a pause"
+        with Center():
+            with Vertical(id="lock-box", classes="dialog"):
+                yield Static(f"Locked {idle}", classes="dialog-title", markup=False)
+                yield Static(f"Your work is kept. Enter the password of {actor.user_code} to continue, "
+                             "F9 to let another operator log in, F10 to log out.", classes="hint", markup=False)
+                yield LabeledField("Password", TextInput(id="unlock-password", password=True, max_length=200))
+                yield Static("", id="lock-message", markup=False)
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#old", Input).focus()
+        self.query_one("#unlock-password", Input).focus()
 
-    def action_back(self) -> None:
-        if self.forced:
-            self.notify("Choose your own password first, or press F10 to log out.", severity="warning")
-            return
-        self.app.pop_screen()
+    def action_stay(self) -> None:
+        self.query_one("#unlock-password", Input).focus()
 
-    def action_switch_kind(self) -> None:
-        if self.forced:
-            return
-        self.app.switch_screen(ChangePasswordScreen("payment" if self.kind == "login" else "login"))
-
-    @on(Input.Submitted, "#old")
-    def _to_new(self) -> None:
-        self.query_one("#new", Input).focus()
-
-    @on(Input.Submitted, "#new")
-    def _to_repeat(self) -> None:
-        self.query_one("#repeat", Input).focus()
-
-    @on(Input.Submitted, "#repeat")
-    def _submit(self) -> None:
-        for field in ("old", "new", "repeat"):
-            self.query_one(f"#field-{field}", LabeledField).show_error(None)
-        old = self.query_one("#old", Input).value
-        new = self.query_one("#new", Input).value
-        if new != self.query_one("#repeat", Input).value:
-            self.query_one("#field-repeat", LabeledField).show_error("The two new passwords differ.")
-            return
-        self._change(old, new)
-
-    @work(thread=True, exclusive=True)
-    def _change(self, old: str, new: str) -> None:
+    def action_other_user(self) -> None:
         from stron_tui.services import auth
 
+        actor = self.app.actor
+        auth.logout(self.app.ctx, actor)
+        self.app.show_login("", f"{actor.user_code} was logged out. Log in.")
+
+    @on(Input.Submitted, "#unlock-password")
+    def _submit(self) -> None:
+        password = self.query_one("#unlock-password", Input).value
+        self.query_one("#lock-message", Static).update("Checking...")
+        self._unlock(password)
+
+    @work(thread=True, exclusive=True, group="unlock")
+    def _unlock(self, password: str) -> None:
+        from stron_tui.services import auth
+
+        app = self.app
+        actor = app.actor
         try:
-            auth.change_own_password(self.app.ctx, self.app.actor, old, new, kind=self.kind)
-        except ValidationError as error:
-            self.app.call_from_thread(self._show_error, error.field or "new", str(error))
+            auth.verify_own_password(app.ctx, actor, password)
+        except AccountLocked as locked:
+            app.call_from_thread(self._locked_out, actor, str(locked))
             return
         except StronError as error:
-            self.app.call_from_thread(self._show_error, "old", str(error))
+            app.call_from_thread(self._failed, str(error))
             return
-        self.app.call_from_thread(self._done)
+        app.call_from_thread(app.unlock_session)
 
-    def _show_error(self, field: str, message: str) -> None:
-        self.query_one(f"#field-{field if field in ('old', 'new', 'repeat') else 'new'}", LabeledField).show_error(
-            message
-        )
+    def _failed(self, message: str) -> None:
+        self.query_one("#lock-message", Static).update(message)
+        field = self.query_one("#unlock-password", Input)
+        field.value = ""
+        field.focus()
 
-    def _done(self) -> None:
-        label = "Payment password" if self.kind == "payment" else "Password"
-        self.notify(f"{label} changed.")
-        if self.forced:
-            self.app.password_changed()
-        else:
-            self.app.pop_screen()
+    def _locked_out(self, actor, message: str) -> None:
+        from stron_tui.services import auth
+
+        auth.logout(self.app.ctx, actor)
+        self.app.show_login(actor.user_code, message)
+
+
+__all__ = ["LoginScreen", "FirstStartScreen", "LockScreen", "ChangePasswordScreen"]

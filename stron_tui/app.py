@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import time
 from functools import partial
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -63,10 +65,17 @@ class StronApp(App):
         self._preauthenticated = actor
         self.low_bandwidth = ctx.settings.low_bandwidth if low_bandwidth is None else low_bandwidth
         self._station_label = ""
+        # Idle lock: the last key is noted on every input event; one timer, re-armed
+        # only when it fires, checks it (timers don't repaint, so idle stays silent).
+        self.idle_lock_seconds: float = ctx.settings.idle_lock_minutes * 60
+        self.session_locked = False
+        self._last_input = time.monotonic()
+        self._idle_timer = None
 
     # Start-up and sessions -------------------------------------------------
 
     def on_mount(self) -> None:
+        self._arm_idle_timer(self.idle_lock_seconds)
         if self._preauthenticated is not None:
             self.after_login(self._preauthenticated)
             return
@@ -84,6 +93,7 @@ class StronApp(App):
 
         self.actor = None
         self._station_label = ""
+        self._end_lock()
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.push_screen(LoginScreen(user_code, notice))
@@ -134,7 +144,49 @@ class StronApp(App):
     # Navigation -------------------------------------------------------------
 
     def _can_navigate(self) -> bool:
-        return self.actor is not None and not self.actor.must_change_password
+        return self.actor is not None and not self.actor.must_change_password and not self.session_locked
+
+    # Idle lock ---------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown, events.Paste)):
+            self._last_input = time.monotonic()
+        await super().on_event(event)
+
+    def _arm_idle_timer(self, seconds: float) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.stop()
+        self._idle_timer = self.set_timer(max(seconds, 0.05), self._idle_check, name="idle-lock")
+
+    def _idle_check(self) -> None:
+        remaining = self.idle_lock_seconds - (time.monotonic() - self._last_input)
+        if remaining > 0 or self.actor is None or self.session_locked:
+            self._arm_idle_timer(remaining if remaining > 0 else self.idle_lock_seconds)
+            return
+        self.lock_session()
+
+    def lock_session(self) -> None:
+        """Cover the current screen until the operator's password is given again."""
+        if self.actor is None or self.session_locked:
+            return
+        from screens.login import LockScreen
+
+        self.session_locked = True
+        self.use_command_palette = False
+        self.push_screen(LockScreen(minutes=self.idle_lock_seconds / 60))
+
+    def unlock_session(self) -> None:
+        if not self.session_locked:
+            return
+        self._end_lock()
+        self.pop_screen()
+
+    def _end_lock(self) -> None:
+        self.session_locked = False
+        self.use_command_palette = self.ENABLE_COMMAND_PALETTE
+        self._last_input = time.monotonic()
+        if self.is_running:
+            self._arm_idle_timer(self.idle_lock_seconds)
 
     def action_open_module(self, module_key: str) -> None:
         self.open_module(module_key)

@@ -1,0 +1,1 @@
+"""System Management screens: passwords, users, roles and the audit trail."""

@@ -1,0 +1,158 @@
+"""Audit Log: who did what, when and from where; filter, page newest first, export to Excel."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Input, Static
+
+from screens.base import StronScreen
+from stron_tui.errors import StronError, ValidationError
+from stron_tui.services.clock import local_text
+from widgets.fields import LabeledField, TextInput
+
+FILTERS = (
+    ("user_code", "User ID", 14),
+    ("action", "Action starts with", 18),
+    ("source", "Source tui/ssh/api", 12),
+    ("date_from", "From YYYY-MM-DD", 14),
+    ("date_to", "To YYYY-MM-DD", 14),
+)
+
+
+class AuditLogScreen(StronScreen):
+    TITLE_TEXT = "Audit Log"
+    CSS_PATH = "system.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("slash", "filters", "Filter"),
+        Binding("right_square_bracket", "page(1)", "Older"),
+        Binding("left_square_bracket", "page(-1)", "Newer"),
+        Binding("x", "export", "Export Excel"),
+    ]
+
+    def __init__(self):
+        super().__init__()
+        self._filter = None
+        self._keys: list = [None]
+        self._next_key = None
+        self._rows: list = []
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="audit-filters"):
+            for name, label, width in FILTERS:
+                field = LabeledField(label, TextInput(id=f"filter-{name}"), id=f"field-{name}")
+                field.styles.width = width + 2
+                yield field
+        table = DataTable(id="audit", cursor_type="row", zebra_stripes=False)
+        table.add_columns("Time", "Source", "User", "Action", "Summary")
+        yield table
+        yield Static("", id="audit-detail", markup=False)
+        yield Static("", id="audit-page", classes="hint", markup=False)
+        yield Static("", id="audit-message", classes="warning", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#audit", DataTable).focus()
+        self._apply()
+
+    # Filtering and paging -----------------------------------------------------
+
+    def action_filters(self) -> None:
+        self.query_one("#filter-user_code", Input).focus()
+
+    @on(Input.Submitted)
+    def _filter_entered(self) -> None:
+        self._apply()
+
+    def _apply(self) -> None:
+        from stron_tui.services import audit_log
+
+        for name, _label, _width in FILTERS:
+            self.query_one(f"#field-{name}", LabeledField).show_error(None)
+        typed = {name: self.query_one(f"#filter-{name}", Input).value for name, _label, _width in FILTERS}
+        try:
+            self._filter = audit_log.parse_filter(**typed)
+        except ValidationError as error:
+            self.query_one(f"#field-{error.field}", LabeledField).show_error(str(error))
+            return
+        self._keys = [None]
+        self.query_one("#audit", DataTable).focus()
+        self._fetch(self._filter, None)
+
+    def action_page(self, step: int) -> None:
+        if step > 0 and self._next_key is not None:
+            self._keys.append(self._next_key)
+        elif step < 0 and len(self._keys) > 1:
+            self._keys.pop()
+        else:
+            return
+        self._fetch(self._filter, self._keys[-1])
+
+    @work(thread=True, exclusive=True, group="audit-load")
+    def _fetch(self, flt, after) -> None:
+        from stron_tui.services import audit_log
+
+        try:
+            page = audit_log.search(self.app.ctx, self.app.actor, flt, after=after)
+        except StronError as error:
+            self.app.call_from_thread(self.say, str(error))
+            return
+        self.app.call_from_thread(self._show, page)
+
+    def _show(self, page) -> None:
+        zone = self.app.ctx.settings.zone
+        table = self.query_one("#audit", DataTable)
+        table.clear()
+        self._rows = list(page.rows)
+        self._next_key = page.next_key
+        for row in self._rows:
+            table.add_row(local_text(row.occurred_at, zone, with_seconds=True), row.source.upper(),
+                          row.user_code, row.action, row.summary, key=str(row.id))
+        number = len(self._keys)
+        parts = [f"Page {number}, newest first: {len(self._rows)} entries"]
+        if page.next_key:
+            parts.append("] older")
+        if number > 1:
+            parts.append("[ newer")
+        self.query_one("#audit-page", Static).update("; ".join(parts))
+        self._show_detail(0)
+
+    @on(DataTable.RowHighlighted, "#audit")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(event.cursor_row)
+
+    def _show_detail(self, index: int) -> None:
+        detail = self.query_one("#audit-detail", Static)
+        if not self._rows or index >= len(self._rows):
+            detail.update("No entries match." if not self._rows else "")
+            return
+        row = self._rows[index]
+        where = f" from {row.remote}" if row.remote else ""
+        what = f" on {row.entity} {row.entity_id}" if row.entity else ""
+        detail.update(f"{row.action}{what} by {row.user_code or '-'} via {row.source.upper()}{where}: "
+                      f"{row.summary}" + (f"\n{row.detail}" if row.detail else ""))
+
+    def say(self, message: str) -> None:
+        self.query_one("#audit-message", Static).update(message)
+
+    # Export ---------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        if self._filter is None:
+            return
+        self.say("Exporting to Excel...")
+        self._export(self._filter)
+
+    @work(thread=True, exclusive=True, group="audit-export")
+    def _export(self, flt) -> None:
+        from stron_tui.services import audit_log
+
+        try:
+            result = audit_log.export_xlsx(self.app.ctx, self.app.actor, flt)
+        except StronError as error:
+            self.app.call_from_thread(self.say, str(error))
+            return
+        self.app.call_from_thread(self.say, f"Exported {result.rows} entries to {result.path}")

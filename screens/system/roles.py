@@ -1,0 +1,208 @@
+"""Role Management: roles and the permissions they carry, picked from a checklist."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Input, SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from screens.base import StronScreen
+from screens.system.confirm import ConfirmScreen
+from stron_tui.errors import StronError, ValidationError
+from stron_tui.services.permissions import MODULES_BY_KEY, PERMISSIONS, module_of
+from widgets.fields import LabeledField, TextInput
+
+
+def permission_prompt(code: str) -> str:
+    """'Top-up Center   sell credit': grouped by module, then the action it allows."""
+    return f"{MODULES_BY_KEY[module_of(code)].title:<19} {PERMISSIONS[code]}"
+
+
+class RoleListScreen(StronScreen):
+    CSS_PATH = "system.tcss"
+    TITLE_TEXT = "Role Management"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("n", "new", "New"),
+        Binding("e", "edit", "Edit"),
+        Binding("delete", "delete", "Delete"),
+    ]
+
+    def __init__(self):
+        super().__init__()
+        self._roles: list = []
+
+    def compose_body(self) -> ComposeResult:
+        table = DataTable(id="roles", cursor_type="row", zebra_stripes=False)
+        table.add_columns("Role", "Users", "API accounts", "Permissions", "Description")
+        yield table
+        yield Static("Enter or E edits the name and permissions; a role still given to someone can't be deleted. "
+                     "Changed permissions apply from each holder's next login.", classes="hint", markup=False)
+        yield Static("", id="roles-message", classes="warning", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#roles", DataTable).focus()
+        self._load()
+
+    @work(thread=True, exclusive=True, group="roles-load")
+    def _load(self, select_role_id: int | None = None) -> None:
+        from stron_tui.services import roles
+
+        try:
+            found = roles.list_roles(self.app.ctx, self.app.actor)
+        except StronError as error:
+            self.app.call_from_thread(self.say, str(error))
+            return
+        self.app.call_from_thread(self._show, found, select_role_id)
+
+    def _show(self, found: list, select_role_id: int | None) -> None:
+        table = self.query_one("#roles", DataTable)
+        table.clear()
+        self._roles = found
+        for index, role in enumerate(found):
+            rights = "all" if role.administrator else str(len(role.permissions))
+            table.add_row(role.name, str(role.users), str(role.api_accounts), rights, role.description,
+                          key=str(role.id))
+            if role.id == select_role_id:
+                table.move_cursor(row=index)
+
+    def say(self, message: str) -> None:
+        self.query_one("#roles-message", Static).update(message)
+
+    def _current(self):
+        table = self.query_one("#roles", DataTable)
+        if not self._roles or table.cursor_row is None or table.cursor_row >= len(self._roles):
+            self.say("Choose a role first.")
+            return None
+        return self._roles[table.cursor_row]
+
+    def action_new(self) -> None:
+        self.app.push_screen(RoleFormScreen(), self._saved)
+
+    @on(DataTable.RowSelected, "#roles")
+    def action_edit(self) -> None:
+        role = self._current()
+        if role is not None:
+            self.app.push_screen(RoleFormScreen(role), self._saved)
+
+    def _saved(self, role) -> None:
+        if role is not None:
+            self.say(f"Role {role.name} saved with {len(role.permissions)} permissions.")
+            self._load(role.id)
+
+    def action_delete(self) -> None:
+        role = self._current()
+        if role is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._delete(role)
+
+        self.app.push_screen(ConfirmScreen("Delete role", f"Delete the role {role.name}?"), answered)
+
+    @work(thread=True, exclusive=True, group="roles-change")
+    def _delete(self, role) -> None:
+        from stron_tui.services import roles
+
+        try:
+            roles.delete_role(self.app.ctx, self.app.actor, role.id)
+        except StronError as error:
+            self.app.call_from_thread(self.say, str(error))
+            return
+        self.app.call_from_thread(self.say, f"Role {role.name} deleted.")
+        self.app.call_from_thread(self._load)
+
+
+class RoleFormScreen(StronScreen):
+    """Name, description and the permissions checklist (Space ticks); Ctrl+S saves."""
+
+    CSS_PATH = "system.tcss"
+    BINDINGS = [
+        Binding("escape", "cancel", "Back"),
+        Binding("ctrl+s", "save", "Save"),
+    ]
+
+    def __init__(self, role=None):
+        super().__init__()
+        self.role = role
+
+    def compose_body(self) -> ComposeResult:
+        role = self.role
+        yield Static(f"Edit role {role.name}" if role else "New role", classes="screen-title", markup=False)
+        with Vertical(classes="form", id="role-form"):
+            yield LabeledField("Role name", TextInput(role.name if role else "", id="name", max_length=60,
+                                                      disabled=bool(role and role.administrator)),
+                               id="field-name")
+            yield LabeledField("Description", TextInput(role.description if role else "", id="description",
+                                                        max_length=200), id="field-description")
+            held = set(role.permissions) if role else set()
+            checklist = SelectionList(
+                *[Selection(permission_prompt(code), code, code in held) for code in PERMISSIONS],
+                id="permissions",
+                disabled=bool(role and role.administrator),
+            )
+            yield Static("Permissions (Space ticks or clears; grouped by module):", markup=False)
+            yield checklist
+            if role and role.administrator:
+                yield Static("The Administrator role keeps every permission and its name.", classes="hint",
+                             markup=False)
+            yield Static("", id="permissions-error", classes="warning", markup=False)
+            yield Static("Tab moves between fields; Ctrl+S saves; Esc goes back without saving.", classes="hint",
+                         markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.role and self.role.administrator:
+            self.query_one("#description", Input).focus()
+        else:
+            self.query_one("#name", Input).focus()
+
+    @on(Input.Submitted)
+    def _next_field(self) -> None:
+        self.focus_next()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_save(self) -> None:
+        for name in ("name", "description"):
+            self.query_one(f"#field-{name}", LabeledField).show_error(None)
+        self._say("Saving...")
+        self._save(self.query_one("#name", Input).value, self.query_one("#description", Input).value,
+                   list(self.query_one("#permissions", SelectionList).selected))
+
+    def _say(self, message: str) -> None:
+        self.query_one("#permissions-error", Static).update(message)
+
+    @work(thread=True, exclusive=True, group="role-save")
+    def _save(self, name: str, description: str, permissions: list[str]) -> None:
+        from stron_tui.services import roles
+
+        ctx, actor = self.app.ctx, self.app.actor
+        try:
+            if self.role is None:
+                info = roles.create_role(ctx, actor, name=name, description=description, permissions=permissions)
+            else:
+                if self.role.administrator:
+                    name, permissions = self.role.name, None
+                info = roles.update_role(ctx, actor, self.role.id, name=name, description=description,
+                                         permissions=permissions)
+        except ValidationError as error:
+            self.app.call_from_thread(self._field_error, error.field, str(error))
+            return
+        except StronError as error:
+            self.app.call_from_thread(self._say, str(error))
+            return
+        self.app.call_from_thread(self.dismiss, info)
+
+    def _field_error(self, field: str | None, message: str) -> None:
+        if field in ("name", "description"):
+            self._say("")
+            self.query_one(f"#field-{field}", LabeledField).show_error(message)
+        else:
+            self._say(message)
