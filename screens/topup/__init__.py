@@ -1,0 +1,1 @@
+"""The Top-up Center: selling credit, receipts and reprints."""
