@@ -91,6 +91,8 @@ class Page:
     rows: list[Record]
     next_after: tuple | None  # pass back as `after` for the next page
     mode: str = ""  # which search served it: "all", "prefix" or "contains"
+    first_key: tuple | None = None  # the first row's key: `after` for paging backwards from here
+    last_key: tuple | None = None  # the last row's key: `after` for paging forwards from here
 
     @property
     def has_more(self) -> bool:
@@ -124,7 +126,8 @@ def parse_field(spec: Field, raw: Any) -> Any:
     text = _text(raw)
     if not text:
         if spec.required:
-            raise ValidationError(f"Enter the {spec.label.lower()}.", field=spec.name)
+            label = spec.label if spec.label.isupper() else spec.label.lower()
+            raise ValidationError(f"Enter the {label}.", field=spec.name)
         if spec.default is not None:
             return spec.default
         if spec.kind in ("int", "decimal", "percent"):
@@ -325,25 +328,32 @@ def _plan_steps(lib: Library, text: str) -> tuple[tuple[str, Any], ...]:
 
 
 def search(ctx: AppContext, actor: Actor, name: str, text: str = "", *, sort: str | None = None,
-           descending: bool = False, after: tuple | None = None, limit: int = PAGE_SIZE) -> Page:
-    """One page of the library, matching `text`, in keyset order (never a whole table)."""
+           descending: bool = False, after: tuple | None = None, limit: int = PAGE_SIZE,
+           backwards: bool = False) -> Page:
+    """One page of the library, matching `text`, in keyset order (never a whole table).
+
+    `backwards` walks the other way from `after` (PageUp; with no `after`, the
+    last page); rows still come in list order and `next_after` then points
+    further back.
+    """
     actor.require("basedata.view")
     lib = library(name)
     limit = max(1, min(limit, 500))
     sort_column = _sort_column(lib, sort)
     steps = _plan_steps(lib, text)
+    direction = descending != backwards
     with ctx.db.read_session() as session:
         if after is not None:
             step_index, *key = after
-            return _page(session, lib, steps, int(step_index), sort_column, descending, tuple(key), limit)
+            return _page(session, lib, steps, int(step_index), sort_column, direction, tuple(key), limit, backwards)
         for step_index in range(len(steps)):
-            page = _page(session, lib, steps, step_index, sort_column, descending, None, limit)
+            page = _page(session, lib, steps, step_index, sort_column, direction, None, limit, backwards)
             if page.rows or step_index == len(steps) - 1:
                 return page
     raise AssertionError("unreachable")
 
 
-def _page(session, lib, steps, step_index, sort_column, descending, after, limit) -> Page:
+def _page(session, lib, steps, step_index, sort_column, descending, after, limit, backwards=False) -> Page:
     mode, condition = steps[step_index]
     query = lib.values_query().add_columns(sort_column.label("_sort"))
     if condition is not None:
@@ -351,9 +361,12 @@ def _page(session, lib, steps, step_index, sort_column, descending, after, limit
     query, to_page = keyset_page(query, [sort_column, lib.model.id], after=after, limit=limit,
                                  descending=descending, key_of=lambda row: (row._sort, row.id))
     page = to_page(list(session.execute(query)))
-    rows = [lib.record(row._mapping) for row in page.rows]
+    fetched = list(reversed(page.rows)) if backwards else page.rows
+    rows = [lib.record(row._mapping) for row in fetched]
     next_after = (step_index, *page.next_key) if page.next_key else None
-    return Page(rows, next_after, mode)
+    first_key = (step_index, fetched[0]._sort, fetched[0].id) if fetched else None
+    last_key = (step_index, fetched[-1]._sort, fetched[-1].id) if fetched else None
+    return Page(rows, next_after, mode, first_key, last_key)
 
 
 def get(ctx: AppContext, actor: Actor, name: str, record_id: int) -> Record:

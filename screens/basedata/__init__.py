@@ -1,0 +1,1 @@
+"""Base Data screens: the six libraries, batch meter input, supply groups, the account view."""

@@ -1,0 +1,86 @@
+"""Account Library: Enter opens the account's unified view; e edits."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from screens.base import StronScreen
+from screens.basedata.library import LibraryScreen
+from stron_tui.errors import StronError
+
+
+class AccountLibraryScreen(LibraryScreen):
+    LIBRARY = "accounts"
+
+    def search_hint(self) -> str:
+        return "Search account number, meter number or customer name"
+
+    def open_record(self, record_id: int) -> None:
+        self.app.push_screen(AccountViewScreen(record_id), lambda edit: edit and self.edit(record_id))
+
+
+class AccountViewScreen(StronScreen):
+    """Customer, meter and key data, tariff and recent tokens of one account."""
+
+    TITLE_TEXT = "Account"
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("e", "edit", "Edit")]
+    DEFAULT_CSS = "AccountViewScreen #account-body { height: 1fr; padding: 0 2; }"
+
+    def __init__(self, account_id: int):
+        super().__init__()
+        self.account_id = account_id
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("Loading...", id="account-body", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._load()
+
+    def action_back(self) -> None:
+        self.dismiss(False)
+
+    def action_edit(self) -> None:
+        self.dismiss(True)
+
+    @work(thread=True, exclusive=True)
+    def _load(self) -> None:
+        from stron_tui.services.accounts import account_view
+
+        try:
+            view = account_view(self.app.ctx, self.app.actor, self.account_id)
+        except StronError as error:
+            self.app.call_from_thread(self.query_one("#account-body", Static).update, str(error))
+            return
+        self.app.call_from_thread(self.query_one("#account-body", Static).update, self.render_view(view))
+
+    def render_view(self, view) -> str:
+        zone = self.app.ctx.settings.zone
+        from stron_tui.services.clock import local_text
+
+        c, m, t = view.customer, view.meter, view.tariff
+        lines = [
+            f"Account {view.account_number}   status: {view.status}   opened {local_text(view.opened_at, zone)}"
+            + (f"   closed {local_text(view.closed_at, zone)}" if view.closed_at else ""),
+            f"Station  {view.station['code']} {view.station['name']}",
+            "",
+            f"Customer {c['code']}  {c['name']}",
+            f"         {c['address']}  {c['phone']}  {c['email']}",
+            "",
+            f"Meter    {m['meter_number']}  {m['meter_type']}  {m['utility']}  status {m['status']}",
+            f"Key data SGC {m['sgc']}  TI {m['ti']}  KRN {m['krn']}  KT {m['kt']}  EA{m['ea']}  DKGA{m['dkga']}  "
+            f"base {m['base_date']}  KEN {m['ken']}" + ("   (key change pending)" if m["key_change_pending"] else ""),
+            "",
+            f"Tariff   {t['name']}  {t['price_per_unit'].normalize():f} {t['currency']}/{t['unit']}  "
+            f"VAT {(t['vat_rate'] * 100).normalize():f} %" + ("" if t["active"] else "  (retired)"),
+            "",
+            f"Recent sales ({view.vend_count} in all):",
+        ]
+        lines += [f"  {local_text(v.created_at, zone)}  {v.receipt_number}  {v.amount:.2f} {v.currency}  "
+                  f"{v.units} {t['unit']}  {v.token}" for v in view.vends] or ["  none"]
+        lines += ["", "Recent management tokens:"]
+        lines += [f"  {local_text(k.created_at, zone)}  {k.kind}  {k.token}  {k.reason}" for k in view.tokens] or ["  none"]
+        return "\n".join(lines)

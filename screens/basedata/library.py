@@ -1,0 +1,418 @@
+"""The library list and form screens shared by all six Base Data libraries.
+
+A library screen is a PagedTable over `libraries.search`; the keys are the
+same everywhere: / search, n new, Enter or e edit, d delete (confirm names the
+record), x export the current search, i import, t template, o sort.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import DataTable, Input, ProgressBar, Static
+
+from screens.base import StronScreen
+from stron_tui.errors import StronError, ValidationError
+from stron_tui.services import libraries as L
+from widgets.confirm import ConfirmScreen
+from widgets.fields import LabeledField, TextInput
+from widgets.paged_table import PagedTable, TablePage
+
+LIST_CSS = """
+.library-message { height: auto; padding: 0 1; }
+"""
+
+
+class LibraryScreen(StronScreen):
+    LIBRARY = ""
+    DEFAULT_CSS = LIST_CSS
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("slash", "search", "Search"),
+        Binding("n", "new", "New"),
+        Binding("e", "edit", "Edit"),
+        Binding("d", "delete", "Delete"),
+        Binding("x", "export", "Export"),
+        Binding("i", "import", "Import"),
+        Binding("t", "template", "Template"),
+        Binding("o", "sort", "Sort"),
+    ]
+
+    def __init__(self):
+        super().__init__()
+        self.lib = L.library(self.LIBRARY)
+        self.sort = self.lib.default_sort
+        self.TITLE_TEXT = f"{self.lib.title}"
+
+    def compose_body(self) -> ComposeResult:
+        columns = [(column.title, column.width) for column in self.lib.list_columns]
+        yield PagedTable(columns, self.fetch, placeholder=self.search_hint(), id="library-table")
+        yield Static("", id="library-message", classes="library-message", markup=False)
+
+    def search_hint(self) -> str:
+        return "Search " + ", ".join(spec.label.lower() for spec in self.lib.fields[:2])
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.table.focus_table()
+
+    @property
+    def table(self) -> PagedTable:
+        return self.query_one(PagedTable)
+
+    def say(self, text: str) -> None:
+        self.query_one("#library-message", Static).update(text)
+
+    # runs in the table's worker thread
+    def fetch(self, text: str, after: Any, backwards: bool) -> TablePage:
+        page = L.search(self.app.ctx, self.app.actor, self.lib.name, text, sort=self.sort, after=after,
+                        backwards=backwards, limit=self.page_size())
+        rows = [(record.id, [self.cell(column.name, record.get(column.name)) for column in self.lib.list_columns])
+                for record in page.rows]
+        note = "" if page.mode in ("all", "prefix") else "matches anywhere in the text"
+        return TablePage(rows, page.has_more, page.first_key, page.last_key, note)
+
+    def page_size(self) -> int:
+        return max(10, self.size.height - 6) if self.size.height else L.PAGE_SIZE
+
+    def cell(self, name: str, value: Any) -> Any:
+        spec = self.lib.fields_by_name.get(name)
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        return L.as_text(spec, value) if spec else value
+
+    @on(PagedTable.Failed)
+    def _failed(self, event: PagedTable.Failed) -> None:
+        self.say(str(event.error) if isinstance(event.error, StronError) else f"Search failed: {event.error}")
+
+    @on(PagedTable.Opened)
+    def _opened(self, event: PagedTable.Opened) -> None:
+        self.open_record(event.key)
+
+    def open_record(self, record_id: int) -> None:
+        self.edit(record_id)
+
+    # ------------------------------------------------------------ actions
+
+    def action_search(self) -> None:
+        self.table.action_focus_search()
+
+    def action_sort(self) -> None:
+        keys = list(self.lib.sorts)
+        self.sort = keys[(keys.index(self.sort) + 1) % len(keys)]
+        self.say(f"Sorted by {self.lib.sorts[self.sort][0].lower()}.")
+        self.table.reload()
+
+    def action_new(self) -> None:
+        self.app.push_screen(RecordFormScreen(self.lib, None, L.blank_form(self.lib)), self._after_form)
+
+    def action_edit(self) -> None:
+        key = self.table.selected_key()
+        if key is None:
+            self.say("Choose a row first.")
+            return
+        self.edit(key)
+
+    def edit(self, record_id: int) -> None:
+        self._load_for_edit(record_id)
+
+    @work(thread=True, exclusive=True, group="library")
+    def _load_for_edit(self, record_id: int) -> None:
+        try:
+            record = L.get(self.app.ctx, self.app.actor, self.lib.name, record_id)
+        except StronError as error:
+            self.app.call_from_thread(self.say, str(error))
+            return
+        self.app.call_from_thread(self.app.push_screen,
+                                  RecordFormScreen(self.lib, record, L.form_text(self.lib, record)), self._after_form)
+
+    def _after_form(self, result: L.Record | None) -> None:
+        if result is not None:
+            self.say(f"Saved {self.lib.describe(result.values)}.")
+            self.table.reload()
+
+    def action_delete(self) -> None:
+        key = self.table.selected_key()
+        if key is None:
+            self.say("Choose a row first.")
+            return
+        self._ask_delete(key)
+
+    @work(thread=True, exclusive=True, group="library")
+    def _ask_delete(self, record_id: int) -> None:
+        try:
+            record = L.get(self.app.ctx, self.app.actor, self.lib.name, record_id)
+        except StronError as error:
+            self.app.call_from_thread(self.say, str(error))
+            return
+        described = self.lib.describe(record.values)
+        question = f"Remove {described}?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._delete(record_id)
+
+        self.app.call_from_thread(self.app.push_screen, ConfirmScreen(question, "This cannot be undone."), answered)
+
+    @work(thread=True, exclusive=True, group="library")
+    def _delete(self, record_id: int) -> None:
+        try:
+            record = L.remove(self.app.ctx, self.app.actor, self.lib.name, record_id)
+        except StronError as error:
+            self.app.call_from_thread(self.say, str(error))
+            return
+        self.app.call_from_thread(self.say, f"Removed {self.lib.describe(record.values)}.")
+        self.app.call_from_thread(self.table.reload)
+
+    def action_export(self) -> None:
+        self.say("Exporting...")
+        self._export(self.table.position.text)
+
+    @work(thread=True, exclusive=True, group="library")
+    def _export(self, text: str) -> None:
+        from stron_tui.services.excel_io import export_library
+
+        def progress(done: int) -> None:
+            self.app.call_from_thread(self.say, f"Exporting... {done:,} rows")
+
+        try:
+            result = export_library(self.app.ctx, self.app.actor, self.lib.name, text, sort=self.sort,
+                                    progress=progress)
+        except StronError as error:
+            self.app.call_from_thread(self.say, str(error))
+            return
+        self.app.call_from_thread(self.say, f"Exported {result.rows:,} rows to {result.path}")
+
+    def action_template(self) -> None:
+        self._template()
+
+    @work(thread=True, exclusive=True, group="library")
+    def _template(self) -> None:
+        from stron_tui.exports.files import export_path
+        from stron_tui.services.excel_io import write_template
+
+        try:
+            path = export_path(self.app.ctx.settings, f"{self.lib.name}-template", "xlsx",
+                               user_code=self.app.actor.user_code)
+            write_template(self.lib.name, path)
+        except (StronError, OSError) as error:
+            self.app.call_from_thread(self.say, f"Cannot write the template: {error}")
+            return
+        self.app.call_from_thread(self.say, f"Template written to {path}")
+
+    def action_import(self) -> None:
+        self.app.push_screen(ImportScreen(self.lib), lambda changed: changed and self.table.reload())
+
+
+class RecordFormScreen(StronScreen):
+    """Add or edit one record; every field says what is wrong right under it."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Cancel"),
+        Binding("ctrl+s", "save", "Save"),
+    ]
+    DEFAULT_CSS = """
+    RecordFormScreen #form-fields { height: 1fr; padding: 0 2; }
+    RecordFormScreen #form-message { height: auto; padding: 0 2; color: $warning; }
+    """
+
+    def __init__(self, lib: L.Library, record: L.Record | None, values: dict[str, str]):
+        super().__init__()
+        self.lib = lib
+        self.record = record
+        self.initial = values
+        what = lib.describe(record.values) if record else f"new {lib.entity}"
+        self.TITLE_TEXT = f"{lib.title}: {what}"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("Enter moves to the next field and saves on the last; Ctrl+S saves; Esc cancels.",
+                     classes="hint", markup=False)
+        with VerticalScroll(id="form-fields"):
+            for spec in self.lib.fields:
+                yield LabeledField(spec.hint(), TextInput(self.initial.get(spec.name, ""), id=f"input-{spec.name}",
+                                                          max_length=max(spec.max_length, 20)),
+                                   id=f"field-{spec.name}")
+        yield Static("", id="form-message", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(f"#input-{self.lib.fields[0].name}", Input).focus()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    def _next(self, event: Input.Submitted) -> None:
+        names = [spec.name for spec in self.lib.fields]
+        current = (event.input.id or "").removeprefix("input-")
+        if current in names and names.index(current) < len(names) - 1:
+            self.query_one(f"#input-{names[names.index(current) + 1]}", Input).focus()
+        else:
+            self.action_save()
+
+    def values(self) -> dict[str, str]:
+        return {spec.name: self.query_one(f"#input-{spec.name}", Input).value for spec in self.lib.fields}
+
+    def action_save(self) -> None:
+        values = self.values()
+        problems = {}
+        for spec in self.lib.fields:  # on-the-spot checks before the database is asked
+            try:
+                L.parse_field(spec, values[spec.name])
+            except ValidationError as error:
+                problems[spec.name] = error.message
+        if self.show_errors(problems):
+            return
+        self.query_one("#form-message", Static).update("Saving...")
+        self._save(values)
+
+    def show_errors(self, problems: dict[str, str]) -> bool:
+        for spec in self.lib.fields:
+            self.query_one(f"#field-{spec.name}", LabeledField).show_error(problems.get(spec.name))
+        if problems:
+            first = next(iter(problems))
+            self.query_one(f"#input-{first}", Input).focus()
+            self.query_one("#form-message", Static).update("Please correct the marked field(s).")
+        return bool(problems)
+
+    @work(thread=True, exclusive=True, group="form")
+    def _save(self, values: dict[str, str]) -> None:
+        ctx, actor = self.app.ctx, self.app.actor
+        try:
+            if self.record is None:
+                result = L.create(ctx, actor, self.lib.name, values)
+            else:
+                result = L.update(ctx, actor, self.lib.name, self.record.id, values)
+        except ValidationError as error:
+            problems = error.errors or ({error.field: error.message} if error.field else {})
+            self.app.call_from_thread(self._refused, problems, error.message)
+            return
+        except StronError as error:
+            self.app.call_from_thread(self._refused, {}, error.message)
+            return
+        self.app.call_from_thread(self.dismiss, result)
+
+    def _refused(self, problems: dict[str, str], message: str) -> None:
+        known = {name: text for name, text in problems.items() if name in self.lib.fields_by_name}
+        self.show_errors(known)
+        self.query_one("#form-message", Static).update(message)
+
+
+class ImportScreen(StronScreen):
+    """Ask for an .xlsx path, import it all-or-nothing, list every problem."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+e", "export_errors", "Export problems"),
+    ]
+    DEFAULT_CSS = """
+    ImportScreen #import-box { height: auto; padding: 0 2; }
+    ImportScreen #import-result { height: auto; padding: 0 2; }
+    ImportScreen #import-errors { height: 1fr; }
+    """
+
+    def __init__(self, lib: L.Library):
+        super().__init__()
+        self.lib = lib
+        self.report = None
+        self.changed = False
+        self.TITLE_TEXT = f"{lib.title}: import from Excel"
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="import-box"):
+            yield Static(f"Give the path of an .xlsx file on the server (template: t in the {self.lib.title}). "
+                         "Enter imports. If any row is wrong nothing is imported.", classes="hint", markup=False)
+            yield LabeledField("File path", TextInput(id="import-path"), id="field-path")
+            yield ProgressBar(id="import-progress", show_eta=False)
+        yield Static("", id="import-result", markup=False)
+        table = DataTable(id="import-errors", cursor_type="row")
+        table.add_columns("Row", "Column", "Problem")
+        yield table
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#import-path", Input).focus()
+
+    def action_back(self) -> None:
+        self.dismiss(self.changed)
+
+    @on(Input.Submitted, "#import-path")
+    def _start(self, event: Input.Submitted) -> None:
+        path = event.value.strip()
+        if not path:
+            self.query_one("#field-path", LabeledField).show_error("Enter the path of an .xlsx file.")
+            return
+        self.query_one("#field-path", LabeledField).show_error(None)
+        self.query_one("#import-result", Static).update("Checking every row...")
+        self._import(Path(path))
+
+    @work(thread=True, exclusive=True, group="import")
+    def _import(self, path: Path) -> None:
+        from stron_tui.services.excel_io import import_library
+
+        def progress(done: int, total: int) -> None:
+            self.app.call_from_thread(self.query_one("#import-progress", ProgressBar).update, total=max(total, 1),
+                                      progress=done)
+
+        try:
+            report = import_library(self.app.ctx, self.app.actor, self.lib.name, path, progress=progress)
+        except StronError as error:
+            self.app.call_from_thread(self._rejected, str(error))
+            return
+        self.app.call_from_thread(self._show, report)
+
+    def _rejected(self, message: str) -> None:
+        self.query_one("#field-path", LabeledField).show_error(message)
+        self.query_one("#import-result", Static).update("Nothing was imported.")
+
+    def _show(self, report) -> None:
+        self.report = report
+        self.changed = report.ok and (report.created or report.updated)
+        text = report.summary()
+        if report.errors:
+            text += " Ctrl+E writes this list to an Excel file."
+        self.query_one("#import-result", Static).update(text)
+        table = self.query_one("#import-errors", DataTable)
+        table.clear()
+        for error in report.errors:
+            table.add_row(str(error.row), error.column, error.reason)
+
+    def action_export_errors(self) -> None:
+        if self.report is None or not self.report.errors:
+            return
+        self._export_errors()
+
+    @work(thread=True, exclusive=True, group="import")
+    def _export_errors(self) -> None:
+        from stron_tui.services.excel_io import export_errors
+
+        try:
+            path = export_errors(self.app.ctx, self.app.actor, self.report)
+        except StronError as error:
+            self.app.call_from_thread(self.query_one("#import-result", Static).update, str(error))
+            return
+        self.app.call_from_thread(self.query_one("#import-result", Static).update, f"Problems written to {path}")
+
+
+class DistrictLibraryScreen(LibraryScreen):
+    LIBRARY = "districts"
+
+
+class StationLibraryScreen(LibraryScreen):
+    LIBRARY = "stations"
+
+
+class CustomerLibraryScreen(LibraryScreen):
+    LIBRARY = "customers"
+
+    def search_hint(self) -> str:
+        return "Search name, customer ID or phone"
+
+
+class TariffLibraryScreen(LibraryScreen):
+    LIBRARY = "tariffs"

@@ -1,0 +1,150 @@
+"""Meter Library with batch input of a consecutive run of meter numbers (b)."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Input, ProgressBar, Static
+
+from screens.base import StronScreen
+from screens.basedata.library import LibraryScreen
+from stron_tui.errors import StronError, ValidationError
+from stron_tui.services import libraries as L
+from widgets.fields import LabeledField, TextInput
+
+
+class MeterLibraryScreen(LibraryScreen):
+    LIBRARY = "meters"
+    BINDINGS = LibraryScreen.BINDINGS + [Binding("b", "batch", "Batch input")]
+
+    def search_hint(self) -> str:
+        return "Search meter number (prefix), type, utility, status or SGC"
+
+    def action_batch(self) -> None:
+        self.app.push_screen(BatchMeterScreen(), lambda created: created and self.table.reload())
+
+
+class BatchMeterScreen(StronScreen):
+    """First and last meter number of a run plus what the meters share; p previews, Ctrl+S creates."""
+
+    TITLE_TEXT = "Meter Library: batch input"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("f8", "preview", "Preview"),
+        Binding("ctrl+s", "create", "Create"),
+    ]
+    DEFAULT_CSS = """
+    BatchMeterScreen #batch-fields { height: 1fr; padding: 0 2; }
+    BatchMeterScreen #batch-plan { height: auto; padding: 0 2; }
+    """
+    SHARED = ("meter_type", "utility", "status", "sgc", "ti", "krn", "kt", "ea", "dkga", "base_date", "ken")
+
+    def __init__(self):
+        super().__init__()
+        self.lib = L.library("meters")
+        self.created = False
+        self.plan = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("Give the first and last meter number of a consecutive run (check digits are computed), "
+                     "then the attributes they share. F8 (or Enter on the last field) previews, Ctrl+S creates.", classes="hint", markup=False)
+        defaults = L.blank_form(self.lib)
+        with VerticalScroll(id="batch-fields"):
+            yield LabeledField("First meter number", TextInput(id="input-first", max_length=13), id="field-first")
+            yield LabeledField("Last meter number", TextInput(id="input-last", max_length=13), id="field-last")
+            for name in self.SHARED:
+                spec = self.lib.fields_by_name[name]
+                yield LabeledField(spec.hint(), TextInput(defaults[name], id=f"input-{name}", max_length=40),
+                                   id=f"field-{name}")
+        yield Static("", id="batch-plan", markup=False)
+        yield ProgressBar(id="batch-progress", show_eta=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#input-first", Input).focus()
+
+    def action_back(self) -> None:
+        self.dismiss(self.created)
+
+    @on(Input.Submitted)
+    def _next(self, event: Input.Submitted) -> None:
+        order = ["first", "last", *self.SHARED]
+        current = (event.input.id or "").removeprefix("input-")
+        if current in order and order.index(current) < len(order) - 1:
+            self.query_one(f"#input-{order[order.index(current) + 1]}", Input).focus()
+        else:
+            self.action_preview()
+
+    def _value(self, name: str) -> str:
+        return self.query_one(f"#input-{name}", Input).value
+
+    def _shared(self) -> dict:
+        return {name: self._value(name) for name in self.SHARED}
+
+    def _show_error(self, error: ValidationError | None) -> None:
+        for name in ("first", "last", *self.SHARED):
+            message = None
+            if error is not None:
+                message = (error.errors or {}).get(name) or (error.message if error.field == name else None)
+            self.query_one(f"#field-{name}", LabeledField).show_error(message)
+        if error is not None and error.field:
+            target = error.field if error.field in ("first", "last", *self.SHARED) else "first"
+            self.query_one(f"#input-{target}", Input).focus()
+
+    def _say(self, text: str) -> None:
+        self.query_one("#batch-plan", Static).update(text)
+
+    def action_preview(self) -> None:
+        self._preview(self._value("first"), self._value("last"))
+
+    @work(thread=True, exclusive=True, group="batch")
+    def _preview(self, first: str, last: str) -> None:
+        from stron_tui.services.meters import plan_batch
+
+        try:
+            plan = plan_batch(self.app.ctx, self.app.actor, first, last)
+        except ValidationError as error:
+            self.app.call_from_thread(self._show_error, error)
+            self.app.call_from_thread(self._say, error.message)
+            return
+        except StronError as error:
+            self.app.call_from_thread(self._say, str(error))
+            return
+        self.app.call_from_thread(self._show_plan, plan)
+
+    def _show_plan(self, plan) -> None:
+        self._show_error(None)
+        self.plan = plan
+        text = f"{plan.count:,} meters from {plan.first} to {plan.last}: {plan.to_create:,} will be created"
+        if plan.existing:
+            sample = ", ".join(plan.existing_sample[:8]) + (" ..." if plan.existing > 8 else "")
+            text += f"; {plan.existing:,} already exist and are skipped ({sample})"
+        self._say(text + ". Ctrl+S creates them.")
+
+    def action_create(self) -> None:
+        self._say("Creating...")
+        self._create(self._value("first"), self._value("last"), self._shared())
+
+    @work(thread=True, exclusive=True, group="batch")
+    def _create(self, first: str, last: str, shared: dict) -> None:
+        from stron_tui.services.meters import create_batch
+
+        bar = self.query_one("#batch-progress", ProgressBar)
+
+        def progress(done: int, total: int) -> None:
+            self.app.call_from_thread(bar.update, total=total, progress=done)
+
+        try:
+            result = create_batch(self.app.ctx, self.app.actor, first, last, shared, progress=progress)
+        except ValidationError as error:
+            self.app.call_from_thread(self._show_error, error)
+            self.app.call_from_thread(self._say, f"Nothing was created: {error.message}")
+            return
+        except StronError as error:
+            self.app.call_from_thread(self._say, f"Nothing was created: {error}")
+            return
+        self.created = True
+        self.app.call_from_thread(self._say, f"Created {result.created:,} meters from {result.first} to {result.last}"
+                                             f"; {result.skipped:,} already existed.")

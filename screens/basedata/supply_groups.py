@@ -1,0 +1,117 @@
+"""Supply Groups: add a vending key (typed in hex or generated); keys are never shown again."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Input, Static
+
+from screens.base import StronScreen
+from stron_tui.errors import StronError, ValidationError
+from widgets.fields import LabeledField, TextInput
+
+FIELDS = (("sgc", "SGC (6 digits)"), ("krn", "KRN (1-9)"), ("dkga", "DKGA (02 or 04)"), ("label", "Label"),
+          ("key", "Vending key in hex (16 digits for DKGA02, 40 for DKGA04); blank + generate = random"),
+          ("generate", "Generate a random key (y/n)"))
+
+
+class SupplyGroupScreen(StronScreen):
+    TITLE_TEXT = "Supply Groups"
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("n", "new", "New"), Binding("ctrl+s", "save", "Save")]
+    DEFAULT_CSS = """
+    SupplyGroupScreen #groups { height: 1fr; }
+    SupplyGroupScreen #group-form { height: auto; padding: 0 2; display: none; }
+    SupplyGroupScreen #group-form.-open { display: block; }
+    SupplyGroupScreen #group-message { height: auto; padding: 0 1; }
+    """
+
+    def compose_body(self) -> ComposeResult:
+        table = DataTable(id="groups", cursor_type="row")
+        table.add_columns("SGC", "KRN", "DKGA", "Label", "Meters", "Active")
+        yield table
+        with Vertical(id="group-form"):
+            for name, label in FIELDS:
+                yield LabeledField(label, TextInput(id=f"input-{name}", password=(name == "key"),
+                                                    value="02" if name == "dkga" else "1" if name == "krn" else
+                                                    "n" if name == "generate" else ""), id=f"field-{name}")
+        yield Static("Vending keys are sealed under the master key and never shown again.", id="group-message",
+                     markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#groups", DataTable).focus()
+        self._load()
+
+    @work(thread=True, exclusive=True, group="groups")
+    def _load(self) -> None:
+        from stron_tui.services.supply_groups import list_supply_groups
+
+        try:
+            groups = list_supply_groups(self.app.ctx, self.app.actor)
+        except StronError as error:
+            self.app.call_from_thread(self._say, str(error))
+            return
+        self.app.call_from_thread(self._show, groups)
+
+    def _show(self, groups) -> None:
+        table = self.query_one("#groups", DataTable)
+        table.clear()
+        for group in groups:
+            table.add_row(group.sgc, str(group.krn), group.dkga, group.label, f"{group.meters:,}",
+                          "yes" if group.active else "no")
+
+    def _say(self, text: str) -> None:
+        self.query_one("#group-message", Static).update(text)
+
+    def action_new(self) -> None:
+        self.query_one("#group-form").add_class("-open")
+        self.query_one("#input-sgc", Input).focus()
+
+    @on(Input.Submitted)
+    def _next(self, event: Input.Submitted) -> None:
+        names = [name for name, _ in FIELDS]
+        current = (event.input.id or "").removeprefix("input-")
+        if current in names and names.index(current) < len(names) - 1:
+            self.query_one(f"#input-{names[names.index(current) + 1]}", Input).focus()
+        else:
+            self.action_save()
+
+    def action_save(self) -> None:
+        if not self.query_one("#group-form").has_class("-open"):
+            return
+        values = {name: self.query_one(f"#input-{name}", Input).value for name, _ in FIELDS}
+        self._save(values)
+
+    @work(thread=True, exclusive=True, group="groups")
+    def _save(self, values: dict) -> None:
+        from stron_tui.services.supply_groups import add_supply_group
+
+        generate = values["generate"].strip().lower() in ("y", "yes")
+        krn = values["krn"].strip()
+        try:
+            group = add_supply_group(self.app.ctx, self.app.actor, sgc=values["sgc"],
+                                     krn=int(krn) if krn.isdigit() else krn, dkga=values["dkga"],
+                                     label=values["label"], key_hex=values["key"], generate=generate)
+        except ValidationError as error:
+            self.app.call_from_thread(self._refused, error)
+            return
+        except StronError as error:
+            self.app.call_from_thread(self._say, str(error))
+            return
+        self.app.call_from_thread(self._saved, group)
+
+    def _refused(self, error: ValidationError) -> None:
+        for name, _ in FIELDS:
+            self.query_one(f"#field-{name}", LabeledField).show_error(error.message if error.field == name else None)
+        self._say(error.message)
+
+    def _saved(self, group) -> None:
+        for name, _ in FIELDS:
+            self.query_one(f"#field-{name}", LabeledField).show_error(None)
+        self.query_one("#input-key", Input).value = ""  # the key leaves the screen at once
+        self.query_one("#group-form").remove_class("-open")
+        self._say(f"Supply group {group.sgc} KRN {group.krn} DKGA{group.dkga} added; its key is sealed.")
+        self.query_one("#groups", DataTable).focus()
+        self._load()

@@ -1,0 +1,253 @@
+"""Base Data screens driven by the keyboard only; each test checks the database afterwards."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from stron_tui.app import StronApp
+from stron_tui.db.models import Account, Customer, District, Meter, SalesStation, Tariff, VendingKey
+from stron_tui.services import libraries as L
+from tests.services.basedata_helpers import drn, seed
+from widgets.fields import LabeledField
+from widgets.paged_table import PagedTable
+
+SIZE = (110, 40)
+MENU = {"meters": "1", "tariffs": "2", "customers": "3", "districts": "4", "stations": "5", "accounts": "6",
+        "keys": "7"}
+
+
+async def settle(app, pilot):
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def open_library(app, pilot, name):
+    await pilot.press("f3", MENU[name])
+    await settle(app, pilot)
+
+
+async def type_text(pilot, text):
+    await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in text]) if text.isascii() else None
+    if not text.isascii():
+        pilot.app.focused.insert_text_at_cursor(text)
+        await pilot.pause()
+
+
+async def fill(app, pilot, values: dict):
+    """Fill form inputs by id: select all, type the new value."""
+    for name, value in values.items():
+        field = app.screen.query_one(f"#input-{name}")
+        field.focus()
+        field.value = ""
+        await pilot.pause()
+        await type_text(pilot, value)
+
+
+def table_rows(app):
+    table = app.screen.query_one(PagedTable).data_table
+    return [[str(cell) for cell in table.get_row_at(index)] for index in range(table.row_count)]
+
+
+async def search(app, pilot, text):
+    await pilot.press("slash")
+    await type_text(pilot, text)
+    await pilot.press("enter")
+    await settle(app, pilot)
+
+
+def count(ctx, model):
+    with ctx.db.read_session() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+async def test_district_keyboard_flow(ctx, admin):
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_library(app, pilot, "districts")
+        await pilot.press("n")
+        await settle(app, pilot)
+        await fill(app, pilot, {"code": "N1", "name": "North Zone", "kind": "industrial"})
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert table_rows(app)[0][:3] == ["N1", "North Zone", "industrial"]
+        await pilot.press("e")
+        await settle(app, pilot)
+        await fill(app, pilot, {"kind": "nowhere"})
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        error = app.screen.query_one("#field-kind", LabeledField).query_one(".field-error")
+        assert "must be one of" in str(error.render())
+        await fill(app, pilot, {"kind": "rural", "description": "Farms"})
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        with ctx.db.read_session() as session:
+            district = session.scalar(select(District))
+            assert (district.code, district.kind, district.description) == ("N1", "rural", "Farms")
+        await search(app, pilot, "nor")
+        assert [row[0] for row in table_rows(app)] == ["N1"]
+        await pilot.press("d")
+        await settle(app, pilot)
+        assert "Remove district N1?" in str(app.screen.query_one("#confirm-question").render())
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert count(ctx, District) == 0
+
+
+async def new_record(app, pilot, values):
+    await pilot.press("n")
+    await settle(app, pilot)
+    await fill(app, pilot, values)
+    await pilot.press("ctrl+s")
+    await settle(app, pilot)
+
+
+async def edit_current(app, pilot, values):
+    await pilot.press("e")
+    await settle(app, pilot)
+    await fill(app, pilot, values)
+    await pilot.press("ctrl+s")
+    await settle(app, pilot)
+
+
+async def delete_current(app, pilot):
+    await pilot.press("d")
+    await settle(app, pilot)
+    await pilot.press("y")
+    await settle(app, pilot)
+
+
+async def test_meter_keyboard_flow_and_batch_input(ctx, admin):
+    seed(ctx, admin, meters=0)
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_library(app, pilot, "meters")
+        await new_record(app, pilot, {"meter_number": "01234567890", "sgc": "600727"})
+        error = app.screen.query_one("#field-meter_number", LabeledField).query_one(".field-error")
+        assert "check digit" in str(error.render())
+        await fill(app, pilot, {"meter_number": drn(500)})
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert table_rows(app)[0][0] == drn(500)
+        await edit_current(app, pilot, {"status": "faulty"})
+        await pilot.press("b")
+        await settle(app, pilot)
+        await fill(app, pilot, {"first": drn(498), "last": drn(510), "sgc": "600727"})
+        await pilot.press("f8")
+        await settle(app, pilot)
+        plan = str(app.screen.query_one("#batch-plan").render())
+        assert "13 meters" in plan and "12 will be created" in plan and drn(500) in plan
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert "Created 12 meters" in str(app.screen.query_one("#batch-plan").render())
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert count(ctx, Meter) == 13
+        await search(app, pilot, drn(510)[:10])
+        assert [row[0] for row in table_rows(app)] == [drn(510)]
+        await delete_current(app, pilot)
+        with ctx.db.read_session() as session:
+            assert session.scalar(select(Meter.status).where(Meter.meter_number == drn(500))) == "faulty"
+            assert session.scalar(select(Meter.id).where(Meter.meter_number == drn(510))) is None
+
+
+async def test_tariff_keyboard_flow_and_refused_delete(ctx, admin):
+    data = seed(ctx, admin, meters=1)
+    L.create(ctx, admin, "accounts", {"customer_code": "C1", "meter_number": data["meters"][0]["meter_number"],
+                                      "station_code": "ST1", "tariff_name": "Home"})
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_library(app, pilot, "tariffs")
+        await new_record(app, pilot, {"name": "Business", "price_per_unit": "0.40", "currency_code": "usd",
+                                      "vat_rate": "15"})
+        await search(app, pilot, "busi")
+        assert table_rows(app)[0][:4] == ["Business", "electricity", "kWh", "0.4"]
+        await edit_current(app, pilot, {"price_per_unit": "0.45"})
+        await delete_current(app, pilot)
+        await search(app, pilot, "home")
+        await delete_current(app, pilot)
+        message = str(app.screen.query_one("#library-message").render())
+        assert "Tariff Home cannot be removed: accounts use it" in message
+    with ctx.db.read_session() as session:
+        assert list(session.scalars(select(Tariff.name))) == ["Home"]
+
+
+async def test_customer_keyboard_flow_with_non_ascii_search(ctx, admin):
+    seed(ctx, admin, meters=0)
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_library(app, pilot, "customers")
+        await new_record(app, pilot, {"code": "C2", "name": "Zoë 李", "email": "bad"})
+        error = app.screen.query_one("#field-email", LabeledField).query_one(".field-error")
+        assert "not an e-mail address" in str(error.render())
+        await fill(app, pilot, {"email": "zoe@example.com", "district_code": "D1"})
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        await search(app, pilot, "zoë")
+        assert [row[:2] for row in table_rows(app)] == [["C2", "Zoë 李"]]
+        await edit_current(app, pilot, {"phone": "0803 000 1111"})
+        await delete_current(app, pilot)
+    with ctx.db.read_session() as session:
+        assert list(session.scalars(select(Customer.code))) == ["C1"]
+
+
+async def test_station_keyboard_flow(ctx, admin):
+    seed(ctx, admin, meters=0)
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_library(app, pilot, "stations")
+        await new_record(app, pilot, {"code": "ST2", "name": "Market kiosk", "district_code": "D1",
+                                      "receipt_width": "80"})
+        await search(app, pilot, "market")
+        assert table_rows(app)[0][:3] == ["ST2", "Market kiosk", "D1"]
+        await edit_current(app, pilot, {"active": "n"})
+        with ctx.db.read_session() as session:
+            station = session.scalar(select(SalesStation).where(SalesStation.code == "ST2"))
+            assert (station.receipt_width, station.active) == (80, False)
+        await delete_current(app, pilot)
+    assert count(ctx, SalesStation) == 1
+
+
+async def test_account_keyboard_flow_with_view(ctx, admin):
+    data = seed(ctx, admin, meters=1)
+    number = data["meters"][0]["meter_number"]
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_library(app, pilot, "accounts")
+        await new_record(app, pilot, {"customer_code": "C1", "meter_number": number, "station_code": "ST1",
+                                      "tariff_name": "Home"})
+        assert table_rows(app)[0][0] == f"{number}-1"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        body = str(app.screen.query_one("#account-body").render())
+        assert "Ngozi Ọkọnkwọ" in body and "SGC 600727" in body and "Home" in body
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await new_record(app, pilot, {"customer_code": "C1", "meter_number": number, "station_code": "ST1",
+                                      "tariff_name": "Home"})
+        error = app.screen.query_one("#field-meter_number", LabeledField).query_one(".field-error")
+        assert "already has open account" in str(error.render())
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await edit_current(app, pilot, {"status": "closed"})
+        await search(app, pilot, number[:6])
+        await delete_current(app, pilot)
+    assert count(ctx, Account) == 0
+
+
+async def test_supply_group_screen_adds_a_generated_key(ctx, admin):
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_library(app, pilot, "keys")
+        await pilot.press("n")
+        await fill(app, pilot, {"sgc": "123456", "krn": "2", "dkga": "02", "label": "East", "key": "12",
+                                "generate": "n"})
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert "16 hexadecimal digits" in str(app.screen.query_one("#group-message").render())
+        await fill(app, pilot, {"key": "", "generate": "y"})
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        table = app.screen.query_one("#groups")
+        assert [str(cell) for cell in table.get_row_at(0)][:4] == ["123456", "2", "02", "East"]
+    assert count(ctx, VendingKey) == 1

@@ -1,0 +1,210 @@
+"""A searchable table that pages from the database with keyset pagination.
+
+It knows nothing about what it shows: the screen gives it column titles and a
+`fetch(text, after, backwards) -> TablePage` callable (run in a thread worker).
+`/` focuses the search box; typing searches after a 300 ms pause (one
+one-shot timer, nothing repaints while idle); PageUp/PageDown walk pages,
+Home/End jump to the first/last page; Enter posts `PagedTable.Opened`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import DataTable, Input, Static
+
+from widgets.fields import TextInput
+
+SEARCH_DELAY = 0.3
+
+
+@dataclass(frozen=True)
+class TablePage:
+    rows: list[tuple[Any, Sequence[Any]]]  # (row key, cells)
+    more: bool  # more rows in the direction the page was fetched
+    first_key: Any = None
+    last_key: Any = None
+    note: str = ""
+
+
+@dataclass
+class _Position:
+    text: str = ""
+    first_key: Any = None
+    last_key: Any = None
+    has_next: bool = False
+    has_prev: bool = False
+    page_number: int = 1
+    extra: dict = field(default_factory=dict)
+
+
+class PagedTable(Vertical):
+    DEFAULT_CSS = """
+    PagedTable { height: 1fr; }
+    PagedTable > #paged-search { margin: 0 1; }
+    PagedTable > DataTable { height: 1fr; }
+    PagedTable > #paged-info { height: 1; padding: 0 1; color: $text-muted; }
+    """
+
+    BINDINGS = [
+        Binding("slash", "focus_search", "Search"),
+        Binding("pagedown", "next_page", "PgDn", show=False),
+        Binding("pageup", "previous_page", "PgUp", show=False),
+        Binding("home", "first_page", "Home", show=False),
+        Binding("end", "last_page", "End", show=False),
+    ]
+
+    class Opened(Message):
+        """Enter on a row."""
+
+        def __init__(self, table: "PagedTable", key: Any):
+            super().__init__()
+            self.table = table
+            self.key = key
+
+    class Failed(Message):
+        def __init__(self, table: "PagedTable", error: Exception):
+            super().__init__()
+            self.table = table
+            self.error = error
+
+    def __init__(self, columns: Sequence[tuple[str, int]], fetch: Callable[[str, Any, bool], TablePage], *,
+                 placeholder: str = "Search", id: str | None = None):
+        super().__init__(id=id)
+        self._columns = columns
+        self._fetch = fetch
+        self._placeholder = placeholder
+        self._timer: Timer | None = None
+        self.position = _Position()
+        self.keys: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        yield TextInput(placeholder=f"{self._placeholder}  (/ to search)", id="paged-search")
+        table = DataTable(id="paged-rows", cursor_type="row", zebra_stripes=False)
+        yield table
+        yield Static("", id="paged-info", markup=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for title, width in self._columns:
+            table.add_column(title, width=width)
+        self.reload()
+
+    # ------------------------------------------------------------ public
+
+    @property
+    def search_text(self) -> str:
+        return self.query_one("#paged-search", Input).value
+
+    @property
+    def data_table(self) -> DataTable:
+        return self.query_one(DataTable)
+
+    def reload(self) -> None:
+        """Show the first page for the current search again (after a change)."""
+        self._load(self.search_text, None, False, "home")
+
+    def selected_key(self) -> Any:
+        table = self.data_table
+        if not self.keys or table.cursor_row < 0 or table.cursor_row >= len(self.keys):
+            return None
+        return self.keys[table.cursor_row]
+
+    def focus_table(self) -> None:
+        self.data_table.focus()
+
+    # ------------------------------------------------------------ keys
+
+    def action_focus_search(self) -> None:
+        self.query_one("#paged-search", Input).focus()
+
+    def action_next_page(self) -> None:
+        if self.position.has_next:
+            self._load(self.position.text, self.position.last_key, False, "next")
+
+    def action_previous_page(self) -> None:
+        if self.position.has_prev:
+            self._load(self.position.text, self.position.first_key, True, "prev")
+
+    def action_first_page(self) -> None:
+        self._load(self.position.text, None, False, "home")
+
+    def action_last_page(self) -> None:
+        self._load(self.position.text, None, True, "end")
+
+    @on(Input.Changed, "#paged-search")
+    def _typed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(SEARCH_DELAY, self._search_now)
+
+    @on(Input.Submitted, "#paged-search")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._search_now()
+        self.data_table.focus()
+
+    def _search_now(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._load(self.search_text, None, False, "home")
+
+    @on(DataTable.RowSelected)
+    def _opened(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        key = self.selected_key()
+        if key is not None:
+            self.post_message(self.Opened(self, key))
+
+    # ------------------------------------------------------------ loading
+
+    @work(thread=True, exclusive=True, group="paged-table")
+    def _load(self, text: str, after: Any, backwards: bool, how: str) -> None:
+        try:
+            page = self._fetch(text, after, backwards)
+        except Exception as error:  # shown by the screen; the table stays as it was
+            self.app.call_from_thread(self.post_message, self.Failed(self, error))
+            return
+        self.app.call_from_thread(self._show, text, page, backwards, how)
+
+    def _show(self, text: str, page: TablePage, backwards: bool, how: str) -> None:
+        position = self.position
+        if how == "home":
+            number, has_prev, has_next = 1, False, page.more
+        elif how == "end":
+            number, has_prev, has_next = 0, page.more, False
+        elif how == "next":
+            number, has_prev, has_next = position.page_number + 1 if position.page_number else 0, True, page.more
+        else:
+            number, has_prev, has_next = max(position.page_number - 1, 0), page.more, True
+            if not page.more and number == 0:
+                number = 1
+        if not page.rows and how in ("next", "prev"):
+            return
+        self.position = _Position(text, page.first_key, page.last_key, has_next, has_prev, number)
+        table = self.data_table
+        table.clear()
+        self.keys = [key for key, _ in page.rows]
+        for key, cells in page.rows:
+            table.add_row(*["" if cell is None else str(cell) for cell in cells], key=str(key))
+        if how == "end" and page.rows:
+            table.move_cursor(row=len(page.rows) - 1)
+        where = f"page {number}" if number else "last page"
+        if not page.rows:
+            info = "Nothing found." if text else "The list is empty."
+        else:
+            info = f"{where}: {len(page.rows)} row(s)"
+            info += "  PgDn more" if has_next else ""
+            info += "  PgUp back" if has_prev else ""
+        if page.note:
+            info += f"  ({page.note})"
+        self.query_one("#paged-info", Static).update(info)
