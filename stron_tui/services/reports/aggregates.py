@@ -1,0 +1,139 @@
+"""Daily sales totals and each meter's last sale, kept in every vend's own transaction.
+
+Summary reports (monthly, per station, per district, cash-up) read
+`vend_daily_totals` (one row per business day, station, operator, district,
+utility, payment type and currency pair) instead of scanning the vends; the
+Non-Vending Meter Report reads `meter_vend_activity`.
+
+The vending service calls `record_vend_in_daily_totals(session, vend)` right
+after adding the Vend, in the same session and transaction, so a sale and its
+totals commit or roll back together. No upsert shortcut (not portable): an
+UPDATE adds the sale to an existing row; when there is none, an INSERT runs
+inside a SAVEPOINT, and if a concurrent transaction inserted the same key
+first (unique violation) the savepoint is rolled back and the UPDATE retried.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from stron_tui.db.models import MeterVendActivity, Vend, VendDailyTotal
+
+AMOUNT_FIELDS = ("paid_amount", "gross_amount", "vat_amount", "excise_amount", "net_amount", "units")
+KEY_FIELDS = ("business_date", "station_id", "operator_key", "district_id", "utility", "payment_type",
+              "paid_currency", "currency")
+
+
+def _daily_key(vend: Vend) -> dict:
+    return {
+        "business_date": vend.business_date,
+        "station_id": vend.station_id,
+        "operator_key": vend.operator_id or 0,
+        "district_id": vend.district_id,
+        "utility": vend.utility,
+        "payment_type": vend.payment_type,
+        "paid_currency": vend.paid_currency,
+        "currency": vend.currency,
+    }
+
+
+def _add_to_existing_day(session: Session, key: dict, amounts: dict) -> bool:
+    statement = (
+        update(VendDailyTotal)
+        .where(*[getattr(VendDailyTotal, name) == value for name, value in key.items()])
+        .values(
+            vend_count=VendDailyTotal.vend_count + 1,
+            **{name: getattr(VendDailyTotal, name) + value for name, value in amounts.items()},
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(statement).rowcount > 0
+
+
+def _touch_meter(session: Session, vend: Vend) -> bool:
+    activity = MeterVendActivity
+    statement = (
+        update(activity)
+        .where(activity.meter_id == vend.meter_id)
+        .values(
+            vend_count=activity.vend_count + 1,
+            # Sales normally arrive in time order; CASE keeps the latest if one doesn't.
+            last_business_date=case(
+                (activity.last_business_date < vend.business_date, vend.business_date),
+                else_=activity.last_business_date,
+            ),
+            last_created_at=case(
+                (activity.last_created_at < vend.created_at, vend.created_at), else_=activity.last_created_at
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(statement).rowcount > 0
+
+
+def _update_or_insert(session: Session, try_update, insert_statement) -> None:
+    if try_update():
+        return
+    try:
+        with session.begin_nested():
+            session.execute(insert_statement)
+    except IntegrityError:
+        # Another sale inserted the row between our UPDATE and INSERT: add to it.
+        if not try_update():
+            raise
+
+
+def record_vend_in_daily_totals(session: Session, vend: Vend) -> None:
+    """Add one sale to its day's totals and to its meter's last-sale record.
+
+    Call in the vend's own session, after session.add(vend) (a flush is not
+    needed: only the vend's attributes are read). Raises whatever the database
+    raises; the caller's transaction then rolls back, sale and totals together.
+    """
+    key = _daily_key(vend)
+    amounts = {name: Decimal(getattr(vend, name)) for name in AMOUNT_FIELDS}
+    _update_or_insert(
+        session,
+        lambda: _add_to_existing_day(session, key, amounts),
+        insert(VendDailyTotal).values(**key, vend_count=1, **amounts),
+    )
+    _update_or_insert(
+        session,
+        lambda: _touch_meter(session, vend),
+        insert(MeterVendActivity).values(meter_id=vend.meter_id, last_business_date=vend.business_date,
+                                         last_created_at=vend.created_at, vend_count=1),
+    )
+
+
+def rebuild_report_aggregates(session: Session) -> None:
+    """Recompute both aggregate tables from the vends (after a bulk load or a repair).
+
+    Set-based (two INSERT ... SELECT ... GROUP BY statements); run it when no
+    sale is being made, e.g. from a maintenance window or a benchmark.
+    """
+    session.execute(delete(VendDailyTotal))
+    session.execute(delete(MeterVendActivity))
+    operator_key = func.coalesce(Vend.operator_id, 0)
+    group = [Vend.business_date, Vend.station_id, Vend.district_id, operator_key, Vend.utility, Vend.payment_type,
+             Vend.paid_currency, Vend.currency]
+    session.execute(
+        insert(VendDailyTotal).from_select(
+            [*KEY_FIELDS[:2], "district_id", "operator_key", *KEY_FIELDS[4:], "vend_count", *AMOUNT_FIELDS],
+            select(
+                Vend.business_date, Vend.station_id, Vend.district_id, operator_key, Vend.utility,
+                Vend.payment_type, Vend.paid_currency, Vend.currency, func.count(),
+                *[func.sum(getattr(Vend, name)) for name in AMOUNT_FIELDS],
+            ).group_by(*group),
+        )
+    )
+    session.execute(
+        insert(MeterVendActivity).from_select(
+            ["meter_id", "last_business_date", "last_created_at", "vend_count"],
+            select(Vend.meter_id, func.max(Vend.business_date), func.max(Vend.created_at), func.count())
+            .group_by(Vend.meter_id),
+        )
+    )

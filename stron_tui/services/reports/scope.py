@@ -1,0 +1,181 @@
+"""Report filters as an operator types them, resolved to ids, with the station limit applied."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stron_tui.db.models import Customer, District, Meter, PaymentType, SalesStation, User
+from stron_tui.errors import PermissionDenied, ValidationError
+from stron_tui.services.permissions import Actor
+from stron_tui.services.text import clean, fold
+
+# Longest a single report period may be: ten years keeps a mistyped year from scanning forever.
+MAX_PERIOD_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """What the filter bar holds. Codes are what operators type; empty means any."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    district: str = ""
+    station: str = ""
+    operator: str = ""
+    payment_type: str = ""
+    utility: str = ""
+    meter_number: str = ""
+    customer: str = ""
+
+    def with_changes(self, **changes) -> "ReportFilters":
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Filters resolved to ids; `station_id` already holds the station limit."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    district_id: int | None = None
+    station_id: int | None = None
+    operator_id: int | None = None
+    payment_type: str | None = None
+    utility: str | None = None
+    meter_id: int | None = None
+    customer_id: int | None = None
+    station_limited: bool = False
+    descriptions: tuple[str, ...] = field(default=())
+
+    @property
+    def needs_vend_rows(self) -> bool:
+        """A meter or customer filter can't be answered from the daily totals."""
+        return self.meter_id is not None or self.customer_id is not None
+
+
+def parse_date(text: str, field_name: str) -> date | None:
+    """A date typed as YYYY-MM-DD (empty: none)."""
+    text = clean(text)
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"Type the date as YYYY-MM-DD, for example 2024-03-31, not {text}.",
+                              field=field_name) from None
+
+
+def station_limit(actor: Actor) -> int | None:
+    """The only station an operator may see, or None when they may see all."""
+    if actor.can("reports.all_stations"):
+        return None
+    if actor.station_id is None:
+        raise PermissionDenied(
+            f"{actor.user_code} may only see their own station's figures but is not assigned to a sales station."
+        )
+    return actor.station_id
+
+
+def resolve(session: Session, actor: Actor, filters: ReportFilters) -> Scope:
+    """Turn typed codes into ids (or one clear message) and apply the station limit."""
+    notes: list[str] = []
+    if filters.date_from and filters.date_to:
+        if filters.date_from > filters.date_to:
+            raise ValidationError("The start date is after the end date.", field="date_from")
+        if (filters.date_to - filters.date_from).days > MAX_PERIOD_DAYS:
+            raise ValidationError("Choose a period of at most ten years.", field="date_from")
+    if filters.date_from or filters.date_to:
+        notes.append(f"Period: {filters.date_from or 'start'} to {filters.date_to or 'today'}")
+
+    district_id = None
+    if clean(filters.district):
+        row = session.execute(
+            select(District.id, District.code, District.name).where(District.code_key == fold(filters.district))
+        ).first()
+        if row is None:
+            raise ValidationError(f"There is no district with code {clean(filters.district)}.", field="district")
+        district_id = row.id
+        notes.append(f"District: {row.code} {row.name}")
+
+    limit = station_limit(actor)
+    station_id = None
+    if limit is not None:
+        station_id = limit
+        row = session.execute(select(SalesStation.code, SalesStation.name).where(SalesStation.id == limit)).first()
+        notes.append(f"Station: {row.code} {row.name} (your station only)" if row else "Station: yours only")
+    elif clean(filters.station):
+        row = session.execute(
+            select(SalesStation.id, SalesStation.code, SalesStation.name)
+            .where(SalesStation.code_key == fold(filters.station))
+        ).first()
+        if row is None:
+            raise ValidationError(f"There is no sales station with code {clean(filters.station)}.", field="station")
+        station_id = row.id
+        notes.append(f"Station: {row.code} {row.name}")
+
+    operator_id = None
+    if clean(filters.operator):
+        row = session.execute(select(User.id, User.user_code).where(User.user_key == fold(filters.operator))).first()
+        if row is None:
+            raise ValidationError(f"There is no operator with user ID {clean(filters.operator)}.", field="operator")
+        operator_id = row.id
+        notes.append(f"Operator: {row.user_code}")
+
+    payment_type = None
+    if clean(filters.payment_type):
+        wanted = fold(filters.payment_type)
+        codes = {fold(code): code for code in session.scalars(select(PaymentType.code))}
+        if wanted not in codes:
+            raise ValidationError(
+                f"There is no payment type {clean(filters.payment_type)}; use one of {', '.join(sorted(codes.values()))}.",
+                field="payment_type",
+            )
+        payment_type = codes[wanted]
+        notes.append(f"Payment type: {payment_type}")
+
+    utility = clean(filters.utility).lower() or None
+    if utility:
+        notes.append(f"Utility: {utility}")
+
+    meter_id = None
+    if clean(filters.meter_number):
+        number = clean(filters.meter_number).replace(" ", "")
+        meter_id = session.scalar(select(Meter.id).where(Meter.meter_number == number))
+        if meter_id is None:
+            raise ValidationError(f"There is no meter with number {number}.", field="meter_number")
+        notes.append(f"Meter: {number}")
+
+    customer_id = None
+    if clean(filters.customer):
+        row = session.execute(
+            select(Customer.id, Customer.code, Customer.name).where(Customer.code_key == fold(filters.customer))
+        ).first()
+        if row is None:
+            raise ValidationError(f"There is no customer with code {clean(filters.customer)}.", field="customer")
+        customer_id = row.id
+        notes.append(f"Customer: {row.code} {row.name}")
+
+    return Scope(
+        date_from=filters.date_from, date_to=filters.date_to, district_id=district_id, station_id=station_id,
+        operator_id=operator_id, payment_type=payment_type, utility=utility, meter_id=meter_id,
+        customer_id=customer_id, station_limited=limit is not None, descriptions=tuple(notes),
+    )
+
+
+def utc_bounds(day_from: date | None, day_to: date | None, zone) -> tuple[datetime | None, datetime | None]:
+    """A UTC instant range that surely holds every sale of those business days.
+
+    One day of margin each side covers any station time zone; the exact
+    business_date condition is applied as well, this range only lets the
+    created_at index serve the date filter and the newest-first order.
+    """
+    start = end = None
+    if day_from is not None:
+        start = datetime.combine(day_from - timedelta(days=1), time(0), tzinfo=zone)
+    if day_to is not None:
+        end = datetime.combine(day_to + timedelta(days=2), time(0), tzinfo=zone)
+    return start, end
