@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from stron_tui.db.models import AuditEntry, User
 from stron_tui.db.queries import Page, keyset_page
@@ -84,7 +84,10 @@ def _query(session, ctx: AppContext, flt: AuditFilter) -> Select:
     if flt.user_code:
         # Show the trail under the user's stored spelling, whatever case was typed.
         stored = session.scalar(select(User.user_code).where(User.user_key == fold(flt.user_code)))
-        query = query.where(AuditEntry.user_code == (stored or flt.user_code))
+        if stored is not None:
+            query = query.where(AuditEntry.user_code == stored)
+        else:  # an unknown or deleted ID (e.g. failed logins): match it ignoring case
+            query = query.where(func.lower(AuditEntry.user_code) == flt.user_code.lower())
     if flt.action:
         query = query.where(AuditEntry.action.startswith(flt.action, autoescape=True))
     if flt.source:

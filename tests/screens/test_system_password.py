@@ -1,0 +1,93 @@
+"""Change Password: any operator, login and payment password, policy, lockout on wrong old passwords."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from textual.widgets import Static
+
+from screens.login import LoginScreen
+from screens.menu import MainMenuScreen
+from screens.system.password import ChangePasswordScreen
+from stron_tui.app import StronApp
+from stron_tui.db.models import AuditEntry, User
+from stron_tui.services import auth, users
+from stron_tui.services.passwords import verify_password
+
+
+async def settle(app, pilot):
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def cashier_actor(ctx, admin):
+    users.create_user(ctx, admin, user_code="cashier", role="OnlyVending")
+    actor = auth.authenticate(ctx, "cashier", "123456")
+    auth.change_own_password(ctx, actor, "123456", "Cashier-pw-1")
+    return auth.authenticate(ctx, "cashier", "Cashier-pw-1")
+
+
+def error_of(screen, field):
+    return str(screen.query_one(f"#field-{field} .field-error", Static).render())
+
+
+def stored(ctx):
+    with ctx.db.read_session() as session:
+        return session.scalar(select(User).where(User.user_key == "cashier"))
+
+
+async def test_only_vending_operator_changes_login_then_payment_password(ctx, admin):
+    app = StronApp(ctx, actor=cashier_actor(ctx, admin))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("p")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ChangePasswordScreen) and screen.kind == "login"
+        await pilot.press(*"not-my-password", "enter", *"Better-pw-2", "enter", *"Better-pw-2", "enter")
+        await settle(app, pilot)
+        assert error_of(screen, "old") == "! Wrong password."
+        await pilot.press(*"Cashier-pw-1", "enter", *"cashier", "enter", *"cashier", "enter")
+        await settle(app, pilot)
+        assert error_of(screen, "new").startswith("! The new password")
+        await pilot.press("tab", "tab")  # back round to the fields in order: old, new, repeat
+        screen.query_one("#old").focus()
+        await pilot.press(*"Cashier-pw-1", "enter", *"Better-pw-2", "enter", *"Better-pw-3", "enter")
+        await settle(app, pilot)
+        assert error_of(screen, "repeat") == "! The two new passwords differ."
+        screen.query_one("#old").focus()
+        await pilot.press(*"Cashier-pw-1", "enter", *"Better-pw-2", "enter", *"Better-pw-2", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MainMenuScreen)
+        await pilot.press("p", "f8")
+        await settle(app, pilot)
+        screen = app.screen
+        assert screen.kind == "payment"
+        assert "payment password" in str(screen.query_one("#kind-title", Static).render())
+        await pilot.press(*"123456", "enter", *"Pay-2468", "enter", *"Pay-2468", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MainMenuScreen)
+    user = stored(ctx)
+    assert verify_password(user.password_hash, "Better-pw-2")
+    assert verify_password(user.payment_password_hash, "Pay-2468") and not user.must_change_payment_password
+    with ctx.db.read_session() as session:
+        actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.entity_id == str(user.id))))
+    assert "password_changed" in actions and "payment_password_changed" in actions
+    assert "password_failed" in actions
+
+
+async def test_wrong_current_passwords_lock_out_and_log_out(ctx, admin):
+    app = StronApp(ctx, actor=cashier_actor(ctx, admin))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("p")
+        await settle(app, pilot)
+        for _ in range(5):
+            app.screen.query_one("#old").focus()
+            await pilot.press(*"guess", "enter", *"Better-pw-2", "enter", *"Better-pw-2", "enter")
+            await settle(app, pilot)
+        assert isinstance(app.screen, LoginScreen)
+        assert app.actor is None
+        assert "locked after too many wrong passwords until" in str(
+            app.screen.query_one("#login-message", Static).render())
+    assert stored(ctx).locked_until is not None
