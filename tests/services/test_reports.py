@@ -20,6 +20,7 @@ Meters M4 (open account, never sold to), M5 (no account, never sold to), M6 (ret
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal as D
@@ -517,3 +518,92 @@ def test_report_queries_compile_for_sql_server():
                             [Meter.meter_number], after=("0100",), limit=50, key_of=None)
     silent_sql = str(silent.compile(dialect=dialect))
     assert "NOT (EXISTS" in silent_sql and "meter_vend_activity" in silent_sql
+
+
+# --- Exports ---------------------------------------------------------------------------
+
+
+def _sheet_rows(path):
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True)
+    rows = [tuple(row) for row in workbook.active.iter_rows(values_only=True)]
+    workbook.close()
+    return rows
+
+
+def test_receipt_export_to_excel_holds_the_screen_rows_and_totals(sales, test_settings):
+    progress = []
+    result = reports.export_report(sales.ctx, sales.admin, "receipts", "xlsx",
+                                   ReportFilters(date_from=date(2024, 1, 1), date_to=date(2024, 3, 31)),
+                                   progress=lambda done, total: progress.append((done, total)))
+    assert result.rows == 6 and result.path.parent == test_settings.export_dir / "Admin"
+    assert progress[-1] == (6, 6)
+    rows = _sheet_rows(result.path)
+    assert rows[0][0] == "Receipt Report" and rows[2][0] == "Period: 2024-01-01 to 2024-03-31"
+    header = rows.index(tuple(c.title for c in reports.tables.RECEIPT_COLUMNS))
+    data = rows[header + 1:header + 7]
+    screen = reports.receipts(sales.ctx, sales.admin, ReportFilters()).rows
+    assert [r[2] for r in data] == [r.transaction_number for r in screen]
+    assert [D(str(r[10])) for r in data] == [r.gross_amount for r in screen]
+    assert data[0][0] == datetime(2024, 3, 5, 9, 0)  # local time
+    assert data[0][15] == "1111 2222 3333 4444 5556"
+    totals = rows[header + 7:]
+    assert [t[0] for t in totals] == ["Total: 1 sales", "Total: 5 sales"]
+    assert [D(str(t[10])) for t in totals] == [D("30"), D("250")]
+    assert D(str(totals[1][11])).quantize(D("0.01")) == D("30.12")
+    with sales.ctx.db.read_session() as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "report.export"))
+        assert entry.entity_id == "receipts" and "6 rows" in entry.summary and entry.user_code == "Admin"
+
+
+def test_summary_exports_hold_the_same_figures(sales):
+    monthly = reports.export_report(sales.ctx, sales.admin, "monthly", "xlsx")
+    rows = _sheet_rows(monthly.path)
+    assert ("2024-02", "water", "USD", 2, 60, 2.86, 0, 57.14, 30) in rows
+    assert ("Total", "electricity", "USD", 4, 220, 28.69, 3.75, 187.56, 440) in rows
+    district = reports.export_report(sales.ctx, sales.admin, "districts", "csv")
+    lines = district.path.read_text().splitlines()
+    assert lines[0] == "District,District name,Station,Station name,Currency,Charges,Cash,Cheque,E-card,Other,Total revenue"
+    assert lines[1] == "D1,North,S1,Market Hall,USD,4,170.00,50.00,0.00,0.00,220.00"
+    assert lines[-1] == "Total,,,,USD,6,170.00,50.00,30.00,30.00,280.00"
+    payments = reports.export_report(sales.ctx, sales.admin, "payments", "csv")
+    assert payments.path.read_text().splitlines()[1].startswith("S1,Market Hall,USD,4,220.00,170.00,50.00,0,0")
+    cash = reports.export_report(sales.ctx, sales.admin, "cashup", "csv", ReportFilters(operator="cashier1"),
+                                 by_day=False)
+    assert ",,Reprints,,1," in cash.path.read_text()
+    silent = reports.export_report(sales.ctx, sales.admin, "non_vending", "xlsx",
+                                   ReportFilters(date_from=date(2024, 3, 1)))
+    assert silent.rows == 4
+    assert [r[0] for r in _sheet_rows(silent.path)][-5:] == ["01000000001", "01000000003", "01000000004",
+                                                             "01000000005", "Total: 4 meters"]
+    found = reports.export_report(sales.ctx, sales.admin, "transactions", "csv", numbers=["T2", "X"])
+    text = found.path.read_text()
+    assert "T2,S1-00000002" in text and found.rows == 1
+
+
+def test_pdf_export_renders_title_filters_rows_and_totals(sales):
+    from pypdf import PdfReader
+
+    result = reports.export_report(sales.ctx, sales.admin, "districts", "pdf", ReportFilters(district="D1"))
+    text = "\n".join(page.extract_text() for page in PdfReader(result.path).pages)
+    assert "District Report" in text and "District: D1 North" in text and re.search(r"Page 1 of\s*1", text)
+    assert "Market Hall" in text and "220.00" in text and "Total" in text
+
+
+def test_station_limited_export_is_limited_too(sales):
+    result = reports.export_report(sales.ctx, sales.cashier1, "receipts", "csv", ReportFilters(station="S2"))
+    assert result.rows == 4
+    assert "Harbour" not in result.path.read_text()
+
+
+def test_a_cancelled_export_leaves_no_file(sales):
+    from stron_tui.exports.files import ExportCancelled
+
+    def cancel(done, total):
+        raise ExportCancelled("Export cancelled.")
+
+    with pytest.raises(ExportCancelled):
+        reports.export_report(sales.ctx, sales.admin, "receipts", "xlsx", progress=cancel)
+    directory = sales.ctx.settings.export_dir / "Admin"
+    assert not any(directory.iterdir())

@@ -17,7 +17,7 @@ from sqlalchemy import func
 
 from stron_tui.db.models import Meter, Vend
 from stron_tui.errors import ValidationError
-from stron_tui.exports.files import export_path
+from stron_tui.exports.files import ExportCancelled, export_path
 from stron_tui.exports.pdf import write_pdf
 from stron_tui.exports.tables import write_csv, write_xlsx
 from stron_tui.services import audit
@@ -51,7 +51,18 @@ class ExportResult:
 def _write(ctx: AppContext, actor: Actor, table: tables.ReportTable, fmt: str, stem: str, total: int | None,
            progress) -> tuple[Path, int]:
     path = export_path(ctx.settings, stem, fmt, actor.user_code)
-    report_progress = (lambda done: progress(done, total)) if progress else None
+    # Extra totals rows pass through the writer too; the bar counts report rows only.
+    report_progress = (lambda done: progress(done if total is None else min(done, total), total)) if progress else None
+    try:
+        return path, _write_file(ctx, actor, table, fmt, path, report_progress)
+    except ExportCancelled:
+        # The writers report the last rows after the file is in place: a cancel then removes it.
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _write_file(ctx: AppContext, actor: Actor, table: tables.ReportTable, fmt: str, path: Path,
+                report_progress) -> int:
     generated = f"{ctx.settings.utility_name}; printed {local_text(utcnow(), ctx.settings.zone)} by {actor.user_code}"
     if fmt == "pdf":
         count = write_pdf(path, table.columns, table.rows, title=table.title,
@@ -67,7 +78,7 @@ def _write(ctx: AppContext, actor: Actor, table: tables.ReportTable, fmt: str, s
     else:
         count = write_csv(path, table.columns, chain(table.rows, table.totals), progress=report_progress)
         count -= len(table.totals)
-    return path, count
+    return count
 
 
 def export_report(
