@@ -68,10 +68,11 @@ def add_supply_group(ctx: AppContext, actor: Actor, *, sgc: str, krn, dkga: str,
         except (binascii.Error, ValueError):
             raise ValidationError("The vending key may use only the digits 0-9 and A-F.", field="key") from None
     label = clean(label)[:100]
+    vault = ctx.vault  # opened before the write transaction: its first use reads the database
     with ctx.db.session() as session:
         if session.scalar(select(VendingKey.id).where(VendingKey.sgc == sgc, VendingKey.krn == krn)) is not None:
             raise ValidationError(f"Supply group {sgc} KRN {krn} already has a key.", field="krn")
-        nonce, ciphertext = ctx.vault.seal(sgc, krn, dkga, key)
+        nonce, ciphertext = vault.seal(sgc, krn, dkga, key)
         del key
         row = VendingKey(sgc=sgc, krn=krn, dkga=dkga, label=label, nonce=nonce, ciphertext=ciphertext, active=True,
                          created_at=utcnow())
