@@ -76,31 +76,37 @@ def load_master_key(settings, db) -> bytes:
     """The master key for this database, created on first start if it has none yet."""
     from stron_tui.db.models import AppMeta
 
-    with db.session() as session:
+    # Read-only first: this may run inside another unit of work (a sale), and
+    # only the very first start has to write the check value.
+    with db.read_session() as session:
         stored = session.scalar(select(AppMeta.value).where(AppMeta.name == CHECK_NAME))
-        from_env = os.environ.get("STRON_MASTER_KEY")
-        path = settings.master_key_file
-        if from_env:
-            key = _parse_key_text(from_env, "STRON_MASTER_KEY")
-            origin = "STRON_MASTER_KEY"
-        elif path.exists():
-            key = read_master_key_file(path)
-            origin = str(path)
-        elif stored is not None:
-            raise ConfigurationError(
-                f"The master key file {path} is missing, but this database holds keys encrypted "
-                "under one; restore the file or set STRON_MASTER_KEY_FILE to it."
-            )
-        else:
-            key = create_master_key_file(path)
-            origin = str(path)
-        check = _check_value(key)
-        if stored is None:
-            session.add(AppMeta(name=CHECK_NAME, value=check))
-        elif not hmac.compare_digest(stored, check):
-            raise ConfigurationError(
-                f"The master key in {origin} does not belong to this database; restore the right key file."
-            )
+    from_env = os.environ.get("STRON_MASTER_KEY")
+    path = settings.master_key_file
+    if from_env:
+        key = _parse_key_text(from_env, "STRON_MASTER_KEY")
+        origin = "STRON_MASTER_KEY"
+    elif path.exists():
+        key = read_master_key_file(path)
+        origin = str(path)
+    elif stored is not None:
+        raise ConfigurationError(
+            f"The master key file {path} is missing, but this database holds keys encrypted "
+            "under one; restore the file or set STRON_MASTER_KEY_FILE to it."
+        )
+    else:
+        key = create_master_key_file(path)
+        origin = str(path)
+    check = _check_value(key)
+    if stored is None:
+        with db.session() as session:
+            stored = session.scalar(select(AppMeta.value).where(AppMeta.name == CHECK_NAME))
+            if stored is None:
+                session.add(AppMeta(name=CHECK_NAME, value=check))
+                stored = check
+    if not hmac.compare_digest(stored, check):
+        raise ConfigurationError(
+            f"The master key in {origin} does not belong to this database; restore the right key file."
+        )
     return key
 
 

@@ -6,7 +6,9 @@ import stat
 
 import pytest
 
-from stron_tui.db.models import VendingKey
+from sqlalchemy import delete
+
+from stron_tui.db.models import AppMeta, VendingKey
 from stron_tui.errors import ConfigurationError
 from stron_tui.keystore import VendingKeyVault, load_master_key
 from stron_tui.services.clock import utcnow
@@ -16,7 +18,14 @@ def _settings(test_settings, tmp_path, name="fresh.key"):
     return test_settings.with_overrides(master_key_file=tmp_path / "keys" / name)
 
 
+def _forget_master_key(ctx):
+    """As on a database that has never seen a master key."""
+    with ctx.db.session() as session:
+        session.execute(delete(AppMeta).where(AppMeta.name == "master_key_check"))
+
+
 def test_master_key_file_is_created_with_mode_0600(ctx, tmp_path):
+    _forget_master_key(ctx)
     settings = _settings(ctx.settings, tmp_path)
     key = load_master_key(settings, ctx.db)
     assert len(key) == 32
