@@ -45,6 +45,22 @@ class _Position:
     extra: dict = field(default_factory=dict)
 
 
+class RowsTable(DataTable):
+    """The rows: PageUp/PageDown/Home/End move between database pages, not within the few rows shown."""
+
+    BINDINGS = [
+        Binding("pagedown", "page('next')", "PgDn", show=False),
+        Binding("pageup", "page('previous')", "PgUp", show=False),
+        Binding("home", "page('first')", "Home", show=False),
+        Binding("end", "page('last')", "End", show=False),
+    ]
+
+    def action_page(self, where: str) -> None:
+        owner = self.parent
+        if isinstance(owner, PagedTable):
+            getattr(owner, f"action_{where}_page")()
+
+
 class PagedTable(Vertical):
     DEFAULT_CSS = """
     PagedTable { height: 1fr; }
@@ -87,7 +103,7 @@ class PagedTable(Vertical):
 
     def compose(self) -> ComposeResult:
         yield TextInput(placeholder=f"{self._placeholder}  (/ to search)", id="paged-search")
-        table = DataTable(id="paged-rows", cursor_type="row", zebra_stripes=False)
+        table = RowsTable(id="paged-rows", cursor_type="row", zebra_stripes=False)
         yield table
         yield Static("", id="paged-info", markup=False)
 

@@ -251,3 +251,57 @@ async def test_supply_group_screen_adds_a_generated_key(ctx, admin):
         table = app.screen.query_one("#groups")
         assert [str(cell) for cell in table.get_row_at(0)][:4] == ["123456", "2", "02", "East"]
     assert count(ctx, VendingKey) == 1
+
+
+async def test_paging_keys_walk_database_pages(ctx, admin):
+    from stron_tui.services.meters import create_batch
+    from tests.services.basedata_helpers import meter_values
+
+    seed(ctx, admin, meters=0)
+    create_batch(ctx, admin, drn(1), drn(80), meter_values(drn(1)))
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(110, 24)) as pilot:
+        await open_library(app, pilot, "meters")
+        first_page = table_rows(app)
+        assert first_page[0][0] == drn(1) and len(first_page) < 80
+        await pilot.press("pagedown")
+        await settle(app, pilot)
+        assert table_rows(app)[0][0] == drn(len(first_page) + 1)
+        await pilot.press("end")
+        await settle(app, pilot)
+        assert table_rows(app)[-1][0] == drn(80)
+        await pilot.press("pageup")
+        await settle(app, pilot)
+        assert table_rows(app)[-1][0] < drn(80)
+        await pilot.press("home")
+        await settle(app, pilot)
+        assert table_rows(app) == first_page
+
+
+async def test_export_and_import_through_the_keyboard(ctx, admin, tmp_path):
+    import xlsxwriter
+
+    seed(ctx, admin, meters=0)
+    bad = tmp_path / "districts.xlsx"
+    workbook = xlsxwriter.Workbook(str(bad))
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, ["Code", "Name", "Kind"])
+    sheet.write_row(1, 0, ["E1", "East", "rural"])
+    sheet.write_row(2, 0, ["E2", "", "rural"])
+    workbook.close()
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_library(app, pilot, "districts")
+        await pilot.press("x")
+        await settle(app, pilot)
+        message = str(app.screen.query_one("#library-message").render())
+        assert "Exported 1 rows to" in message and str(ctx.settings.export_dir) in message
+        await pilot.press("i")
+        await settle(app, pilot)
+        await type_text(pilot, str(bad))
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert "Nothing was imported: 1 problem" in str(app.screen.query_one("#import-result").render())
+        errors = app.screen.query_one("#import-errors")
+        assert [str(cell) for cell in errors.get_row_at(0)] == ["3", "Name", "Enter the name."]
+    assert count(ctx, District) == 1
