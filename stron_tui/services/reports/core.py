@@ -260,8 +260,9 @@ def receipt_query(scope: Scope, zone) -> Select:
 
 def token_text(token: str) -> str:
     """A 20-digit token in groups of four, as printed on the receipt."""
-    digits = token.replace(" ", "")
-    return " ".join(digits[i:i + 4] for i in range(0, len(digits), 4)) if digits.isdigit() else token
+    if len(token) == 20 and token.isdigit():
+        return f"{token[:4]} {token[4:8]} {token[8:12]} {token[12:16]} {token[16:]}"
+    return token
 
 
 def receipt_row(row, zone) -> ReceiptRow:

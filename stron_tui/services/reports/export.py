@@ -110,8 +110,9 @@ def export_report(
                 total = sum(t.vend_count for t in totals)
                 query = core.receipt_query(scope, zone).order_by(Vend.created_at.desc(), Vend.id.desc())
                 result = session.execute(query.execution_options(yield_per=STREAM_BATCH))
-                table = tables.receipts_table((core.receipt_row(row, zone) for row in result), totals,
-                                              scope.descriptions)
+                table = tables.ReportTable("Receipt Report", tables.RECEIPT_COLUMNS,
+                                           (tables.receipt_line(row, zone) for row in result),
+                                           tables.receipt_totals_values(totals), scope.descriptions)
             else:
                 day_from, day_to = core._silent_period(ctx, filters)
                 query = core.silent_meter_query(scope, day_from, day_to)
