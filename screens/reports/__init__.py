@@ -1,0 +1,1 @@
+"""Reports module screens: filter bar, paged result with totals, export to Excel, PDF and CSV."""
