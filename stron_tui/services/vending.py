@@ -300,11 +300,8 @@ def vend(ctx: AppContext, actor: Actor, request: VendRequest, *, payment_passwor
         raise ValidationError("Each sale needs a request id of 8 to 64 letters, digits or . _ : -.",
                               field="request_id")
     number = _validate_meter_number(request.meter_number)
-    with ctx.db.read_session() as session:
-        earlier = _existing(ctx, session, request, number)
-    if earlier is not None:
-        return earlier
     if actor.api_account_id is None:
+        # A retried sale is found again under the meter lock below, so no separate look-up first.
         auth.verify_own_password(ctx, actor, payment_password or "", kind="payment")
     try:
         return _vend_once(ctx, actor, request, number)
@@ -324,16 +321,22 @@ def _vend_once(ctx: AppContext, actor: Actor, request: VendRequest, number: str)
         earlier = _existing(ctx, session, request, number)
         if earlier is not None:
             return earlier
-        account = _open_account(session, meter)
-        tariff = session.get(Tariff, account.tariff_id)
+        # The account with its tariff and customer in one round trip.
+        found = session.execute(
+            select(Account, Tariff, Customer)
+            .join(Tariff, Tariff.id == Account.tariff_id)
+            .join(Customer, Customer.id == Account.customer_id)
+            .where(Account.meter_id == meter.id, Account.status == "open")
+        ).first()
+        if found is None:
+            _open_account(session, meter)  # raises the clear message
+        account, tariff, customer = found
         _check_sellable(meter, account, tariff)
         payment_type = _check_payment_type(session, request.payment_type)
         terms = _terms(session, tariff)
         now = utcnow()
         quote = _quote(request, _payment(session, request.currency, terms, now), terms)
-        station_id = actor.station_id or account.station_id
-        station = session.get(SalesStation, station_id)
-        customer = session.get(Customer, account.customer_id)
+        station = session.get(SalesStation, actor.station_id or account.station_id)
 
         state = tokens.prepare_meter_key(ctx, session, meter, now)
         tid = tokens.next_tid(state, now)

@@ -1,0 +1,211 @@
+"""Complete vends through the service layer (lookup, price, token, commit): rate and latency.
+
+SQLite runs one process; PostgreSQL runs 8 concurrent worker processes
+selling to random meters. The seller is an API account (a cashier at the
+screen also types the payment password, an argon2 check of ~20 ms that is
+deliberately slow and not part of this figure).
+
+    python bench/vending.py [--quick] [--database URL] [--workers 8] [--meters N] [--vends N]
+
+Targets: SQLite >= 150 vends/s; PostgreSQL >= 300 vends/s with p99 < 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import tokencore  # noqa: E402
+from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from stron_tui.db import migrate  # noqa: E402
+from stron_tui.db.engine import Database  # noqa: E402
+from stron_tui.db.models import (  # noqa: E402
+    Account, ApiAccount, Customer, District, Meter, Role, SalesStation, Tariff, VendingKey,
+)
+from stron_tui.services.bootstrap import ensure_reference_data  # noqa: E402
+from stron_tui.services.clock import utcnow  # noqa: E402
+from stron_tui.services.context import AppContext  # noqa: E402
+from stron_tui.settings import Settings  # noqa: E402
+
+SGC = "600777"
+
+
+def make_settings(directory: Path, url: str) -> Settings:
+    key_file = directory / "master.key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return Settings(data_dir=directory, database_url=url, export_dir=directory / "exports",
+                    master_key_file=key_file)
+
+
+def populate(ctx: AppContext, meters: int) -> list[str]:
+    now = utcnow()
+    numbers = []
+    with ctx.db.session() as session:
+        district = District(code="B", code_key="b", name="Bench", name_key="bench", created_at=now, updated_at=now)
+        session.add(district)
+        session.flush()
+        station = SalesStation(code="BENCH", code_key="bench", name="Bench", name_key="bench",
+                               district_id=district.id, created_at=now, updated_at=now)
+        tariff = Tariff(name="Bench", name_key="bench", utility="electricity", unit="kWh",
+                        price_per_unit=Decimal("0.15"), currency_code="USD", vat_rate=Decimal("0.15"),
+                        excise_rate=Decimal("0.02"), prices_include_vat=True, created_at=now, updated_at=now)
+        nonce, sealed = ctx.vault.seal(SGC, 1, "02", secrets.token_bytes(8))
+        session.add_all([station, tariff, VendingKey(sgc=SGC, krn=1, dkga="02", nonce=nonce, ciphertext=sealed,
+                                                     created_at=now)])
+        role = session.scalar(select(Role).where(Role.name_key == "administrator"))
+        session.add(ApiAccount(name="bench", name_key="bench", role_id=role.id, station_id=None,
+                               key_prefix="bench", key_hash="-", created_at=now))
+        session.flush()
+        key = dict(sgc=SGC, ti=1, krn=1, kt=2, ea="07", dkga="02", base_date=2014, ken=255)
+        installed = {f"installed_{name}": value for name, value in key.items()}
+        for start in range(0, meters, 5000):
+            batch = []
+            for index in range(start, min(meters, start + 5000)):
+                serial = str(5100000000 + index)
+                number = serial + tokencore.drn_check_digit(serial)
+                numbers.append(number)
+                batch.append(dict(meter_number=number, meter_type="single-phase", utility="electricity",
+                                  status="active", created_at=now, updated_at=now, **key, **installed))
+            session.execute(insert(Meter), batch)
+            session.execute(insert(Customer), [dict(code=f"B{n}", code_key=f"b{n}", name=f"Bench {n}",
+                                                    name_key=f"bench {n}", created_at=now, updated_at=now)
+                                               for n in batch_numbers(batch)])
+        meter_ids = {number: meter_id for number, meter_id in session.execute(select(Meter.meter_number, Meter.id))}
+        customer_ids = {code: customer_id for code, customer_id in session.execute(select(Customer.code, Customer.id))}
+        for start in range(0, meters, 5000):
+            session.execute(insert(Account), [
+                dict(account_number=f"BA{number}", customer_id=customer_ids[f"B{number}"],
+                     meter_id=meter_ids[number], station_id=station.id, tariff_id=tariff.id, status="open",
+                     opened_at=now)
+                for number in numbers[start:start + 5000]])
+    return numbers
+
+
+def batch_numbers(batch: list[dict]) -> list[str]:
+    return [row["meter_number"] for row in batch]
+
+
+def sell(url: str, settings: Settings, numbers: list[str], count: int, seed: int, queue=None) -> list[float]:
+    from stron_tui.services import vending
+    from stron_tui.services.permissions import ALL_PERMISSIONS, Actor
+
+    db = Database(url)
+    ctx = AppContext(settings=settings, db=db)
+    ctx.vault  # noqa: B018
+    with db.read_session() as session:
+        api_id = session.scalar(select(ApiAccount.id))
+    actor = Actor(user_id=None, user_code="bench", permissions=ALL_PERMISSIONS, source="api",
+                  api_account_id=api_id)
+    rng = random.Random(seed)
+    latencies = []
+    for _ in range(count):
+        request = vending.VendRequest(rng.choice(numbers), "amount", str(rng.choice([5, 10, 20])),
+                                      request_id=uuid.uuid4().hex)
+        started = time.perf_counter()
+        vending.vend(ctx, actor, request)
+        latencies.append((time.perf_counter() - started) * 1000)
+    db.dispose()
+    if queue is not None:
+        queue.put(latencies)
+    return latencies
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Vends per second through the service layer.")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--database", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--workers", type=int, default=8, help="PostgreSQL worker processes (default 8)")
+    parser.add_argument("--meters", type=int)
+    parser.add_argument("--vends", type=int, help="vends per worker")
+    args = parser.parse_args()
+    meters = args.meters or (2000 if args.quick else 20000)
+    per_worker = args.vends or (60 if args.quick else 400)
+
+    with tempfile.TemporaryDirectory() as directory:
+        directory = Path(directory)
+        throwaway = None
+        if args.database and make_url(args.database).get_backend_name() == "postgresql":
+            base = make_url(args.database)
+            throwaway = f"stron_bench_vending_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(base, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{throwaway}"'))
+            url = base.set(database=throwaway).render_as_string(hide_password=False)
+            workers, target_rate, target_p99 = args.workers, 300.0, 50.0
+        else:
+            url = args.database or f"sqlite:///{directory / 'bench.sqlite3'}"
+            workers, target_rate, target_p99 = 1, 150.0, None
+            per_worker *= 4
+        try:
+            db = Database(url)
+            migrate.upgrade(db)
+            ensure_reference_data(db)
+            settings = make_settings(directory, url)
+            ctx = AppContext(settings=settings, db=db)
+            ctx.vault  # noqa: B018 - the master key check is written before the bulk load
+            started = time.perf_counter()
+            numbers = populate(ctx, meters)
+            setup_s = time.perf_counter() - started
+            db.dispose()
+            sell(url, settings, numbers, 20, seed=999)  # warm-up: caches, connections
+            started = time.perf_counter()
+            if workers == 1:
+                latencies = sell(url, settings, numbers, per_worker, seed=1)
+            else:
+                spawn = multiprocessing.get_context("spawn")
+                queue = spawn.Queue()
+                processes = [spawn.Process(target=sell, args=(url, settings, numbers, per_worker, n, queue))
+                             for n in range(workers)]
+                for process in processes:
+                    process.start()
+                latencies = [value for _ in processes for value in queue.get(timeout=600)]
+                for process in processes:
+                    process.join()
+            wall = time.perf_counter() - started
+        finally:
+            if throwaway:
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{throwaway}" WITH (FORCE)'))
+                admin.dispose()
+
+    rate = len(latencies) / wall
+    p50, p99 = statistics.median(latencies), percentile(latencies, 0.99)
+    backend = make_url(url).get_backend_name()
+    size = f"{len(latencies)} vends, {workers} worker{'s' if workers > 1 else ''}, {meters} meters"
+    rows = [(f"vends/s on {backend}", size, f"{rate:.0f}/s", f">= {target_rate:.0f}/s", rate >= target_rate),
+            (f"p50 latency on {backend}", size, f"{p50:.1f} ms", "-", None)]
+    if target_p99 is not None:
+        rows.append((f"p99 latency on {backend}", size, f"{p99:.1f} ms", f"< {target_p99:.0f} ms", p99 < target_p99))
+    else:
+        rows.append((f"p99 latency on {backend}", size, f"{p99:.1f} ms", "-", None))
+    print(f"(set-up: {meters} meters with accounts in {setup_s:.1f} s)")
+    print(f"{'operation':<26} {'size':<40} {'figure':>10} {'target':>10}  met")
+    for name, row_size, figure, target, met in rows:
+        print(f"{name:<26} {row_size:<40} {figure:>10} {target:>10}  {'-' if met is None else 'yes' if met else 'NO'}")
+    judged = [row for row in rows if row[4] is not None]
+    print(f"targets met: {sum(1 for row in judged if row[4])}/{len(judged)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
