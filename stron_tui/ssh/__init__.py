@@ -1,0 +1,7 @@
+"""Remote stations over SSH: the embedded server, one app process per session, SFTP to exports.
+
+Only screen updates cross the weak link; the database stays next to the server.
+"""
+
+# The server hands the session's app process who logged in through an inherited pipe; this names its fd.
+HANDOFF_FD_VARIABLE = "STRON_SSH_HANDOFF_FD"

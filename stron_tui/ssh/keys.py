@@ -1,0 +1,45 @@
+"""The server's host keys: made on first start, kept in the data directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import asyncssh
+
+from stron_tui.errors import ConfigurationError
+
+# Ed25519 for modern clients; ECDSA P-256 for older PuTTY builds. Both are generated in milliseconds.
+HOST_KEY_ALGORITHMS = (("ssh-ed25519", "ssh_host_ed25519_key"), ("ecdsa-sha2-nistp256", "ssh_host_ecdsa_key"))
+
+
+def host_key_directory(settings) -> Path:
+    return Path(settings.data_dir) / "ssh"
+
+
+def load_or_create_host_keys(settings) -> list[asyncssh.SSHKey]:
+    """The server's host keys; created (mode 0600) the first time, then always the same."""
+    directory = host_key_directory(settings)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(directory, 0o700)
+    except OSError as error:
+        raise ConfigurationError(f"Cannot create the SSH key directory {directory}: {error.strerror}.") from None
+    keys = []
+    for algorithm, name in HOST_KEY_ALGORITHMS:
+        path = directory / name
+        if path.exists():
+            try:
+                keys.append(asyncssh.read_private_key(str(path)))
+            except (OSError, asyncssh.KeyImportError) as error:
+                raise ConfigurationError(f"Cannot read the SSH host key {path}: {error}.") from None
+            continue
+        key = asyncssh.generate_private_key(algorithm, comment="stron-tui host key")
+        temporary = path.with_suffix(".partial")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(key.export_private_key())
+        os.replace(temporary, path)
+        (directory / f"{name}.pub").write_bytes(key.export_public_key())
+        keys.append(key)
+    return keys

@@ -1,0 +1,102 @@
+"""One SSH session's app process: `python -m stron_tui.ssh.session`, started by the SSH server on a pty.
+
+It is already logged in: the server hands over who authenticated (user id
+and address, never a password) through an inherited pipe whose number is in
+STRON_SSH_HANDOFF_FD. The Actor is built fresh from the database, so a user
+disabled or locked meanwhile does not get in, and a forced password change
+still comes first (the app shell handles must_change_password).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+
+from stron_tui.ssh import HANDOFF_FD_VARIABLE
+
+
+def _read_handoff() -> dict:
+    descriptor = os.environ.pop(HANDOFF_FD_VARIABLE, "")
+    if not descriptor.isdigit():
+        raise SystemExit("stron-tui: this program is started by `stron-tui serve-ssh` only.")
+    with os.fdopen(int(descriptor), "rb") as handoff:
+        return json.loads(handoff.read(4096) or b"{}")
+
+
+def _take_terminal() -> None:
+    """Make the pty our controlling terminal: the kernel then delivers SIGWINCH and SIGHUP to us."""
+    import fcntl
+    import termios
+
+    try:
+        fcntl.ioctl(sys.stdin.fileno(), termios.TIOCSCTTY, 0)
+    except OSError:
+        pass
+
+
+def _user_actor(ctx, user_id: int, remote: str):
+    from stron_tui.db.models import User
+    from stron_tui.errors import AuthenticationFailed
+    from stron_tui.services import auth
+
+    with ctx.db.read_session() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.enabled:
+            raise AuthenticationFailed("This user may no longer log in.")
+        auth.check_not_locked(ctx, user)
+        return auth.actor_for(session, user, "ssh", remote)
+
+
+def main() -> int:
+    handoff = _read_handoff()
+    _take_terminal()
+    from stron_tui.settings import load_settings
+
+    settings = load_settings()
+    if settings.low_bandwidth:
+        # Read by Textual when it is imported: set them first.
+        os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+        os.environ.setdefault("TEXTUAL_SMOOTH_SCROLL", "0")
+        os.environ.setdefault("TEXTUAL_COLOR_SYSTEM", "256")
+    from stron_tui.errors import StronError
+    from stron_tui.services.context import open_context
+
+    try:
+        ctx = open_context(settings)
+        actor = _user_actor(ctx, int(handoff["user_id"]), str(handoff.get("remote", "")))
+    except (StronError, KeyError, ValueError) as error:
+        print(f"stron-tui: {error}", end="\r\n", flush=True)
+        return 1
+
+    from stron_tui.app import StronApp
+    from stron_tui.services import auth
+
+    app = StronApp(ctx, source="ssh", actor=actor, low_bandwidth=settings.low_bandwidth)
+
+    def hang_up(signum, frame) -> None:
+        # The link dropped: end the app; a sale in flight has either committed or rolled back.
+        import asyncio
+
+        loop = asyncio._get_running_loop()
+        if loop is not None:
+            loop.call_soon_threadsafe(app.exit)
+        else:
+            raise SystemExit(129)
+
+    signal.signal(signal.SIGHUP, hang_up)
+    try:
+        app.run(mouse=not settings.low_bandwidth)
+    finally:
+        if app.actor is not None:
+            try:
+                auth.logout(ctx, app.actor)
+            except Exception:
+                pass
+        ctx.close()
+    return app.return_code or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

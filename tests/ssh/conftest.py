@@ -1,0 +1,108 @@
+"""An embedded SSH server on loopback for each test, and a client terminal that reads the screen."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+from dataclasses import dataclass
+
+import asyncssh
+import pytest
+
+from stron_tui.ssh.server import ServerOptions, StationHub, bound_port, start_server
+
+ANSI = re.compile(rb"\x1b\[[0-9;?>=<!$]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78MDEc]")
+KEYS = {"enter": b"\r", "escape": b"\x1b", "tab": b"\t", "f2": b"\x1bOQ", "f10": b"\x1b[21~",
+        "down": b"\x1b[B", "up": b"\x1b[A"}
+
+
+def screen_text(raw: bytes) -> str:
+    """What the terminal output says, without the escape sequences (enough to find words on screen)."""
+    return ANSI.sub(b" ", raw).decode("utf-8", "replace")
+
+
+@dataclass
+class Station:
+    port: int
+    hub: StationHub
+
+    async def connect(self, username: str = "Admin", password: str | None = "AdminPass1", *,
+                      client_keys=(), compression: bool = True) -> asyncssh.SSHClientConnection:
+        return await asyncssh.connect(
+            "127.0.0.1", self.port, username=username, password=password, client_keys=client_keys,
+            known_hosts=None, agent_path=None, preferred_auth="publickey,password" if client_keys else "password",
+            compression_algs=["zlib@openssh.com"] if compression else ["none"],
+        )
+
+
+class Terminal:
+    """An interactive session as a station sees it: keys in, screen bytes out."""
+
+    def __init__(self, process: asyncssh.SSHClientProcess):
+        self.process = process
+        self.raw = bytearray()
+        self.closed = asyncio.Event()
+        self._task = asyncio.ensure_future(self._read())
+
+    @classmethod
+    async def open(cls, conn: asyncssh.SSHClientConnection, size=(80, 24), env=None) -> "Terminal":
+        process = await conn.create_process(term_type="xterm-256color", term_size=size, encoding=None, env=env)
+        return cls(process)
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                data = await self.process.stdout.read(65536)
+                if not data:
+                    break
+                self.raw += data
+        except (asyncssh.Error, ConnectionError):
+            pass
+        finally:
+            self.closed.set()
+
+    @property
+    def text(self) -> str:
+        return screen_text(bytes(self.raw))
+
+    def mark(self) -> int:
+        return len(self.raw)
+
+    async def wait_for(self, pattern: str, *, since: int = 0, timeout: float = 15.0) -> str:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            text = screen_text(bytes(self.raw[since:]))
+            if re.search(pattern, text):
+                return text
+            if self.closed.is_set() or asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{pattern!r} never appeared on screen; last output:\n{text[-1500:]}")
+            await asyncio.sleep(0.05)
+
+    async def press(self, *keys: str, delay: float = 0.02) -> None:
+        for key in keys:
+            self.process.stdin.write(KEYS.get(key, key.encode()))
+            await asyncio.sleep(delay)
+
+    async def type(self, text: str) -> None:
+        self.process.stdin.write(text.encode())
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def station(ctx, admin):
+    options = ServerOptions(hangup_grace=1.0, keepalive_interval=0, failures_per_address=50)
+    acceptor, hub = await start_server(ctx, "127.0.0.1", 0, options)
+    yield Station(bound_port(acceptor), hub)
+    acceptor.close()
+    for _ in range(60):  # sessions end on their own once their link is gone
+        if not hub.children:
+            break
+        await asyncio.sleep(0.05)
+    for pid in list(hub.children):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    await acceptor.wait_closed()
