@@ -74,9 +74,18 @@ class _Metrics:
         return text + "…"
 
 
-@lru_cache(maxsize=65536)
+_PLAIN = frozenset(chr(code) for code in range(32, 127)) - {"(", ")", "\\"}
+
+
 def _literal(text: str) -> str:
     """A PDF string literal in WinAnsi; characters outside it print as '?'."""
+    if _PLAIN.issuperset(text):
+        return f"({text})"
+    return _escaped(text)
+
+
+@lru_cache(maxsize=65536)
+def _escaped(text: str) -> str:
     encoded = text.encode("cp1252", errors="replace")
     if encoded.isascii():
         plain = encoded.decode("ascii")
@@ -103,6 +112,7 @@ def write_pdf(
     `totals` rows are printed bold after the data. `progress(done)` is called
     every few thousand rows and may raise ExportCancelled (no file is left).
     """
+    from reportlab import rl_config
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.pdfgen.canvas import Canvas
 
@@ -115,8 +125,19 @@ def write_pdf(
     numeric = [column.kind in NUMERIC_KINDS for column in columns]
     kinds = [column.kind for column in columns]
     metrics = {FONT: _Metrics(FONT, FONT_SIZE), BOLD: _Metrics(BOLD, FONT_SIZE)}
-    count = 0
+    # ASCII85 around compressed streams only makes the file 25 % bigger, and reportlab's
+    # pure-Python encoder (no C accelerator installed) costs seconds at 100,000 rows.
+    saved_a85, rl_config.useA85 = rl_config.useA85, 0
+    try:
+        return _write(path, columns, rows, title, filter_lines, totals, footer_note, progress, Canvas, page_width,
+                      page_height, widths, lefts, rooms, numeric, kinds, metrics)
+    finally:
+        rl_config.useA85 = saved_a85
 
+
+def _write(path, columns, rows, title, filter_lines, totals, footer_note, progress, Canvas, page_width, page_height,
+           widths, lefts, rooms, numeric, kinds, metrics) -> int:
+    count = 0
     with atomic_file(path) as temporary:
         canvas = Canvas(str(temporary), pagesize=(page_width, page_height), pageCompression=1)
         canvas.setTitle(title)
@@ -137,19 +158,24 @@ def write_pdf(
                 canvas.addLiteral("\n".join(state["ops"]))
                 state["ops"] = None
 
+        left_ops = [f"1 0 0 1 {left + PADDING:.2f} " for left in lefts]
+        right_edges = [left + width - PADDING for left, width in zip(lefts, widths)]
+
         def draw_row(row: Sequence[Any], y: float) -> None:
             measure = metrics[state["font"]]
+            fit, width = measure.fit, measure.width
             ops = state["ops"]
+            y_op = f"{y:.2f} Tm "
             for index, value in enumerate(row):
-                text = value if isinstance(value, str) and not numeric[index] else cell_text(value, kinds[index])
-                if not text:
-                    continue
-                text = measure.fit(text, rooms[index])
                 if numeric[index]:
-                    x = lefts[index] + widths[index] - PADDING - measure.width(text)
+                    text = cell_text(value, kinds[index])
+                    if text:
+                        text = fit(text, rooms[index])
+                        ops.append(f"1 0 0 1 {right_edges[index] - width(text):.2f} {y_op}{_literal(text)} Tj")
                 else:
-                    x = lefts[index] + PADDING
-                ops.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm {_literal(text)} Tj")
+                    text = value if isinstance(value, str) else cell_text(value, kinds[index])
+                    if text:
+                        ops.append(f"{left_ops[index]}{y_op}{_literal(fit(text, rooms[index]))} Tj")
 
         def new_page(font: str) -> None:
             end_text()
