@@ -21,10 +21,10 @@ class Module:
 
 
 MODULES: tuple[Module, ...] = (
-    Module("topup", "Top-up Center", "f2", "Sell credit by amount or by units, reprint receipts"),
-    Module("basedata", "Base Data", "f3", "Meters, tariffs, customers, districts, stations, accounts"),
-    Module("exceptions", "Exception Handling", "f4", "Clear tamper, clear credit, other management tokens"),
-    Module("reports", "Reports", "f5", "Receipts, summaries, payments, districts, silent meters, cash-up"),
+    Module("topup", "Top-up Center", "f2", "Sell credit by amount or units, reprint"),
+    Module("basedata", "Base Data", "f3", "Meters, tariffs, customers, stations, accounts"),
+    Module("exceptions", "Exception Handling", "f4", "Clear tamper, clear credit, other tokens"),
+    Module("reports", "Reports", "f5", "Six audit reports and the cash-up"),
     Module("system", "System Management", "f6", "Users, roles, passwords, API accounts, audit trail"),
 )
 MODULES_BY_KEY = {module.key: module for module in MODULES}
