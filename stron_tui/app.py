@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import os
 import time
 from functools import partial
 
-from textual import events
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -49,6 +50,13 @@ class ScreenCommands(Provider):
 
 class StronApp(App):
     CSS_PATH = "app.tcss"
+    # Low-bandwidth / plain terminals: ASCII borders when the station asks for them (see ascii_wanted).
+    CSS = """
+    StronApp.-ascii .dialog { border: ascii $primary; }
+    StronApp.-ascii OptionList { border: ascii $border-blurred; }
+    StronApp.-ascii OptionList:focus { border: ascii $border; }
+    StronApp.-ascii Toast { border-left: none; }
+    """
     TITLE = "stron-tui"
     COMMANDS = App.COMMANDS | {ScreenCommands}
     BINDINGS = [
@@ -64,6 +72,7 @@ class StronApp(App):
         self.actor: Actor | None = None
         self._preauthenticated = actor
         self.low_bandwidth = ctx.settings.low_bandwidth if low_bandwidth is None else low_bandwidth
+        self.ascii_borders = ascii_wanted()
         self._station_label = ""
         # Idle lock: the last key is noted on every input event; one timer, re-armed
         # only when it fires, checks it (timers don't repaint, so idle stays silent).
@@ -75,6 +84,8 @@ class StronApp(App):
     # Start-up and sessions -------------------------------------------------
 
     def on_mount(self) -> None:
+        if self.ascii_borders:
+            self.add_class("-ascii")
         self._arm_idle_timer(self.idle_lock_seconds)
         if self._preauthenticated is not None:
             self.after_login(self._preauthenticated)
@@ -235,6 +246,45 @@ class StronApp(App):
             database=self.ctx.db.display_url,
             note="low bandwidth" if self.low_bandwidth else "",
         )
+
+    # Printing at the station -------------------------------------------------
+
+    def print_receipt(self, text: str) -> None:
+        """Print on the station's own printer: over SSH the terminal passes the text between the ANSI
+        transparent-print sequences to the printer of the PC running the SSH client (PuTTY and others
+        do). Where there is no such terminal, the receipt is saved in the operator's export directory."""
+        from stron_tui.exports.receipts import transparent_print
+
+        driver = self._driver
+        if (self.source == "ssh" or os.environ.get("STRON_PRINT") == "terminal") and driver is not None \
+                and not self.is_headless:
+            driver.write(transparent_print(text))  # queued after the frames already written: stays whole
+            self.notify("Receipt sent to the station's printer.", timeout=4)
+            return
+        self._save_printed_receipt(text)
+
+    @work(thread=True, group="print-receipt")
+    def _save_printed_receipt(self, text: str) -> None:
+        from stron_tui.errors import StronError
+        from stron_tui.exports.files import atomic_file, export_path
+
+        try:
+            path = export_path(self.ctx.settings, "receipt-print", "txt", self.actor.user_code if self.actor else None)
+            with atomic_file(path) as temporary:
+                temporary.write_text(text, encoding="utf-8")
+        except StronError as error:
+            self.call_from_thread(self.notify, str(error), severity="error")
+            return
+        self.call_from_thread(self.notify, f"No printer on this terminal; receipt saved as {path}", timeout=8)
+
+
+def ascii_wanted(environ=None) -> bool:
+    """ASCII borders when the station asks (STRON_ASCII=1) or its locale is not UTF-8 (e.g. LANG=C)."""
+    env = os.environ if environ is None else environ
+    if env.get("STRON_ASCII", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    locale = env.get("LC_ALL") or env.get("LC_CTYPE") or env.get("LANG") or ""
+    return bool(locale) and "utf-8" not in locale.lower() and "utf8" not in locale.lower()
 
 
 def run_app(ctx: AppContext, *, source: str = "tui", actor: Actor | None = None) -> int:
