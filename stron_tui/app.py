@@ -164,6 +164,12 @@ class StronApp(App):
             self._last_input = time.monotonic()
         await super().on_event(event)
 
+    def set_idle_lock(self, seconds: float) -> None:
+        """Change the idle time before the session locks, counting from now."""
+        self.idle_lock_seconds = seconds
+        self._last_input = time.monotonic()
+        self._arm_idle_timer(seconds)
+
     def _arm_idle_timer(self, seconds: float) -> None:
         if self._idle_timer is not None:
             self._idle_timer.stop()

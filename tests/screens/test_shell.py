@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
-from textual.widgets import OptionList, Static
+from textual.widgets import Input, OptionList, Static
 
 from screens.login import LoginScreen
 from screens.menu import MainMenuScreen
@@ -12,6 +14,22 @@ from stron_tui.app import StronApp
 from stron_tui.errors import PermissionDenied
 from stron_tui.services import auth, roles, users
 from stron_tui.services.permissions import MODULES
+
+
+@pytest.fixture
+def database_url(sqlite_template, tmp_path):
+    """Screens run on SQLite only: the services beneath them are tested on every backend."""
+    path = tmp_path / "stron.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+async def enter(pilot, widget_id, text):
+    """Fill a field as if typed and press Enter (typing every key is slow and tested elsewhere)."""
+    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
+    field.focus()
+    field.value = text
+    await pilot.press("enter")
 
 
 async def settle(app, pilot):
@@ -74,12 +92,12 @@ async def test_five_wrong_passwords_lock_and_the_screen_says_until_when(ctx, adm
         said = str(app.screen.query_one("#login-message", Static).render())
         assert said == "Wrong user ID or password."
         for _ in range(4):
-            await pilot.press(*"wrong-2", "enter")
+            await enter(pilot, "password", "wrong-2")
             await settle(app, pilot)
         said = str(app.screen.query_one("#login-message", Static).render())
         assert said.startswith("User cashier is locked after too many wrong passwords until ")
         assert " on 20" in said  # "until 14:05 on 2025-03-01"
-        await pilot.press(*"Cashier-pw-1", "enter")  # the right password waits too
+        await enter(pilot, "password", "Cashier-pw-1")  # the right password waits too
         await settle(app, pilot)
         assert isinstance(app.screen, LoginScreen)
         assert app.actor is None
@@ -96,11 +114,12 @@ async def test_new_user_must_change_123456_before_seeing_the_menu(ctx, admin):
         app.open_entry("topup.amount")
         await settle(app, pilot)
         assert isinstance(app.screen, ChangePasswordScreen)
-        await pilot.press(*"123456", "enter", *"123456", "enter", *"123456", "enter")
+        await pilot.press(*"123456", "enter", *"123456", "enter", *"123456", "enter")  # typed, once
         await settle(app, pilot)
         assert "at least 8 characters" in str(app.screen.query_one("#field-new .field-error", Static).render())
-        app.screen.query_one("#old").focus()
-        await pilot.press(*"123456", "enter", *"Newbie-pw-7", "enter", *"Newbie-pw-7", "enter")
+        await enter(pilot, "old", "123456")
+        await enter(pilot, "new", "Newbie-pw-7")
+        await enter(pilot, "repeat", "Newbie-pw-7")
         await settle(app, pilot)
         assert isinstance(app.screen, MainMenuScreen)
         assert not app.actor.must_change_password

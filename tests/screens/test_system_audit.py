@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
@@ -11,6 +14,22 @@ from screens.system.audit import AuditLogScreen
 from stron_tui.app import StronApp
 from stron_tui.db.models import AuditEntry
 from stron_tui.services import audit
+
+
+@pytest.fixture
+def database_url(sqlite_template, tmp_path):
+    """Screens run on SQLite only: the services beneath them are tested on every backend."""
+    path = tmp_path / "stron.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+async def enter(pilot, widget_id, text):
+    """Fill a field as if typed and press Enter (typing every key is slow and tested elsewhere)."""
+    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
+    field.focus()
+    field.value = text
+    await pilot.press("enter")
 
 
 async def settle(app, pilot):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
 from sqlalchemy import select
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from screens.login import LoginScreen
 from screens.menu import MainMenuScreen
@@ -12,6 +15,22 @@ from stron_tui.app import StronApp
 from stron_tui.db.models import AuditEntry, User
 from stron_tui.services import auth, users
 from stron_tui.services.passwords import verify_password
+
+
+@pytest.fixture
+def database_url(sqlite_template, tmp_path):
+    """Screens run on SQLite only: the services beneath them are tested on every backend."""
+    path = tmp_path / "stron.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+async def enter(pilot, widget_id, text):
+    """Fill a field as if typed and press Enter (typing every key is slow and tested elsewhere)."""
+    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
+    field.focus()
+    field.value = text
+    await pilot.press("enter")
 
 
 async def settle(app, pilot):
@@ -25,6 +44,12 @@ def cashier_actor(ctx, admin):
     actor = auth.authenticate(ctx, "cashier", "123456")
     auth.change_own_password(ctx, actor, "123456", "Cashier-pw-1")
     return auth.authenticate(ctx, "cashier", "Cashier-pw-1")
+
+
+async def change(pilot, old, new, repeat):
+    await enter(pilot, "old", old)
+    await enter(pilot, "new", new)
+    await enter(pilot, "repeat", repeat)
 
 
 def error_of(screen, field):
@@ -44,19 +69,16 @@ async def test_only_vending_operator_changes_login_then_payment_password(ctx, ad
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, ChangePasswordScreen) and screen.kind == "login"
-        await pilot.press(*"not-my-password", "enter", *"Better-pw-2", "enter", *"Better-pw-2", "enter")
+        await pilot.press(*"not-mine", "enter", *"Better-pw2", "enter", *"Better-pw2", "enter")  # typed, once
         await settle(app, pilot)
         assert error_of(screen, "old") == "! Wrong password."
-        await pilot.press(*"Cashier-pw-1", "enter", *"cashier", "enter", *"cashier", "enter")
+        await change(pilot, "Cashier-pw-1", "cashier", "cashier")
         await settle(app, pilot)
         assert error_of(screen, "new").startswith("! The new password")
-        await pilot.press("tab", "tab")  # back round to the fields in order: old, new, repeat
-        screen.query_one("#old").focus()
-        await pilot.press(*"Cashier-pw-1", "enter", *"Better-pw-2", "enter", *"Better-pw-3", "enter")
+        await change(pilot, "Cashier-pw-1", "Better-pw-2", "Better-pw-3")
         await settle(app, pilot)
         assert error_of(screen, "repeat") == "! The two new passwords differ."
-        screen.query_one("#old").focus()
-        await pilot.press(*"Cashier-pw-1", "enter", *"Better-pw-2", "enter", *"Better-pw-2", "enter")
+        await change(pilot, "Cashier-pw-1", "Better-pw-2", "Better-pw-2")
         await settle(app, pilot)
         assert isinstance(app.screen, MainMenuScreen)
         await pilot.press("p", "f8")
@@ -64,7 +86,7 @@ async def test_only_vending_operator_changes_login_then_payment_password(ctx, ad
         screen = app.screen
         assert screen.kind == "payment"
         assert "payment password" in str(screen.query_one("#kind-title", Static).render())
-        await pilot.press(*"123456", "enter", *"Pay-2468", "enter", *"Pay-2468", "enter")
+        await change(pilot, "123456", "Pay-2468", "Pay-2468")
         await settle(app, pilot)
         assert isinstance(app.screen, MainMenuScreen)
     user = stored(ctx)
@@ -83,8 +105,7 @@ async def test_wrong_current_passwords_lock_out_and_log_out(ctx, admin):
         await pilot.press("p")
         await settle(app, pilot)
         for _ in range(5):
-            app.screen.query_one("#old").focus()
-            await pilot.press(*"guess", "enter", *"Better-pw-2", "enter", *"Better-pw-2", "enter")
+            await change(pilot, "guess", "Better-pw-2", "Better-pw-2")
             await settle(app, pilot)
         assert isinstance(app.screen, LoginScreen)
         assert app.actor is None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
 from sqlalchemy import select
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from screens.login import LockScreen, LoginScreen
 from screens.system.users import UserListScreen
@@ -11,7 +14,23 @@ from stron_tui.app import StronApp
 from stron_tui.db.models import AuditEntry
 from stron_tui.services import auth, users
 
-IDLE = 0.6  # seconds, instead of settings.idle_lock_minutes
+IDLE = 1.0  # seconds, instead of settings.idle_lock_minutes
+
+
+@pytest.fixture
+def database_url(sqlite_template, tmp_path):
+    """Screens run on SQLite only: the services beneath them are tested on every backend."""
+    path = tmp_path / "stron.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+async def enter(pilot, widget_id, text):
+    """Fill a field as if typed and press Enter (typing every key is slow and tested elsewhere)."""
+    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
+    field.focus()
+    field.value = text
+    await pilot.press("enter")
 
 
 async def settle(app, pilot):
@@ -29,15 +48,19 @@ async def test_idle_session_locks_without_losing_the_screen(ctx, admin):
     app.idle_lock_seconds = IDLE
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
-        await pilot.press("f6", "2")  # keys, so the idle clock starts now
+        await pilot.press("f6", "2")
         await settle(app, pilot)
         work = app.screen
         assert isinstance(work, UserListScreen)
-        for _ in range(4):  # typing keeps the session open
+        app.set_idle_lock(IDLE)
+        for _ in range(5):  # typing keeps the session open past the idle time
             await pilot.press("down")
-            await pilot.pause(IDLE / 3)
+            await pilot.pause(IDLE / 4)
         assert app.screen is work
-        await pilot.pause(IDLE * 2)
+        for _ in range(50):  # then it locks by itself (polled: the machine may be busy)
+            await pilot.pause(0.1)
+            if isinstance(app.screen, LockScreen):
+                break
         assert isinstance(app.screen, LockScreen)
         assert app.screen_stack[-2] is work
         app.open_entry("system.roles")  # nothing opens behind the lock
@@ -45,7 +68,7 @@ async def test_idle_session_locks_without_losing_the_screen(ctx, admin):
         await pilot.press(*"wrong", "enter")
         await settle(app, pilot)
         assert message(app) == "Wrong password."
-        await pilot.press(*"AdminPass1", "enter")
+        await enter(pilot, "unlock-password", "AdminPass1")
         await settle(app, pilot)
         assert app.screen is work and isinstance(work, UserListScreen)
         assert not app.session_locked and app.use_command_palette
@@ -64,7 +87,7 @@ async def test_wrong_passwords_at_the_lock_lock_out_and_log_out(ctx, admin):
         app.lock_session()
         await settle(app, pilot)
         for _ in range(5):
-            await pilot.press(*"guess", "enter")
+            await enter(pilot, "unlock-password", "guess")
             await settle(app, pilot)
         assert isinstance(app.screen, LoginScreen) and app.actor is None
         assert "until" in str(app.screen.query_one("#login-message", Static).render())

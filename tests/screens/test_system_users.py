@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
 from sqlalchemy import select
 from textual.widgets import DataTable, Select, Static
 
@@ -10,6 +13,22 @@ from stron_tui.app import StronApp
 from stron_tui.db.models import AuditEntry, User
 from stron_tui.services import auth, users
 from stron_tui.services.passwords import verify_password
+
+
+@pytest.fixture
+def database_url(sqlite_template, tmp_path):
+    """Screens run on SQLite only: the services beneath them are tested on every backend."""
+    path = tmp_path / "stron.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+async def enter(pilot, widget_id, text):
+    """Fill a field as if typed and press Enter (typing every key is slow and tested elsewhere)."""
+    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
+    field.focus()
+    field.value = text
+    await pilot.press("enter")
 
 
 async def settle(app, pilot):
