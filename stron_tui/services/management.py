@@ -8,20 +8,25 @@ change tokens the meter still needs come first on the same receipt.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import tokencore
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from stron_tui.db.models import Account, ManagementToken, Meter, SalesStation
-from stron_tui.db.queries import for_update
+from stron_tui.db.models import Account, ApiAccount, Customer, ManagementToken, Meter, SalesStation, Tariff, User
+from stron_tui.db.queries import for_update, prefix_match
 from stron_tui.errors import Conflict, NotFound, ValidationError
 from stron_tui.services import audit, tokens
-from stron_tui.services.clock import local_date, utcnow
+from stron_tui.exports.files import export_path
+from stron_tui.exports.tables import Column as XColumn
+from stron_tui.exports.tables import write_xlsx
+from stron_tui.services.clock import local_date, local_text, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.services.receipts import Receipt, management_receipt
+from stron_tui.services.text import fold
 from stron_tui.services.vending import REQUEST_ID, _validate_meter_number
 
 # kind -> (class 2 subclass, permission); key_change has no single subclass.
@@ -145,3 +150,169 @@ def _issue_once(ctx, actor, request, number, subclass, field_value, register, re
                              "watts": request.watts, "tid": tid})
         session.flush()
         return management_receipt(ctx, session, row)
+
+
+# Looking a meter up and the clear tamper / clear credit records ------------------------------------------
+
+RECORD_KINDS = ("clear_tamper", "clear_credit")
+RECORDS_PAGE = 50
+
+
+@dataclass(frozen=True)
+class MeterFacts:
+    """What the operator checks before issuing a management token."""
+
+    meter_number: str
+    meter_type: str
+    meter_status: str
+    utility: str
+    key_data: str  # "SGC 600100 TI 1 KRN 1 KT 2 EA 07 BD 2014 KEN 255"
+    key_change_pending: bool
+    customer_code: str = ""
+    customer_name: str = ""
+    account_number: str = ""
+    tariff_name: str = ""
+
+
+def _require_exceptions(actor: Actor) -> None:
+    if not actor.can_use_module("exceptions"):
+        actor.require("exceptions.records")  # raises PermissionDenied naming a permission the role lacks
+
+
+def find_meter(ctx: AppContext, actor: Actor, meter_number: str) -> MeterFacts:
+    """The meter, its open account's customer and tariff, and its key data (read only)."""
+    _require_exceptions(actor)
+    number = _validate_meter_number(meter_number)
+    with ctx.db.read_session() as session:
+        meter = session.scalar(select(Meter).where(Meter.meter_number == number))
+        if meter is None:
+            raise NotFound(f"There is no meter {number} in the Meter Library.")
+        row = session.execute(
+            select(Customer.code, Customer.name, Account.account_number, Tariff.name)
+            .select_from(Account)
+            .join(Customer, Customer.id == Account.customer_id)
+            .join(Tariff, Tariff.id == Account.tariff_id)
+            .where(Account.meter_id == meter.id, Account.status == "open")
+        ).first()
+        configured = tokens.configured_key_data(meter)
+        pending = configured != tokens.installed_key_data(meter) or (
+            meter.installed_base_date == 1993 and utcnow() >= tokencore.base_date_end(1993))
+        key_text = (f"SGC {configured.sgc} TI {configured.ti} KRN {configured.krn} KT {configured.kt} "
+                    f"EA {configured.ea} BD {configured.base_date} KEN {configured.ken}")
+        return MeterFacts(meter.meter_number, meter.meter_type, meter.status, meter.utility, key_text, pending,
+                          *(tuple(row) if row else ()))
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    id: int
+    receipt_number: str
+    customer_code: str
+    meter_number: str
+    operator: str
+    token: str
+    local_time: str  # station time zone
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    rows: list[TokenRecord]
+    more: bool  # more rows further in the direction fetched
+    first_key: int | None
+    last_key: int | None
+
+
+def _records_query(kind: str, text: str):
+    if kind not in RECORD_KINDS:
+        raise ValidationError(f"There are no records for {kind!r}.", field="kind")
+    query = (
+        select(ManagementToken, Customer.code, User.user_code, ApiAccount.name)
+        .outerjoin(Customer, Customer.id == ManagementToken.customer_id)
+        .outerjoin(User, User.id == ManagementToken.operator_id)
+        .outerjoin(ApiAccount, ApiAccount.id == ManagementToken.api_account_id)
+        .where(ManagementToken.kind == kind)
+    )
+    text = text.strip()
+    if text:
+        digits = text.replace(" ", "")
+        conditions = [prefix_match(Customer.code_key, fold(text))]
+        if digits.isdigit():
+            conditions.append(prefix_match(ManagementToken.meter_number, digits))
+        query = query.where(or_(*conditions))
+    return query
+
+
+def _record(row, zone) -> TokenRecord:
+    token_row, customer_code, user_code, api_name = row
+    operator = user_code or (f"API {api_name}" if api_name else "")
+    tokens_text = " ".join(t for t in (token_row.key_change_tokens, token_row.token) if t)
+    return TokenRecord(token_row.id, token_row.receipt_number, customer_code or "", token_row.meter_number,
+                       operator, tokens_text, local_text(token_row.created_at, zone), token_row.reason,
+                       "" if token_row.kind != "clear_credit" else
+                       ("all registers" if token_row.register is None else f"register {token_row.register}"))
+
+
+def records(ctx: AppContext, actor: Actor, kind: str, text: str = "", *, after: int | None = None,
+            backwards: bool = False, limit: int = RECORDS_PAGE) -> RecordPage:
+    """Clear tamper or clear credit records, newest first, by meter number prefix or customer ID prefix.
+
+    Keyset pages on the id (ids grow with time): `after` is the last id shown
+    (or, with `backwards`, the first), so paging stays fast however many rows.
+    """
+    actor.require("exceptions.records")
+    query = _records_query(kind, text)
+    if after is not None:
+        query = query.where(ManagementToken.id > after if backwards else ManagementToken.id < after)
+    order = ManagementToken.id.asc() if backwards else ManagementToken.id.desc()
+    with ctx.db.read_session() as session:
+        rows = session.execute(query.order_by(order).limit(limit + 1)).all()
+    more = len(rows) > limit
+    found = [_record(row, ctx.settings.zone) for row in rows[:limit]]
+    if backwards:
+        found.reverse()
+    return RecordPage(found, more, found[0].id if found else None, found[-1].id if found else None)
+
+
+def record_receipt(ctx: AppContext, actor: Actor, receipt_number: str) -> Receipt:
+    """The receipt behind a clear tamper / clear credit record (shown, not reprinted)."""
+    actor.require("exceptions.records")
+    with ctx.db.read_session() as session:
+        row = session.scalar(select(ManagementToken).where(ManagementToken.receipt_number == receipt_number))
+        if row is None:
+            raise NotFound(f"There is no management token receipt {receipt_number}.")
+        return management_receipt(ctx, session, row)
+
+
+RECORD_COLUMNS = (
+    XColumn("Customer ID", 14), XColumn("Meter number", 14), XColumn("Operator", 12), XColumn("Token", 50),
+    XColumn("Time", 17), XColumn("Reason", 40), XColumn("Register", 14), XColumn("Receipt", 16),
+)
+
+
+@dataclass(frozen=True)
+class RecordExport:
+    path: Path
+    rows: int
+
+
+def export_records(ctx: AppContext, actor: Actor, kind: str, text: str = "") -> RecordExport:
+    """The records matching the search, newest first, to an Excel file in the operator's export directory."""
+    actor.require("exceptions.records")
+    query = _records_query(kind, text).order_by(ManagementToken.id.desc())
+    title = "Clear Tamper Record" if kind == "clear_tamper" else "Clear Credit Record"
+    path = export_path(ctx.settings, title.lower().replace(" ", "-"), "xlsx", user_code=actor.user_code)
+    zone = ctx.settings.zone
+    with ctx.db.read_session() as session:
+        result = session.execute(query.execution_options(yield_per=2000))
+        lines = ((r.customer_code, r.meter_number, r.operator, r.token, r.local_time, r.reason, r.detail,
+                  r.receipt_number) for r in (_record(row, zone) for row in result))
+        filters = [f"Search: {text.strip()}"] if text.strip() else []
+        count = write_xlsx(path, RECORD_COLUMNS, lines, sheet=title, title_lines=[title, *filters])
+    with ctx.db.session() as session:
+        audit.record(session, actor, "report.export", entity="report", entity_id=kind + "_records",
+                     summary=f"exported {title} as Excel ({count} rows) to {path.name}",
+                     detail={"report": kind + "_records", "format": "xlsx", "rows": count, "path": str(path),
+                             "filters": filters})
+    return RecordExport(path, count)
