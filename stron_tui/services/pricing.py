@@ -18,10 +18,11 @@ Top-up by units (the customer asks for U units):
     G      = round_money(U * P_all)
     A      = round_money(G / rate) in currency C
 
-Split of the gross, so that the parts always add up to G exactly:
-    net    = round_money(G / ((1 + e) * (1 + v)))
-    excise = round_money(net * e)
-    VAT    = G - net - excise
+Split of the gross, so that the parts always add up to G exactly and none
+is negative (VAT is charged on net + excise, so it is taken out first):
+    VAT    = round_money(G * v / (1 + v))
+    net    = round_money((G - VAT) / (1 + e))
+    excise = G - VAT - net
 
 round_money rounds half up to the currency's minor unit (2 places for USD,
 0 for XOF, 3 for KWD). Limits: the tariff's minimum and maximum purchase
@@ -30,8 +31,9 @@ apply to G; units may not exceed the STS maximum transfer 1,820,162.4.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from stron_tui.errors import ValidationError
 
@@ -95,20 +97,30 @@ def round_units_down(value: Decimal) -> Decimal:
     return value.quantize(UNIT_STEP, rounding=ROUND_DOWN)
 
 
+PLAIN_NUMBER = re.compile(r"^\d{1,12}(\.\d{1,6})?$")
+
+
 def parse_decimal(text: object, what: str, field: str) -> Decimal:
-    """A positive decimal from operator input, or a clear message."""
+    """A positive decimal from operator input, or a clear message.
+
+    Only plain numbers (digits, one decimal point, thousands commas) are
+    accepted: no exponents, signs or special values, at most 12 digits
+    before the point, so nothing typed can overflow a calculation.
+    """
     if isinstance(text, Decimal):
         value = text
+        if not value.is_finite() or value.adjusted() > 11:
+            raise ValidationError(f"The {what} must be a number below 1,000,000,000,000.", field=field)
     else:
-        cleaned = str(text).strip().replace(",", "").replace(" ", "")
+        raw = str(text).strip()
+        cleaned = raw.replace(",", "").replace(" ", "")
         if not cleaned:
             raise ValidationError(f"Enter the {what}.", field=field)
-        try:
-            value = Decimal(cleaned)
-        except InvalidOperation:
-            raise ValidationError(f"The {what} must be a number, not {str(text).strip()!r}.", field=field) from None
-    if not value.is_finite():
-        raise ValidationError(f"The {what} must be a number.", field=field)
+        if cleaned.startswith("-"):
+            raise ValidationError(f"The {what} must be more than zero.", field=field)
+        if not PLAIN_NUMBER.match(cleaned):
+            raise ValidationError(f"The {what} must be a number like 125.50, not {raw[:20]!r}.", field=field)
+        value = Decimal(cleaned)
     if value <= 0:
         raise ValidationError(f"The {what} must be more than zero.", field=field)
     return value
@@ -117,9 +129,9 @@ def parse_decimal(text: object, what: str, field: str) -> Decimal:
 def split_gross(gross: Decimal, terms: TariffTerms) -> tuple[Decimal, Decimal, Decimal]:
     """(net, excise, vat) adding up to `gross` exactly."""
     minor = terms.currency_minor_unit
-    net = round_money(gross / ((1 + terms.excise_rate) * (1 + terms.vat_rate)), minor)
-    excise = round_money(net * terms.excise_rate, minor)
-    vat = gross - net - excise
+    vat = round_money(gross * terms.vat_rate / (1 + terms.vat_rate), minor)
+    net = round_money((gross - vat) / (1 + terms.excise_rate), minor)
+    excise = gross - vat - net
     return net, excise, vat
 
 

@@ -61,7 +61,7 @@ async def test_preview_errors_show_beside_the_field_and_sell_nothing(ctx, admin)
     async with app.run_test(size=(100, 30)) as pilot:
         await _sell_by_keyboard(app, pilot, meter, "abc", password="")
         error = str(app.screen.query_one("#field-value .field-error", Static).render())
-        assert "must be a number, not 'abc'" in error
+        assert "must be a number like 125.50, not 'abc'" in error
     with ctx.db.read_session() as session:
         assert session.scalar(select(func.count(Vend.id))) == 0
 

@@ -37,8 +37,8 @@ def vend_count(ctx) -> int:
 def test_top_up_by_amount_with_prices_including_vat(ctx, admin, world):
     meter = add_meter(world, "4100000001")
     receipt = sell(ctx, admin, meter, "10.00")
-    # Hand-worked: 10.00 / 0.20 = 50.0 kWh; net = 10 / (1.02 * 1.15) = 8.525.. -> 8.53;
-    # excise = 8.53 * 0.02 = 0.1706 -> 0.17; VAT = 10.00 - 8.53 - 0.17 = 1.30.
+    # Hand-worked: 10.00 / 0.20 = 50.0 kWh; VAT = 10 x 0.15 / 1.15 = 1.3043 -> 1.30;
+    # net = (10.00 - 1.30) / 1.02 = 8.5294 -> 8.53; excise = 10.00 - 1.30 - 8.53 = 0.17.
     assert (receipt.gross, receipt.net, receipt.excise, receipt.vat) == (
         Decimal("10.00"), Decimal("8.53"), Decimal("0.17"), Decimal("1.30"))
     assert receipt.units == Decimal("50.0")
@@ -59,7 +59,8 @@ def test_top_up_by_amount_with_prices_including_vat(ctx, admin, world):
 def test_top_up_by_units_with_prices_excluding_vat(ctx, admin, world):
     meter = add_meter(world, "4100000002", tariff="exclusive")
     receipt = sell(ctx, admin, meter, "100", mode="units")
-    # 100 kWh x 0.10 x 1.05 x 1.10 = 11.55 gross; net 10.00, excise 0.50, VAT 1.05.
+    # 100 kWh x 0.10 x 1.05 x 1.10 = 11.55 gross; VAT 11.55 x 0.1 / 1.1 = 1.05; net 10.50 / 1.05 = 10.00;
+    # excise 0.50.
     assert (receipt.gross, receipt.net, receipt.excise, receipt.vat, receipt.units) == (
         Decimal("11.55"), Decimal("10.00"), Decimal("0.50"), Decimal("1.05"), Decimal("100.0"))
     keypad = world.meter_simulator(meter)
@@ -69,9 +70,10 @@ def test_top_up_by_units_with_prices_excluding_vat(ctx, admin, world):
 def test_top_up_by_amount_excluding_vat_rounds_units_down(ctx, admin, world):
     meter = add_meter(world, "4100000003", tariff="exclusive")
     receipt = sell(ctx, admin, meter, "20")
-    # 20 / 0.1155 = 173.16.. -> 173.1 kWh; net = 20 / 1.155 = 17.316 -> 17.32; excise 0.87; VAT 1.81.
+    # 20 / 0.1155 = 173.16.. -> 173.1 kWh; VAT = 20 x 0.1 / 1.1 = 1.8181 -> 1.82;
+    # net = 18.18 / 1.05 = 17.3142 -> 17.31; excise = 20 - 1.82 - 17.31 = 0.87.
     assert (receipt.units, receipt.net, receipt.excise, receipt.vat) == (
-        Decimal("173.1"), Decimal("17.32"), Decimal("0.87"), Decimal("1.81"))
+        Decimal("173.1"), Decimal("17.31"), Decimal("0.87"), Decimal("1.82"))
     assert world.meter_simulator(meter).enter(receipt.token).amount == Decimal("173.1")
 
 
@@ -83,7 +85,8 @@ def test_second_currency_uses_the_stored_exchange_rate(ctx, admin, world):
         session.add(ExchangeRate(from_currency="EUR", to_currency="USD", rate=Decimal("1.08"),
                                  effective_at=utcnow() - timedelta(days=1)))
     receipt = sell(ctx, admin, meter, "10.00", currency="EUR")
-    # Latest rate 1.08: 10.00 EUR = 10.80 USD -> 54.0 kWh; net 10.80 / 1.173 = 9.207 -> 9.21; excise 0.18; VAT 1.41.
+    # Latest rate 1.08: 10.00 EUR = 10.80 USD -> 54.0 kWh; VAT 10.80 x 0.15 / 1.15 = 1.4087 -> 1.41;
+    # net 9.39 / 1.02 = 9.2059 -> 9.21; excise 0.18.
     assert (receipt.paid_amount, receipt.paid_currency, receipt.gross, receipt.currency) == (
         Decimal("10.00"), "EUR", Decimal("10.80"), "USD")
     assert (receipt.units, receipt.net, receipt.excise, receipt.vat) == (
@@ -128,7 +131,7 @@ def test_tids_increase_within_one_minute(ctx, admin, world):
     [
         ("0", "amount", "must be more than zero"),
         ("-5", "amount", "must be more than zero"),
-        ("ten", "amount", "must be a number, not 'ten'"),
+        ("ten", "amount", "must be a number like 125.50, not .ten."),
         ("", "amount", "Enter the amount"),
         ("0.5", "amount", "minimum purchase on tariff Home is 1"),
         ("1000.01", "amount", "maximum purchase on tariff Home is 1000"),
