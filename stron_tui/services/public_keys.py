@@ -86,7 +86,8 @@ def add_key(ctx: AppContext, actor: Actor, user_code: str, key_text: str, commen
             owner = session.get(User, existing.user_id)
             raise Conflict(f"This key is already registered to {owner.user_code if owner else 'another user'}.")
         row = UserPublicKey(user_id=user.id, fingerprint=fingerprint,
-                            public_key=key.export_public_key("openssh").decode("ascii").strip(), comment=comment)
+                            public_key=key.export_public_key("openssh").decode("ascii").strip(), comment=comment,
+                            created_at=utcnow())
         session.add(row)
         session.flush()
         audit.record(session, actor, "public_key.added", entity="user", entity_id=user.id,
