@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.strip import Strip
 from textual.widgets import DataTable, Input, SelectionList, Static
+from textual.widgets._toggle_button import ToggleButton
+from textual.widgets.option_list import OptionDoesNotExist
 from textual.widgets.selection_list import Selection
 
 from screens.base import StronScreen
@@ -19,6 +23,24 @@ from widgets.fields import LabeledField, TextInput
 def permission_prompt(code: str) -> str:
     """'Top-up Center   sell credit': grouped by module, then the action it allows."""
     return f"{MODULES_BY_KEY[module_of(code)].title:<19} {PERMISSIONS[code]}"
+
+
+class PermissionChecklist(SelectionList):
+    """A SelectionList whose box shows X only when ticked: the stock one tells by colour alone."""
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        segments = list(strip)
+        if len(segments) < 2 or segments[1].text != ToggleButton.BUTTON_INNER:
+            return strip
+        try:
+            selection = self.get_option_at_index(self.scroll_offset.y + y)
+        except OptionDoesNotExist:
+            return strip
+        if selection.value in self.selected:
+            return strip
+        segments[1] = Segment(" " * len(ToggleButton.BUTTON_INNER), segments[1].style)
+        return Strip(segments, strip.cell_length)
 
 
 class RoleListScreen(StronScreen):
@@ -141,7 +163,7 @@ class RoleFormScreen(StronScreen):
             yield LabeledField("Description", TextInput(role.description if role else "", id="description",
                                                         max_length=200), id="field-description")
             held = set(role.permissions) if role else set()
-            checklist = SelectionList(
+            checklist = PermissionChecklist(
                 *[Selection(permission_prompt(code), code, code in held) for code in PERMISSIONS],
                 id="permissions",
                 disabled=bool(role and role.administrator),

@@ -18,19 +18,21 @@ from widgets.fields import LabeledField, TextInput
 PAGE_SIZE = 50
 TEMPORARY_REMINDER = (f"New and reset users log in with the temporary password {DEFAULT_PASSWORD} "
                       "and must choose their own before anything else.")
+LIST_KEYS = ("D disables or enables, R resets the login password, P the payment password; "
+             "/ searches; ] and [ page; Esc goes back.")
 
 
 class UserListScreen(StronScreen):
     CSS_PATH = "system.tcss"
     TITLE_TEXT = "User Management"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
+        Binding("escape", "back", "Back", show=False),
         Binding("n", "new", "New"),
         Binding("e", "edit", "Edit"),
-        Binding("d", "toggle_enabled", "Dis/enable"),
+        Binding("d", "toggle_enabled", "Disable"),
         Binding("u", "unlock", "Unlock"),
         Binding("r", "reset('login')", "Reset pw"),
-        Binding("p", "reset('payment')", "Reset pay pw"),
+        Binding("p", "reset('payment')", "Pay pw"),
         Binding("delete", "delete", "Delete"),
         Binding("slash", "search", "Search", show=False),
         Binding("right_square_bracket", "page(1)", "Next page", show=False),
@@ -50,7 +52,7 @@ class UserListScreen(StronScreen):
         table.add_columns("User ID", "Name", "Phone", "Role", "Station", "State", "Last login")
         yield table
         yield Static("", id="users-page", classes="hint", markup=False)
-        yield Static(TEMPORARY_REMINDER, classes="hint", markup=False)
+        yield Static(f"{TEMPORARY_REMINDER} {LIST_KEYS}", classes="hint", markup=False)
         yield Static("", id="users-message", classes="warning", markup=False)
 
     def on_mount(self) -> None:

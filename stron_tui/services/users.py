@@ -55,7 +55,7 @@ class UserInfo:
         if self.locked:
             return "locked"
         if self.must_change_password:
-            return "new password due"
+            return "temp password"
         return "active"
 
 

@@ -24,14 +24,6 @@ def database_url(sqlite_template, tmp_path):
     return f"sqlite:///{path}"
 
 
-async def enter(pilot, widget_id, text):
-    """Fill a field as if typed and press Enter (typing every key is slow and tested elsewhere)."""
-    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
-    field.focus()
-    field.value = text
-    await pilot.press("enter")
-
-
 async def settle(app, pilot):
     await pilot.pause()
     await app.workers.wait_for_complete()

@@ -65,6 +65,8 @@ async def test_create_a_role_from_the_checklist_and_it_grants_only_that(ctx, adm
         assert checklist.has_focus
         assert str(checklist.get_option_at_index(0).prompt).startswith("Top-up Center")
         await pilot.press("space", "down", "space")  # sell credit, reprint receipts
+        boxes = [checklist.render_line(row).text[:3] for row in range(3)]
+        assert boxes == ["▐X▌", "▐X▌", "▐ ▌"]  # ticked or not is readable without colour
         codes = [checklist.get_option_at_index(i).value for i in range(checklist.option_count)]
         checklist.highlighted = codes.index("exceptions.records")
         await pilot.press("space", "ctrl+s")

@@ -23,14 +23,6 @@ def database_url(sqlite_template, tmp_path):
     return f"sqlite:///{path}"
 
 
-async def enter(pilot, widget_id, text):
-    """Fill a field as if typed and press Enter (typing every key is slow and tested elsewhere)."""
-    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
-    field.focus()
-    field.value = text
-    await pilot.press("enter")
-
-
 async def settle(app, pilot):
     await pilot.pause()
     await app.workers.wait_for_complete()
@@ -81,7 +73,7 @@ async def test_admin_creates_a_sub_account_and_is_reminded_of_123456(ctx, admin)
         assert "created with the temporary password 123456" in text_of(screen, "#users-message")
         table = screen.query_one("#users", DataTable)
         assert [table.get_row_at(i)[0] for i in range(table.row_count)] == ["Admin", "frontdesk1"]
-        assert table.get_row_at(1)[5] == "new password due"
+        assert table.get_row_at(1)[5] == "temp password"
     user = stored_user(ctx, "frontdesk1")
     assert (user.name, user.phone, user.must_change_password) == ("Ada Obi", "0803", True)
     assert verify_password(user.password_hash, "123456")

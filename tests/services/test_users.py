@@ -48,7 +48,7 @@ def test_new_user_starts_with_123456_and_must_change_it(ctx, admin):
                              role="OnlyVending", station_code="st01")
     assert (info.user_code, info.name, info.role, info.station_id, info.station_code) == (
         "cashier1", "Ada Obi", "OnlyVending", station, "ST01")
-    assert info.must_change_password and info.state == "new password due"
+    assert info.must_change_password and info.state == "temp password"
     actor = auth.authenticate(ctx, "CASHIER1", "123456")
     assert actor.must_change_password
     assert actor.permissions == {"topup.vend", "topup.reprint"}
