@@ -163,7 +163,8 @@ def export_library(ctx: AppContext, actor: Actor, name: str, text: str = "", *, 
     lib = L.library(name)
     target = path or export_path(ctx.settings, lib.name, "xlsx", user_code=actor.user_code)
     with ctx.db.read_session() as session:
-        rows = (lib.export_values(mapping) for mapping in L.stream_values(session, lib, text, sort, descending))
+        stream = L.stream_values(session, lib, text, sort, descending, raw_rows=True)
+        rows = lib.export_rows(next(stream), stream)
         count = write_xlsx(target, columns_for(lib), rows, sheet=lib.title, progress=progress)
     with ctx.db.session() as session:
         audit.record(session, actor, f"{lib.name}.export", entity=lib.entity, summary=f"exported {count} rows to {target.name}",
