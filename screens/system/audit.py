@@ -148,10 +148,22 @@ class AuditLogScreen(StronScreen):
 
     @work(thread=True, exclusive=True, group="audit-export")
     def _export(self, flt) -> None:
+        from textual.worker import get_current_worker
+
+        from stron_tui.exports.files import ExportCancelled
         from stron_tui.services import audit_log
 
+        worker = get_current_worker()
+        app = self.app
+
+        def progress(done: int) -> None:
+            # Leaving the screen cancels its workers; the half-written file is removed.
+            if worker.is_cancelled:
+                raise ExportCancelled("Export cancelled.")
+            app.call_from_thread(self.say, f"Exporting to Excel: {done:,} entries so far (Esc cancels)...")
+
         try:
-            result = audit_log.export_xlsx(self.app.ctx, self.app.actor, flt)
+            result = audit_log.export_xlsx(app.ctx, app.actor, flt, progress=progress)
         except StronError as error:
             self.app.call_from_thread(self.say, str(error))
             return

@@ -106,3 +106,39 @@ def test_audit_rows_are_append_only(ctx, admin):
             session.execute(delete(AuditEntry))
     assert audit_log.search(ctx, admin).rows[0].summary == "logged in"
     assert not any(hasattr(audit_log, name) for name in ("delete", "update", "purge"))
+
+
+def test_every_system_management_action_is_found_in_the_trail(ctx, admin):
+    from stron_tui.services import roles
+
+    clerk = users.create_user(ctx, admin, user_code="clerk", role="OnlyVending")
+    for _ in range(5):
+        try:
+            auth.authenticate(ctx, "clerk", "wrong-pass")
+        except Exception:
+            pass
+    users.unlock_user(ctx, admin, clerk.id)
+    actor = auth.authenticate(ctx, "clerk", "123456")
+    auth.change_own_password(ctx, actor, "123456", "Clerk-pass-1")
+    auth.change_own_password(ctx, actor, "123456", "Pay-pass-1", kind="payment")
+    auth.logout(ctx, actor)
+    users.update_user(ctx, admin, clerk.id, name="Clerk", phone="", role="OnlyVending")
+    users.set_enabled(ctx, admin, clerk.id, False)
+    users.set_enabled(ctx, admin, clerk.id, True)
+    users.reset_password(ctx, admin, clerk.id)
+    users.reset_password(ctx, admin, clerk.id, kind="payment")
+    role = roles.create_role(ctx, admin, name="Temp", permissions=["reports.view"])
+    roles.update_role(ctx, admin, role.id, permissions=["reports.view", "reports.export"])
+    roles.delete_role(ctx, admin, role.id)
+    audit_log.export_xlsx(ctx, admin)
+    found = set()
+    page = audit_log.search(ctx, admin, limit=10)
+    while True:
+        found |= {row.action for row in page.rows}
+        if not page.has_more:
+            break
+        page = audit_log.search(ctx, admin, after=page.next_key, limit=10)
+    assert {"user.create", "login_failed", "lockout", "user.unlock", "login", "password_changed",
+            "payment_password_changed", "logout", "user.update", "user.disable", "user.enable",
+            "user.password_reset", "user.payment_password_reset", "role.create", "role.update", "role.delete",
+            "audit.export"} <= found
