@@ -1,0 +1,1 @@
+"""Exception Handling: management tokens (clear tamper, clear credit, limits, key change) and their records."""

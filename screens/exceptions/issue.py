@@ -1,0 +1,250 @@
+"""Issue one management token: meter number, the kind's own field, reason, Enter issues, then the receipt.
+
+Enter on the meter number shows the meter's customer, account, tariff and
+key data; Enter on each field moves to the next; Enter on the last issues.
+A request id is made when the operator confirms and kept if the issue fails,
+so pressing Enter again can never give the meter two tokens.
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Input, Static
+
+from screens.base import StronScreen
+from stron_tui.errors import StronError, ValidationError
+from widgets.fields import LabeledField, TextInput
+
+TITLES = {
+    "clear_tamper": "Clear Tamper",
+    "clear_credit": "Clear Credit",
+    "set_power_limit": "Maximum Power Limit",
+    "set_phase_unbalance": "Phase Unbalance Limit",
+    "key_change": "Key Change",
+}
+REASON_REQUIRED = ("clear_tamper", "clear_credit")
+
+
+class ManagementTokenScreen(StronScreen):
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("f9", "new_token", "New token"),
+    ]
+    DEFAULT_CSS = """
+    ManagementTokenScreen #exc-main { height: 1fr; }
+    ManagementTokenScreen #exc-left { width: 40; padding: 0 1; }
+    ManagementTokenScreen #exc-right { width: 1fr; padding: 0 1; border-left: vkey $primary; }
+    ManagementTokenScreen #exc-message { height: auto; padding: 0 1; text-style: bold; color: $warning; }
+    """
+
+    def __init__(self, kind: str):
+        super().__init__()
+        self.kind = kind
+        self.facts = None
+        self.request_id = ""
+        self.TITLE_TEXT = TITLES[kind]
+
+    # Layout ----------------------------------------------------------------
+
+    def field_names(self) -> list[str]:
+        """The inputs in Enter order; the last one issues."""
+        own = {"clear_credit": ["register"], "set_power_limit": ["watts"], "set_phase_unbalance": ["watts"]}
+        return ["meter", *own.get(self.kind, []), "reason"]
+
+    def compose_body(self) -> ComposeResult:
+        labels = {
+            "meter": "Meter number (Enter shows the meter)",
+            "register": "Register: empty = all; 0 electricity, 1 water, 2 gas",
+            "watts": "Limit in watts (W)",
+            "reason": "Reason (required)" if self.kind in REASON_REQUIRED else "Reason (optional)",
+        }
+        lengths = {"meter": 20, "register": 2, "watts": 9, "reason": 200}
+        with Horizontal(id="exc-main"):
+            with Vertical(id="exc-left"):
+                for name in self.field_names():
+                    yield LabeledField(labels[name], TextInput(id=name, max_length=lengths[name]), id=f"field-{name}")
+                yield Static("Enter on the last field issues the token.", classes="hint", markup=False)
+            with VerticalScroll(id="exc-right"):
+                yield Static("Type the meter number and press Enter.", id="facts", markup=False)
+        yield Static("", id="exc-message", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#meter", Input).focus()
+
+    def _say(self, text: str) -> None:
+        self.query_one("#exc-message", Static).update(text)
+
+    def _field(self, name: str) -> LabeledField:
+        return self.query_one(f"#field-{name}", LabeledField)
+
+    def _clear_errors(self) -> None:
+        for name in self.field_names():
+            self._field(name).show_error(None)
+
+    # The meter ---------------------------------------------------------------
+
+    @on(Input.Submitted, "#meter")
+    def _meter_entered(self, event: Input.Submitted) -> None:
+        text = event.value.strip().replace(" ", "")
+        if not text:
+            self._field("meter").show_error("Type the meter number.")
+            return
+        self._load_meter(text)
+
+    @work(thread=True, exclusive=True, group="meter")
+    def _load_meter(self, meter_number: str) -> None:
+        from stron_tui.services import management
+
+        try:
+            facts = management.find_meter(self.app.ctx, self.app.actor, meter_number)
+        except StronError as error:
+            self.app.call_from_thread(self._meter_failed, str(error))
+            return
+        self.app.call_from_thread(self._show_meter, facts)
+
+    def _meter_failed(self, message: str) -> None:
+        self.facts = None
+        self._field("meter").show_error(message)
+        self.query_one("#facts", Static).update("Type the meter number and press Enter.")
+
+    def _show_meter(self, facts) -> None:
+        if self.facts is None or self.facts.meter_number != facts.meter_number:
+            self.request_id = ""  # another meter: another token
+        self.facts = facts
+        self._field("meter").show_error(None)
+        meter = self.query_one("#meter", Input)
+        with meter.prevent(Input.Changed):
+            meter.value = facts.meter_number
+        lines = [f"Meter {facts.meter_number} ({facts.utility})", f"  {facts.meter_type[:34]}, {facts.meter_status}"]
+        if facts.account_number:
+            lines += [facts.customer_name[:36], f"Customer {facts.customer_code}",
+                      f"Account {facts.account_number}", f"Tariff {facts.tariff_name[:30]}"]
+        else:
+            lines.append("No open account.")
+        lines += ["Key data", f"  {facts.key_data}"]
+        if facts.key_change_pending:
+            lines.append("! Key change tokens come first")
+        if facts.meter_status != "active":
+            lines.append(f"! Meter is {facts.meter_status}")
+        self.query_one("#facts", Static).update("\n".join(lines))
+        self.query_one(f"#{self.field_names()[1]}", Input).focus()
+
+    # The other fields and issuing ------------------------------------------------
+
+    @on(Input.Submitted, "#register, #watts, #reason")
+    def _next(self, event: Input.Submitted) -> None:
+        names = self.field_names()
+        current = names.index(event.input.id)
+        if current < len(names) - 1:
+            self.query_one(f"#{names[current + 1]}", Input).focus()
+        else:
+            self._confirm()
+
+    def _request(self):
+        from stron_tui.services.management import ManagementRequest
+
+        register = watts = None
+        if self.kind == "clear_credit":
+            text = self.query_one("#register", Input).value.strip()
+            if text:
+                if not text.isdigit():
+                    raise ValidationError("A credit register is a number 0 to 7; leave it empty for all.",
+                                          field="register")
+                register = int(text)
+        if self.kind in ("set_power_limit", "set_phase_unbalance"):
+            text = self.query_one("#watts", Input).value.strip().replace(",", "").replace(" ", "")
+            if not text.isdigit():
+                raise ValidationError("Enter the limit in whole watts, for example 5000.", field="watts")
+            watts = int(text)
+        return ManagementRequest(meter_number=self.facts.meter_number, kind=self.kind, request_id=self.request_id,
+                                 reason=self.query_one("#reason", Input).value, register=register, watts=watts)
+
+    def _confirm(self) -> None:
+        from stron_tui.services.vending import new_request_id
+
+        if self.facts is None:
+            self._field("meter").show_error("Enter the meter number first.")
+            self.query_one("#meter", Input).focus()
+            return
+        self._clear_errors()
+        if not self.request_id:
+            self.request_id = new_request_id()  # kept until it succeeds: a retry cannot issue twice
+        try:
+            request = self._request()
+        except ValidationError as error:
+            self._failed(error)
+            return
+        self._say("Issuing...")
+        self._issue(request)
+
+    @work(thread=True, exclusive=True, group="issue")
+    def _issue(self, request) -> None:
+        from stron_tui.services import management
+
+        try:
+            receipt = management.issue(self.app.ctx, self.app.actor, request)
+        except StronError as error:
+            self.app.call_from_thread(self._failed, error)
+            return
+        except Exception as error:  # a database failure: the transaction rolled back, nothing was issued
+            self.app.call_from_thread(
+                self._failed,
+                StronError(f"The token was not issued ({type(error).__name__}); nothing was recorded. "
+                           "Press Enter to try again."),
+            )
+            return
+        self.app.call_from_thread(self._issued, receipt)
+
+    def _failed(self, error: StronError) -> None:
+        field = getattr(error, "field", None)
+        if field in self.field_names():
+            self._field(field).show_error(str(error))
+            self.query_one(f"#{field}", Input).focus()
+        self._say(str(error))
+
+    def _issued(self, receipt) -> None:
+        from screens.topup.receipt import ReceiptScreen
+
+        self._say(f"Issued: receipt {receipt.receipt_number}.")
+        self.app.push_screen(ReceiptScreen(receipt))
+        self.action_new_token()
+
+    def action_new_token(self) -> None:
+        self.facts = None
+        self.request_id = ""
+        for name in self.field_names():
+            field = self.query_one(f"#{name}", Input)
+            with field.prevent(Input.Changed):
+                field.value = ""
+        self._clear_errors()
+        self.query_one("#facts", Static).update("Type the meter number and press Enter.")
+        self.query_one("#meter", Input).focus()
+
+
+class ClearTamperScreen(ManagementTokenScreen):
+    def __init__(self):
+        super().__init__("clear_tamper")
+
+
+class ClearCreditScreen(ManagementTokenScreen):
+    def __init__(self):
+        super().__init__("clear_credit")
+
+
+class PowerLimitScreen(ManagementTokenScreen):
+    def __init__(self):
+        super().__init__("set_power_limit")
+
+
+class PhaseUnbalanceScreen(ManagementTokenScreen):
+    def __init__(self):
+        super().__init__("set_phase_unbalance")
+
+
+class KeyChangeScreen(ManagementTokenScreen):
+    def __init__(self):
+        super().__init__("key_change")
