@@ -120,6 +120,19 @@ class StronApp(App):
             self.push_screen(ChangePasswordScreen(forced=True))
         else:
             self._show_menu()
+            if self.source == "ssh" and actor.can("topup.reprint"):
+                self._show_last_receipts(actor)
+
+    @work(thread=True, group="last-receipts")
+    def _show_last_receipts(self, actor: Actor) -> None:
+        """After a dropped link the cashier sees at once whether the last sale went through."""
+        from stron_tui.services.receipts import recent_receipts
+
+        receipts = recent_receipts(self.ctx, actor, limit=3)
+        if receipts:
+            lines = [f"{r.receipt_number}  {r.local_time}  {r.meter_number}  {r.gross} {r.currency}" for r in receipts]
+            self.call_from_thread(self.notify, "\n".join(lines) + "\nReprint: F2, then 3.",
+                                  title="Your last receipts", timeout=12)
 
     def password_changed(self) -> None:
         from dataclasses import replace

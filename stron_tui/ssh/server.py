@@ -287,7 +287,12 @@ class StationConnection(asyncssh.SSHServer):
         try:
             await self._pump(process, child, master)
         finally:
+            loop = asyncio.get_running_loop()
+            loop.add_reader(master, _discard, master)  # an app saying goodbye must not block on a full pty
+            started = time.monotonic()
             await _end_child(child, self.hub.options.hangup_grace)
+            loop.remove_reader(master)
+            log.info("app process %d ended (%s) in %.2f s", child.pid, child.returncode, time.monotonic() - started)
             self.hub.children.discard(child.pid)
             os.close(master)
         _exit(process, child.returncode if child.returncode and child.returncode > 0 else 0)
@@ -385,6 +390,13 @@ def _exit(process, status: int) -> None:
 
 def _set_window(fd: int, width: int, height: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", max(height, 1), max(width, 1), 0, 0))
+
+
+def _discard(master: int) -> None:
+    try:
+        os.read(master, 65536)
+    except OSError:
+        asyncio.get_running_loop().remove_reader(master)
 
 
 def _drain(master: int, process) -> None:

@@ -34,6 +34,12 @@ def _take_terminal() -> None:
         fcntl.ioctl(sys.stdin.fileno(), termios.TIOCSCTTY, 0)
     except OSError:
         pass
+    try:  # bytes go out as written: a receipt's CR LF must not become CR CR LF on its way to the printer
+        attributes = termios.tcgetattr(sys.stdout.fileno())
+        attributes[1] &= ~termios.OPOST
+        termios.tcsetattr(sys.stdout.fileno(), termios.TCSANOW, attributes)
+    except termios.error:
+        pass
 
 
 def _user_actor(ctx, user_id: int, remote: str):

@@ -80,6 +80,13 @@ class Terminal:
                 raise AssertionError(f"{pattern!r} never appeared on screen; last output:\n{text[-1500:]}")
             await asyncio.sleep(0.05)
 
+    async def wait_for_bytes(self, data: bytes, *, since: int = 0, timeout: float = 15.0) -> None:
+        for _ in range(int(timeout / 0.05)):
+            if data in self.raw[since:]:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{data!r} never arrived")
+
     async def press(self, *keys: str, delay: float = 0.02) -> None:
         for key in keys:
             self.process.stdin.write(KEYS.get(key, key.encode()))
