@@ -131,7 +131,7 @@ class StronApp(App):
         receipts = recent_receipts(self.ctx, actor, limit=3)
         if receipts:
             lines = [f"{r.receipt_number}  {r.local_time}  {r.meter_number}  {r.gross} {r.currency}" for r in receipts]
-            self.call_from_thread(self.notify, "\n".join(lines) + "\nReprint: F2, then 3.",
+            self.call_from_thread(self.notify, "\n".join(lines) + "\nReprint them under Top-up Center (F2), Reprint Receipt.",
                                   title="Your last receipts", timeout=12)
 
     def password_changed(self) -> None:
