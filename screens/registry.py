@@ -99,7 +99,8 @@ ENTRIES: tuple[ScreenEntry, ...] = (
     ScreenEntry("system.audit", "system", "Audit Log", "Who did what, when and from where", "system.audit",
                 target="screens.system.audit:AuditLogScreen"),
     ScreenEntry("system.settings", "system", "Currencies and Payment Types",
-                "Currencies, exchange rates and payment types", "system.settings"),
+                "Currencies, exchange rates and payment types", "system.settings",
+                target="screens.system.settings:MoneySettingsScreen"),
 )
 
 ENTRIES_BY_KEY = {entry.key: entry for entry in ENTRIES}
