@@ -101,6 +101,8 @@ ENTRIES: tuple[ScreenEntry, ...] = (
     ScreenEntry("system.settings", "system", "Currencies and Payment Types",
                 "Currencies, exchange rates and payment types", "system.settings",
                 target="screens.system.settings:MoneySettingsScreen"),
+    ScreenEntry("system.ssh_keys", "system", "SSH Keys", "Public keys users log in with at remote stations",
+                "system.users", target="screens.system.public_keys:PublicKeysScreen"),
 )
 
 ENTRIES_BY_KEY = {entry.key: entry for entry in ENTRIES}
