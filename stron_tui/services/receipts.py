@@ -206,8 +206,8 @@ def reprint_receipt(ctx: AppContext, actor: Actor, number: str) -> Receipt:
 
 
 def lookup_receipt(ctx: AppContext, actor: Actor, number: str) -> Receipt:
-    """Show a past receipt (no reprint recorded): for reports and the API."""
-    if not (actor.can("topup.reprint") or actor.can("reports.view")):
+    """Show a past receipt (no reprint recorded): for reports, records and the API."""
+    if not any(actor.can(code) for code in ("topup.reprint", "reports.view", "exceptions.records")):
         actor.require("reports.view")
     with ctx.db.read_session() as session:
         return find_receipt(ctx, session, number)
