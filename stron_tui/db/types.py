@@ -6,7 +6,6 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, DateTime, Integer, Numeric, Unicode, types
-from sqlalchemy.dialects import mssql
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, so big ids are INTEGER there.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -20,6 +19,8 @@ class UTCDateTime(types.TypeDecorator):
 
     def load_dialect_impl(self, dialect):
         if dialect.name == "mssql":
+            from sqlalchemy.dialects import mssql  # only then: keeps start-up light
+
             return dialect.type_descriptor(mssql.DATETIME2(precision=6))
         return dialect.type_descriptor(DateTime(timezone=False))
 
