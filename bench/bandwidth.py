@@ -41,7 +41,7 @@ from stron_tui.services import auth  # noqa: E402
 from stron_tui.services.bootstrap import ensure_reference_data  # noqa: E402
 from stron_tui.services.context import AppContext  # noqa: E402
 from stron_tui.settings import Settings  # noqa: E402
-from stron_tui.ssh.server import ServerOptions, bound_port, start_server  # noqa: E402
+from stron_tui.ssh.server import ServerOptions, bound_port, start_server, without_padding_packets  # noqa: E402
 
 PASSWORD = "BenchPass1"
 SIZE = (80, 24)
@@ -142,6 +142,9 @@ class Station:
         self.conn = await asyncssh.connect(
             "127.0.0.1", port, username="Admin", password=PASSWORD, client_keys=None, known_hosts=None,
             agent_path=None, preferred_auth="password", compression_algs=["zlib@openssh.com"])
+        # Like PuTTY or OpenSSH: no empty IGNORE packet before each packet (asyncssh's own client adds
+        # one, 36 bytes per key; the server leaves them out likewise).
+        without_padding_packets(self.conn)
         self.process = await self.conn.create_process(term_type="xterm-256color", term_size=SIZE, encoding=None)
         self._reader = asyncio.ensure_future(self._read())
 
