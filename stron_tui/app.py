@@ -86,6 +86,9 @@ class StronApp(App):
     def on_mount(self) -> None:
         if self.ascii_borders:
             self.add_class("-ascii")
+        if self.low_bandwidth:
+            # The terminal's own 16 colours: short escape codes, and the station's palette reads well.
+            self.theme = "ansi-dark"
         self._arm_idle_timer(self.idle_lock_seconds)
         if self._preauthenticated is not None:
             self.after_login(self._preauthenticated)
