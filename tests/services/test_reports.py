@@ -517,7 +517,7 @@ def test_report_queries_compile_for_sql_server():
     silent, _ = keyset_page(core.silent_meter_query(scope, date(2024, 1, 1), date(2024, 3, 31)),
                             [Meter.meter_number], after=("0100",), limit=50, key_of=None)
     silent_sql = str(silent.compile(dialect=dialect))
-    assert "NOT (EXISTS" in silent_sql and "meter_vend_activity" in silent_sql
+    assert "NOT (EXISTS (SELECT" in silent_sql and "recent.last_business_date >=" in silent_sql
 
 
 # --- Exports ---------------------------------------------------------------------------

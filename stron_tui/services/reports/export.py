@@ -13,8 +13,6 @@ from itertools import chain
 from pathlib import Path
 from typing import Callable, Sequence
 
-from sqlalchemy import func
-
 from stron_tui.db.models import Meter, Vend
 from stron_tui.errors import ValidationError
 from stron_tui.exports.files import ExportCancelled, export_path
@@ -116,7 +114,7 @@ def export_report(
             else:
                 day_from, day_to = core._silent_period(ctx, filters)
                 query = core.silent_meter_query(scope, day_from, day_to)
-                total = int(session.scalar(query.with_only_columns(func.count(Meter.id))) or 0)
+                total = int(session.scalar(core.silent_meter_query(scope, day_from, day_to, details=False)) or 0)
                 result = session.execute(query.order_by(Meter.meter_number)
                                          .execution_options(yield_per=STREAM_BATCH))
                 table = tables.silent_table((core.silent_meter_row(row) for row in result), total,
