@@ -1,0 +1,47 @@
+"""The FastAPI application factory: routes under /api/v1, problem-details errors, bearer keys."""
+
+from __future__ import annotations
+
+from fastapi import Depends, FastAPI
+
+from stron_tui.api import problems
+from stron_tui.api.cursors import Cursors
+from stron_tui.api.deps import MinorUnitCache, refuse_unstorable_text
+from stron_tui.api.routes import library, reports, sales
+from stron_tui.api.schemas import Problem
+from stron_tui.api.security import RateLimiter
+from stron_tui.services.context import AppContext
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """\
+The same data and rules as the stron-tui screens, for partners with an API account.
+
+* Authenticate with `Authorization: Bearer <API key>` (System Management > API Accounts, or
+  `stron-tui api-account create`). The account's role decides what it may do.
+* Selling and management tokens need an `Idempotency-Key` header: a retry with the same key returns
+  the first receipt, never a second token; the same key with a different body is a 409.
+* Money and units are decimal strings ("10.00"); tokens are 20-digit strings with a grouped form.
+* Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`.
+* Each account has a rate limit per minute (429 with Retry-After when exceeded).
+"""
+
+_ERRORS = {status: {"model": Problem, "content": {problems.MEDIA_TYPE: {}}, "description": title}
+           for status, title in ((401, "no valid API key"), (403, "the account's role lacks the permission"),
+                                 (404, "not found"), (409, "Idempotency-Key reused with a different body"),
+                                 (422, "bad input"), (429, "rate limit exceeded; see Retry-After"))}
+
+
+def create_app(ctx: AppContext, *, rate_limiter: RateLimiter | None = None) -> FastAPI:
+    app = FastAPI(title="stron-tui integration API", version="1.0", description=DESCRIPTION,
+                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app.state.ctx = ctx
+    app.state.rate_limiter = rate_limiter or RateLimiter()
+    app.state.cursors = Cursors(ctx.settings.database_url)
+    app.state.minor_units = MinorUnitCache(ctx)
+    problems.install(app)
+    common = {"prefix": API_PREFIX, "responses": _ERRORS, "dependencies": [Depends(refuse_unstorable_text)]}
+    app.include_router(sales.router, **common)
+    app.include_router(library.router, **common)
+    app.include_router(reports.router, **common)
+    return app

@@ -1,0 +1,84 @@
+"""Selling credit, management tokens and receipts: the Top-up Center and Exception Handling over HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from stron_tui.api.deps import ApiActor, Ctx, IdempotencyKey, MinorUnits
+from stron_tui.api.schemas import (
+    ClearCreditIn,
+    ClearTamperIn,
+    ManagementIn,
+    QuoteOut,
+    ReceiptOut,
+    SaleIn,
+    WhoAmI,
+)
+from stron_tui.services import management, receipts, vending
+
+router = APIRouter(tags=["sales and tokens"])
+
+MeterNumber = Annotated[str, Path(min_length=1, max_length=20, description="11 or 13 digits")]
+ReceiptNumber = Annotated[str, Path(min_length=1, max_length=40, description="receipt or transaction number")]
+
+
+def _request(body: SaleIn, request_id: str = "") -> vending.VendRequest:
+    return vending.VendRequest(meter_number=body.meter_number, mode=body.mode, value=body.value,
+                               currency=body.currency or None, payment_type=body.payment_type,
+                               request_id=request_id)
+
+
+@router.get("/me", response_model=WhoAmI, summary="The calling API account: its permissions and rate limit")
+def who_am_i(actor: ApiActor):
+    return WhoAmI(api_account_id=actor.api_account_id, name=actor.name, station_id=actor.station_id,
+                  permissions=sorted(actor.permissions),
+                  rate_limit_per_minute=actor.extra.get("rate_limit_per_minute", 0))
+
+
+@router.post("/vends/preview", response_model=QuoteOut,
+             summary="The breakdown of a sale by amount or by units, as the Top-up screen shows it; records nothing")
+def preview_vend(ctx: Ctx, actor: ApiActor, body: SaleIn):
+    return QuoteOut.of(vending.preview(ctx, actor, _request(body)))
+
+
+@router.post("/vends", response_model=ReceiptOut,
+             summary="Sell credit: returns the receipt with the token. A retry with the same Idempotency-Key "
+                     "returns the same receipt, never a second token")
+def vend(ctx: Ctx, actor: ApiActor, body: SaleIn, idempotency_key: IdempotencyKey, minor: MinorUnits):
+    return ReceiptOut.of(vending.vend(ctx, actor, _request(body, idempotency_key)), minor)
+
+
+def _issue(ctx, actor, meter_number: str, kind: str, request_id: str, **fields) -> ReceiptOut:
+    request = management.ManagementRequest(meter_number=meter_number, kind=kind, request_id=request_id, **fields)
+    return ReceiptOut.of(management.issue(ctx, actor, request), {})
+
+
+@router.post("/meters/{meter_number}/clear-tamper", response_model=ReceiptOut, summary="Issue a clear tamper token")
+def clear_tamper(ctx: Ctx, actor: ApiActor, meter_number: MeterNumber, body: ClearTamperIn,
+                 idempotency_key: IdempotencyKey):
+    return _issue(ctx, actor, meter_number, "clear_tamper", idempotency_key, reason=body.reason)
+
+
+@router.post("/meters/{meter_number}/clear-credit", response_model=ReceiptOut,
+             summary="Issue a clear credit token (one register, or all)")
+def clear_credit(ctx: Ctx, actor: ApiActor, meter_number: MeterNumber, body: ClearCreditIn,
+                 idempotency_key: IdempotencyKey):
+    return _issue(ctx, actor, meter_number, "clear_credit", idempotency_key, reason=body.reason,
+                  register=body.credit_register)
+
+
+@router.post("/meters/{meter_number}/management-tokens", response_model=ReceiptOut,
+             summary="Issue any management token the account may: clear tamper or credit, power or phase "
+                     "unbalance limit, key change")
+def management_token(ctx: Ctx, actor: ApiActor, meter_number: MeterNumber, body: ManagementIn,
+                     idempotency_key: IdempotencyKey):
+    return _issue(ctx, actor, meter_number, body.kind, idempotency_key, reason=body.reason,
+                  register=body.credit_register, watts=body.watts)
+
+
+@router.get("/receipts/{number}", response_model=ReceiptOut,
+            summary="A past receipt by receipt or transaction number (a look-up, not a reprint)")
+def receipt(ctx: Ctx, actor: ApiActor, number: ReceiptNumber, minor: MinorUnits):
+    return ReceiptOut.of(receipts.lookup_receipt(ctx, actor, number), minor)

@@ -1,0 +1,326 @@
+"""Request and response bodies. Money and units are strings ("10.00"), never floats;
+tokens are 20-digit strings with a grouped form beside them ("1234 5678 ...")."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from stron_tui.services.receipts import Receipt
+
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{8,64}$"
+
+
+def _number_as_text(value):
+    if isinstance(value, bool):
+        return value  # let the str check refuse it
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)
+    return value
+
+
+NumberText = Annotated[str, BeforeValidator(_number_as_text), Field(min_length=1, max_length=40)]
+
+
+def grouped(token: str) -> str:
+    """A 20-digit token in groups of four, as printed on the receipt."""
+    digits = token.replace(" ", "")
+    if len(digits) == 20 and digits.isdigit():
+        return " ".join(digits[i:i + 4] for i in range(0, 20, 4))
+    return token
+
+
+def text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def money(value: Decimal | None, currency: str, minor_units: dict[str, int]) -> str | None:
+    """Stored amounts carry four places; money shows the currency's own (2 unless configured)."""
+    if value is None:
+        return None
+    return str(Decimal(value).quantize(Decimal(1).scaleb(-minor_units.get(currency, 2))))
+
+
+def units_text(value: Decimal | None) -> str | None:
+    return None if value is None else str(Decimal(value).quantize(Decimal("0.1")))
+
+
+def plain(value) -> Any:
+    """A service result (dataclasses, decimals, dates) as JSON-ready values; money as strings."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name != "extra"}
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    return value
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# ---------------------------------------------------------------- errors
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (media type application/problem+json)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="stable machine-readable code: unauthorized, forbidden, not_found, conflict, "
+                                  "invalid, rate_limited, ...")
+    errors: dict[str, str] | None = Field(None, description="messages by input field, for code 'invalid'")
+
+
+# ---------------------------------------------------------------- sales
+
+
+class SaleIn(Model):
+    meter_number: str = Field(min_length=1, max_length=20, examples=["01234567897"])
+    mode: Literal["amount", "units"] = Field("amount", description="sell an amount of money or a number of units")
+    value: NumberText = Field(description="the amount or the units as a decimal string", examples=["10.00"])
+    currency: str | None = Field(None, max_length=3, description="paid currency; default the tariff's")
+    payment_type: str = Field("cash", min_length=1, max_length=20)
+
+
+class QuoteOut(BaseModel):
+    mode: str
+    paid_amount: str
+    paid_currency: str
+    exchange_rate: str
+    currency: str
+    gross: str
+    net: str
+    excise: str
+    vat: str
+    units: str
+    unit: str
+    price_per_unit: str
+    price_all_in: str
+
+    @classmethod
+    def of(cls, quote) -> "QuoteOut":
+        return cls(**{name: (value if isinstance(value, str) else str(value)) for name, value in
+                      ((f.name, getattr(quote, f.name)) for f in dataclasses.fields(quote))})
+
+
+class ReceiptOut(BaseModel):
+    kind: str = Field(description="vend, or the management token kind")
+    title: str
+    receipt_number: str
+    transaction_number: str
+    issued_at: datetime
+    local_time: str
+    station_code: str
+    station_name: str
+    operator: str
+    customer_code: str
+    customer_name: str
+    account_number: str
+    meter_number: str
+    token: str = Field(description="20 digits (empty for a key change receipt)")
+    token_grouped: str
+    key_change_tokens: list[str] = Field(description="enter these first, in order")
+    key_change_tokens_grouped: list[str]
+    tariff_name: str = ""
+    utility: str = ""
+    unit: str = ""
+    currency: str = ""
+    gross: str | None = None
+    vat: str | None = None
+    excise: str | None = None
+    net: str | None = None
+    units: str | None = None
+    price_per_unit: str | None = None
+    paid_amount: str | None = None
+    paid_currency: str = ""
+    exchange_rate: str | None = None
+    payment_type: str = ""
+    detail: str = ""
+    reason: str = ""
+    tid: int | None = None
+    reprint: bool = False
+
+    @classmethod
+    def of(cls, receipt: Receipt, minor_units: dict[str, int]) -> "ReceiptOut":
+        def cash(value):
+            return money(value, receipt.currency, minor_units)
+
+        return cls(
+            kind=receipt.kind, title=receipt.title, receipt_number=receipt.receipt_number,
+            transaction_number=receipt.transaction_number, issued_at=receipt.issued_at,
+            local_time=receipt.local_time, station_code=receipt.station_code, station_name=receipt.station_name,
+            operator=receipt.operator, customer_code=receipt.customer_code, customer_name=receipt.customer_name,
+            account_number=receipt.account_number, meter_number=receipt.meter_number, token=receipt.token,
+            token_grouped=grouped(receipt.token), key_change_tokens=list(receipt.key_change_tokens),
+            key_change_tokens_grouped=[grouped(t) for t in receipt.key_change_tokens],
+            tariff_name=receipt.tariff_name, utility=receipt.utility, unit=receipt.unit, currency=receipt.currency,
+            gross=cash(receipt.gross), vat=cash(receipt.vat), excise=cash(receipt.excise), net=cash(receipt.net),
+            units=units_text(receipt.units), price_per_unit=text(receipt.price_per_unit),
+            paid_amount=money(receipt.paid_amount, receipt.paid_currency, minor_units),
+            paid_currency=receipt.paid_currency,
+            exchange_rate=text(receipt.exchange_rate), payment_type=receipt.payment_type, detail=receipt.detail,
+            reason=receipt.reason, tid=receipt.tid, reprint=receipt.reprint,
+        )
+
+
+class ClearTamperIn(Model):
+    reason: str = Field(min_length=1, max_length=200, examples=["meter opened for inspection"])
+
+
+class ClearCreditIn(Model):
+    reason: str = Field(min_length=1, max_length=200)
+    credit_register: int | None = Field(None, alias="register", ge=0, le=7,
+                                        description="one credit register (0 electricity to 7); omit for all")
+
+
+class ManagementIn(Model):
+    kind: Literal["clear_tamper", "clear_credit", "set_power_limit", "set_phase_unbalance", "key_change"]
+    reason: str = Field("", max_length=200)
+    credit_register: int | None = Field(None, alias="register", ge=0, le=7,
+                                        description="clear_credit: one register; omit for all")
+    watts: int | None = Field(None, ge=1, le=18_201_624)
+
+
+# ---------------------------------------------------------------- library records
+
+
+class CustomerOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    address: str = ""
+    phone: str = ""
+    email: str = ""
+    district_code: str = ""
+
+
+class MeterOut(BaseModel):
+    id: int
+    meter_number: str
+    meter_type: str
+    utility: str
+    status: str
+    sgc: str
+    ti: int
+    krn: int
+    kt: int
+    ea: str
+    dkga: str
+    base_date: str
+    ken: int
+
+
+class AccountOut(BaseModel):
+    id: int
+    account_number: str
+    customer_code: str
+    customer_name: str = ""
+    meter_number: str
+    station_code: str
+    tariff_name: str
+    status: str
+
+
+class CustomerPage(BaseModel):
+    items: list[CustomerOut]
+    next_cursor: str | None
+
+
+class MeterPage(BaseModel):
+    items: list[MeterOut]
+    next_cursor: str | None
+
+
+class AccountPage(BaseModel):
+    items: list[AccountOut]
+    next_cursor: str | None
+
+
+class AccountDetailOut(BaseModel):
+    id: int
+    account_number: str
+    status: str
+    opened_at: datetime
+    closed_at: datetime | None
+    customer: dict[str, Any]
+    meter: dict[str, Any]
+    tariff: dict[str, Any]
+    station: dict[str, Any]
+    vends: list[dict[str, Any]]
+    tokens: list[dict[str, Any]]
+    vend_count: int
+
+
+class MeterVendOut(BaseModel):
+    created_at: datetime
+    transaction_number: str
+    receipt_number: str
+    source: str
+    operator: str
+    payment_type: str
+    paid_amount: str
+    paid_currency: str
+    gross_amount: str
+    currency: str
+    units: str
+    unit: str
+    token: str
+    token_grouped: str
+    key_change_tokens: list[str]
+
+
+class MeterTokenOut(BaseModel):
+    created_at: datetime
+    transaction_number: str
+    receipt_number: str
+    kind: str
+    source: str
+    operator: str
+    reason: str
+    tokens: list[str]
+    tokens_grouped: list[str]
+    key_change_tokens: list[str]
+
+
+class MeterVendPage(BaseModel):
+    items: list[MeterVendOut]
+    next_cursor: str | None
+
+
+class MeterTokenPage(BaseModel):
+    items: list[MeterTokenOut]
+    next_cursor: str | None
+
+
+class WhoAmI(BaseModel):
+    api_account_id: int
+    name: str
+    station_id: int | None
+    permissions: list[str]
+    rate_limit_per_minute: int
+
+
+# ---------------------------------------------------------------- reports
+
+
+class ReportPage(BaseModel):
+    """One page of a report: rows as the screen shows them (money as strings)."""
+
+    report: str
+    filters: list[str] = Field(description="the filters applied, as the screen's filter line shows them")
+    items: list[dict[str, Any]]
+    totals: list[dict[str, Any]] | None = Field(None, description="given with the first page")
+    next_cursor: str | None = None
+    extra: dict[str, Any] | None = None
