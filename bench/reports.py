@@ -146,14 +146,16 @@ def generate(db: Database, meters: int, receipts: int) -> float:
     gross = f"(2 * (1 + i % 50))"
     net = q["money"](f"{gross} / 1.173")
     excise = q["money"](f"{net} * 0.02")
-    payment = "CASE i % 10 " + " ".join(f"WHEN {n} THEN '{p}'" for n, p in enumerate(PAYMENT_TYPES)) + " END"
+    # Operator and payment type vary independently of the station (i / 3, i / 7), as in real shifts,
+    # so the daily totals hold one row per day, station, operator and payment type.
+    payment = "CASE (i / 7) % 10 " + " ".join(f"WHEN {n} THEN '{p}'" for n, p in enumerate(PAYMENT_TYPES)) + " END"
     bulk("vends", "transaction_number, receipt_number, request_id, created_at, business_date, source, operator_id, "
          "station_id, district_id, account_id, customer_id, meter_id, meter_number, tariff_id, tariff_name, "
          "utility, unit, price_per_unit, vat_rate, excise_rate, prices_include_vat, mode, payment_type, "
          "paid_currency, paid_amount, exchange_rate, currency, gross_amount, vat_amount, excise_amount, net_amount, "
          "units, token, tid, key_change_tokens",
          f"'V' || {q['txt']('i')}, 'R' || {q['txt']('i')}, 'q' || {q['txt']('i')}, {q['ts'](seconds)}, "
-         f"{q['day'](seconds)}, 'tui', {first_operator} + ({station} - 1) * 2 + i % 2, {station}, "
+         f"{q['day'](seconds)}, 'tui', {first_operator} + ({station} - 1) * 2 + (i / 3) % 2, {station}, "
          f"1 + ({station} - 1) % {DISTRICTS}, {meter}, {meter}, {meter}, {q['lpad11'](meter)}, 1, 'Tariff 1', "
          f"'electricity', 'kWh', 0.5, 0.15, 0.02, {q['true']}, 'amount', {payment}, 'USD', {gross}, 1, 'USD', "
          f"{gross}, {gross} - {net} - {excise}, {excise}, {net}, {gross} * 2, "
