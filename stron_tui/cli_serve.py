@@ -1,4 +1,4 @@
-"""Server commands: `stron-tui serve-ssh` (remote stations) and the others that serve the app."""
+"""Server commands: `stron-tui serve-ssh` (remote stations), `serve-api` and `api-account` (integration API)."""
 
 from __future__ import annotations
 
@@ -45,3 +45,73 @@ def register_ssh(commands) -> None:
 
 def register(commands) -> None:
     register_ssh(commands)
+    register_api(commands)
+
+
+def cmd_serve_api(args: argparse.Namespace) -> int:
+    from stron_tui.api.server import serve
+
+    serve(args.listen, workers=args.workers, log_level=args.log_level)
+    return 0
+
+
+def cmd_api_account(args: argparse.Namespace) -> int:
+    from stron_tui.services import api_accounts
+    from stron_tui.services.context import open_context
+    from stron_tui.services.permissions import SYSTEM_ACTOR
+
+    ctx = open_context()
+    try:
+        if args.api_command == "create":
+            issued = api_accounts.create_account(ctx, SYSTEM_ACTOR, name=args.name, role=args.role,
+                                                 station_code=args.station, rate_limit_per_minute=args.rate_limit)
+            print(f"API account {issued.account.name} created (role {issued.account.role}).")
+            print("Its key is shown only now; store it safely:")
+            print(issued.api_key)
+        elif args.api_command == "rotate":
+            account = api_accounts.find_account(ctx, SYSTEM_ACTOR, args.name)
+            issued = api_accounts.rotate_key(ctx, SYSTEM_ACTOR, account.id)
+            print(f"New key for {account.name} (the old one no longer works); shown only now:")
+            print(issued.api_key)
+        elif args.api_command in ("disable", "enable"):
+            account = api_accounts.find_account(ctx, SYSTEM_ACTOR, args.name)
+            api_accounts.set_enabled(ctx, SYSTEM_ACTOR, account.id, args.api_command == "enable")
+            print(f"API account {account.name} {args.api_command}d.")
+        else:
+            rows = api_accounts.list_accounts(ctx, SYSTEM_ACTOR)
+            print(f"{'Name':24} {'Role':16} {'Station':8} {'State':8} {'Per min':>7}  Key prefix")
+            for row in rows:
+                print(f"{row.name[:24]:24} {row.role[:16]:16} {row.station_code[:8]:8} "
+                      f"{'enabled' if row.enabled else 'disabled':8} {row.rate_limit_per_minute:>7}  "
+                      f"stron_{row.key_prefix}")
+    finally:
+        ctx.close()
+    return 0
+
+
+def register_api(commands) -> None:
+    serve = commands.add_parser(
+        "serve-api", help="serve the integration HTTP API (JSON, for partners with API accounts)",
+        description="Run the integration API on uvicorn over the configured database. OpenAPI schema at "
+                    "/openapi.json, docs at /docs, endpoints under /api/v1. Put TLS in front of it.")
+    serve.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT",
+                       help="address and port to listen on (default 127.0.0.1:8080)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes (default 1; rate limits are counted per process)")
+    serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    serve.set_defaults(handler=cmd_serve_api)
+
+    account = commands.add_parser("api-account", help="create, rotate, list, enable or disable API accounts",
+                                  description="Manage the integration API's accounts from scripts.")
+    actions = account.add_subparsers(dest="api_command", metavar="ACTION", required=True)
+    create = actions.add_parser("create", help="create an account and print its key once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, help="a role name, e.g. OnlyVending")
+    create.add_argument("--station", help="sales station ID its sales are booked to")
+    create.add_argument("--rate-limit", type=int, default=600, help="requests per minute (default 600)")
+    for name, text in (("rotate", "replace the key and print the new one once"),
+                       ("disable", "refuse the account's key"), ("enable", "accept the account's key again")):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("--name", required=True)
+    actions.add_parser("list", help="list the accounts (never their keys)")
+    account.set_defaults(handler=cmd_api_account)
