@@ -155,6 +155,7 @@ def change_own_password(ctx: AppContext, actor: Actor, old: str, new: str, *, ki
         user = session.get(User, actor.user_id, with_for_update=True)
         if user is None:
             raise AuthenticationFailed("This operator no longer exists.")
+        check_not_locked(ctx, user)  # no guessing through this door either
         stored = user.payment_password_hash if kind == "payment" else user.password_hash
         # A user without a payment password yet proves who they are with the login password.
         if kind == "payment" and stored is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import select
 
 from stron_tui.db.engine import Database
@@ -36,14 +38,22 @@ PAYMENT_TYPES = [
 ]
 
 
+def _version() -> str:
+    # Changes when the seed or the permission catalogue changes, so a new
+    # permission reaches the Administrator role on the next start.
+    digest = hashlib.sha256(",".join(sorted(ALL_PERMISSIONS)).encode()).hexdigest()[:12]
+    return f"{REFERENCE_VERSION}:{digest}"
+
+
 def ensure_reference_data(db: Database, settings=None) -> None:
+    version = _version()
     with db.read_session() as session:
         done = session.scalar(select(AppMeta.value).where(AppMeta.name == "reference_data"))
-    if done == REFERENCE_VERSION:
+    if done == version:
         return
     with db.session() as session:
         marker = session.get(AppMeta, "reference_data", with_for_update=True)
-        if marker is not None and marker.value == REFERENCE_VERSION:
+        if marker is not None and marker.value == version:
             return
         now = utcnow()
         existing_codes = set(session.scalars(select(Currency.code)))
@@ -64,6 +74,11 @@ def ensure_reference_data(db: Database, settings=None) -> None:
             session.add(admin_role)
             session.flush()
             session.add_all(RolePermission(role_id=admin_role.id, permission=code) for code in sorted(ALL_PERMISSIONS))
+        else:
+            held = set(session.scalars(select(RolePermission.permission)
+                                       .where(RolePermission.role_id == admin_role.id)))
+            session.add_all(RolePermission(role_id=admin_role.id, permission=code)
+                            for code in sorted(ALL_PERMISSIONS - held))
         if fold(VENDING_ROLE) not in roles:
             vending = Role(name=VENDING_ROLE, name_key=fold(VENDING_ROLE), builtin=True, created_at=now,
                            description="Front-desk cashiers: Top-up Center only")
@@ -76,6 +91,6 @@ def ensure_reference_data(db: Database, settings=None) -> None:
                              role_id=admin_role.id, builtin_admin=True, must_change_password=False,
                              must_change_payment_password=False, created_at=now))
         if marker is None:
-            session.add(AppMeta(name="reference_data", value=REFERENCE_VERSION))
+            session.add(AppMeta(name="reference_data", value=version))
         else:
-            marker.value = REFERENCE_VERSION
+            marker.value = version

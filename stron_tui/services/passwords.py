@@ -56,10 +56,10 @@ def check_policy(password: str, *, user_code: str, kind: str = "login") -> None:
     """Raise ValidationError naming what is wrong with a new password."""
     label = "payment password" if kind == "payment" else "password"
     minimum = MIN_PAYMENT_LENGTH if kind == "payment" else MIN_LOGIN_LENGTH
-    if len(password) < minimum:
-        raise ValidationError(f"The new {label} must have at least {minimum} characters.", field="new")
     if password == DEFAULT_PASSWORD:
         raise ValidationError(f"The new {label} can't be the temporary password 123456.", field="new")
+    if len(password) < minimum:
+        raise ValidationError(f"The new {label} must have at least {minimum} characters.", field="new")
     if password.casefold() == user_code.casefold():
         raise ValidationError(f"The new {label} can't be the user ID.", field="new")
     if password.casefold() in WEAK_PASSWORDS or len(set(password)) == 1:

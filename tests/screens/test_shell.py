@@ -116,7 +116,7 @@ async def test_new_user_must_change_123456_before_seeing_the_menu(ctx, admin):
         assert isinstance(app.screen, ChangePasswordScreen)
         await pilot.press(*"123456", "enter", *"123456", "enter", *"123456", "enter")  # typed, once
         await settle(app, pilot)
-        assert "at least 8 characters" in str(app.screen.query_one("#field-new .field-error", Static).render())
+        assert "can't be the temporary password 123456" in str(app.screen.query_one("#field-new .field-error", Static).render())
         await enter(pilot, "old", "123456")
         await enter(pilot, "new", "Newbie-pw-7")
         await enter(pilot, "repeat", "Newbie-pw-7")
