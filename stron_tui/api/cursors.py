@@ -42,9 +42,10 @@ class Cursors:
             payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         except (ValueError, TypeError):
             raise ValidationError(BAD_CURSOR, field="cursor") from None
-        if not signature or not hmac.compare_digest(signature, self._sign(payload)):
+        if not signature or not hmac.compare_digest(signature.encode("utf-8", "replace"),
+                                                    self._sign(payload).encode()):
             raise ValidationError(BAD_CURSOR, field="cursor")
-        found_kind, *values = json.loads(payload)
+        found_kind, *values = json.loads(payload)  # ours: the signature matched
         if found_kind != kind:
             raise ValidationError(BAD_CURSOR, field="cursor")
         return tuple(_load(value) for value in values)
