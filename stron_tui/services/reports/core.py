@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Select, and_, case, exists, extract, func, or_, select
+from sqlalchemy import Select, and_, case, exists, extract, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from stron_tui.db.models import (
@@ -678,14 +678,15 @@ class SilentMeterPage:
         return self.next_key is not None
 
 
-def _silent_period(ctx: AppContext, filters: ReportFilters) -> tuple[date, date]:
+def _silent_period(ctx: AppContext, filters: ReportFilters) -> tuple[date, date, date]:
     if filters.date_from is None:
         raise ValidationError("Choose the start of the period with no sales, e.g. 90 days ago.", field="date_from")
     today = utcnow().astimezone(ctx.settings.zone).date()
-    return filters.date_from, filters.date_to or today
+    return filters.date_from, filters.date_to or today, today
 
 
-def silent_meter_query(scope: Scope, day_from: date, day_to: date, *, details: bool = True) -> Select:
+def silent_meter_query(scope: Scope, day_from: date, day_to: date, *, details: bool = True,
+                       today: date | None = None) -> Select:
     """Meters (not retired) with no sale between day_from and day_to, with their open account if any.
 
     The last-sale table answers almost every meter: a last sale before the
@@ -701,11 +702,16 @@ def silent_meter_query(scope: Scope, day_from: date, day_to: date, *, details: b
     sold_in_period = exists().where(
         Vend.meter_id == recent.meter_id, Vend.business_date >= day_from, Vend.business_date <= day_to
     ).correlate(recent)
-    active = exists().where(
-        recent.meter_id == Meter.id,
-        recent.last_business_date >= day_from,
-        or_(recent.last_business_date <= day_to, sold_in_period),
-    ).correlate(Meter)
+    if today is not None and day_to >= today:
+        # A period that runs to today (the usual "last 90 days") has no sale after it to look into.
+        active = exists().where(recent.meter_id == Meter.id, recent.last_business_date >= day_from)
+    else:
+        active = exists().where(
+            recent.meter_id == Meter.id,
+            recent.last_business_date >= day_from,
+            or_(recent.last_business_date <= day_to, sold_in_period),
+        )
+    active = active.correlate(Meter)
     customer_district = func.coalesce(Customer.district_id, SalesStation.district_id)
     needs_account = details or scope.station_id is not None or scope.customer_id is not None
     needs_district = details or scope.district_id is not None
@@ -741,10 +747,10 @@ def silent_meter_query(scope: Scope, day_from: date, day_to: date, *, details: b
 def silent_meters(ctx: AppContext, actor: Actor, filters: ReportFilters, *, after: Sequence | None = None,
                   limit: int = PAGE_SIZE) -> SilentMeterPage:
     """A page of meters with no sale in the period, by meter number."""
-    day_from, day_to = _silent_period(ctx, filters)
+    day_from, day_to, today = _silent_period(ctx, filters)
     with _start(ctx, actor) as session:
         scope = resolve(session, actor, filters)
-        query, to_page = keyset_page(silent_meter_query(scope, day_from, day_to), [Meter.meter_number],
+        query, to_page = keyset_page(silent_meter_query(scope, day_from, day_to, today=today), [Meter.meter_number],
                                      after=after, limit=limit, key_of=lambda row: (row.meter_number,))
         page = to_page(session.execute(query).all())
         return SilentMeterPage([silent_meter_row(row) for row in page.rows], page.next_key,
@@ -758,10 +764,14 @@ def silent_meter_row(row) -> SilentMeterRow:
 
 
 def silent_meter_count(ctx: AppContext, actor: Actor, filters: ReportFilters) -> int:
-    day_from, day_to = _silent_period(ctx, filters)
+    day_from, day_to, today = _silent_period(ctx, filters)
     with _start(ctx, actor) as session:
         scope = resolve(session, actor, filters)
-        query = silent_meter_query(scope, day_from, day_to, details=False)
+        query = silent_meter_query(scope, day_from, day_to, details=False, today=today)
+        if session.get_bind().dialect.name == "postgresql":
+            # A million-meter anti-join costs enough to trigger JIT compilation, which takes
+            # longer than it saves here (about 0.3 s of a 1.2 s count).
+            session.execute(text("SET LOCAL jit = off"))
         return int(session.scalar(query) or 0)
 
 

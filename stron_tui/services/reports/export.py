@@ -112,9 +112,10 @@ def export_report(
                                            (tables.receipt_line(row, zone) for row in result),
                                            tables.receipt_totals_values(totals), scope.descriptions)
             else:
-                day_from, day_to = core._silent_period(ctx, filters)
-                query = core.silent_meter_query(scope, day_from, day_to)
-                total = int(session.scalar(core.silent_meter_query(scope, day_from, day_to, details=False)) or 0)
+                day_from, day_to, today = core._silent_period(ctx, filters)
+                query = core.silent_meter_query(scope, day_from, day_to, today=today)
+                total = int(session.scalar(core.silent_meter_query(scope, day_from, day_to, details=False,
+                                                                   today=today)) or 0)
                 result = session.execute(query.order_by(Meter.meter_number)
                                          .execution_options(yield_per=STREAM_BATCH))
                 table = tables.silent_table((core.silent_meter_row(row) for row in result), total,
