@@ -213,8 +213,7 @@ async def flow(server_port: int, meter: str, label: str, *, rate=None, rtt=0.0) 
             await asyncio.sleep(0.12)  # a cashier's typing speed
 
     await measured(run, station, "log in (SSH handshake, auth, menu)", log_in, r"Operator: Admin")
-    await measured(run, station, "open Top-up Center (F2)", lambda: keys("f2"), r"Top-up by Amount")
-    await measured(run, station, "open Top-up by Amount (1)", lambda: keys("1"), r"Find a meter to begin")
+    await measured(run, station, "open Top-up Center (F2)", lambda: keys("f2"), r"Find a meter to begin")
     await measured(run, station, f"find meter: type {meter[:6]}, list", lambda: typed(meter[:6]), meter)
     await measured(run, station, "choose the meter (Enter)", lambda: keys("enter"), r"Tariff")
     for digit in "10":
@@ -225,8 +224,7 @@ async def flow(server_port: int, meter: str, label: str, *, rate=None, rtt=0.0) 
     await measured(run, station, "type payment password", lambda: typed(PASSWORD), r"\*{%d}|•{%d}" % (
         len(PASSWORD), len(PASSWORD)))
     await measured(run, station, "confirm (Enter), receipt shown", lambda: keys("enter"), r"TOKEN\s+\d{4}")
-    await measured(run, station, "back to Top-up (Esc)", lambda: keys("escape"), r"Find a meter to begin")
-    await measured(run, station, "back to the menu (Esc, Esc)", lambda: keys("escape", "escape"), r"Main menu")
+    await measured(run, station, "back to the menu (Esc)", lambda: keys("escape"), r"Main menu")
     await station.close()
     link.close()
     return run

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import OptionList, Static
@@ -44,10 +44,29 @@ class MainMenuScreen(StronScreen):
             classes="hint",
             markup=False,
         )
+        yield Static("", id="last-receipts", markup=False)
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#modules", OptionList).focus()
+        if self.app.actor.can("topup.reprint"):
+            self._last_receipts()
+
+    @work(thread=True, exclusive=True, group="last-receipts")
+    def _last_receipts(self) -> None:
+        """After a dropped link the cashier sees at once whether the last sale went through.
+
+        Plain text on the menu, not a toast: a toast's timer would repaint later over a slow link.
+        """
+        from stron_tui.services.receipts import recent_receipts
+
+        receipts = recent_receipts(self.app.ctx, self.app.actor, limit=3)
+        if not receipts:
+            return
+        lines = ["Your last receipts (F2, then F8 reprints):"] + [
+            f"  {r.receipt_number:<15} {r.local_time}  {r.meter_number}  {r.gross} {r.currency}" for r in receipts
+        ]
+        self.app.call_from_thread(self.query_one("#last-receipts", Static).update, "\n".join(lines))
 
     @on(OptionList.OptionSelected, "#modules")
     def _open(self, event: OptionList.OptionSelected) -> None:

@@ -123,19 +123,6 @@ class StronApp(App):
             self.push_screen(ChangePasswordScreen(forced=True))
         else:
             self._show_menu()
-            if self.source == "ssh" and actor.can("topup.reprint"):
-                self._show_last_receipts(actor)
-
-    @work(thread=True, group="last-receipts")
-    def _show_last_receipts(self, actor: Actor) -> None:
-        """After a dropped link the cashier sees at once whether the last sale went through."""
-        from stron_tui.services.receipts import recent_receipts
-
-        receipts = recent_receipts(self.ctx, actor, limit=3)
-        if receipts:
-            lines = [f"{r.receipt_number}  {r.local_time}  {r.meter_number}  {r.gross} {r.currency}" for r in receipts]
-            self.call_from_thread(self.notify, "\n".join(lines) + "\nReprint them under Top-up Center (F2), Reprint Receipt.",
-                                  title="Your last receipts", timeout=12)
 
     def password_changed(self) -> None:
         from dataclasses import replace
@@ -233,9 +220,13 @@ class StronApp(App):
         if not self.actor.can_use_module(module_key):
             self.notify(f"You may not use {MODULES_BY_KEY[module_key].title}.", severity="warning")
             return
+        self._back_to_menu()
+        if module_key == "topup" and self.actor.can("topup.vend"):
+            # The Top-up Center is the sale itself: one key from the menu to selling.
+            self.open_entry("topup.amount")
+            return
         from screens.menu import ModuleScreen
 
-        self._back_to_menu()
         self.push_screen(ModuleScreen(module_key))
 
     def open_entry(self, key: str) -> None:
@@ -265,7 +256,7 @@ class StronApp(App):
         status_line.show(
             operator=(actor.user_code if actor else ""),
             station=self._station_label,
-            database=self.ctx.db.display_url,
+            database=self.ctx.db.short_label,
             note="low bandwidth" if self.low_bandwidth else "",
         )
 

@@ -33,7 +33,12 @@ class TopUpScreen(StronScreen):
         Binding("escape", "back", "Back"),
         Binding("f5", "refresh_target", "Refresh"),
         Binding("f7", "switch_mode", "Amount/Units"),
+        Binding("f8", "reprint", "Reprint"),
         Binding("f9", "new_sale", "New sale"),
+        # Active while the receipt has the focus (in a field these letters are typed).
+        Binding("p", "print_receipt", "Print"),
+        Binding("s", "save_receipt", "Save"),
+        Binding("enter", "new_sale", "Next sale", show=False),
     ]
 
     def __init__(self, mode: str = "amount"):
@@ -42,6 +47,7 @@ class TopUpScreen(StronScreen):
         self.target = None
         self.quote = None
         self.request_id = ""
+        self.receipt = None
         self._search_timer: Timer | None = None
         self._currencies: list[str] = []
         self._payment_types: list[tuple[str, str]] = []
@@ -110,6 +116,8 @@ class TopUpScreen(StronScreen):
         self.app.call_from_thread(self._show_matches, matches)
 
     def _show_matches(self, matches) -> None:
+        if self.target is not None and self.query_one("#find", Input).value == self.target.meter_number:
+            return  # a late answer for what was typed before the meter was chosen
         options = self.query_one("#matches", OptionList)
         options.clear_options()
         for match in matches:
@@ -141,11 +149,18 @@ class TopUpScreen(StronScreen):
         else:
             self.query_one("#field-find", LabeledField).show_error("Type a meter number, customer or account.")
             return
+        self._stop_search()
         self._load_target(number)
 
     @on(OptionList.OptionSelected, "#matches")
     def _choose_listed(self, event: OptionList.OptionSelected) -> None:
+        self._stop_search()
         self._load_target(event.option.id)
+
+    def _stop_search(self) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+            self._search_timer = None
 
     @work(thread=True, exclusive=True, group="target")
     def _load_target(self, meter_number: str) -> None:
@@ -307,12 +322,53 @@ class TopUpScreen(StronScreen):
             self.app.notify(str(error), severity="error")
 
     def _sold(self, receipt) -> None:
-        from screens.topup.receipt import ReceiptScreen
+        """The receipt replaces the preview in place: no new screen to paint over a slow link."""
+        from stron_tui.exports.receipts import render_text
+        from tokencore import format_token
 
-        self.query_one("#pin", Input).value = ""
-        self._say(f"Sold: receipt {receipt.receipt_number}.")
-        self.app.push_screen(ReceiptScreen(receipt))
-        self.action_new_sale()
+        self.action_new_sale(focus=False)
+        self.receipt = receipt
+        panel = self.query_one("#topup-right", VerticalScroll)
+        width = max(32, min(receipt.receipt_width, panel.size.width - 3))
+        head = []
+        if receipt.key_change_tokens:
+            head.append(f"KEY CHANGE FIRST: {len(receipt.key_change_tokens)} tokens, in order (below)")
+        head.append(f"TOKEN {format_token(receipt.token)}")
+        self.query_one("#target", Static).update("\n".join(head))
+        self.query_one("#preview", Static).update(render_text(receipt, width))
+        self._say(f"Sold: receipt {receipt.receipt_number}. P prints, S saves, Enter starts the next sale.")
+        panel.scroll_home(animate=False)
+        panel.focus()
+
+    def action_print_receipt(self) -> None:
+        if self.receipt is None:
+            return
+        from stron_tui.exports.receipts import render_text
+
+        printer = getattr(self.app, "print_receipt", None)
+        if printer is None:
+            self.notify("Printing is not available here; press S to save the receipt.", severity="warning")
+            return
+        printer(render_text(self.receipt))
+
+    def action_save_receipt(self) -> None:
+        if self.receipt is not None:
+            self._save(self.receipt)
+
+    @work(thread=True, exclusive=True, group="save")
+    def _save(self, receipt) -> None:
+        from stron_tui.exports.receipts import save_receipt
+
+        try:
+            paths = save_receipt(self.app.ctx.settings, receipt, self.app.actor.user_code)
+        except StronError as error:
+            self.app.call_from_thread(self.notify, str(error), severity="error")
+            return
+        self.app.call_from_thread(self.notify, "Saved " + ", ".join(path.name for path in paths)
+                                  + f" in {paths[0].parent}", timeout=8)
+
+    def action_reprint(self) -> None:
+        self.app.open_entry("topup.reprint")
 
     def _say(self, text: str) -> None:
         self.query_one("#topup-message", Static).update(text)
@@ -330,7 +386,8 @@ class TopUpScreen(StronScreen):
         self.quote = None
         self.query_one("#preview", Static).update("")
 
-    def action_new_sale(self) -> None:
+    def action_new_sale(self, focus: bool = True) -> None:
+        self.receipt = None
         self.target = None
         self.quote = None
         self.request_id = ""
@@ -340,7 +397,9 @@ class TopUpScreen(StronScreen):
                 field.value = ""
         self.query_one("#target", Static).update("Find a meter to begin.")
         self.query_one("#preview", Static).update("")
-        self.query_one("#find", Input).focus()
+        if focus:
+            self._say("")
+            self.query_one("#find", Input).focus()
 
 
 class TopUpByUnitScreen(TopUpScreen):

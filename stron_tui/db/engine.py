@@ -94,6 +94,14 @@ class Database:
     def display_url(self) -> str:
         return display_url(self.url)
 
+    @property
+    def short_label(self) -> str:
+        """A few words for the status line: which kind of database, and which one."""
+        if self.backend == "sqlite":
+            return f"SQLite {Path(self.url.database or 'memory').name}"
+        name = {"postgresql": "PostgreSQL", "mssql": "SQL Server"}[self.backend]
+        return f"{name} {self.url.host or ''}/{self.url.database or ''}".strip()
+
     def check_connection(self) -> None:
         """Fail early with one sentence if the database can't be reached."""
         try:

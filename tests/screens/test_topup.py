@@ -13,7 +13,7 @@ from tests.factories import add_meter, build_world
 
 
 async def _sell_by_keyboard(app, pilot, meter: str, amount: str, password: str = "AdminPass1"):
-    await pilot.press("f2", "1")
+    await pilot.press("f2")
     await pilot.pause()
     await pilot.press(*meter[:6])
     await pilot.pause(0.5)
@@ -36,9 +36,10 @@ async def test_sell_credit_by_keyboard_from_the_menu_to_the_receipt(ctx, admin):
     app = StronApp(ctx, actor=admin)
     async with app.run_test(size=(100, 30)) as pilot:
         await _sell_by_keyboard(app, pilot, meter, "10")
-        assert type(app.screen).__name__ == "ReceiptScreen"
-        token_line = str(app.screen.query_one("#token-line", Static).render())
-        receipt_text = str(app.screen.query_one("#receipt-text", Static).render())
+        # The receipt appears in place of the preview, the token first.
+        assert type(app.screen).__name__ == "TopUpScreen"
+        token_line = str(app.screen.query_one("#target", Static).render())
+        receipt_text = str(app.screen.query_one("#preview", Static).render())
         assert "Gross" in receipt_text and "10.00 USD" in receipt_text and "50.0 kWh" in receipt_text
         with ctx.db.read_session() as session:
             vend = session.scalar(select(Vend))
@@ -47,11 +48,11 @@ async def test_sell_credit_by_keyboard_from_the_menu_to_the_receipt(ctx, admin):
         keypad = world.meter_simulator(meter)
         result = keypad.enter(vend.token)
         assert result.accepted and keypad.credit[0] == Decimal("50.0")
-        # Esc returns to a fresh Top-up screen for the next customer.
-        await pilot.press("escape")
+        # Enter starts the next sale: fields empty, the cursor in the meter field.
+        await pilot.press("enter")
         await pilot.pause()
-        assert type(app.screen).__name__ == "TopUpScreen"
-        assert app.screen.query_one("#find").value == ""
+        assert app.screen.query_one("#find").value == "" and app.screen.focused.id == "find"
+        assert "Find a meter" in str(app.screen.query_one("#target", Static).render())
 
 
 async def test_preview_errors_show_beside_the_field_and_sell_nothing(ctx, admin):
@@ -93,8 +94,7 @@ async def test_reprint_is_marked_and_issues_no_new_token(ctx, admin):
         await _sell_by_keyboard(app, pilot, meter, "10")
         with ctx.db.read_session() as session:
             vend = session.scalar(select(Vend))
-        await pilot.press("escape", "escape", "escape")
-        await pilot.press("f2", "3")
+        await pilot.press("f8")
         await pilot.pause()
         await pilot.press(*vend.receipt_number, "enter")
         await app.workers.wait_for_complete()
