@@ -34,6 +34,7 @@ from stron_tui.services.text import fold
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 1_000_000
+MAX_UNPACKED_BYTES = 800 * 1024 * 1024  # a million rows of a library sheet unpack to ~300 MB
 MAX_ERRORS = 1000
 CHUNK = 2000
 
@@ -195,6 +196,15 @@ def check_file(path: Path) -> None:
                              "Split it into smaller files.")
     if not zipfile.is_zipfile(path):
         raise ImportRejected(f"{path.name} is not a valid .xlsx file (it may be damaged or an old .xls).")
+    # A small file can unpack to gigabytes (a "zip bomb"): look at the sizes before reading anything.
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        raise ImportRejected(f"{path.name} is not a valid .xlsx file (it may be damaged or an old .xls).") from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ImportRejected(f"{path.name} unpacks to {unpacked / 1048576:,.0f} MB, more than a real library file "
+                             f"({MAX_UNPACKED_BYTES // 1048576} MB); it is refused.")
 
 
 def coerce(value: Any) -> Any:
