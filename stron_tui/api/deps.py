@@ -14,11 +14,12 @@ from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 
 
-def _ctx(request: Request) -> AppContext:
+# Trivial dependencies are async: a sync one costs a hop to the thread pool on every request.
+async def _ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
-def _cursors(request: Request) -> Cursors:
+async def _cursors(request: Request) -> Cursors:
     return request.app.state.cursors
 
 
@@ -32,19 +33,21 @@ class MinorUnitCache:
         self._value: dict[str, int] = {}
         self._stamp = float("-inf")
 
-    def get(self) -> dict[str, int]:
+    async def get(self) -> dict[str, int]:
         import time
+
+        from starlette.concurrency import run_in_threadpool
 
         from stron_tui.services.api_queries import currency_minor_units
 
         if time.monotonic() - self._stamp > self.TTL:
-            self._value = currency_minor_units(self._ctx)
+            self._value = await run_in_threadpool(currency_minor_units, self._ctx)
             self._stamp = time.monotonic()
         return self._value
 
 
-def _minor_units(request: Request) -> dict[str, int]:
-    return request.app.state.minor_units.get()
+async def _minor_units(request: Request) -> dict[str, int]:
+    return await request.app.state.minor_units.get()
 
 
 def _actor(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
