@@ -6,8 +6,13 @@ import unicodedata
 
 
 def fold(text: str) -> str:
-    """The form used for case-insensitive uniqueness and prefix search."""
-    return unicodedata.normalize("NFKC", text).casefold().strip()
+    """The form used for case-insensitive uniqueness and prefix search.
+
+    Control characters are dropped: they can't be typed meaningfully, and
+    PostgreSQL refuses a NUL in any text value.
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch) != "Cc").strip()
 
 
 def clean(text: str | None) -> str:
