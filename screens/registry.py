@@ -95,7 +95,7 @@ ENTRIES: tuple[ScreenEntry, ...] = (
     ScreenEntry("system.roles", "system", "Role Management", "Roles and their permissions", "system.roles",
                 target="screens.system.roles:RoleListScreen"),
     ScreenEntry("system.api_accounts", "system", "API Accounts", "Partner keys for the HTTP API",
-                "system.api_accounts"),
+                "system.api_accounts", target="screens.system.api_accounts:ApiAccountsScreen"),
     ScreenEntry("system.audit", "system", "Audit Log", "Who did what, when and from where", "system.audit",
                 target="screens.system.audit:AuditLogScreen"),
     ScreenEntry("system.settings", "system", "Currencies and Payment Types",
