@@ -74,4 +74,3 @@ async def test_admin_creates_rotates_and_disables_an_api_account(ctx, admin):
         with pytest.raises(AuthenticationFailed):
             api_accounts.authenticate(ctx, new_key)
         assert "disabled" in str(options.get_option_at_index(0).prompt)
-        app.save_screenshot(str(ctx.settings.data_dir / "api_accounts.svg"))
