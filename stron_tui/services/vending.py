@@ -365,7 +365,6 @@ def _vend_once(ctx: AppContext, actor: Actor, request: VendRequest, number: str)
         # Numbers come from the row's identity: unique across hosts, no shared counter to lock.
         row.transaction_number = f"V{row.id:010d}"
         row.receipt_number = f"{station.code}-{row.id:08d}"[:24]
-        _record_daily_totals(session, row)
         audit.record(session, actor, "vend", entity="vend", entity_id=row.transaction_number,
                      summary=f"sold {credit.units} {tariff.unit} for {quote.gross} {quote.currency} to meter "
                              f"{meter.meter_number}",
@@ -373,7 +372,12 @@ def _vend_once(ctx: AppContext, actor: Actor, request: VendRequest, number: str)
                              "units": credit.units, "tid": tid, "payment_type": payment_type,
                              "key_change": bool(state.key_change_tokens)})
         session.flush()
-        return vend_receipt(ctx, session, row)
+        receipt = vend_receipt(ctx, session, row)
+        # Last, just before commit: the day's totals row is shared by every sale of a station
+        # and payment type, so its row lock is held for as short a time as possible.
+        _record_daily_totals(session, row)
+        session.flush()
+        return receipt
 
 
 def _record_daily_totals(session: Session, row: Vend) -> None:

@@ -98,14 +98,15 @@ def record_vend_in_daily_totals(session: Session, vend: Vend) -> None:
     amounts = {name: Decimal(getattr(vend, name)) for name in AMOUNT_FIELDS}
     _update_or_insert(
         session,
-        lambda: _add_to_existing_day(session, key, amounts),
-        insert(VendDailyTotal).values(**key, vend_count=1, **amounts),
-    )
-    _update_or_insert(
-        session,
         lambda: _touch_meter(session, vend),
         insert(MeterVendActivity).values(meter_id=vend.meter_id, last_business_date=vend.business_date,
                                          last_created_at=vend.created_at, vend_count=1),
+    )
+    # The day's row is shared by many concurrent sales: touched last, so its lock is held briefly.
+    _update_or_insert(
+        session,
+        lambda: _add_to_existing_day(session, key, amounts),
+        insert(VendDailyTotal).values(**key, vend_count=1, **amounts),
     )
 
 
