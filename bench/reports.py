@@ -16,6 +16,7 @@ Prints (operation, size, figure, target, met) and ends with "targets met: K/N".
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -320,6 +321,7 @@ def main() -> int:
         results = run_benchmark(ctx, meters, receipts, args.explain)
     finally:
         db.dispose()
+        shutil.rmtree(workdir, ignore_errors=True)
         if admin_engine is not None:
             with admin_engine.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)'))
