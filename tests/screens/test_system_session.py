@@ -14,7 +14,7 @@ from stron_tui.app import StronApp
 from stron_tui.db.models import AuditEntry
 from stron_tui.services import auth, users
 
-IDLE = 1.0  # seconds, instead of settings.idle_lock_minutes
+IDLE = 2.0  # seconds, instead of settings.idle_lock_minutes (set once the screen under test is open)
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def message(app):
 
 async def test_idle_session_locks_without_losing_the_screen(ctx, admin):
     app = StronApp(ctx, actor=admin)
-    app.idle_lock_seconds = IDLE
+    app.idle_lock_seconds = 600  # no lock while a busy machine opens the screens
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         await pilot.press("f6", "2")
@@ -57,7 +57,7 @@ async def test_idle_session_locks_without_losing_the_screen(ctx, admin):
             await pilot.press("down")
             await pilot.pause(IDLE / 4)
         assert app.screen is work
-        for _ in range(50):  # then it locks by itself (polled: the machine may be busy)
+        for _ in range(100):  # then it locks by itself (polled: the machine may be busy)
             await pilot.pause(0.1)
             if isinstance(app.screen, LockScreen):
                 break
