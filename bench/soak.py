@@ -73,7 +73,8 @@ PAYMENT_PASSWORD = "SoakPay12"
 ANSI = re.compile(rb"\x1b\[[0-9;?>=<!$]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78MDEc]")
 KEYS = {"enter": b"\r", "escape": b"\x1b", "f2": b"\x1bOQ"}
 TOKEN_SEEN = re.compile(r"TOKEN\s+(\d{4})\s+(\d{4})\s+(\d{4})\s+(\d{4})\s+(\d{4})")
-SALE_FAILED = re.compile(r"The sale did not go through \([A-Za-z]+\)|password is wrong|is locked")
+SALE_FAILED = re.compile(r"The sale did not go through \([A-Za-z]+\)|connection to the database was lost"
+                         r"|password is wrong|is locked")
 AMOUNTS = ["5", "10", "20"]
 BENCH_APPLICATION = "stron-soak-locks"  # the bench's own lock-holding connections, spared by the terminations
 
@@ -490,8 +491,7 @@ async def fault_in_flight(url: str, admin, database: str, hosts: list[Host], key
 
         await asyncio.to_thread(terminate, waiting)
         api_first = await api_call
-        ssh_first = (await terminal.wait_for(f"{TOKEN_SEEN.pattern}|{SALE_FAILED.pattern}[^\n]*?Press Enter",
-                                             ssh_mark)).group(0)
+        ssh_first = (await terminal.wait_for(f"{TOKEN_SEEN.pattern}|{SALE_FAILED.pattern}", ssh_mark)).group(0)
         await asyncio.to_thread(connection.rollback)  # let go of the meters
         with StronClient(hosts[1].api_base, key, timeout=30) as api:
             retried = await asyncio.to_thread(api.vend, api_meter, amount="10", idempotency_key=idempotency_key)

@@ -130,6 +130,15 @@ class Database:
         try:
             yield session
             session.commit()
+        except DBAPIError as error:
+            session.rollback()
+            if error.connection_invalidated:
+                # The server ended the connection mid-work (restart, failover, terminated backend): a clear
+                # StronError that screens show and the API answers with 503, not a crash with SQL in it.
+                # The pool re-connects on the next checkout (pool_pre_ping).
+                raise DatabaseUnavailable(
+                    "The connection to the database was lost before this finished; try again.") from error
+            raise
         except BaseException:
             session.rollback()
             raise
