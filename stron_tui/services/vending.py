@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import tokencore
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -118,18 +118,29 @@ def find_accounts(ctx: AppContext, actor: Actor, query: str, limit: int = 8) -> 
         return []
     key = fold(text)
     digits = text.replace(" ", "")
+    # One small index-served query per kind of match, then the matches by meter number. A single query
+    # with the conditions OR-ed over three tables scans every open account (seconds at a million meters,
+    # on every keystroke of every cashier).
+    searches = [(Customer.name_key, key), (Customer.code_key, key), (Account.account_number, key)]
+    if digits.isdigit():
+        searches.append((Meter.meter_number, digits))
     with ctx.db.read_session() as session:
-        base = (
+        ids: set[int] = set()
+        for column, value in searches:
+            ids.update(session.scalars(
+                select(Account.id)
+                .join(Meter, Meter.id == Account.meter_id)
+                .join(Customer, Customer.id == Account.customer_id)
+                .where(Account.status == "open", prefix_match(column, value))
+                .order_by(column).limit(limit)))
+        if not ids:
+            return []
+        rows = session.execute(
             select(Account.account_number, Meter.meter_number, Customer.code, Customer.name, Meter.utility)
             .join(Meter, Meter.id == Account.meter_id)
             .join(Customer, Customer.id == Account.customer_id)
-            .where(Account.status == "open")
-        )
-        conditions = [prefix_match(Customer.name_key, key), prefix_match(Customer.code_key, key),
-                      prefix_match(Account.account_number, key)]
-        if digits.isdigit():
-            conditions.append(prefix_match(Meter.meter_number, digits))
-        rows = session.execute(base.where(or_(*conditions)).order_by(Meter.meter_number).limit(limit))
+            .where(Account.id.in_(sorted(ids)))
+            .order_by(Meter.meter_number).limit(limit))
         return [AccountMatch(*row) for row in rows]
 
 
