@@ -10,16 +10,11 @@ from stron_tui.services import libraries as L
 from tests.services.basedata_helpers import drn, seed
 from widgets.fields import LabeledField
 from widgets.paged_table import PagedTable
+from tests.screens.keyboard import settle
 
 SIZE = (110, 40)
 MENU = {"meters": "1", "tariffs": "2", "customers": "3", "districts": "4", "stations": "5", "accounts": "6",
         "keys": "7"}
-
-
-async def settle(app, pilot):
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def open_library(app, pilot, name):

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 from textual.widgets import DataTable, Input, Static
 
 from stron_tui.app import StronApp
 from tests.services.test_reports import build_sales
-
-
-@pytest.fixture
-def database_url(sqlite_template, tmp_path):
-    """Screens run on SQLite only: the services beneath them are tested on every backend."""
-    path = tmp_path / "stron.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    return f"sqlite:///{path}"
-
-
-async def settle(app, pilot):
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+from tests.screens.keyboard import settle
 
 
 def cells(screen, row_index):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 from textual.widgets import Input, OptionList, Static
@@ -14,14 +13,7 @@ from stron_tui.app import StronApp
 from stron_tui.errors import PermissionDenied
 from stron_tui.services import auth, roles, users
 from stron_tui.services.permissions import MODULES
-
-
-@pytest.fixture
-def database_url(sqlite_template, tmp_path):
-    """Screens run on SQLite only: the services beneath them are tested on every backend."""
-    path = tmp_path / "stron.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    return f"sqlite:///{path}"
+from tests.screens.keyboard import settle
 
 
 async def enter(pilot, widget_id, text):
@@ -30,12 +22,6 @@ async def enter(pilot, widget_id, text):
     field.focus()
     field.value = text
     await pilot.press("enter")
-
-
-async def settle(app, pilot):
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def log_in(app, pilot, user_code, password):

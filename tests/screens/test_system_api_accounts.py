@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 from textual.widgets import Input, OptionList, Static
@@ -12,20 +11,7 @@ from screens.system.confirm import ConfirmScreen
 from stron_tui.app import StronApp
 from stron_tui.errors import AuthenticationFailed
 from stron_tui.services import api_accounts
-
-
-@pytest.fixture
-def database_url(sqlite_template, tmp_path):
-    """Screens run on SQLite only: the services beneath them are tested on every backend."""
-    path = tmp_path / "stron.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    return f"sqlite:///{path}"
-
-
-async def settle(app, pilot):
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+from tests.screens.keyboard import settle
 
 
 def shown_key(screen) -> str:

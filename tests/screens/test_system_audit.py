@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 from datetime import datetime, timedelta, timezone
@@ -14,20 +13,7 @@ from screens.system.audit import AuditLogScreen
 from stron_tui.app import StronApp
 from stron_tui.db.models import AuditEntry
 from stron_tui.services import audit
-
-
-@pytest.fixture
-def database_url(sqlite_template, tmp_path):
-    """Screens run on SQLite only: the services beneath them are tested on every backend."""
-    path = tmp_path / "stron.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    return f"sqlite:///{path}"
-
-
-async def settle(app, pilot):
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+from tests.screens.keyboard import settle
 
 
 def add_entries(ctx, count, user_code="clerk", action="vend", source="tui"):

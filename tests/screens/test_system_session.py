@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 from sqlalchemy import select
@@ -13,16 +12,9 @@ from screens.system.users import UserListScreen
 from stron_tui.app import StronApp
 from stron_tui.db.models import AuditEntry
 from stron_tui.services import auth, users
+from tests.screens.keyboard import settle
 
 IDLE = 2.0  # seconds, instead of settings.idle_lock_minutes (set once the screen under test is open)
-
-
-@pytest.fixture
-def database_url(sqlite_template, tmp_path):
-    """Screens run on SQLite only: the services beneath them are tested on every backend."""
-    path = tmp_path / "stron.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    return f"sqlite:///{path}"
 
 
 async def enter(pilot, widget_id, text):
@@ -31,12 +23,6 @@ async def enter(pilot, widget_id, text):
     field.focus()
     field.value = text
     await pilot.press("enter")
-
-
-async def settle(app, pilot):
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def message(app):

@@ -1,0 +1,15 @@
+"""Screens run on SQLite only: the services beneath them are tested on every backend."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+
+@pytest.fixture
+def database_url(sqlite_template, tmp_path):
+    path = tmp_path / "stron.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
