@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-import pytest
 from textual.widgets import DataTable, Input, Static
 
 from stron_tui.app import StronApp

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-import pytest
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
