@@ -63,9 +63,10 @@ def write_xlsx(
             for index, column in enumerate(columns):
                 worksheet.write_string(row_index, index, column.title, bold)
             row_index += 1
+            cell_formats = [formats.get(column.kind) for column in columns]
             for row in rows:
                 for index, value in enumerate(row):
-                    _write(worksheet, row_index, index, value, formats.get(columns[index].kind))
+                    _write(worksheet, row_index, index, value, cell_formats[index])
                 row_index += 1
                 count += 1
                 if progress is not None and count % PROGRESS_EVERY == 0:
@@ -82,7 +83,9 @@ def write_xlsx(
 
 
 def _write(worksheet, row: int, column: int, value: Any, cell_format) -> None:
-    if value is None:
+    if type(value) is str:  # the common case first: most cells are text
+        worksheet.write_string(row, column, value, cell_format)
+    elif value is None:
         worksheet.write_blank(row, column, None, cell_format)
     elif isinstance(value, bool):
         worksheet.write_boolean(row, column, value, cell_format)
