@@ -136,16 +136,30 @@ def verify_own_password(ctx: AppContext, actor: Actor, password: str, *, kind: s
         if kind == "payment" and stored is None:
             raise ValidationError("You have no payment password yet; set one under Change Password first.",
                                   field="payment_password")
-        if verify_password(stored, password):
+        correct = verify_password(stored, password)
+        if correct:
             user.failed_logins = 0
-            return
-        register_failure(session, ctx, user, source=actor.source, remote=actor.remote,
-                         what="payment_password" if kind == "payment" else "password")
-        locked = user.locked_until is not None and user.locked_until > utcnow()
+        else:
+            register_failure(session, ctx, user, source=actor.source, remote=actor.remote,
+                             what="payment_password" if kind == "payment" else "password")
+            locked = user.locked_until is not None and user.locked_until > utcnow()
+    if correct:
+        return
     if locked:
         raise AccountLocked(_locked_message(user, ctx), user.locked_until)
     label = "payment password" if kind == "payment" else "password"
     raise AuthenticationFailed(f"Wrong {label}.")
+
+
+def confirm_payment(ctx: AppContext, actor: Actor, password: str) -> None:
+    """The payment password confirming a sale: right, and not the temporary one any more."""
+    verify_own_password(ctx, actor, password, kind="payment")
+    with ctx.db.read_session() as session:
+        temporary = session.scalar(select(User.must_change_payment_password).where(User.id == actor.user_id))
+    if temporary:
+        # The temporary payment password confirms nothing: anyone may know 123456.
+        raise ValidationError("Your payment password is still the temporary one; change it first "
+                              "(P on the main menu, then F8 for the payment password).", field="payment_password")
 
 
 def change_own_password(ctx: AppContext, actor: Actor, old: str, new: str, *, kind: str = "login") -> None:

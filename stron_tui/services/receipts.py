@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from stron_tui.db.models import (
     Account,
     ApiAccount,
+    Currency,
     Customer,
     ManagementToken,
     PaymentType,
@@ -92,12 +93,21 @@ def _operator_label(session: Session, operator_id: int | None, api_account_id: i
     return ""
 
 
+def _money_in(session: Session, currency: str):
+    """Amounts are stored with four places; a receipt shows the currency's own minor unit."""
+    row = session.get(Currency, currency)
+    step = Decimal(1).scaleb(-(2 if row is None else row.minor_unit))
+    return lambda amount: amount.quantize(step)
+
+
 def vend_receipt(ctx: AppContext, session: Session, vend: Vend) -> Receipt:
     station = session.get(SalesStation, vend.station_id)
     customer = session.get(Customer, vend.customer_id)
     account = session.get(Account, vend.account_id)
     payment_name = session.scalar(select(PaymentType.name).where(PaymentType.code == vend.payment_type))
     zone = ctx.settings.zone
+    money = _money_in(session, vend.currency)
+    paid = _money_in(session, vend.paid_currency)
     return Receipt(
         kind="vend",
         title=f"{vend.utility.upper()} CREDIT",
@@ -119,13 +129,13 @@ def vend_receipt(ctx: AppContext, session: Session, vend: Vend) -> Receipt:
         utility=vend.utility,
         unit=vend.unit,
         currency=vend.currency,
-        gross=vend.gross_amount,
-        vat=vend.vat_amount,
-        excise=vend.excise_amount,
-        net=vend.net_amount,
+        gross=money(vend.gross_amount),
+        vat=money(vend.vat_amount),
+        excise=money(vend.excise_amount),
+        net=money(vend.net_amount),
         units=vend.units,
         price_per_unit=vend.price_per_unit,
-        paid_amount=vend.paid_amount,
+        paid_amount=paid(vend.paid_amount),
         paid_currency=vend.paid_currency,
         exchange_rate=vend.exchange_rate,
         payment_type=payment_name or vend.payment_type,

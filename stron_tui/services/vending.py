@@ -313,7 +313,7 @@ def vend(ctx: AppContext, actor: Actor, request: VendRequest, *, payment_passwor
     number = _validate_meter_number(request.meter_number)
     if actor.api_account_id is None:
         # A retried sale is found again under the meter lock below, so no separate look-up first.
-        auth.verify_own_password(ctx, actor, payment_password or "", kind="payment")
+        auth.confirm_payment(ctx, actor, payment_password or "")
     try:
         return _vend_once(ctx, actor, request, number)
     except IntegrityError:

@@ -268,3 +268,19 @@ def test_preview_shows_the_breakdown_and_records_nothing(ctx, admin, world):
     assert (quote.gross, quote.net, quote.vat, quote.units) == (
         Decimal("10.00"), Decimal("8.53"), Decimal("1.30"), Decimal("50.0"))
     assert vend_count(ctx) == 0
+
+
+def test_the_temporary_payment_password_sells_nothing_until_changed(ctx, admin, world):
+    from stron_tui.services import auth, users
+
+    meter = add_meter(world, "4100000020")
+    users.create_user(ctx, admin, user_code="till1", role="OnlyVending")
+    cashier = auth.authenticate(ctx, "till1", "123456")
+    auth.change_own_password(ctx, cashier, "123456", "Till-One-Login-9")
+    request = VendRequest(meter, "amount", "10", request_id=vending.new_request_id())
+    with pytest.raises(ValidationError, match="payment password is still the temporary one"):
+        vending.vend(ctx, cashier, request, payment_password="123456")
+    assert vend_count(ctx) == 0
+    auth.change_own_password(ctx, cashier, "123456", "Till-One-Pay-9", kind="payment")
+    receipt = vending.vend(ctx, cashier, request, payment_password="Till-One-Pay-9")
+    assert world.meter_simulator(meter).enter(receipt.token).accepted
