@@ -41,6 +41,7 @@ from stron_tui.services.bootstrap import ensure_reference_data  # noqa: E402
 from stron_tui.services.context import AppContext  # noqa: E402
 from stron_tui.services.permissions import SYSTEM_ACTOR  # noqa: E402
 
+from results import percentile, print_results  # noqa: E402
 from vending import make_settings, populate  # noqa: E402  (bench/vending.py: the same bench world)
 
 TARGET_RATE = 200.0
@@ -100,10 +101,6 @@ async def run_clients(base: str, key: str, numbers: list[str], clients: int, per
         wall = time.perf_counter() - started
     return latencies, errors, wall
 
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def main() -> int:
@@ -167,11 +164,7 @@ def main() -> int:
         (f"API p99 latency {backend}", size, f"{p99:.1f} ms", f"< {TARGET_P99_MS:.0f} ms", p99 < TARGET_P99_MS),
         (f"API failed vends {backend}", size, str(errors), "0", errors == 0),
     ]
-    print(f"{'operation':<28} {'size':<38} {'figure':>10} {'target':>10}  met")
-    for name, row_size, figure, target, met in rows:
-        print(f"{name:<28} {row_size:<38} {figure:>10} {target:>10}  {'-' if met is None else 'yes' if met else 'NO'}")
-    judged = [row for row in rows if row[4] is not None]
-    print(f"targets met: {sum(1 for row in judged if row[4])}/{len(judged)}")
+    print_results(rows)
     return 0
 
 

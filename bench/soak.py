@@ -66,6 +66,7 @@ from stron_tui.services.bootstrap import VENDING_ROLE, ensure_reference_data  # 
 from stron_tui.services.context import AppContext  # noqa: E402
 from stron_tui.services.permissions import SYSTEM_ACTOR  # noqa: E402
 
+from results import percentile  # noqa: E402
 from vending import make_settings, populate  # noqa: E402  (bench/vending.py: the same bench world)
 
 PASSWORD = "SoakPass1"
@@ -90,11 +91,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))] if ordered else float("nan")
 
 
 def screen_text(raw: bytes) -> str:

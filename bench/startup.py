@@ -21,6 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import print_results  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_MS = 700.0
 READY_TEXT = b"Password"
@@ -98,11 +101,8 @@ def main() -> int:
          login_ms < TARGET_MS),
         ("import stron_tui.app", "3 runs", f"{imports_ms:.0f} ms", f"< {TARGET_MS:.0f} ms", imports_ms < TARGET_MS),
     ]
-    print(f"{'operation':<42} {'size':<8} {'figure':>9} {'target':>9}  met")
-    for name, size, figure, target, met in rows:
-        print(f"{name:<42} {size:<8} {figure:>9} {target:>9}  {'yes' if met else 'NO'}")
     print("samples (ms): " + ", ".join(f"{sample:.0f}" for sample in samples))
-    print(f"targets met: {sum(row[4] for row in rows)}/{len(rows)}")
+    print_results(rows)
     return 0
 
 

@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tokencore  # noqa: E402
 from sqlalchemy import create_engine, insert, select, text  # noqa: E402
@@ -39,6 +40,7 @@ from stron_tui.services.bootstrap import ensure_reference_data  # noqa: E402
 from stron_tui.services.clock import utcnow  # noqa: E402
 from stron_tui.services.context import AppContext  # noqa: E402
 from stron_tui.settings import Settings  # noqa: E402
+from results import percentile, print_results  # noqa: E402
 
 SGC = "600777"
 
@@ -125,10 +127,6 @@ def sell(url: str, settings: Settings, numbers: list[str], count: int, seed: int
     return latencies
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Vends per second through the service layer.")
@@ -199,11 +197,7 @@ def main() -> int:
     else:
         rows.append((f"p99 latency on {backend}", size, f"{p99:.1f} ms", "-", None))
     print(f"(set-up: {meters} meters with accounts in {setup_s:.1f} s)")
-    print(f"{'operation':<26} {'size':<40} {'figure':>10} {'target':>10}  met")
-    for name, row_size, figure, target, met in rows:
-        print(f"{name:<26} {row_size:<40} {figure:>10} {target:>10}  {'-' if met is None else 'yes' if met else 'NO'}")
-    judged = [row for row in rows if row[4] is not None]
-    print(f"targets met: {sum(1 for row in judged if row[4])}/{len(judged)}")
+    print_results(rows)
     return 0
 
 
