@@ -25,8 +25,9 @@ def for_update(query: Select, entity) -> Select:
 
     PostgreSQL takes FOR UPDATE; SQL Server ignores FOR UPDATE and needs the
     table hint; SQLite has neither and relies on BEGIN IMMEDIATE (see engine).
+    Only `entity`'s rows are locked when the query joins other tables.
     """
-    return query.with_for_update().with_hint(entity, MSSQL_ROW_LOCK, dialect_name="mssql")
+    return query.with_for_update(of=entity).with_hint(entity, MSSQL_ROW_LOCK, dialect_name="mssql")
 
 
 def prefix_match(column, prefix: str) -> ColumnElement[bool]:

@@ -48,8 +48,7 @@ def changes(before: dict, after: dict) -> dict:
     }
 
 
-def record(
-    session: Session,
+def entry_values(
     actor: Actor | None,
     action: str,
     *,
@@ -60,8 +59,9 @@ def record(
     user_code: str | None = None,
     source: str | None = None,
     remote: str | None = None,
-) -> AuditEntry:
-    entry = AuditEntry(
+) -> dict:
+    """The columns of one audit row (for callers that insert it with a Core statement)."""
+    return dict(
         occurred_at=utcnow(),
         source=source or (actor.source if actor else "tui"),
         user_id=actor.user_id if actor else None,
@@ -74,6 +74,11 @@ def record(
         summary=summary[:400],
         detail=json.dumps(detail, default=_plain, ensure_ascii=False, sort_keys=True) if detail else "",
     )
+
+
+def record(session: Session, actor: Actor | None, action: str, **fields) -> AuditEntry:
+    """Add an audit row to the session; `fields` as for entry_values."""
+    entry = AuditEntry(**entry_values(actor, action, **fields))
     session.add(entry)
     return entry
 

@@ -93,21 +93,32 @@ def _operator_label(session: Session, operator_id: int | None, api_account_id: i
     return ""
 
 
-def _money_in(session: Session, currency: str):
-    """Amounts are stored with four places; a receipt shows the currency's own minor unit."""
+def _minor_unit(session: Session, currency: str) -> int:
     row = session.get(Currency, currency)
-    step = Decimal(1).scaleb(-(2 if row is None else row.minor_unit))
-    return lambda amount: amount.quantize(step)
+    return 2 if row is None else row.minor_unit
+
+
+def _in_minor_unit(amount: Decimal, places: int) -> Decimal:
+    """Amounts are stored with four places; a receipt shows the currency's own minor unit."""
+    return amount.quantize(Decimal(1).scaleb(-places))
 
 
 def vend_receipt(ctx: AppContext, session: Session, vend: Vend) -> Receipt:
-    station = session.get(SalesStation, vend.station_id)
+    """The receipt of a recorded vend (reprints, look-ups, a retried request)."""
     customer = session.get(Customer, vend.customer_id)
-    account = session.get(Account, vend.account_id)
-    payment_name = session.scalar(select(PaymentType.name).where(PaymentType.code == vend.payment_type))
-    zone = ctx.settings.zone
-    money = _money_in(session, vend.currency)
-    paid = _money_in(session, vend.paid_currency)
+    return build_vend_receipt(
+        ctx, vend, station=session.get(SalesStation, vend.station_id), customer_code=customer.code,
+        customer_name=customer.name, account_number=session.get(Account, vend.account_id).account_number,
+        operator=_operator_label(session, vend.operator_id, vend.api_account_id),
+        payment_name=session.scalar(select(PaymentType.name).where(PaymentType.code == vend.payment_type)),
+        currency_places=_minor_unit(session, vend.currency), paid_places=_minor_unit(session, vend.paid_currency),
+    )
+
+
+def build_vend_receipt(ctx: AppContext, vend, *, station, customer_code: str, customer_name: str,
+                       account_number: str, operator: str, payment_name: str | None, currency_places: int,
+                       paid_places: int) -> Receipt:
+    """A vend's receipt from its columns (a Vend or a row with the same names) and the names it shows."""
     return Receipt(
         kind="vend",
         title=f"{vend.utility.upper()} CREDIT",
@@ -117,11 +128,11 @@ def vend_receipt(ctx: AppContext, session: Session, vend: Vend) -> Receipt:
         receipt_number=vend.receipt_number,
         transaction_number=vend.transaction_number,
         issued_at=vend.created_at,
-        local_time=vend.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-        operator=_operator_label(session, vend.operator_id, vend.api_account_id),
-        customer_code=customer.code,
-        customer_name=customer.name,
-        account_number=account.account_number,
+        local_time=vend.created_at.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M"),
+        operator=operator,
+        customer_code=customer_code,
+        customer_name=customer_name,
+        account_number=account_number,
         meter_number=vend.meter_number,
         token=vend.token,
         key_change_tokens=tuple(t for t in vend.key_change_tokens.split() if t),
@@ -129,13 +140,13 @@ def vend_receipt(ctx: AppContext, session: Session, vend: Vend) -> Receipt:
         utility=vend.utility,
         unit=vend.unit,
         currency=vend.currency,
-        gross=money(vend.gross_amount),
-        vat=money(vend.vat_amount),
-        excise=money(vend.excise_amount),
-        net=money(vend.net_amount),
+        gross=_in_minor_unit(vend.gross_amount, currency_places),
+        vat=_in_minor_unit(vend.vat_amount, currency_places),
+        excise=_in_minor_unit(vend.excise_amount, currency_places),
+        net=_in_minor_unit(vend.net_amount, currency_places),
         units=vend.units,
         price_per_unit=vend.price_per_unit,
-        paid_amount=paid(vend.paid_amount),
+        paid_amount=_in_minor_unit(vend.paid_amount, paid_places),
         paid_currency=vend.paid_currency,
         exchange_rate=vend.exchange_rate,
         payment_type=payment_name or vend.payment_type,

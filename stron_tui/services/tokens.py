@@ -34,8 +34,11 @@ def installed_key_data(meter: Meter) -> tokencore.KeyData:
                              ea=meter.installed_ea, dkga=meter.installed_dkga)
 
 
-def vending_key(ctx: AppContext, session: Session, key_data: tokencore.KeyData) -> bytes:
-    row = session.scalar(select(VendingKey).where(VendingKey.sgc == key_data.sgc, VendingKey.krn == key_data.krn))
+def vending_key(ctx: AppContext, session: Session, key_data: tokencore.KeyData, row=None) -> bytes:
+    """The supply group's vending key in clear; `row` is its VendingKey row when the caller already has it."""
+    if row is None:
+        row = session.scalar(select(VendingKey).where(VendingKey.sgc == key_data.sgc,
+                                                      VendingKey.krn == key_data.krn))
     if row is None or not row.active:
         raise ValidationError(
             f"The system holds no active vending key for supply group {key_data.sgc} (KRN {key_data.krn}); "
@@ -49,8 +52,9 @@ def vending_key(ctx: AppContext, session: Session, key_data: tokencore.KeyData) 
     return ctx.vault.open(row.sgc, row.krn, row.dkga, row.nonce, row.ciphertext)
 
 
-def decoder_key(ctx: AppContext, session: Session, meter: Meter, key_data: tokencore.KeyData) -> bytes:
-    return tokencore.generate_decoder_key(vending_key(ctx, session, key_data), key_data,
+def decoder_key(ctx: AppContext, session: Session, meter: Meter, key_data: tokencore.KeyData,
+                vending_key_row=None) -> bytes:
+    return tokencore.generate_decoder_key(vending_key(ctx, session, key_data, vending_key_row), key_data,
                                           tokencore.pan_for_drn(meter.meter_number))
 
 
@@ -65,23 +69,24 @@ class KeyState:
 
 
 def prepare_meter_key(ctx: AppContext, session: Session, meter: Meter, now: datetime,
-                      *, force_key_change: bool = False) -> KeyState:
+                      *, force_key_change: bool = False, installed_key_row=None) -> KeyState:
     """The key to issue with, after key change tokens if the meter needs them.
 
     A key change is issued when the Meter Library's key data differs from
     what the meter holds, when asked for, or when the meter's base date can
     no longer express `now` (1993 keys ran out on 2024-11-24): then it moves
     to the next base date with the rollover flag, which clears the meter's
-    TID memory.
+    TID memory. `meter` is the Meter or a row with its columns;
+    `installed_key_row` the VendingKey row of the key it holds, if already read.
     """
     target = configured_key_data(meter)
     installed = installed_key_data(meter)
     if target.base_date == 1993 and now >= tokencore.base_date_end(1993):
         target = target.replace(base_date=2014)
     if target == installed and not force_key_change:
-        key = decoder_key(ctx, session, meter, installed)
+        key = decoder_key(ctx, session, meter, installed, installed_key_row)
         return KeyState(tokencore.TokenCipher(key, installed.ea), installed, (), meter.last_tid)
-    old_key = decoder_key(ctx, session, meter, installed)
+    old_key = decoder_key(ctx, session, meter, installed, installed_key_row)
     new_key = decoder_key(ctx, session, meter, target)
     rollover = target.base_date != installed.base_date
     tokens = tokencore.key_change_tokens(old_key, installed, new_key, target, rollover=rollover)
@@ -96,16 +101,23 @@ def next_tid(state: KeyState, now: datetime) -> int:
         raise ValidationError(str(error)) from None
 
 
-def commit_meter_key(meter: Meter, state: KeyState, tid: int | None, now: datetime) -> None:
-    """Record on the meter row what it holds after these tokens are entered."""
+def meter_key_changes(meter: Meter, state: KeyState, tid: int | None, now: datetime) -> dict:
+    """The meter columns to set for what it holds after these tokens are entered."""
     key = state.key_data
+    changes: dict = {}
     if state.key_change_tokens:
-        meter.installed_sgc, meter.installed_ti, meter.installed_krn = key.sgc, key.ti, key.krn
-        meter.installed_kt, meter.installed_ken, meter.installed_base_date = key.kt, key.ken, key.base_date
-        meter.installed_ea, meter.installed_dkga = key.ea, key.dkga
+        changes.update(installed_sgc=key.sgc, installed_ti=key.ti, installed_krn=key.krn, installed_kt=key.kt,
+                       installed_ken=key.ken, installed_base_date=key.base_date, installed_ea=key.ea,
+                       installed_dkga=key.dkga, last_tid=state.last_tid)
         if meter.base_date != key.base_date:
-            meter.base_date = key.base_date  # the automatic 1993 -> 2014 rollover
-        meter.last_tid = state.last_tid
+            changes["base_date"] = key.base_date  # the automatic 1993 -> 2014 rollover
     if tid is not None:
-        meter.last_tid = tid
-    meter.updated_at = now
+        changes["last_tid"] = tid
+    changes["updated_at"] = now
+    return changes
+
+
+def commit_meter_key(meter: Meter, state: KeyState, tid: int | None, now: datetime) -> None:
+    """Record on the Meter what it holds after these tokens are entered."""
+    for name, value in meter_key_changes(meter, state, tid, now).items():
+        setattr(meter, name, value)

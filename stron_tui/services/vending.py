@@ -14,16 +14,18 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 from datetime import datetime
 from decimal import Decimal
 
 import tokencore
-from sqlalchemy import select
+from sqlalchemy import Integer, Unicode, and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stron_tui.db.models import (
     Account,
+    AuditEntry,
     Currency,
     Customer,
     District,
@@ -33,15 +35,16 @@ from stron_tui.db.models import (
     SalesStation,
     Tariff,
     Vend,
+    VendingKey,
 )
 from stron_tui.db.queries import for_update, prefix_match
-from stron_tui.errors import Conflict, NotFound, ValidationError
+from stron_tui.errors import Conflict, NotFound, StronError, ValidationError
 from stron_tui.services import audit, auth, tokens
 from stron_tui.services.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.services.pricing import Payment, Quote, TariffTerms, parse_decimal, quote_by_amount, quote_by_units
-from stron_tui.services.receipts import Receipt, vend_receipt
+from stron_tui.services.receipts import Receipt, build_vend_receipt, vend_receipt
 from stron_tui.services.text import fold
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
@@ -145,7 +148,11 @@ def find_accounts(ctx: AppContext, actor: Actor, query: str, limit: int = 8) -> 
 
 
 def _terms(session: Session, tariff: Tariff) -> TariffTerms:
-    minor = session.scalar(select(Currency.minor_unit).where(Currency.code == tariff.currency_code))
+    return _terms_of(tariff, session.scalar(select(Currency.minor_unit).where(Currency.code == tariff.currency_code)))
+
+
+def _terms_of(tariff, minor: int | None) -> TariffTerms:
+    """The tariff's terms; `tariff` is a Tariff or a row with its column names."""
     return TariffTerms(
         name=tariff.name, unit=tariff.unit, price_per_unit=tariff.price_per_unit, currency=tariff.currency_code,
         currency_minor_unit=2 if minor is None else minor, vat_rate=tariff.vat_rate,
@@ -157,18 +164,23 @@ def _terms(session: Session, tariff: Tariff) -> TariffTerms:
 def _open_account(session: Session, meter: Meter) -> Account:
     account = session.scalar(select(Account).where(Account.meter_id == meter.id, Account.status == "open"))
     if account is None:
-        raise ValidationError(
-            f"Meter {meter.meter_number} has no open account; open one in Base Data > Account Library.",
-            field="meter",
-        )
+        raise _no_open_account(meter.meter_number)
     return account
 
 
-def _find_meter(session: Session, meter_number: str, *, lock: bool = False) -> Meter:
-    query = select(Meter).where(Meter.meter_number == meter_number)
-    meter = session.scalar(for_update(query, Meter) if lock else query)
+def _no_open_account(meter_number: str) -> ValidationError:
+    return ValidationError(f"Meter {meter_number} has no open account; open one in Base Data > Account Library.",
+                           field="meter")
+
+
+def _no_such_meter(meter_number: str) -> NotFound:
+    return NotFound(f"There is no meter {meter_number} in the Meter Library.")
+
+
+def _find_meter(session: Session, meter_number: str) -> Meter:
+    meter = session.scalar(select(Meter).where(Meter.meter_number == meter_number))
     if meter is None:
-        raise NotFound(f"There is no meter {meter_number} in the Meter Library.")
+        raise _no_such_meter(meter_number)
     return meter
 
 
@@ -217,9 +229,17 @@ def currencies(ctx: AppContext) -> list[str]:
         return list(session.scalars(select(Currency.code).where(Currency.active.is_(True)).order_by(Currency.code)))
 
 
+def _paid_currency_code(currency: str | None, terms: TariffTerms) -> str:
+    return (currency or terms.currency).strip().upper()
+
+
 def _payment(session: Session, currency: str | None, terms: TariffTerms, now: datetime) -> Payment:
-    code = (currency or terms.currency).strip().upper()
-    row = session.get(Currency, code)
+    code = _paid_currency_code(currency, terms)
+    return _payment_in(session, code, session.get(Currency, code), terms, now)
+
+
+def _payment_in(session: Session, code: str, row, terms: TariffTerms, now: datetime) -> Payment:
+    """`row`: the paid currency's Currency row (or its minor_unit and active), None if unknown."""
     if row is None or not row.active:
         raise ValidationError(f"{code} is not a currency this system accepts.", field="currency")
     if code == terms.currency:
@@ -241,17 +261,21 @@ def _payment(session: Session, currency: str | None, terms: TariffTerms, now: da
 
 def _check_payment_type(session: Session, code: str) -> str:
     row = session.scalar(select(PaymentType).where(PaymentType.code == code))
-    if row is None or not row.active:
+    return _active_payment_type(code, row is not None and row.active)
+
+
+def _active_payment_type(code: str, active: bool | None) -> str:
+    if not active:
         raise ValidationError(f"{code!r} is not an active payment type.", field="payment_type")
-    return row.code
+    return code
 
 
-def _check_sellable(meter: Meter, account: Account, tariff: Tariff) -> None:
+def _check_sellable(meter: Meter, account_number: str, tariff_name: str, tariff_active: bool) -> None:
     if meter.status != "active":
         raise ValidationError(f"Meter {meter.meter_number} is {meter.status}; only active meters can be sold credit.",
                               field="meter")
-    if not tariff.active:
-        raise ValidationError(f"Tariff {tariff.name} of account {account.account_number} is retired; "
+    if not tariff_active:
+        raise ValidationError(f"Tariff {tariff_name} of account {account_number} is retired; "
                               "give the account an active tariff first.", field="meter")
     if meter.utility not in tokens.CREDIT_SUBCLASS:
         raise ValidationError(f"Meter {meter.meter_number} has utility {meter.utility}, which STS credit "
@@ -274,7 +298,7 @@ def preview(ctx: AppContext, actor: Actor, request: VendRequest) -> Quote:
         meter = _find_meter(session, number)
         account = _open_account(session, meter)
         tariff = session.get(Tariff, account.tariff_id)
-        _check_sellable(meter, account, tariff)
+        _check_sellable(meter, account.account_number, tariff.name, tariff.active)
         _check_payment_type(session, request.payment_type)
         terms = _terms(session, tariff)
         return _quote(request, _payment(session, request.currency, terms, utcnow()), terms)
@@ -316,8 +340,9 @@ def vend(ctx: AppContext, actor: Actor, request: VendRequest, *, payment_passwor
         auth.confirm_payment(ctx, actor, payment_password or "")
     try:
         return _vend_once(ctx, actor, request, number)
-    except IntegrityError:
-        # A concurrent retry with the same request id committed first: return its receipt.
+    except (IntegrityError, StronError):
+        # A retry of a sale that committed (before, or concurrently: the unique request id refused this
+        # one) returns that sale's receipt, even if the meter or tariff has changed since.
         with ctx.db.read_session() as session:
             earlier = _existing(ctx, session, request, number)
         if earlier is None:
@@ -325,73 +350,149 @@ def vend(ctx: AppContext, actor: Actor, request: VendRequest, *, payment_passwor
         return earlier
 
 
-def _vend_once(ctx: AppContext, actor: Actor, request: VendRequest, number: str) -> Receipt:
-    with ctx.db.session() as session:
-        meter = _find_meter(session, number, lock=True)
-        # Under the lock, a retry that raced us has either committed or not started.
-        earlier = _existing(ctx, session, request, number)
-        if earlier is not None:
-            return earlier
-        # The account with its tariff and customer in one round trip.
-        found = session.execute(
-            select(Account, Tariff, Customer)
-            .join(Tariff, Tariff.id == Account.tariff_id)
-            .join(Customer, Customer.id == Account.customer_id)
-            .where(Account.meter_id == meter.id, Account.status == "open")
-        ).first()
-        if found is None:
-            _open_account(session, meter)  # raises the clear message
-        account, tariff, customer = found
-        _check_sellable(meter, account, tariff)
-        payment_type = _check_payment_type(session, request.payment_type)
-        terms = _terms(session, tariff)
-        now = utcnow()
-        quote = _quote(request, _payment(session, request.currency, terms, now), terms)
-        station = session.get(SalesStation, actor.station_id or account.station_id)
+def _sale_facts_statement():
+    """Everything a sale reads, in one statement that also locks the meter's row.
 
-        state = tokens.prepare_meter_key(ctx, session, meter, now)
+    The meter (all its columns, by their names), its open account, the
+    account's customer and tariff, the selling station (the operator's, else
+    the account's), the tariff's and the paid currency, the payment type and
+    the vending key the meter holds. Outer joins, so a missing piece becomes a
+    clear message instead of no row.
+    """
+    meter, account, tariff, customer = (Meter.__table__, Account.__table__, Tariff.__table__, Customer.__table__)
+    station, payment_type, key = SalesStation.__table__, PaymentType.__table__, VendingKey.__table__
+    tariff_currency, paid_currency = Currency.__table__.alias("tariff_currency"), Currency.__table__.alias("paid")
+    station_id = func.coalesce(bindparam("actor_station_id", type_=Integer), account.c.station_id)
+    query = (
+        select(
+            meter,
+            account.c.id.label("account_id"), account.c.account_number, account.c.customer_id,
+            account.c.tariff_id,
+            tariff.c.name, tariff.c.unit, tariff.c.price_per_unit, tariff.c.currency_code, tariff.c.vat_rate,
+            tariff.c.excise_rate, tariff.c.prices_include_vat, tariff.c.min_purchase, tariff.c.max_purchase,
+            tariff.c.active.label("tariff_active"), tariff_currency.c.minor_unit.label("currency_minor_unit"),
+            customer.c.code.label("customer_code"), customer.c.name.label("customer_name"),
+            station.c.id.label("station_id"), station.c.code.label("station_code"),
+            station.c.name.label("station_name"), station.c.district_id, station.c.receipt_width,
+            paid_currency.c.minor_unit.label("paid_minor_unit"), paid_currency.c.active.label("paid_active"),
+            payment_type.c.name.label("payment_name"), payment_type.c.active.label("payment_type_active"),
+            key.c.sgc.label("key_sgc"), key.c.krn.label("key_krn"), key.c.dkga.label("key_dkga"),
+            key.c.active.label("key_active"), key.c.nonce.label("key_nonce"),
+            key.c.ciphertext.label("key_ciphertext"),
+        )
+        .select_from(meter)
+        .outerjoin(account, and_(account.c.meter_id == meter.c.id, account.c.status == "open"))
+        .outerjoin(tariff, tariff.c.id == account.c.tariff_id)
+        .outerjoin(customer, customer.c.id == account.c.customer_id)
+        .outerjoin(station, station.c.id == station_id)
+        .outerjoin(tariff_currency, tariff_currency.c.code == tariff.c.currency_code)
+        .outerjoin(paid_currency, paid_currency.c.code == func.coalesce(bindparam("paid_currency", type_=Unicode),
+                                                                       tariff.c.currency_code))
+        .outerjoin(payment_type, payment_type.c.code == bindparam("payment_type", type_=Unicode))
+        .outerjoin(key, and_(key.c.sgc == meter.c.installed_sgc, key.c.krn == meter.c.installed_krn))
+        .where(meter.c.meter_number == bindparam("meter_number", type_=Unicode))
+    )
+    return for_update(query, meter)
+
+
+_SALE_FACTS = _sale_facts_statement()
+_SET_VEND_NUMBERS = (
+    update(Vend.__table__)
+    .where(Vend.__table__.c.id == bindparam("vend_id"))
+    .values(transaction_number=bindparam("new_transaction_number"), receipt_number=bindparam("new_receipt_number"))
+)
+
+
+def _installed_key_row(facts) -> SimpleNamespace | None:
+    if facts.key_sgc is None:
+        return None
+    return SimpleNamespace(sgc=facts.key_sgc, krn=facts.key_krn, dkga=facts.key_dkga, active=facts.key_active,
+                           nonce=facts.key_nonce, ciphertext=facts.key_ciphertext)
+
+
+def _actor_label(actor: Actor) -> str:
+    """The operator line of a receipt, as vend_receipt shows it for a recorded vend."""
+    return f"API {actor.name}" if actor.api_account_id is not None else actor.user_code
+
+
+def _vend_once(ctx: AppContext, actor: Actor, request: VendRequest, number: str) -> Receipt:
+    # Few round trips and Core statements: a sale holds its meter's row lock from the first statement to
+    # the commit, so every statement saved here is lock time saved for the next sale to the same meter.
+    # A retried request id is caught by the unique index on vends.request_id (vend() then returns the
+    # first receipt), so there is no look-up before the sale.
+    with ctx.db.session() as session:
+        connection = session.connection()
+        paid = request.currency.strip().upper() if request.currency else None
+        facts = connection.execute(_SALE_FACTS, {
+            "meter_number": number, "actor_station_id": actor.station_id, "paid_currency": paid,
+            "payment_type": request.payment_type}).first()
+        if facts is None:
+            raise _no_such_meter(number)
+        if facts.account_id is None:
+            raise _no_open_account(number)
+        _check_sellable(facts, facts.account_number, facts.name, facts.tariff_active)
+        payment_type = _active_payment_type(request.payment_type, facts.payment_type_active)
+        if facts.station_id is None:
+            raise ValidationError("Your sales station is no longer in the Sales Station Library; "
+                                  "ask a supervisor to assign you one.", field="meter")
+        terms = _terms_of(facts, facts.currency_minor_unit)
+        now = utcnow()
+        paid_code = _paid_currency_code(request.currency, terms)
+        paid_row = None if facts.paid_minor_unit is None else SimpleNamespace(
+            minor_unit=facts.paid_minor_unit, active=facts.paid_active)
+        quote = _quote(request, _payment_in(session, paid_code, paid_row, terms, now), terms)
+
+        state = tokens.prepare_meter_key(ctx, session, facts, now, installed_key_row=_installed_key_row(facts))
         tid = tokens.next_tid(state, now)
         try:
-            credit = tokencore.credit_token(state.cipher, state.key_data, tokens.CREDIT_SUBCLASS[meter.utility],
+            credit = tokencore.credit_token(state.cipher, state.key_data, tokens.CREDIT_SUBCLASS[facts.utility],
                                             quote.units, tid)
         except tokencore.TokenError as error:
             raise ValidationError(str(error), field=quote.mode) from None
-        tokens.commit_meter_key(meter, state, tid, now)
 
-        row = Vend(
+        sale = dict(
             transaction_number=f"~{request.request_id}"[:24], receipt_number=f"~{request.request_id}"[:24],
             request_id=request.request_id, created_at=now, business_date=local_date(now, ctx.settings.zone),
             source=actor.source, operator_id=actor.user_id, api_account_id=actor.api_account_id,
-            station_id=station.id, district_id=station.district_id, account_id=account.id,
-            customer_id=customer.id, meter_id=meter.id, meter_number=meter.meter_number, tariff_id=tariff.id,
-            tariff_name=tariff.name, utility=meter.utility, unit=tariff.unit, price_per_unit=tariff.price_per_unit,
-            vat_rate=tariff.vat_rate, excise_rate=tariff.excise_rate, prices_include_vat=tariff.prices_include_vat,
-            mode=quote.mode, payment_type=payment_type, paid_currency=quote.paid_currency,
-            paid_amount=quote.paid_amount, exchange_rate=quote.exchange_rate, currency=quote.currency,
-            gross_amount=quote.gross, vat_amount=quote.vat, excise_amount=quote.excise, net_amount=quote.net,
-            units=credit.units, token=credit.token, tid=tid, key_change_tokens=" ".join(state.key_change_tokens),
+            station_id=facts.station_id, district_id=facts.district_id, account_id=facts.account_id,
+            customer_id=facts.customer_id, meter_id=facts.id, meter_number=facts.meter_number,
+            tariff_id=facts.tariff_id, tariff_name=facts.name, utility=facts.utility, unit=facts.unit,
+            price_per_unit=facts.price_per_unit, vat_rate=facts.vat_rate, excise_rate=facts.excise_rate,
+            prices_include_vat=facts.prices_include_vat, mode=quote.mode, payment_type=payment_type,
+            paid_currency=quote.paid_currency, paid_amount=quote.paid_amount, exchange_rate=quote.exchange_rate,
+            currency=quote.currency, gross_amount=quote.gross, vat_amount=quote.vat, excise_amount=quote.excise,
+            net_amount=quote.net, units=credit.units, token=credit.token, tid=tid,
+            key_change_tokens=" ".join(state.key_change_tokens),
         )
-        session.add(row)
-        session.flush()
+        vend_id = connection.execute(insert(Vend.__table__), sale).inserted_primary_key[0]
         # Numbers come from the row's identity: unique across hosts, no shared counter to lock.
-        row.transaction_number = f"V{row.id:010d}"
-        row.receipt_number = f"{station.code}-{row.id:08d}"[:24]
-        audit.record(session, actor, "vend", entity="vend", entity_id=row.transaction_number,
-                     summary=f"sold {credit.units} {tariff.unit} for {quote.gross} {quote.currency} to meter "
-                             f"{meter.meter_number}",
-                     detail={"receipt": row.receipt_number, "meter": meter.meter_number, "gross": quote.gross,
-                             "units": credit.units, "tid": tid, "payment_type": payment_type,
-                             "key_change": bool(state.key_change_tokens)})
-        session.flush()
-        receipt = vend_receipt(ctx, session, row)
+        sale.update(id=vend_id, transaction_number=f"V{vend_id:010d}",
+                    receipt_number=f"{facts.station_code}-{vend_id:08d}"[:24])
+        connection.execute(_SET_VEND_NUMBERS, {"vend_id": vend_id,
+                                               "new_transaction_number": sale["transaction_number"],
+                                               "new_receipt_number": sale["receipt_number"]})
+        connection.execute(update(Meter.__table__).where(Meter.__table__.c.id == facts.id)
+                           .values(tokens.meter_key_changes(facts, state, tid, now)))
+        connection.execute(insert(AuditEntry.__table__), audit.entry_values(
+            actor, "vend", entity="vend", entity_id=sale["transaction_number"],
+            summary=f"sold {credit.units} {facts.unit} for {quote.gross} {quote.currency} to meter {number}",
+            detail={"receipt": sale["receipt_number"], "meter": number, "gross": quote.gross,
+                    "units": credit.units, "tid": tid, "payment_type": payment_type,
+                    "key_change": bool(state.key_change_tokens)}))
+        recorded = SimpleNamespace(**sale)
+        receipt = build_vend_receipt(
+            ctx, recorded, station=SimpleNamespace(code=facts.station_code, name=facts.station_name,
+                                                   receipt_width=facts.receipt_width),
+            customer_code=facts.customer_code, customer_name=facts.customer_name,
+            account_number=facts.account_number, operator=_actor_label(actor), payment_name=facts.payment_name,
+            currency_places=terms.currency_minor_unit, paid_places=facts.paid_minor_unit)
         # Last, just before commit: the day's totals row is shared by every sale of a station
         # and payment type, so its row lock is held for as short a time as possible.
-        _record_daily_totals(session, row)
-        session.flush()
-        return receipt
+        _record_daily_totals(session, recorded)
+    return receipt
 
 
-def _record_daily_totals(session: Session, row: Vend) -> None:
+def _record_daily_totals(session: Session, row) -> None:
     """Keep the reports' daily aggregates in the vend's own transaction, when reports keep them."""
     try:
         from stron_tui.services.reports import record_vend_in_daily_totals

@@ -33,8 +33,22 @@ def test_locked_meter_read_is_for_update_on_postgresql():
 
     query = for_update(select(Meter).where(Meter.id == 1), Meter)
     sql = str(query.compile(dialect=postgresql.dialect()))
-    assert sql.rstrip().endswith("FOR UPDATE")
+    assert sql.rstrip().endswith("FOR UPDATE OF meters")
     assert "UPDLOCK" not in sql
+
+
+def test_sale_read_locks_only_the_meter_row():
+    from sqlalchemy.dialects import postgresql
+
+    from stron_tui.services.vending import _SALE_FACTS
+
+    postgres = str(_SALE_FACTS.compile(dialect=postgresql.dialect()))
+    assert postgres.rstrip().endswith("FOR UPDATE OF meters")
+    assert "LEFT OUTER JOIN accounts ON accounts.meter_id = meters.id AND accounts.status = " in postgres
+    tsql = str(_SALE_FACTS.compile(dialect=sql_server_2022()))
+    assert "FROM meters WITH (UPDLOCK, ROWLOCK) LEFT OUTER JOIN accounts" in tsql
+    assert tsql.count("UPDLOCK") == 1
+    assert "FOR UPDATE" not in tsql
 
 
 def test_keyset_page_of_meters_orders_and_limits():

@@ -117,6 +117,18 @@ def test_a_retried_request_id_returns_the_same_receipt(ctx, admin, world):
     assert vend_count(ctx) == 1
 
 
+def test_a_retry_after_the_meter_was_deactivated_still_returns_the_first_receipt(ctx, admin, world):
+    # The customer paid and the receipt exists; a retry must hand it back, not a refusal.
+    meter = add_meter(world, "4100000014")
+    first = sell(ctx, admin, meter, "5", request_id="till-7-000124")
+    with ctx.db.session() as session:
+        session.scalar(select(Meter).where(Meter.meter_number == meter)).status = "inactive"
+    assert sell(ctx, admin, meter, "5", request_id="till-7-000124") == first
+    with pytest.raises(ValidationError, match="is inactive; only active meters"):
+        sell(ctx, admin, meter, "5", request_id="till-7-000125")
+    assert vend_count(ctx) == 1
+
+
 def test_tids_increase_within_one_minute(ctx, admin, world):
     meter = add_meter(world, "4100000007")
     receipts = [sell(ctx, admin, meter, "2") for _ in range(4)]

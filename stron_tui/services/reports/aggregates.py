@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,38 +41,49 @@ def _daily_key(vend: Vend) -> dict:
     }
 
 
-def _add_to_existing_day(session: Session, key: dict, amounts: dict) -> bool:
-    statement = (
-        update(VendDailyTotal)
-        .where(*[getattr(VendDailyTotal, name) == value for name, value in key.items()])
-        .values(
-            vend_count=VendDailyTotal.vend_count + 1,
-            **{name: getattr(VendDailyTotal, name) + value for name, value in amounts.items()},
-        )
-        .execution_options(synchronize_session=False)
+def _add_to_day_statement():
+    daily = VendDailyTotal.__table__
+    return (
+        update(daily)
+        .where(*[daily.c[name] == bindparam(f"key_{name}", type_=daily.c[name].type) for name in KEY_FIELDS])
+        .values(vend_count=daily.c.vend_count + 1,
+                **{name: daily.c[name] + bindparam(f"add_{name}", type_=daily.c[name].type)
+                   for name in AMOUNT_FIELDS})
     )
-    return session.execute(statement).rowcount > 0
+
+
+def _touch_meter_statement():
+    activity = MeterVendActivity.__table__
+    business_date = bindparam("sale_business_date", type_=activity.c.last_business_date.type)
+    created_at = bindparam("sale_created_at", type_=activity.c.last_created_at.type)
+    return (
+        update(activity)
+        .where(activity.c.meter_id == bindparam("for_meter_id", type_=activity.c.meter_id.type))
+        .values(
+            vend_count=activity.c.vend_count + 1,
+            # Sales normally arrive in time order; CASE keeps the latest if one doesn't.
+            last_business_date=case((activity.c.last_business_date < business_date, business_date),
+                                    else_=activity.c.last_business_date),
+            last_created_at=case((activity.c.last_created_at < created_at, created_at),
+                                 else_=activity.c.last_created_at),
+        )
+    )
+
+
+# Built once: these run in every sale, while it holds its meter's row lock.
+_ADD_TO_DAY = _add_to_day_statement()
+_TOUCH_METER = _touch_meter_statement()
+
+
+def _add_to_existing_day(session: Session, key: dict, amounts: dict) -> bool:
+    parameters = {f"key_{name}": value for name, value in key.items()}
+    parameters.update({f"add_{name}": value for name, value in amounts.items()})
+    return session.connection().execute(_ADD_TO_DAY, parameters).rowcount > 0
 
 
 def _touch_meter(session: Session, vend: Vend) -> bool:
-    activity = MeterVendActivity
-    statement = (
-        update(activity)
-        .where(activity.meter_id == vend.meter_id)
-        .values(
-            vend_count=activity.vend_count + 1,
-            # Sales normally arrive in time order; CASE keeps the latest if one doesn't.
-            last_business_date=case(
-                (activity.last_business_date < vend.business_date, vend.business_date),
-                else_=activity.last_business_date,
-            ),
-            last_created_at=case(
-                (activity.last_created_at < vend.created_at, vend.created_at), else_=activity.last_created_at
-            ),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return session.execute(statement).rowcount > 0
+    parameters = {"for_meter_id": vend.meter_id, "sale_business_date": vend.business_date, "sale_created_at": vend.created_at}
+    return session.connection().execute(_TOUCH_METER, parameters).rowcount > 0
 
 
 def _update_or_insert(session: Session, try_update, insert_statement) -> None:
@@ -90,8 +101,8 @@ def _update_or_insert(session: Session, try_update, insert_statement) -> None:
 def record_vend_in_daily_totals(session: Session, vend: Vend) -> None:
     """Add one sale to its day's totals and to its meter's last-sale record.
 
-    Call in the vend's own session, after session.add(vend) (a flush is not
-    needed: only the vend's attributes are read). Raises whatever the database
+    Call in the vend's own session; `vend` is a Vend or an object with its
+    attribute names (only they are read, so it need not be flushed). Raises whatever the database
     raises; the caller's transaction then rolls back, sale and totals together.
     """
     key = _daily_key(vend)
