@@ -396,6 +396,8 @@ def _sale_facts_statement():
 
 
 _SALE_FACTS = _sale_facts_statement()
+# The columns to set come with the parameters (see tokens.meter_key_changes).
+_UPDATE_LOCKED_METER = update(Meter.__table__).where(Meter.__table__.c.id == bindparam("locked_meter_id"))
 _SET_VEND_NUMBERS = (
     update(Vend.__table__)
     .where(Vend.__table__.c.id == bindparam("vend_id"))
@@ -471,8 +473,8 @@ def _vend_once(ctx: AppContext, actor: Actor, request: VendRequest, number: str)
         connection.execute(_SET_VEND_NUMBERS, {"vend_id": vend_id,
                                                "new_transaction_number": sale["transaction_number"],
                                                "new_receipt_number": sale["receipt_number"]})
-        connection.execute(update(Meter.__table__).where(Meter.__table__.c.id == facts.id)
-                           .values(tokens.meter_key_changes(facts, state, tid, now)))
+        connection.execute(_UPDATE_LOCKED_METER,
+                           {"locked_meter_id": facts.id, **tokens.meter_key_changes(facts, state, tid, now)})
         connection.execute(insert(AuditEntry.__table__), audit.entry_values(
             actor, "vend", entity="vend", entity_id=sale["transaction_number"],
             summary=f"sold {credit.units} {facts.unit} for {quote.gross} {quote.currency} to meter {number}",

@@ -470,10 +470,8 @@ def test_a_second_sale_on_the_same_key_adds_to_the_row_and_a_lost_race_retries(s
             # First call pretends another transaction inserted the row after our UPDATE.
             return False if len(calls) == 1 else aggregates._add_to_existing_day(s, key, amounts)
 
-        from sqlalchemy import insert
-
-        aggregates._update_or_insert(s, update_that_missed_the_row_once,
-                                     insert(VendDailyTotal).values(**key, vend_count=1, **amounts))
+        aggregates._update_or_insert(s, update_that_missed_the_row_once, VendDailyTotal.__table__,
+                                     dict(**key, vend_count=1, **amounts))
         assert len(calls) == 2
     with ctx.db.read_session() as s:
         row = s.scalar(select(VendDailyTotal).where(VendDailyTotal.business_date == date(2024, 1, 10)))

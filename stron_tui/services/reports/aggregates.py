@@ -86,12 +86,12 @@ def _touch_meter(session: Session, vend: Vend) -> bool:
     return session.connection().execute(_TOUCH_METER, parameters).rowcount > 0
 
 
-def _update_or_insert(session: Session, try_update, insert_statement) -> None:
+def _update_or_insert(session: Session, try_update, table, first_row: dict) -> None:
     if try_update():
         return
     try:
         with session.begin_nested():
-            session.execute(insert_statement)
+            session.connection().execute(insert(table), first_row)
     except IntegrityError:
         # Another sale inserted the row between our UPDATE and INSERT: add to it.
         if not try_update():
@@ -102,22 +102,25 @@ def record_vend_in_daily_totals(session: Session, vend: Vend) -> None:
     """Add one sale to its day's totals and to its meter's last-sale record.
 
     Call in the vend's own session; `vend` is a Vend or an object with its
-    attribute names (only they are read, so it need not be flushed). Raises whatever the database
-    raises; the caller's transaction then rolls back, sale and totals together.
+    attribute names (only they are read, so it need not be flushed). Raises
+    whatever the database raises; the caller's transaction then rolls back,
+    sale and totals together.
     """
     key = _daily_key(vend)
     amounts = {name: Decimal(getattr(vend, name)) for name in AMOUNT_FIELDS}
     _update_or_insert(
         session,
         lambda: _touch_meter(session, vend),
-        insert(MeterVendActivity).values(meter_id=vend.meter_id, last_business_date=vend.business_date,
-                                         last_created_at=vend.created_at, vend_count=1),
+        MeterVendActivity.__table__,
+        dict(meter_id=vend.meter_id, last_business_date=vend.business_date, last_created_at=vend.created_at,
+             vend_count=1),
     )
     # The day's row is shared by many concurrent sales: touched last, so its lock is held briefly.
     _update_or_insert(
         session,
         lambda: _add_to_existing_day(session, key, amounts),
-        insert(VendDailyTotal).values(**key, vend_count=1, **amounts),
+        VendDailyTotal.__table__,
+        dict(**key, vend_count=1, **amounts),
     )
 
 
