@@ -125,6 +125,7 @@ class ScreenDiff:
             else:  # DCS, APC, PM, SOS: may draw (sixel); sent as they are
                 self._pass(out, match.group(0), cursor_known=False)
                 self.forget()
+        self._to_right_edge(out)
         self._move_cursor(out)
         return "".join(out).encode("utf-8", "surrogateescape")
 
@@ -137,6 +138,7 @@ class ScreenDiff:
             cursor = self._want_cursor
             if pen is None or cursor is None or size not in (1, 2) or cursor[1] + size > self.width:
                 # Not modelled (colours or position unknown, zero width, past the edge): send as it is.
+                self._to_right_edge(out)
                 self._pass(out, character, cursor_known=False)
                 self.forget()  # with autowrap on, a character past the edge lands on the next line
                 continue
@@ -157,10 +159,7 @@ class ScreenDiff:
             line[column] = cell
             if size == 2:
                 line[column + 1] = _WIDE_TAIL
-            after = column + size
-            self._want_cursor = (row, after)
-            # At the right edge the cursor stays on the last column (no autowrap): let the next move say where.
-            self._cursor = (row, after) if after < self.width else None
+            self._want_cursor = self._cursor = (row, column + size)  # (row, width): just past the right edge
 
     # Escape sequences ---------------------------------------------------------------------------------
 
@@ -178,6 +177,9 @@ class ScreenDiff:
             self._want_cursor = (min(numbers[0], self.height) - 1, min(numbers[1], self.width) - 1)
         elif plain and final == "m":
             self._sgr(out, sequence, params)
+        elif plain and final in "ABCDGd" and self._want_cursor is not None and self._want_cursor[1] >= self.width:
+            self._to_right_edge(out)  # moves from just past the edge differ between terminals: let it decide
+            self._pass(out, sequence, cursor_known=False)
         elif plain and final in "ABCDGd" and self._want_cursor is not None and ":" not in params:
             row, column = self._want_cursor
             count = _numbers(params, 1)[0]
@@ -233,13 +235,14 @@ class ScreenDiff:
 
     def _control(self, out: list[str], character: str) -> None:
         cursor = self._want_cursor
-        if character == "\n" and cursor is not None and cursor[0] < self.height - 1:
+        if character == "\n" and cursor is not None and cursor[0] < self.height - 1 and cursor[1] < self.width:
             self._want_cursor = (cursor[0] + 1, cursor[1])  # LF only (the pty does not add CR): down one
         elif character == "\r" and cursor is not None:
             self._want_cursor = (cursor[0], 0)
         elif character == "\x07":
             out.append(character)
-        else:  # a scroll at the bottom, tab, backspace, charset shift, ...
+        else:  # a scroll at the bottom, a line feed just past the edge, tab, backspace, charset shift, ...
+            self._to_right_edge(out)
             self._pass(out, character, cursor_known=False)
             self.forget()
 
@@ -267,11 +270,37 @@ class ScreenDiff:
         if not cursor_known:
             self._cursor = self._want_cursor = None
 
+    def _to_right_edge(self, out: list[str]) -> None:
+        """Put the station's cursor just past the right edge, where the app's last character left it.
+
+        Only writing the last column gets it there (a move cannot); what happens to a character written
+        next (wrapped or not) is then up to the terminal, as it would have been without ScreenDiff.
+        """
+        want = self._want_cursor
+        if want is None or want[1] < self.width or self._cursor == want:
+            return
+        row = want[0]
+        last = self._cells[row][self.width - 1]
+        if last is None or last == _WIDE_TAIL:
+            return  # not known: nothing to write again; the next character lands on the last column
+        pen = self._want_pen
+        self._want_cursor, self._want_pen = (row, self.width - 1), last[1]
+        self._move_cursor(out)
+        self._set_pen(out)
+        out.append(last[0])
+        self._cursor = self._want_cursor = want
+        self._want_pen = pen
+
     def _move_cursor(self, out: list[str], gap_fill: bool = False) -> None:
         want, have = self._want_cursor, self._cursor
         if want is None or want == have:
             return
         row, column = want
+        if column >= self.width:  # just past the edge: the nearest a move can get is the last column
+            column = self.width - 1
+            want = (row, column)
+            if want == have:
+                return
         if have is not None and have[0] == row and 0 < column - have[1] <= 3 and gap_fill:
             # A short gap of unchanged cells in the current colours is cheaper to write again than to jump.
             gap = self._cells[row][have[1]:column]
@@ -285,7 +314,7 @@ class ScreenDiff:
         elif have is not None and have[0] == row:
             jump = f"\x1b[{column + 1}G" if column else "\x1b[G"
         else:
-            jump = f"\x1b[{row + 1};{column + 1}H" if column else f"\x1b[{row + 1}H"
+            jump = f"\x1b[{row + 1};{column + 1}H" if column else f"\x1b[{row + 1}H" if row else "\x1b[H"
         out.append(jump)
         self._cursor = want
 
