@@ -73,6 +73,7 @@ class ScreenDiff:
         self._pen: tuple | None = None  # the station's current colours
         self._want_cursor: tuple[int, int] | None = None  # where the app's output has put it
         self._want_pen: tuple | None = _DEFAULT_PEN
+        self._edge_line_feed: int | None = None  # the row of a line feed made just past the edge, not sent yet
 
     def forget(self) -> None:
         self._cells = [[None] * self.width for _ in range(self.height)]
@@ -125,6 +126,7 @@ class ScreenDiff:
             else:  # DCS, APC, PM, SOS: may draw (sixel); sent as they are
                 self._pass(out, match.group(0), cursor_known=False)
                 self.forget()
+        self._send_edge_line_feed(out)
         self._to_right_edge(out)
         self._move_cursor(out)
         return "".join(out).encode("utf-8", "surrogateescape")
@@ -132,6 +134,7 @@ class ScreenDiff:
     # Text ---------------------------------------------------------------------------------------------
 
     def _text(self, out: list[str], text: str) -> None:
+        self._send_edge_line_feed(out)
         pen = self._want_pen
         for character in text:
             size = get_character_cell_size(character)
@@ -173,10 +176,13 @@ class ScreenDiff:
         params = parsed["params"]
         plain = not private and not intermediate
         if plain and final in "Hf" and ":" not in params:
+            self._edge_line_feed = None  # where it would have left the cursor no longer matters
             numbers = _numbers(params, 2)
             self._want_cursor = (min(numbers[0], self.height) - 1, min(numbers[1], self.width) - 1)
         elif plain and final == "m":
             self._sgr(out, sequence, params)
+        elif plain and final in "ABCDGd" and self._edge_line_feed is not None:
+            self._pass(out, sequence, cursor_known=False)
         elif plain and final in "ABCDGd" and self._want_cursor is not None and self._want_cursor[1] >= self.width:
             self._to_right_edge(out)  # moves from just past the edge differ between terminals: let it decide
             self._pass(out, sequence, cursor_known=False)
@@ -234,9 +240,15 @@ class ScreenDiff:
         out.append(sequence)
 
     def _control(self, out: list[str], character: str) -> None:
+        self._send_edge_line_feed(out)
         cursor = self._want_cursor
         if character == "\n" and cursor is not None and cursor[0] < self.height - 1 and cursor[1] < self.width:
             self._want_cursor = (cursor[0] + 1, cursor[1])  # LF only (the pty does not add CR): down one
+        elif character == "\n" and cursor is not None and cursor[0] < self.height - 1:
+            # Just past the edge, terminals differ on where a line feed leaves the cursor; it matters only
+            # if no cursor address follows (Textual always sends one), so it waits to see.
+            self._edge_line_feed = cursor[0]
+            self._want_cursor = (cursor[0] + 1, cursor[1])
         elif character == "\r" and cursor is not None:
             self._want_cursor = (cursor[0], 0)
         elif character == "\x07":
@@ -264,11 +276,23 @@ class ScreenDiff:
 
     def _pass(self, out: list[str], sequence: str, cursor_known: bool = True) -> None:
         """Send `sequence` unchanged, after bringing the station's cursor and colours to where the app had them."""
+        self._send_edge_line_feed(out)
         self._move_cursor(out)
         self._set_pen(out)
         out.append(sequence)
         if not cursor_known:
             self._cursor = self._want_cursor = None
+
+    def _send_edge_line_feed(self, out: list[str]) -> None:
+        """Send the line feed made just past the edge, from there: the cursor is then the terminal's to place."""
+        if self._edge_line_feed is None:
+            return
+        self._want_cursor = (self._edge_line_feed, self.width)
+        self._edge_line_feed = None
+        self._to_right_edge(out)
+        self._move_cursor(out)
+        out.append("\n")
+        self._cursor = self._want_cursor = None
 
     def _to_right_edge(self, out: list[str]) -> None:
         """Put the station's cursor just past the right edge, where the app's last character left it.

@@ -29,8 +29,8 @@ def looks(screen: pyte.Screen) -> tuple:
 
 
 def frame(lines: list[str], style: str = "\x1b[0m\x1b[39;49m") -> bytes:
-    """A whole-screen paint the way Textual writes one: each line addressed, coloured, reset."""
-    return "".join(f"\x1b[{row + 1};1H{style}{line:<{WIDTH}}\x1b[0m" for row, line in enumerate(lines)).encode()
+    """A whole-screen paint the way Textual writes one: each line addressed, coloured to the edge, reset."""
+    return "\n".join(f"\x1b[{row + 1};1H{style}{line:<{WIDTH}}\x1b[0m" for row, line in enumerate(lines)).encode()
 
 
 _SGR = ["0", "1", "2", "3", "4", "7", "9", "22", "23", "24", "27", "29", "31", "34", "39", "42", "47", "49",
