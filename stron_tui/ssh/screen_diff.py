@@ -253,7 +253,7 @@ class ScreenDiff:
             self._want_cursor = (cursor[0], 0)
         elif character == "\x07":
             out.append(character)
-        else:  # a scroll at the bottom, a line feed just past the edge, tab, backspace, charset shift, ...
+        else:  # a line feed that scrolls, tab, backspace, charset shift, ...
             self._to_right_edge(out)
             self._pass(out, character, cursor_known=False)
             self.forget()
