@@ -6,8 +6,9 @@ A scripted flow at 80x24 (log in, open the Top-up Center, find a meter, sell
 by amount, confirm and see the receipt, back to the menu) runs through
 `stron-tui serve-ssh` with a counting TCP proxy in between. For each step it
 counts bytes on the wire (both directions, after SSH compression and
-encryption) and bytes of terminal output (what the app wrote), with and
-without low-bandwidth mode; then it times the flow with the proxy limiting
+encryption) and bytes of terminal output (the stream the station's terminal
+receives, before SSH compression: in low-bandwidth mode the server leaves out
+the cells the station already shows), with and without low-bandwidth mode; then it times the flow with the proxy limiting
 the link to 64 kbit/s and 9.6 kbit/s with a 300 ms round trip. A step's time
 runs from the first key until the screen shows what the cashier waits for (the
 station's output goes through a terminal emulator, as on a real station: the
