@@ -64,7 +64,7 @@ class Settings:
         return replace(self, **changes)
 
 
-def _parse_bool(name: str, value: object) -> bool:
+def parse_bool(name: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -122,7 +122,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         if name in INTEGER_FIELDS:
             values[name] = _parse_int(name, values[name])
         elif name in BOOLEAN_FIELDS:
-            values[name] = _parse_bool(name, values[name])
+            values[name] = parse_bool(name, values[name])
         else:
             values[name] = str(values[name])
 

@@ -9,8 +9,10 @@ import asyncssh
 
 from stron_tui.errors import ConfigurationError
 
-# Ed25519 for modern clients; ECDSA P-256 for older PuTTY builds. Both are generated in milliseconds.
-HOST_KEY_ALGORITHMS = (("ssh-ed25519", "ssh_host_ed25519_key"), ("ecdsa-sha2-nistp256", "ssh_host_ecdsa_key"))
+# Ed25519 only: every client that has the server's ciphers (see server.ENCRYPTION) has Ed25519 too, and
+# each host key type offered costs bytes in every key exchange. (An ECDSA key made by earlier versions
+# stays on disk, unused.)
+HOST_KEY_ALGORITHMS = (("ssh-ed25519", "ssh_host_ed25519_key"),)
 
 
 def host_key_directory(settings) -> Path:

@@ -23,26 +23,37 @@ import struct
 import sys
 import termios
 import time
+import zlib
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 import asyncssh
 
+from stron_tui.errors import ConfigurationError
 from stron_tui.services.context import AppContext
 from stron_tui.ssh import HANDOFF_FD_VARIABLE
-from stron_tui.settings import ENVIRONMENT, Settings
+from stron_tui.settings import ENVIRONMENT, Settings, parse_bool
+from stron_tui.ssh.screen_diff import ScreenDiff
 
 log = logging.getLogger("stron_tui.ssh")
 
-COMPRESSION = ["zlib@openssh.com", "zlib", "none"]  # "none" last: clients that can't compress still get in
-# No CBC ciphers: then the empty IGNORE packet asyncssh puts before every packet (a defence for CBC
-# only) can be left out, which halves the bytes of a typed key's echo on the wire. A short list
-# also keeps the server's key exchange offer small. PuTTY >= 0.68 and OpenSSH >= 6.5 have these.
-ENCRYPTION = ["chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com",
-              "aes128-ctr", "aes256-ctr"]
-KEX = ["curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256",
-       "diffie-hellman-group14-sha256"]
-MACS = ["hmac-sha2-256-etm@openssh.com", "hmac-sha2-256"]
+# What the server offers in its key exchange: short lists, because every name is sent to every station
+# on every connection (see docs/ssh.md). All of it is in OpenSSH >= 6.5 and PuTTY >= 0.68 (AES-GCM:
+# PuTTY >= 0.76), including Windows' own ssh.
+# Delayed zlib only (after login, as OpenSSH's sshd does since 7.4); every client that compresses offers
+# it first. "none" last: clients that can't compress still get in.
+COMPRESSION = ["zlib@openssh.com", "none"]
+# AEAD ciphers only: no CBC, so the empty IGNORE packet asyncssh puts before every packet (a defence for
+# CBC only) can be left out, which halves the bytes of a typed key's echo on the wire; and no MAC is used.
+ENCRYPTION = ["chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com"]
+# The short and the pre-2017 name of the same exchange; asyncssh adds strict-kex (Terrapin) and ext-info.
+KEX = ["curve25519-sha256", "curve25519-sha256@libssh.org"]
+# Never used with the ciphers above, but a KEXINIT must name one: the shortest that every client has.
+MACS = ["hmac-sha2-256"]
+# The key types System Management registers for users, sent to clients as server-sig-algs (asyncssh's
+# default is its whole list twice over, 700 bytes per connection).
+SIGNATURE_ALGS = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+                  "rsa-sha2-512", "rsa-sha2-256"]
 
 
 def without_padding_packets(conn) -> None:
@@ -62,9 +73,43 @@ def without_padding_packets(conn) -> None:
         send_packet(pkttype, *args, **kwargs)
 
     conn.send_packet = send
+class _BestDeflate:
+    """zlib as OpenSSH's own sshd sends it: a partial flush after each packet (an empty 10-bit block
+    where asyncssh puts a 4-byte sync marker), at the best compression level (screens are small)."""
+
+    def __init__(self) -> None:
+        self._deflate = zlib.compressobj(9)
+
+    def compress(self, data: bytes) -> bytes | None:
+        try:
+            return self._deflate.compress(data) + self._deflate.flush(zlib.Z_PARTIAL_FLUSH)
+        except zlib.error:
+            return None
+
+
+def with_best_compression(conn) -> None:
+    """Compress what this side sends as _BestDeflate does; any inflater reads it.
+
+    asyncssh makes a fresh compressor at each key exchange; it is swapped before its first packet.
+    """
+    from asyncssh.compression import _ZLibCompress
+
+    send_packet = conn.send_packet
+
+    def send(*args, **kwargs):
+        if isinstance(conn._compressor, _ZLibCompress):
+            conn._compressor = _BestDeflate()
+        send_packet(*args, **kwargs)
+
+    conn.send_packet = send
+
+
 # Environment a client may send (ssh -o SetEnv=..., PuTTY's Environment panel) that the app honours.
 CLIENT_ENV = ("STRON_LOW_BANDWIDTH", "STRON_ASCII", "LANG", "LC_ALL", "LC_CTYPE")
 WRITE_BUFFER_HIGH = 64 * 1024  # stop reading the app's output while this much waits for a slow link
+OUTPUT_QUIET = 0.010  # seconds of quiet from the app before its output is sent (see StationOutput)
+OUTPUT_MAX_DELAY = 0.030  # ... but never held longer than this
+OUTPUT_BATCH_LIMIT = 32 * 1024  # or this many bytes
 
 
 @dataclass
@@ -140,6 +185,60 @@ class StationHub:
         return env
 
 
+class StationOutput:
+    """The app's terminal output on its way to the station: gathered for a moment, then sent in one packet.
+
+    Textual writes a screen change as several pieces a few milliseconds apart; each SSH packet costs
+    about 36 bytes of framing, padding and MAC on the wire, so the pieces wait until the app has been
+    quiet for OUTPUT_QUIET seconds (at most OUTPUT_MAX_DELAY after the first). In low-bandwidth mode a
+    ScreenDiff then leaves out what the station's screen already shows.
+    """
+
+    def __init__(self, process, diff: ScreenDiff | None):
+        self._process = process
+        self._diff = diff
+        self._pending = bytearray()
+        self._first = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, data: bytes, now: float) -> bool:
+        """Keep `data` for sending; True when enough is pending to send it now."""
+        if not self._pending:
+            self._first = now
+        self._pending += data
+        return len(self._pending) >= OUTPUT_BATCH_LIMIT
+
+    def schedule(self, loop: asyncio.AbstractEventLoop, callback) -> None:
+        """Call `callback` (which sends) once the app has been quiet for a moment."""
+        self.cancel()
+        self._timer = loop.call_at(min(loop.time() + OUTPUT_QUIET, self._first + OUTPUT_MAX_DELAY), callback)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def resize(self, width: int, height: int) -> None:
+        self.send()  # what was drawn for the old size goes first
+        if self._diff is not None:
+            self._diff.resize(width, height)
+
+    def send(self) -> bool:
+        """Send what is pending; False once the link is gone."""
+        self.cancel()
+        data = bytes(self._pending)
+        self._pending.clear()
+        if self._diff is not None and data:
+            data = self._diff.feed(data)
+        if not data:
+            return True
+        try:
+            self._process.stdout.write(data)
+        except (BrokenPipeError, ConnectionError, OSError, asyncssh.Error):
+            return False
+        return True
+
+
 class StationSession(asyncssh.SSHServerProcess):
     """A session channel: a terminal (the app) or the SFTP subsystem; no exec, no other subsystem."""
 
@@ -175,6 +274,7 @@ class StationConnection(asyncssh.SSHServer):
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
         without_padding_packets(conn)
+        with_best_compression(conn)
         peer = conn.get_extra_info("peername") or ("",)
         self.remote = str(peer[0])
 
@@ -187,6 +287,11 @@ class StationConnection(asyncssh.SSHServer):
 
     def password_auth_supported(self) -> bool:
         return True
+
+    def kbdint_auth_supported(self) -> bool:
+        # Passwords are asked for by the "password" method only (OpenSSH, PuTTY and WinSCP all have it),
+        # which keeps "keyboard-interactive" out of the method list sent to every station.
+        return False
 
     async def validate_password(self, username: str, password: str) -> bool:
         from stron_tui.errors import StronError
@@ -313,7 +418,12 @@ class StationConnection(asyncssh.SSHServer):
         self.hub.children.add(child.pid)
         log.info("session for %s from %s: app process %d", self.user_code, self.remote, child.pid)
         try:
-            await self._pump(process, child, master)
+            low_bandwidth = parse_bool("STRON_LOW_BANDWIDTH", env.get("STRON_LOW_BANDWIDTH", "0"))
+        except ConfigurationError:
+            low_bandwidth = False  # the app itself says what is wrong with the setting
+        output = StationOutput(process, ScreenDiff(width or 80, height or 24) if low_bandwidth else None)
+        try:
+            await self._pump(process, child, master, output)
         finally:
             loop = asyncio.get_running_loop()
             loop.add_reader(master, _discard, master)  # an app saying goodbye must not block on a full pty
@@ -325,16 +435,29 @@ class StationConnection(asyncssh.SSHServer):
             os.close(master)
         _exit(process, child.returncode if child.returncode and child.returncode > 0 else 0)
 
-    async def _pump(self, process, child, master: int) -> None:
+    async def _pump(self, process, child, master: int, output: "StationOutput") -> None:
         loop = asyncio.get_running_loop()
         os.set_blocking(master, False)
         last_input = time.monotonic()
         output_done = loop.create_future()
         chan = process.channel
 
+        def finish_output() -> None:
+            loop.remove_reader(master)
+            if not output_done.done():
+                output_done.set_result(None)
+
         def resume_reading(_=None) -> None:
             if not output_done.done():
                 loop.add_reader(master, forward_output)
+
+        def send_output() -> None:
+            if not output.send():
+                finish_output()
+            elif chan.get_write_buffer_size() > WRITE_BUFFER_HIGH:
+                # A slow link: let the app wait on its own terminal instead of buffering here.
+                loop.remove_reader(master)
+                asyncio.ensure_future(process.stdout.drain()).add_done_callback(resume_reading)
 
         def forward_output() -> None:
             try:
@@ -344,21 +467,13 @@ class StationConnection(asyncssh.SSHServer):
             except OSError:  # EIO: the app closed its terminal
                 data = b""
             if not data:
-                loop.remove_reader(master)
-                if not output_done.done():
-                    output_done.set_result(None)
+                output.send()
+                finish_output()
                 return
-            try:
-                process.stdout.write(data)
-            except (BrokenPipeError, ConnectionError, asyncssh.Error):
-                loop.remove_reader(master)
-                if not output_done.done():
-                    output_done.set_result(None)
-                return
-            if chan.get_write_buffer_size() > WRITE_BUFFER_HIGH:
-                # A slow link: let the app wait on its own terminal instead of buffering here.
-                loop.remove_reader(master)
-                asyncio.ensure_future(process.stdout.drain()).add_done_callback(resume_reading)
+            if output.add(data, loop.time()):
+                send_output()
+            else:
+                output.schedule(loop, send_output)
 
         async def forward_input() -> None:
             nonlocal last_input
@@ -366,9 +481,10 @@ class StationConnection(asyncssh.SSHServer):
                 try:
                     data = await process.stdin.read(4096)
                 except asyncssh.TerminalSizeChanged as change:
+                    output.resize(change.width, change.height)
                     _set_window(master, change.width, change.height)
                     continue
-                except (asyncssh.BreakReceived, asyncssh.SignalReceived, asyncssh.SoftEOFReceived):
+                except (asyncssh.BreakReceived, asyncssh.SignalReceived):
                     continue
                 except (asyncssh.Error, ConnectionError, BrokenPipeError):
                     return
@@ -404,9 +520,11 @@ class StationConnection(asyncssh.SSHServer):
             loop.remove_reader(master)
             for task in tasks:
                 task.cancel()
+        output.cancel()
         if child.returncode is not None:
             # The app ended by itself: pass on what it wrote last (its goodbye, the restored screen).
-            _drain(master, process)
+            _drain(master, output)
+        output.send()
 
 
 def _exit(process, status: int) -> None:
@@ -427,7 +545,7 @@ def _discard(master: int) -> None:
         asyncio.get_running_loop().remove_reader(master)
 
 
-def _drain(master: int, process) -> None:
+def _drain(master: int, output: "StationOutput") -> None:
     while True:
         try:
             data = os.read(master, 65536)
@@ -435,10 +553,7 @@ def _drain(master: int, process) -> None:
             return
         if not data:
             return
-        try:
-            process.stdout.write(data)
-        except Exception:
-            return
+        output.add(data, 0.0)
 
 
 async def _end_child(child: asyncio.subprocess.Process, grace: float) -> None:
@@ -470,6 +585,7 @@ async def start_server(ctx: AppContext, host: str = "0.0.0.0", port: int = 2222,
         lambda: StationConnection(hub), host, port,
         server_host_keys=load_or_create_host_keys(ctx.settings),
         compression_algs=COMPRESSION, encryption_algs=ENCRYPTION, kex_algs=KEX, mac_algs=MACS,
+        signature_algs=SIGNATURE_ALGS,
         encoding=None,
         agent_forwarding=False, x11_forwarding=False, allow_scp=False,
         keepalive_interval=options.keepalive_interval, keepalive_count_max=3,

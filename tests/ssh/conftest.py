@@ -1,4 +1,8 @@
-"""An embedded SSH server on loopback for each test, and a client terminal that reads the screen."""
+"""An embedded SSH server on loopback for each test, and a client terminal that reads the screen.
+
+The terminal is an emulator (pyte), as at a real station: in low-bandwidth mode the server sends only
+the cells that change, so what is on screen is not always in one piece in the stream.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +13,13 @@ import signal
 from dataclasses import dataclass
 
 import asyncssh
+import pyte
 import pytest
 
 from stron_tui.ssh.server import ServerOptions, StationHub, bound_port, start_server
 
-ANSI = re.compile(rb"\x1b\[[0-9;?>=<!$]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78MDEc]")
 KEYS = {"enter": b"\r", "escape": b"\x1b", "tab": b"\t", "f2": b"\x1bOQ", "f10": b"\x1b[21~",
         "down": b"\x1b[B", "up": b"\x1b[A"}
-
-
-def screen_text(raw: bytes) -> str:
-    """What the terminal output says, without the escape sequences (enough to find words on screen)."""
-    return ANSI.sub(b" ", raw).decode("utf-8", "replace")
 
 
 @dataclass
@@ -38,18 +37,20 @@ class Station:
 
 
 class Terminal:
-    """An interactive session as a station sees it: keys in, screen bytes out."""
+    """An interactive session as a station sees it: keys in, screen bytes out, and the screen they make."""
 
-    def __init__(self, process: asyncssh.SSHClientProcess):
+    def __init__(self, process: asyncssh.SSHClientProcess, size=(80, 24)):
         self.process = process
         self.raw = bytearray()
+        self.screen = pyte.Screen(*size)
+        self._emulator = pyte.ByteStream(self.screen)
         self.closed = asyncio.Event()
         self._task = asyncio.ensure_future(self._read())
 
     @classmethod
     async def open(cls, conn: asyncssh.SSHClientConnection, size=(80, 24), env=None) -> "Terminal":
         process = await conn.create_process(term_type="xterm-256color", term_size=size, encoding=None, env=env)
-        return cls(process)
+        return cls(process, size)
 
     async def _read(self) -> None:
         try:
@@ -58,6 +59,7 @@ class Terminal:
                 if not data:
                     break
                 self.raw += data
+                self._emulator.feed(data)
         except (asyncssh.Error, ConnectionError):
             pass
         finally:
@@ -65,19 +67,21 @@ class Terminal:
 
     @property
     def text(self) -> str:
-        return screen_text(bytes(self.raw))
+        """What the screen shows now, line by line."""
+        return "\n".join(line.rstrip() for line in self.screen.display)
 
     def mark(self) -> int:
         return len(self.raw)
 
     async def wait_for(self, pattern: str, *, since: int = 0, timeout: float = 15.0) -> str:
+        """Until something has arrived since `since` and the screen shows `pattern`; returns the screen."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            text = screen_text(bytes(self.raw[since:]))
-            if re.search(pattern, text):
+            text = self.text
+            if len(self.raw) > since and re.search(pattern, text):
                 return text
             if self.closed.is_set() or asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{pattern!r} never appeared on screen; last output:\n{text[-1500:]}")
+                raise AssertionError(f"{pattern!r} never appeared on screen; the screen:\n{text}")
             await asyncio.sleep(0.05)
 
     async def wait_for_bytes(self, data: bytes, *, since: int = 0, timeout: float = 15.0) -> None:
