@@ -23,6 +23,7 @@ from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, parse_values, register
 from stron_tui.services.permissions import Actor
+from stron_tui.services.reports.aggregates import forget_meter_activity, start_meter_activity
 from stron_tui.services.text import fold
 
 METER_TYPES = ("single-phase-integrated", "single-phase-split", "three-phase-integrated", "three-phase-split",
@@ -152,6 +153,12 @@ class Meters(Library):
         steps.append(("contains", or_(Meter.sgc == text, contains_match(Meter.meter_type, key),
                                       Meter.utility == key, Meter.status == key)))
         return SearchPlan(tuple(steps))
+
+    def after_create(self, session, record_ids):
+        start_meter_activity(session, record_ids)
+
+    def before_delete(self, session, record_id):
+        forget_meter_activity(session, record_id)
 
     def delete_refusal(self, session: Session, record_id: int) -> str | None:
         if session.scalar(select(exists().where(Vend.meter_id == record_id))):
@@ -292,13 +299,13 @@ def create_batch(ctx: AppContext, actor: Actor, first: str, last: str, shared: d
             row["meter_number"] = number
             batch.append(row)
             if len(batch) >= BATCH_CHUNK:
-                session.execute(insert(Meter), batch)
+                start_meter_activity(session, session.scalars(insert(Meter).returning(Meter.id), batch).all())
                 created += len(batch)
                 batch = []
                 if progress:
                     progress(done, total)
         if batch:
-            session.execute(insert(Meter), batch)
+            start_meter_activity(session, session.scalars(insert(Meter).returning(Meter.id), batch).all())
             created += len(batch)
         if progress:
             progress(total, total)

@@ -3,7 +3,8 @@
 Summary reports (monthly, per station, per district, cash-up) read
 `vend_daily_totals` (one row per business day, station, operator, district,
 utility, payment type and currency pair) instead of scanning the vends; the
-Non-Vending Meter Report reads `meter_vend_activity`.
+Non-Vending Meter Report reads `meter_vend_activity` (one row per meter, made
+when the meter is created: start_meter_activity).
 
 The vending service calls `record_vend_in_daily_totals(session, vend)` right
 after adding the Vend, in the same session and transaction, so a sale and its
@@ -16,12 +17,13 @@ first (unique violation) the savepoint is rolled back and the UPDATE retried.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Iterable
 
 from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from stron_tui.db.models import MeterVendActivity, Vend, VendDailyTotal
+from stron_tui.db.models import Meter, MeterVendActivity, Vend, VendDailyTotal
 
 AMOUNT_FIELDS = ("paid_amount", "gross_amount", "vat_amount", "excise_amount", "net_amount", "units")
 KEY_FIELDS = ("business_date", "station_id", "operator_key", "district_id", "utility", "payment_type",
@@ -62,17 +64,39 @@ def _touch_meter(session: Session, vend: Vend) -> bool:
         .values(
             vend_count=activity.vend_count + 1,
             # Sales normally arrive in time order; CASE keeps the latest if one doesn't.
+            # NULL: the meter's first sale.
             last_business_date=case(
+                (activity.last_business_date.is_(None), vend.business_date),
                 (activity.last_business_date < vend.business_date, vend.business_date),
                 else_=activity.last_business_date,
             ),
             last_created_at=case(
-                (activity.last_created_at < vend.created_at, vend.created_at), else_=activity.last_created_at
+                (activity.last_created_at.is_(None), vend.created_at),
+                (activity.last_created_at < vend.created_at, vend.created_at),
+                else_=activity.last_created_at,
             ),
         )
         .execution_options(synchronize_session=False)
     )
     return session.execute(statement).rowcount > 0
+
+
+def start_meter_activity(session: Session, meter_ids: Iterable[int]) -> None:
+    """Give new meters their last-sale row (never sold yet), in the transaction that creates them.
+
+    The Non-Vending Meter Report finds never-sold meters by these rows, so
+    every place that creates meters calls this (Base Data: single, batch and
+    Excel import; the demo data).
+    """
+    rows = [{"meter_id": meter_id, "last_business_date": None, "last_created_at": None, "vend_count": 0}
+            for meter_id in meter_ids]
+    if rows:
+        session.execute(insert(MeterVendActivity), rows)
+
+
+def forget_meter_activity(session: Session, meter_id: int) -> None:
+    """Remove a meter's last-sale row before the meter itself is deleted (only meters with no sales are)."""
+    session.execute(delete(MeterVendActivity).where(MeterVendActivity.meter_id == meter_id))
 
 
 def _update_or_insert(session: Session, try_update, insert_statement) -> None:
@@ -93,6 +117,8 @@ def record_vend_in_daily_totals(session: Session, vend: Vend) -> None:
     Call in the vend's own session, after session.add(vend) (a flush is not
     needed: only the vend's attributes are read). Raises whatever the database
     raises; the caller's transaction then rolls back, sale and totals together.
+    The meter's row normally exists since its creation (then one UPDATE);
+    for a meter without one it is inserted.
     """
     key = _daily_key(vend)
     amounts = {name: Decimal(getattr(vend, name)) for name in AMOUNT_FIELDS}
@@ -131,10 +157,14 @@ def rebuild_report_aggregates(session: Session) -> None:
             ).group_by(*group),
         )
     )
+    # Every meter gets its row, sold to or not (an outer join to its sales summed per meter).
+    sales = (select(Vend.meter_id.label("meter_id"), func.max(Vend.business_date).label("last_day"),
+                    func.max(Vend.created_at).label("last_at"), func.count().label("sales"))
+             .group_by(Vend.meter_id).subquery())
     session.execute(
         insert(MeterVendActivity).from_select(
             ["meter_id", "last_business_date", "last_created_at", "vend_count"],
-            select(Vend.meter_id, func.max(Vend.business_date), func.max(Vend.created_at), func.count())
-            .group_by(Vend.meter_id),
+            select(Meter.id, sales.c.last_day, sales.c.last_at, func.coalesce(sales.c.sales, 0))
+            .outerjoin(sales, sales.c.meter_id == Meter.id),
         )
     )
