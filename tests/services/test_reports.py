@@ -48,7 +48,7 @@ from stron_tui.db.models import (
 from stron_tui.errors import PermissionDenied, ValidationError
 from stron_tui.services import auth, reports, users
 from stron_tui.services.clock import local_date, utcnow
-from stron_tui.services.reports import ReportFilters
+from stron_tui.services.reports import ReportFilters, core
 from stron_tui.services.text import fold
 
 
@@ -390,7 +390,9 @@ def test_district_report(sales):
         (date(2024, 1, 1), date(2024, 1, 31), ["01000000003", "01000000004", "01000000005"]),
     ],
 )
-def test_non_vending_meters_are_exactly_the_silent_ones(sales, day_from, day_to, silent):
+@pytest.mark.parametrize("window", [1, 3, 2000])  # pages from the silent range, mixed, from the walk by number
+def test_non_vending_meters_are_exactly_the_silent_ones(sales, day_from, day_to, silent, window, monkeypatch):
+    monkeypatch.setattr(core, "SILENT_WINDOW", window)
     filters = ReportFilters(date_from=day_from, date_to=day_to)
     numbers, after = [], None
     while True:

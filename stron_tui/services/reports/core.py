@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Select, and_, case, exists, extract, func, select, text, union_all
+from sqlalchemy import Select, and_, case, exists, extract, func, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from stron_tui.db.models import (
@@ -790,18 +790,74 @@ def silent_meter_details(keys: Select) -> Select:
     )
 
 
+def _silent_condition(day_from: date, day_to: date, today: date | None):
+    """The same test as _silent_activity, on one meter's last-sale row (for a walk by meter number)."""
+    activity = MeterVendActivity
+    silent = or_(activity.last_business_date.is_(None), activity.last_business_date < day_from)
+    if today is None or day_to < today:
+        sold_in_period = exists().where(
+            Vend.meter_id == activity.meter_id, Vend.business_date >= day_from, Vend.business_date <= day_to
+        )
+        silent = or_(silent, and_(activity.last_business_date > day_to, ~sold_in_period))
+    return silent
+
+
+def silent_meter_window_query(scope: Scope, day_from: date, day_to: date, *, today: date | None,
+                              after: Sequence | None, window: int) -> Select:
+    """silent_meter_query limited to the next `window` meters by number after `after`.
+
+    When silent meters are common this finds a page after a few hundred
+    meters, where the range over all silent rows would sort them all.
+    """
+    following = select(Meter.id)
+    if after is not None:
+        following = following.where(Meter.meter_number > after[0])
+    following = following.order_by(Meter.meter_number).limit(window).subquery("following")
+    activity = MeterVendActivity
+    query = (select(Meter.id, Meter.meter_number, activity.last_business_date)
+             .select_from(following).join(Meter, Meter.id == following.c.id)
+             .join(activity, activity.meter_id == Meter.id)
+             .where(Meter.status != "retired", _silent_condition(day_from, day_to, today)))
+    return _silent_scope(query, scope)
+
+
+SILENT_WINDOW = 2000  # meters looked at by number before the page falls back to the silent range
+
+
 def silent_meters(ctx: AppContext, actor: Actor, filters: ReportFilters, *, after: Sequence | None = None,
                   limit: int = PAGE_SIZE) -> SilentMeterPage:
-    """A page of meters with no sale in the period, by meter number."""
+    """A page of meters with no sale in the period, by meter number.
+
+    First the next SILENT_WINDOW meters by number are checked one by one (cheap,
+    and enough whenever silent meters are not rare); if they hold less than a
+    page and more meters follow, the page comes from the range over all silent
+    rows (cheap when silent meters are rare). Either way the page is exact.
+    """
     day_from, day_to, today = _silent_period(ctx, filters)
     with _start(ctx, actor) as session:
         _plain_plan(session)
         scope = resolve(session, actor, filters)
-        keys, to_page = keyset_page(silent_meter_query(scope, day_from, day_to, today=today), [Meter.meter_number],
-                                    after=after, limit=limit, key_of=lambda row: (row.meter_number,))
-        page = to_page(session.execute(silent_meter_details(keys)).all())
+        key_of = lambda row: (row.meter_number,)  # noqa: E731
+        window = silent_meter_window_query(scope, day_from, day_to, today=today, after=after,
+                                           window=SILENT_WINDOW)
+        keys, to_page = keyset_page(window, [Meter.meter_number], after=None, limit=limit, key_of=key_of)
+        rows = session.execute(silent_meter_details(keys)).all()
+        if len(rows) <= limit and _more_meters_after_window(session, after):
+            keys, to_page = keyset_page(silent_meter_query(scope, day_from, day_to, today=today),
+                                        [Meter.meter_number], after=after, limit=limit, key_of=key_of)
+            rows = session.execute(silent_meter_details(keys)).all()
+        page = to_page(rows)
         return SilentMeterPage([silent_meter_row(row) for row in page.rows], page.next_key,
                                scope.descriptions)
+
+
+def _more_meters_after_window(session: Session, after: Sequence | None) -> bool:
+    """Whether meters follow the SILENT_WINDOW checked (then the window may not hold the whole page)."""
+    query = select(Meter.id)
+    if after is not None:
+        query = query.where(Meter.meter_number > after[0])
+    query = query.order_by(Meter.meter_number).offset(SILENT_WINDOW).limit(1)
+    return session.scalar(query) is not None
 
 
 def _plain_plan(session: Session) -> None:
