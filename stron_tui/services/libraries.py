@@ -265,8 +265,8 @@ class Library:
     def on_create(self, values: dict) -> dict[str, Any]:
         return {}
 
-    def after_create(self, session: Session, record_ids: Sequence[int]) -> None:
-        """Rows other tables keep for every new record, written in the same transaction."""
+    def after_create(self, session: Session, records: Sequence[Mapping[str, Any]]) -> None:
+        """Rows other tables keep for every new record (its inserted column values), same transaction."""
 
     def delete_refusal(self, session: Session, record_id: int) -> str | None:
         return None
@@ -450,7 +450,7 @@ def create(ctx: AppContext, actor: Actor, name: str, raw: Mapping[str, Any]) -> 
         obj = lib.model(**columns)
         session.add(obj)
         session.flush()
-        lib.after_create(session, [obj.id])
+        lib.after_create(session, [columns])
         result = _get(session, lib, obj.id)
         audit.record(session, actor, f"{lib.name}.create", entity=lib.entity, entity_id=obj.id,
                      summary=f"created {lib.describe(result.values)}",
@@ -565,8 +565,8 @@ def existing_by_key(session: Session, lib: Library, keys: Sequence[str]) -> dict
 def bulk_write(session: Session, lib: Library, inserts: list[dict], updates: list[dict]) -> None:
     """Inserts and by-id updates as executemany batches (fast on every backend)."""
     if inserts:
-        ids = session.scalars(insert(lib.model).returning(lib.model.id), inserts).all()
-        lib.after_create(session, ids)
+        session.execute(insert(lib.model), inserts)
+        lib.after_create(session, inserts)
     if updates:
         session.execute(sql_update(lib.model), updates)
 

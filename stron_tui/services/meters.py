@@ -23,7 +23,7 @@ from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, parse_values, register
 from stron_tui.services.permissions import Actor
-from stron_tui.services.reports.aggregates import forget_meter_activity, start_meter_activity
+from stron_tui.services.reports.aggregates import forget_meter_activity, start_meter_activity_by_number
 from stron_tui.services.text import fold
 
 METER_TYPES = ("single-phase-integrated", "single-phase-split", "three-phase-integrated", "three-phase-split",
@@ -154,8 +154,8 @@ class Meters(Library):
                                       Meter.utility == key, Meter.status == key)))
         return SearchPlan(tuple(steps))
 
-    def after_create(self, session, record_ids):
-        start_meter_activity(session, record_ids)
+    def after_create(self, session, records):
+        start_meter_activity_by_number(session, [record["meter_number"] for record in records])
 
     def before_delete(self, session, record_id):
         forget_meter_activity(session, record_id)
@@ -299,13 +299,15 @@ def create_batch(ctx: AppContext, actor: Actor, first: str, last: str, shared: d
             row["meter_number"] = number
             batch.append(row)
             if len(batch) >= BATCH_CHUNK:
-                start_meter_activity(session, session.scalars(insert(Meter).returning(Meter.id), batch).all())
+                session.execute(insert(Meter), batch)
+                start_meter_activity_by_number(session, [row["meter_number"] for row in batch])
                 created += len(batch)
                 batch = []
                 if progress:
                     progress(done, total)
         if batch:
-            start_meter_activity(session, session.scalars(insert(Meter).returning(Meter.id), batch).all())
+            session.execute(insert(Meter), batch)
+            start_meter_activity_by_number(session, [row["meter_number"] for row in batch])
             created += len(batch)
         if progress:
             progress(total, total)

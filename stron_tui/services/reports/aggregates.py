@@ -17,13 +17,14 @@ first (unique violation) the savepoint is rolled back and the UPDATE retried.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Iterable
+from typing import Iterable, Sequence
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, literal, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stron_tui.db.models import Meter, MeterVendActivity, Vend, VendDailyTotal
+from stron_tui.db.queries import chunked
 
 AMOUNT_FIELDS = ("paid_amount", "gross_amount", "vat_amount", "excise_amount", "net_amount", "units")
 KEY_FIELDS = ("business_date", "station_id", "operator_key", "district_id", "utility", "payment_type",
@@ -85,13 +86,21 @@ def start_meter_activity(session: Session, meter_ids: Iterable[int]) -> None:
     """Give new meters their last-sale row (never sold yet), in the transaction that creates them.
 
     The Non-Vending Meter Report finds never-sold meters by these rows, so
-    every place that creates meters calls this (Base Data: single, batch and
-    Excel import; the demo data).
+    every place that creates meters calls this or start_meter_activity_by_number
+    (Base Data: single, batch and Excel import; the demo data).
     """
     rows = [{"meter_id": meter_id, "last_business_date": None, "last_created_at": None, "vend_count": 0}
             for meter_id in meter_ids]
     if rows:
         session.execute(insert(MeterVendActivity), rows)
+
+
+def start_meter_activity_by_number(session: Session, meter_numbers: Sequence[str]) -> None:
+    """start_meter_activity for meters just inserted in bulk, found by their numbers."""
+    columns = ["meter_id", "last_business_date", "last_created_at", "vend_count"]
+    for chunk in chunked(meter_numbers):
+        session.execute(insert(MeterVendActivity).from_select(
+            columns, select(Meter.id, null(), null(), literal(0)).where(Meter.meter_number.in_(chunk))))
 
 
 def forget_meter_activity(session: Session, meter_id: int) -> None:

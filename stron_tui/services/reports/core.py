@@ -12,6 +12,7 @@ sum handed over, in the paid currency.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -693,9 +694,9 @@ def _silent_activity(day_from: date, day_to: date, today: date | None, *, materi
     only for a period that ends before today, last sale after it with no sale
     inside it (those few look at their sales through ix_vends_meter_created's
     meter_id). A UNION ALL of ranges, not an OR, so each part is an index-only
-    scan. For a page it is materialized on PostgreSQL, so the planner never
-    trades it for a walk through all meters by number, whose cost depends on
-    where in the number order the silent meters happen to be.
+    scan. For a page it is materialized (PostgreSQL, SQLite 3.35+), so the
+    planner never trades it for a walk through all meters by number, whose
+    cost depends on where in the number order the silent meters happen to be.
     """
     activity = MeterVendActivity
     columns = (activity.meter_id, activity.last_business_date)
@@ -710,7 +711,10 @@ def _silent_activity(day_from: date, day_to: date, today: date | None, *, materi
         parts.append(select(*columns).where(activity.last_business_date > day_to, ~sold_in_period))
     if not materialized:
         return union_all(*parts).subquery("silent")
-    return union_all(*parts).cte("silent").prefix_with("MATERIALIZED", dialect="postgresql")
+    silent = union_all(*parts).cte("silent").prefix_with("MATERIALIZED", dialect="postgresql")
+    if sqlite3.sqlite_version_info >= (3, 35):
+        silent = silent.prefix_with("MATERIALIZED", dialect="sqlite")
+    return silent
 
 
 def silent_meter_query(scope: Scope, day_from: date, day_to: date, *, today: date | None = None) -> Select:
