@@ -226,6 +226,9 @@ class Meter(Base):
         CheckConstraint("base_date IN (1993, 2014, 2035)", name="base_date"),
         CheckConstraint("installed_base_date IN (1993, 2014, 2035)", name="installed_base_date"),
         Index("ix_meters_sgc_krn", "sgc", "krn"),
+        # The few retired meters, which the Non-Vending Meter Report's count takes off.
+        Index("ix_meters_retired", "id", sqlite_where=text("status = 'retired'"),
+              postgresql_where=text("status = 'retired'"), mssql_where=text("status = 'retired'")),
     )
 
 
