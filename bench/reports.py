@@ -275,12 +275,18 @@ def run_benchmark(ctx: AppContext, meters: int, receipts: int, show_plans: bool)
         explain(ctx, "monthly summary (daily totals)", core.monthly_query(scope_all))
         explain(ctx, "monthly summary, one customer (vends via ix_vends_customer)", core.monthly_query(scope_customer))
         explain(ctx, "district report (daily totals)", core.district_query(scope_all))
-        silent_query = core.silent_meter_query(scope_silent, silent.date_from, silent.date_to, today=date.today())
-        explain(ctx, "non-vending meters: first page",
-                keyset_page(silent_query, [Meter.meter_number], after=None, limit=50, key_of=None)[0])
+        silent_walk = core.silent_meter_window_query(scope_silent, silent.date_from, silent.date_to,
+                                                     today=date.today(), after=None, window=core.SILENT_WINDOW)
+        explain(ctx, f"non-vending meters: first page, tried on the next {core.SILENT_WINDOW:,} meters by number",
+                core.silent_meter_details(keyset_page(silent_walk, [Meter.meter_number], after=None, limit=50,
+                                                      key_of=None)[0]))
+        silent_keys = core.silent_meter_query(scope_silent, silent.date_from, silent.date_to, today=date.today())
+        explain(ctx, "non-vending meters: first page from the silent rows (when the window held less than a page)",
+                core.silent_meter_details(keyset_page(silent_keys, [Meter.meter_number], after=None, limit=50,
+                                                      key_of=None)[0]))
         explain(ctx, "non-vending meters: count",
-                core.silent_meter_query(scope_silent, silent.date_from, silent.date_to, details=False,
-                                        today=date.today()))
+                core.silent_meter_count_query(scope_silent, silent.date_from, silent.date_to,
+                                              today=date.today()))
     return results
 
 

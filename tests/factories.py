@@ -15,6 +15,7 @@ from tokencore.meter import Meter as MeterSimulator
 
 from stron_tui.db.models import Account, Customer, District, Meter, SalesStation, Tariff, VendingKey
 from stron_tui.services.clock import utcnow
+from stron_tui.services.reports.aggregates import start_meter_activity
 from stron_tui.services.text import fold
 
 VENDING_KEY_02 = bytes.fromhex("0123456789abcdef")
@@ -103,6 +104,7 @@ def add_meter(world: World, serial: str, *, tariff: str = "inclusive", dkga: str
                       created_at=now, updated_at=now)
         session.add(meter)
         session.flush()
+        start_meter_activity(session, [meter.id])  # as the meter library does
         world.meters[number] = meter.id
         world.key_data[number] = key_data
         if with_account:

@@ -226,6 +226,9 @@ class Meter(Base):
         CheckConstraint("base_date IN (1993, 2014, 2035)", name="base_date"),
         CheckConstraint("installed_base_date IN (1993, 2014, 2035)", name="installed_base_date"),
         Index("ix_meters_sgc_krn", "sgc", "krn"),
+        # The few retired meters, which the Non-Vending Meter Report's count takes off.
+        Index("ix_meters_retired", "id", sqlite_where=text("status = 'retired'"),
+              postgresql_where=text("status = 'retired'"), mssql_where=text("status = 'retired'")),
     )
 
 
@@ -485,11 +488,18 @@ class VendDailyTotal(Base):
 class MeterVendActivity(Base):
     """Each meter's last sale (Reports module), kept in the vend's own transaction.
 
-    The Non-Vending Meter Report reads it instead of searching ten million vends.
+    Every meter has its row from the day it is created (vend_count 0, no last
+    sale: NULL dates), so the Non-Vending Meter Report is a range over
+    last_business_date (NULL meaning never sold) instead of a search of all
+    meters against ten million vends. See services/reports/aggregates.py.
     """
 
     __tablename__ = "meter_vend_activity"
+    __table_args__ = (
+        # Silent meters as one index range (count: index only); meter_id in it for the join.
+        Index("ix_meter_vend_activity_last_sale", "last_business_date", "meter_id"),
+    )
     meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"), primary_key=True)
-    last_business_date: Mapped[date] = mapped_column(Date, nullable=False, index=True)
-    last_created_at: Mapped[datetime] = _created()
+    last_business_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    last_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     vend_count: Mapped[int] = mapped_column(Integer, nullable=False)

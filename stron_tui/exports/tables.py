@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from stron_tui.exports.files import atomic_file
+from stron_tui.exports.xlsx import XlsxFile
 
 PROGRESS_EVERY = 2000
 
@@ -35,69 +36,36 @@ def write_xlsx(
     totals: Sequence[Any] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Write rows to .xlsx with xlsxwriter's constant-memory mode; returns the row count."""
-    import xlsxwriter
+    """Write rows to .xlsx with the streaming writer (stron_tui/exports/xlsx.py); returns the row count.
 
+    Title lines and the header row are bold; `totals`, when given, is a last bold row.
+    """
     count = 0
     with atomic_file(path) as temporary:
-        workbook = xlsxwriter.Workbook(str(temporary), {"constant_memory": True, "strings_to_formulas": False,
-                                                         "strings_to_urls": False})
+        workbook = XlsxFile(temporary, sheet, [column.width for column in columns],
+                            [column.kind for column in columns])
         try:
-            worksheet = workbook.add_worksheet(sheet[:31])
-            bold = workbook.add_format({"bold": True})
-            formats = {
-                "money": workbook.add_format({"num_format": "#,##0.00##"}),
-                "units": workbook.add_format({"num_format": "#,##0.0"}),
-                "integer": workbook.add_format({"num_format": "0"}),
-                "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
-                "datetime": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
-            }
-            for index, column in enumerate(columns):
-                worksheet.set_column(index, index, column.width, formats.get(column.kind))
-            row_index = 0
+            writer = workbook.sheet
             for line in title_lines:
-                worksheet.write_string(row_index, 0, line, bold)
-                row_index += 1
+                writer.write_row((line,), bold=True)
             if title_lines:
-                row_index += 1
-            for index, column in enumerate(columns):
-                worksheet.write_string(row_index, index, column.title, bold)
-            row_index += 1
-            cell_formats = [formats.get(column.kind) for column in columns]
+                writer.skip_row()
+            writer.write_row([column.title for column in columns], bold=True)
+            write_row = writer.write_row
             for row in rows:
-                for index, value in enumerate(row):
-                    _write(worksheet, row_index, index, value, cell_formats[index])
-                row_index += 1
+                write_row(row)
                 count += 1
                 if progress is not None and count % PROGRESS_EVERY == 0:
                     progress(count)
             if totals is not None:
-                for index, value in enumerate(totals):
-                    if value is not None and value != "":
-                        _write(worksheet, row_index, index, value, bold)
-        finally:
-            workbook.close()
+                writer.write_row([None if value == "" else value for value in totals], bold=True)
+        except BaseException:
+            workbook.abandon()
+            raise
+        workbook.close()
     if progress is not None:
         progress(count)
     return count
-
-
-def _write(worksheet, row: int, column: int, value: Any, cell_format) -> None:
-    if type(value) is str:  # the common case first: most cells are text
-        worksheet.write_string(row, column, value, cell_format)
-    elif value is None:
-        worksheet.write_blank(row, column, None, cell_format)
-    elif isinstance(value, bool):
-        worksheet.write_boolean(row, column, value, cell_format)
-    elif isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        worksheet.write_number(row, column, float(value), cell_format)
-    elif isinstance(value, datetime):
-        worksheet.write_datetime(row, column, value.replace(tzinfo=None), cell_format)
-    elif isinstance(value, date):
-        worksheet.write_datetime(row, column, datetime(value.year, value.month, value.day), cell_format)
-    else:
-        # Always a string cell: text that looks like a formula is never evaluated.
-        worksheet.write_string(row, column, str(value), cell_format)
 
 
 def write_csv(

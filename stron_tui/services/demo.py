@@ -35,6 +35,7 @@ from stron_tui.services.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.passwords import DEFAULT_PASSWORD, hash_password
 from stron_tui.services.pricing import Payment, TariffTerms, quote_by_amount
+from stron_tui.services.reports.aggregates import start_meter_activity
 from stron_tui.services.text import fold
 from stron_tui.services.tokens import CREDIT_SUBCLASS
 
@@ -153,6 +154,7 @@ def load_demo_data(ctx: AppContext, *, customers: int = 300, months: int = 4, se
                           created_at=now, updated_at=now)
             session.add(meter)
             session.flush()
+            start_meter_activity(session, [meter.id])
             account = Account(account_number=f"A{index + 1:07d}", customer_id=customer.id, meter_id=meter.id,
                               station_id=station.id, tariff_id=tariff.id, status="open",
                               opened_at=now - timedelta(days=31 * months + 10))

@@ -265,8 +265,14 @@ class Library:
     def on_create(self, values: dict) -> dict[str, Any]:
         return {}
 
+    def after_create(self, session: Session, records: Sequence[Mapping[str, Any]]) -> None:
+        """Rows other tables keep for every new record (its inserted column values), same transaction."""
+
     def delete_refusal(self, session: Session, record_id: int) -> str | None:
         return None
+
+    def before_delete(self, session: Session, record_id: int) -> None:
+        """Remove rows that belong to the record (delete_refusal has already allowed it)."""
 
     def search_plan(self, text: str) -> SearchPlan:
         raise NotImplementedError
@@ -444,6 +450,7 @@ def create(ctx: AppContext, actor: Actor, name: str, raw: Mapping[str, Any]) -> 
         obj = lib.model(**columns)
         session.add(obj)
         session.flush()
+        lib.after_create(session, [columns])
         result = _get(session, lib, obj.id)
         audit.record(session, actor, f"{lib.name}.create", entity=lib.entity, entity_id=obj.id,
                      summary=f"created {lib.describe(result.values)}",
@@ -503,6 +510,7 @@ def remove(ctx: AppContext, actor: Actor, name: str, record_id: int) -> Record:
         if reason:
             described = lib.describe(before.values)
             raise Conflict(f"{described[:1].upper()}{described[1:]} cannot be removed: {reason}")
+        lib.before_delete(session, record_id)
         session.execute(sql_delete(lib.model).where(lib.model.id == record_id))
         audit.record(session, actor, f"{lib.name}.delete", entity=lib.entity, entity_id=record_id,
                      summary=f"removed {lib.describe(before.values)}",
@@ -558,6 +566,7 @@ def bulk_write(session: Session, lib: Library, inserts: list[dict], updates: lis
     """Inserts and by-id updates as executemany batches (fast on every backend)."""
     if inserts:
         session.execute(insert(lib.model), inserts)
+        lib.after_create(session, inserts)
     if updates:
         session.execute(sql_update(lib.model), updates)
 

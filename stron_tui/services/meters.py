@@ -23,6 +23,7 @@ from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, parse_values, register
 from stron_tui.services.permissions import Actor
+from stron_tui.services.reports.aggregates import forget_meter_activity, start_meter_activity_by_number
 from stron_tui.services.text import fold
 
 METER_TYPES = ("single-phase-integrated", "single-phase-split", "three-phase-integrated", "three-phase-split",
@@ -152,6 +153,12 @@ class Meters(Library):
         steps.append(("contains", or_(Meter.sgc == text, contains_match(Meter.meter_type, key),
                                       Meter.utility == key, Meter.status == key)))
         return SearchPlan(tuple(steps))
+
+    def after_create(self, session, records):
+        start_meter_activity_by_number(session, [record["meter_number"] for record in records])
+
+    def before_delete(self, session, record_id):
+        forget_meter_activity(session, record_id)
 
     def delete_refusal(self, session: Session, record_id: int) -> str | None:
         if session.scalar(select(exists().where(Vend.meter_id == record_id))):
@@ -293,12 +300,14 @@ def create_batch(ctx: AppContext, actor: Actor, first: str, last: str, shared: d
             batch.append(row)
             if len(batch) >= BATCH_CHUNK:
                 session.execute(insert(Meter), batch)
+                start_meter_activity_by_number(session, [row["meter_number"] for row in batch])
                 created += len(batch)
                 batch = []
                 if progress:
                     progress(done, total)
         if batch:
             session.execute(insert(Meter), batch)
+            start_meter_activity_by_number(session, [row["meter_number"] for row in batch])
             created += len(batch)
         if progress:
             progress(total, total)

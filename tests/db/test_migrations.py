@@ -79,3 +79,59 @@ def test_upgrade_sql_is_printed_by_the_cli(capsys):
 
     assert main(["db", "upgrade", "--sql", "--url", "mssql+pyodbc://user@dsn"]) == 0
     assert "CREATE TABLE vends" in capsys.readouterr().out
+
+
+METER_COLUMNS = ("meter_number, meter_type, utility, status, sgc, ti, krn, kt, ea, dkga, base_date, ken, installed_sgc, "
+                 "installed_ti, installed_krn, installed_kt, installed_ea, installed_dkga, installed_base_date, "
+                 "installed_ken, created_at, updated_at")
+
+
+def _backfill_round_trip(url: str) -> None:
+    db = Database(url)
+    try:
+        migrate.upgrade(db, "0002")
+        with db.engine.begin() as connection:
+            for number in ("01000000001", "01000000002"):
+                connection.execute(text(
+                    f"INSERT INTO meters ({METER_COLUMNS}) VALUES (:number, 'single-phase', 'electricity', 'active', "
+                    "'123456', 1, 1, 2, '07', '02', 2014, 255, '123456', 1, 1, 2, '07', '02', 2014, 255, "
+                    ":now, :now)"), {"number": number, "now": "2024-01-01 00:00:00"})
+            sold, never = connection.execute(text("SELECT id FROM meters ORDER BY meter_number")).scalars().all()
+            connection.execute(text(
+                "INSERT INTO meter_vend_activity (meter_id, last_business_date, last_created_at, vend_count) "
+                "VALUES (:id, :day, :at, 3)"), {"id": sold, "day": "2024-02-01", "at": "2024-02-01 10:00:00"})
+        activity = "SELECT meter_id, last_business_date IS NULL, vend_count FROM meter_vend_activity ORDER BY meter_id"
+
+        def rows():
+            with db.engine.connect() as connection:
+                return [tuple(int(v) for v in row) for row in connection.execute(text(activity))]
+
+        migrate.upgrade(db)
+        assert rows() == [(sold, 0, 3), (never, 1, 0)]  # the never-sold meter got its row
+        assert "ix_meter_vend_activity_last_sale" in {i["name"] for i in inspect(db.engine).get_indexes(
+            "meter_vend_activity")}
+        migrate.downgrade(db, "0002")
+        assert rows() == [(sold, 0, 3)]
+        migrate.upgrade(db)
+        assert rows() == [(sold, 0, 3), (never, 1, 0)]
+    finally:
+        db.dispose()
+
+
+def test_every_meter_gets_its_last_sale_row_on_sqlite(tmp_path):
+    _backfill_round_trip(f"sqlite:///{tmp_path / 'backfill.sqlite3'}")
+
+
+@pytest.mark.skipif(not PG_URL, reason="STRON_TEST_PG_URL is not set")
+def test_every_meter_gets_its_last_sale_row_on_postgresql():
+    base = make_url(PG_URL)
+    name = f"stron_backfill_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        _backfill_round_trip(base.set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

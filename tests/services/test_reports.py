@@ -48,7 +48,7 @@ from stron_tui.db.models import (
 from stron_tui.errors import PermissionDenied, ValidationError
 from stron_tui.services import auth, reports, users
 from stron_tui.services.clock import local_date, utcnow
-from stron_tui.services.reports import ReportFilters
+from stron_tui.services.reports import ReportFilters, core
 from stron_tui.services.text import fold
 
 
@@ -111,6 +111,7 @@ def build_sales(ctx, admin) -> Sales:
                   "M5": _meter("01000000005", "electricity"), "M6": _meter("01000000006", "electricity", "retired")}
         s.add_all(meters.values())
         s.flush()
+        reports.aggregates.start_meter_activity(s, [m.id for m in meters.values()])  # as the meter library does
         accounts = {}
         for key, customer, meter, station, tariff in (("A1", "C1", "M1", s1, elec), ("A2", "C2", "M2", s1, elec),
                                                       ("A3", "C3", "M3", s2, water), ("A4", "C1", "M4", s1, elec)):
@@ -389,7 +390,9 @@ def test_district_report(sales):
         (date(2024, 1, 1), date(2024, 1, 31), ["01000000003", "01000000004", "01000000005"]),
     ],
 )
-def test_non_vending_meters_are_exactly_the_silent_ones(sales, day_from, day_to, silent):
+@pytest.mark.parametrize("window", [1, 3, 2000])  # pages from the silent range, mixed, from the walk by number
+def test_non_vending_meters_are_exactly_the_silent_ones(sales, day_from, day_to, silent, window, monkeypatch):
+    monkeypatch.setattr(core, "SILENT_WINDOW", window)
     filters = ReportFilters(date_from=day_from, date_to=day_to)
     numbers, after = [], None
     while True:
@@ -412,6 +415,58 @@ def test_non_vending_rows_show_customer_account_district_and_last_sale(sales):
     assert by_number["01000000005"].customer == ""
     with pytest.raises(ValidationError, match="start of the period"):
         reports.silent_meters(sales.ctx, sales.admin, ReportFilters())
+
+
+def _silent_numbers(ctx, admin, day_from=date(2024, 1, 1)) -> list[str]:
+    filters = ReportFilters(date_from=day_from)
+    numbers = [r.meter_number for r in reports.silent_meters(ctx, admin, filters, limit=500).rows]
+    assert reports.silent_meter_count(ctx, admin, filters) == len(numbers)
+    return numbers
+
+
+def test_a_new_meter_is_in_the_non_vending_report_at_once_however_it_was_made(ctx, admin, tmp_path):
+    from tests.services.basedata_helpers import drn, meter_values, seed
+    from tests.services.test_basedata_excel import METER_HEADER, meter_row, write_sheet
+
+    from stron_tui.services import libraries
+    from stron_tui.services.excel_io import import_library
+    from stron_tui.services.meters import create_batch
+
+    seed(ctx, admin, meters=1)  # one meter from the Base Data form
+    assert _silent_numbers(ctx, admin) == [drn(1)]
+    create_batch(ctx, admin, drn(10), drn(12), meter_values(drn(10)))
+    report = import_library(ctx, admin, "meters", write_sheet(tmp_path / "m.xlsx", METER_HEADER, [meter_row(drn(20))]))
+    assert report.ok, report.errors
+    assert _silent_numbers(ctx, admin) == [drn(1), drn(10), drn(11), drn(12), drn(20)]
+    # A meter with no sales can still be removed, its last-sale row with it.
+    meter = libraries.find(ctx, admin, "meters", drn(11))
+    libraries.remove(ctx, admin, "meters", meter.id)
+    assert _silent_numbers(ctx, admin) == [drn(1), drn(10), drn(12), drn(20)]
+    with ctx.db.read_session() as s:
+        assert s.scalar(select(func.count()).select_from(MeterVendActivity)) == 4
+
+
+def test_the_first_sale_of_a_never_sold_meter_fills_its_last_sale(sales):
+    from types import SimpleNamespace
+
+    # A Vend-like object: record_vend_in_daily_totals reads only these attributes.
+    m4 = sales.meter_ids["M4"]
+    sale = SimpleNamespace(meter_id=m4, business_date=date(2024, 3, 20), created_at=_utc(2024, 3, 20, 9),
+                           station_id=sales.station_ids["S1"], operator_id=None, district_id=None,
+                           utility="electricity",
+                           payment_type="cash", paid_currency="USD", currency="USD", paid_amount=D("10"),
+                           gross_amount=D("10"), vat_amount=D("1.30"), excise_amount=D("0.17"),
+                           net_amount=D("8.53"), units=D("20.0"))
+    with sales.ctx.db.read_session() as s:
+        sale.district_id = s.get(SalesStation, sales.station_ids["S1"]).district_id
+    with sales.ctx.db.session() as s:
+        reports.record_vend_in_daily_totals(s, sale)
+    with sales.ctx.db.read_session() as s:
+        row = s.get(MeterVendActivity, m4)
+        assert (row.last_business_date, row.vend_count) == (date(2024, 3, 20), 1)
+    silent = [r.meter_number for r in reports.silent_meters(sales.ctx, sales.admin,
+                                                            ReportFilters(date_from=date(2024, 3, 1))).rows]
+    assert silent == ["01000000001", "01000000003", "01000000005"]
 
 
 # --- Cash-up -----------------------------------------------------------------------
@@ -452,7 +507,8 @@ def test_daily_totals_hold_what_the_sales_add_up_to(sales):
         assert (rows[0], rows[1], D(rows[2]).quantize(D("0.01"))) == (6, 6, D("280.00"))
         activity = dict(s.execute(select(MeterVendActivity.meter_id, MeterVendActivity.last_business_date)).all())
     assert activity == {sales.meter_ids["M1"]: date(2024, 2, 15), sales.meter_ids["M2"]: date(2024, 3, 5),
-                        sales.meter_ids["M3"]: date(2024, 2, 16)}
+                        sales.meter_ids["M3"]: date(2024, 2, 16), sales.meter_ids["M4"]: None,
+                        sales.meter_ids["M5"]: None, sales.meter_ids["M6"]: None}
 
 
 def test_a_second_sale_on_the_same_key_adds_to_the_row_and_a_lost_race_retries(sales):
@@ -514,8 +570,12 @@ def test_report_queries_compile_for_sql_server():
     assert "CASE WHEN" in district
     silent, _ = keyset_page(core.silent_meter_query(scope, date(2024, 1, 1), date(2024, 3, 31)),
                             [Meter.meter_number], after=("0100",), limit=50, key_of=None)
-    silent_sql = str(silent.compile(dialect=dialect))
-    assert "NOT (EXISTS (SELECT" in silent_sql and "recent.last_business_date >=" in silent_sql
+    silent_sql = str(core.silent_meter_details(silent).compile(dialect=dialect))
+    assert silent_sql.startswith("WITH silent AS \n(SELECT") and "MATERIALIZED" not in silent_sql
+    assert "meter_vend_activity.last_business_date IS NULL UNION ALL" in silent_sql
+    assert "TOP" in silent_sql or "FETCH" in silent_sql
+    count_sql = str(core.silent_meter_count_query(scope, date(2024, 1, 1), date(2024, 3, 31)).compile(dialect=dialect))
+    assert "count(*)" in count_sql and "NOT (EXISTS (SELECT" in count_sql
 
 
 # --- Exports ---------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Summary reports (monthly, per station, per district, cash-up) read
 `vend_daily_totals` (one row per business day, station, operator, district,
 utility, payment type and currency pair) instead of scanning the vends; the
-Non-Vending Meter Report reads `meter_vend_activity`.
+Non-Vending Meter Report reads `meter_vend_activity` (one row per meter, made
+when the meter is created: start_meter_activity).
 
 The vending service calls `record_vend_in_daily_totals(session, vend)` right
 after adding the Vend, in the same session and transaction, so a sale and its
@@ -16,12 +17,14 @@ first (unique violation) the savepoint is rolled back and the UPDATE retried.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Iterable, Sequence
 
-from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, literal, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from stron_tui.db.models import MeterVendActivity, Vend, VendDailyTotal
+from stron_tui.db.models import Meter, MeterVendActivity, Vend, VendDailyTotal
+from stron_tui.db.queries import chunked
 
 AMOUNT_FIELDS = ("paid_amount", "gross_amount", "vat_amount", "excise_amount", "net_amount", "units")
 KEY_FIELDS = ("business_date", "station_id", "operator_key", "district_id", "utility", "payment_type",
@@ -62,9 +65,12 @@ def _touch_meter_statement():
         .values(
             vend_count=activity.c.vend_count + 1,
             # Sales normally arrive in time order; CASE keeps the latest if one doesn't.
-            last_business_date=case((activity.c.last_business_date < business_date, business_date),
+            # NULL: the meter's first sale.
+            last_business_date=case((activity.c.last_business_date.is_(None), business_date),
+                                    (activity.c.last_business_date < business_date, business_date),
                                     else_=activity.c.last_business_date),
-            last_created_at=case((activity.c.last_created_at < created_at, created_at),
+            last_created_at=case((activity.c.last_created_at.is_(None), created_at),
+                                 (activity.c.last_created_at < created_at, created_at),
                                  else_=activity.c.last_created_at),
         )
     )
@@ -82,8 +88,35 @@ def _add_to_existing_day(session: Session, key: dict, amounts: dict) -> bool:
 
 
 def _touch_meter(session: Session, vend: Vend) -> bool:
-    parameters = {"for_meter_id": vend.meter_id, "sale_business_date": vend.business_date, "sale_created_at": vend.created_at}
+    parameters = {"for_meter_id": vend.meter_id, "sale_business_date": vend.business_date,
+                  "sale_created_at": vend.created_at}
     return session.connection().execute(_TOUCH_METER, parameters).rowcount > 0
+
+
+def start_meter_activity(session: Session, meter_ids: Iterable[int]) -> None:
+    """Give new meters their last-sale row (never sold yet), in the transaction that creates them.
+
+    The Non-Vending Meter Report finds never-sold meters by these rows, so
+    every place that creates meters calls this or start_meter_activity_by_number
+    (Base Data: single, batch and Excel import; the demo data).
+    """
+    rows = [{"meter_id": meter_id, "last_business_date": None, "last_created_at": None, "vend_count": 0}
+            for meter_id in meter_ids]
+    if rows:
+        session.execute(insert(MeterVendActivity), rows)
+
+
+def start_meter_activity_by_number(session: Session, meter_numbers: Sequence[str]) -> None:
+    """start_meter_activity for meters just inserted in bulk, found by their numbers."""
+    columns = ["meter_id", "last_business_date", "last_created_at", "vend_count"]
+    for chunk in chunked(meter_numbers):
+        session.execute(insert(MeterVendActivity).from_select(
+            columns, select(Meter.id, null(), null(), literal(0)).where(Meter.meter_number.in_(chunk))))
+
+
+def forget_meter_activity(session: Session, meter_id: int) -> None:
+    """Remove a meter's last-sale row before the meter itself is deleted (only meters with no sales are)."""
+    session.execute(delete(MeterVendActivity).where(MeterVendActivity.meter_id == meter_id))
 
 
 def _update_or_insert(session: Session, try_update, table, first_row: dict) -> None:
@@ -104,7 +137,8 @@ def record_vend_in_daily_totals(session: Session, vend: Vend) -> None:
     Call in the vend's own session; `vend` is a Vend or an object with its
     attribute names (only they are read, so it need not be flushed). Raises
     whatever the database raises; the caller's transaction then rolls back,
-    sale and totals together.
+    sale and totals together. The meter's row normally exists since its
+    creation (then one UPDATE); for a meter without one it is inserted.
     """
     key = _daily_key(vend)
     amounts = {name: Decimal(getattr(vend, name)) for name in AMOUNT_FIELDS}
@@ -145,10 +179,14 @@ def rebuild_report_aggregates(session: Session) -> None:
             ).group_by(*group),
         )
     )
+    # Every meter gets its row, sold to or not (an outer join to its sales summed per meter).
+    sales = (select(Vend.meter_id.label("meter_id"), func.max(Vend.business_date).label("last_day"),
+                    func.max(Vend.created_at).label("last_at"), func.count().label("sales"))
+             .group_by(Vend.meter_id).subquery())
     session.execute(
         insert(MeterVendActivity).from_select(
             ["meter_id", "last_business_date", "last_created_at", "vend_count"],
-            select(Vend.meter_id, func.max(Vend.business_date), func.max(Vend.created_at), func.count())
-            .group_by(Vend.meter_id),
+            select(Meter.id, sales.c.last_day, sales.c.last_at, func.coalesce(sales.c.sales, 0))
+            .outerjoin(sales, sales.c.meter_id == Meter.id),
         )
     )

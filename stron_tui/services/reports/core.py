@@ -12,13 +12,14 @@ sum handed over, in the paid currency.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Select, and_, case, exists, extract, func, or_, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, and_, case, exists, extract, func, or_, select, text, union_all
+from sqlalchemy.orm import Session
 
 from stron_tui.db.models import (
     Account,
@@ -685,56 +686,70 @@ def _silent_period(ctx: AppContext, filters: ReportFilters) -> tuple[date, date,
     return filters.date_from, filters.date_to or today, today
 
 
-def silent_meter_query(scope: Scope, day_from: date, day_to: date, *, details: bool = True,
-                       today: date | None = None) -> Select:
-    """Meters (not retired) with no sale between day_from and day_to, with their open account if any.
+def _silent_activity(day_from: date, day_to: date, today: date | None, *, materialized: bool = True):
+    """Last-sale rows (meter_id, last_business_date) of the meters with no sale from day_from to day_to.
 
-    The last-sale table answers almost every meter: a last sale before the
-    period means silent, one inside it means not. Only a meter whose last sale
-    came after the period needs a look at its sales (ix_vends_meter_created).
-    Written as NOT EXISTS so the planner sees an anti-join it can estimate: a
-    first page then walks meters by number and stops after fifty, and a count
-    is one hash anti-join. `details=False` (counting) joins the account only
-    when a filter needs it.
+    Three disjoint index ranges over ix_meter_vend_activity_last_sale (every
+    meter has its row): never sold (NULL), last sale before the period, and,
+    only for a period that ends before today, last sale after it with no sale
+    inside it (each such meter looks at its sales through ix_vends_meter_created:
+    cheap for a recent period, slow for one long ago). A UNION ALL of ranges, not an OR, so each part is an index-only
+    scan. For a page it is materialized (PostgreSQL, SQLite 3.35+), so the
+    planner never trades it for a walk through all meters by number, whose
+    cost depends on where in the number order the silent meters happen to be.
     """
     activity = MeterVendActivity
-    recent = aliased(MeterVendActivity, name="recent")
-    sold_in_period = exists().where(
-        Vend.meter_id == recent.meter_id, Vend.business_date >= day_from, Vend.business_date <= day_to
-    ).correlate(recent)
-    if today is not None and day_to >= today:
-        # A period that runs to today (the usual "last 90 days") has no sale after it to look into.
-        active = exists().where(recent.meter_id == Meter.id, recent.last_business_date >= day_from)
-    else:
-        active = exists().where(
-            recent.meter_id == Meter.id,
-            recent.last_business_date >= day_from,
-            or_(recent.last_business_date <= day_to, sold_in_period),
-        )
-    active = active.correlate(Meter)
-    customer_district = func.coalesce(Customer.district_id, SalesStation.district_id)
-    needs_account = details or scope.station_id is not None or scope.customer_id is not None
-    needs_district = details or scope.district_id is not None
-    if details:
-        query = select(Meter.id, Meter.meter_number, Meter.utility, Meter.status,
-                       Customer.code.label("customer_code"), Customer.name.label("customer"),
-                       Account.account_number, District.name.label("district"),
-                       SalesStation.name.label("station"), activity.last_business_date)
-        query = query.outerjoin(activity, activity.meter_id == Meter.id)
-    else:
-        query = select(func.count(Meter.id))
-    if needs_account or needs_district:
-        query = query.outerjoin(Account, and_(Account.meter_id == Meter.id, Account.status == "open"))
-    if needs_district:
-        query = (query.outerjoin(Customer, Customer.id == Account.customer_id)
-                 .outerjoin(SalesStation, SalesStation.id == Account.station_id))
-        if details:
-            query = query.outerjoin(District, District.id == customer_district)
-    query = query.where(Meter.status != "retired", ~active)
+    parts = [select(activity.meter_id, activity.last_business_date).where(condition)
+             for condition in _silent_ranges(day_from, day_to, today)]
+    if not materialized:
+        return union_all(*parts).subquery("silent")
+    silent = union_all(*parts).cte("silent").prefix_with("MATERIALIZED", dialect="postgresql")
+    if sqlite3.sqlite_version_info >= (3, 35):
+        silent = silent.prefix_with("MATERIALIZED", dialect="sqlite")
+    return silent
+
+
+def silent_meter_query(scope: Scope, day_from: date, day_to: date, *, today: date | None = None) -> Select:
+    """The silent meters (not retired) in the scope: id, meter number, last sale day; order and page it by number.
+
+    Joins only what a filter needs; silent_meter_details adds the names for the rows kept.
+    """
+    silent = _silent_activity(day_from, day_to, today)
+    query = (select(Meter.id, Meter.meter_number, silent.c.last_business_date)
+             .select_from(silent).join(Meter, Meter.id == silent.c.meter_id)
+             .where(Meter.status != "retired"))
+    return _silent_scope(query, scope)
+
+
+def silent_meter_count_query(scope: Scope, day_from: date, day_to: date, *, today: date | None = None) -> Select:
+    """How many meters silent_meter_query finds, as one value.
+
+    Without a filter on the meter or its account, the count needs no meter
+    rows at all: the silent last-sale rows (an index-only count) less the
+    silent retired meters (few, found by ix_meters_retired). With a filter the
+    silent rows are joined to their meters and filtered.
+    """
+    silent = _silent_activity(day_from, day_to, today, materialized=False)
+    if all(value is None for value in (scope.station_id, scope.customer_id, scope.district_id, scope.utility,
+                                       scope.meter_id)):
+        retired_silent = (select(func.count()).select_from(Meter)  # from ix_meters_retired
+                          .join(MeterVendActivity, MeterVendActivity.meter_id == Meter.id)
+                          .where(Meter.status == "retired", or_(*_silent_ranges(day_from, day_to, today))))
+        return select(select(func.count()).select_from(silent).scalar_subquery() - retired_silent.scalar_subquery())
+    query = (select(func.count()).select_from(silent).join(Meter, Meter.id == silent.c.meter_id)
+             .where(Meter.status != "retired"))
+    return _silent_scope(query, scope)
+
+
+def _silent_scope(query: Select, scope: Scope) -> Select:
+    if scope.station_id is not None or scope.customer_id is not None or scope.district_id is not None:
+        query = query.join(Account, and_(Account.meter_id == Meter.id, Account.status == "open"))
+    if scope.district_id is not None:
+        query = (query.join(Customer, Customer.id == Account.customer_id)
+                 .join(SalesStation, SalesStation.id == Account.station_id)
+                 .where(func.coalesce(Customer.district_id, SalesStation.district_id) == scope.district_id))
     if scope.station_id is not None:
         query = query.where(Account.station_id == scope.station_id)
-    if scope.district_id is not None:
-        query = query.where(customer_district == scope.district_id)
     if scope.customer_id is not None:
         query = query.where(Account.customer_id == scope.customer_id)
     if scope.utility is not None:
@@ -744,17 +759,103 @@ def silent_meter_query(scope: Scope, day_from: date, day_to: date, *, details: b
     return query
 
 
+def silent_meter_details(keys: Select) -> Select:
+    """The report's columns for the meters `keys` (a silent_meter_query, paged or not), by meter number.
+
+    The open account, customer, station and district are looked up for these
+    meters only, so a first page joins fifty rows, not every silent meter.
+    """
+    page = keys.subquery("page")
+    district_id = func.coalesce(Customer.district_id, SalesStation.district_id)
+    return (
+        select(Meter.id, Meter.meter_number, Meter.utility, Meter.status, Customer.code.label("customer_code"),
+               Customer.name.label("customer"), Account.account_number, District.name.label("district"),
+               SalesStation.name.label("station"), page.c.last_business_date)
+        .select_from(page)
+        .join(Meter, Meter.id == page.c.id)
+        .outerjoin(Account, and_(Account.meter_id == Meter.id, Account.status == "open"))
+        .outerjoin(Customer, Customer.id == Account.customer_id)
+        .outerjoin(SalesStation, SalesStation.id == Account.station_id)
+        .outerjoin(District, District.id == district_id)
+        .order_by(page.c.meter_number)
+    )
+
+
+def _silent_ranges(day_from: date, day_to: date, today: date | None) -> list:
+    """The disjoint conditions on a last-sale row that make its meter silent from day_from to day_to."""
+    activity = MeterVendActivity
+    ranges = [activity.last_business_date.is_(None), activity.last_business_date < day_from]
+    if today is None or day_to < today:
+        sold_in_period = exists().where(
+            Vend.meter_id == activity.meter_id, Vend.business_date >= day_from, Vend.business_date <= day_to
+        )
+        ranges.append(and_(activity.last_business_date > day_to, ~sold_in_period))
+    return ranges
+
+
+def silent_meter_window_query(scope: Scope, day_from: date, day_to: date, *, today: date | None,
+                              after: Sequence | None, window: int) -> Select:
+    """silent_meter_query limited to the next `window` meters by number after `after`.
+
+    When silent meters are common this finds a page after a few hundred
+    meters, where the range over all silent rows would sort them all.
+    """
+    following = select(Meter.id)
+    if after is not None:
+        following = following.where(Meter.meter_number > after[0])
+    following = following.order_by(Meter.meter_number).limit(window).subquery("following")
+    activity = MeterVendActivity
+    query = (select(Meter.id, Meter.meter_number, activity.last_business_date)
+             .select_from(following).join(Meter, Meter.id == following.c.id)
+             .join(activity, activity.meter_id == Meter.id)
+             .where(Meter.status != "retired", or_(*_silent_ranges(day_from, day_to, today))))
+    return _silent_scope(query, scope)
+
+
+SILENT_WINDOW = 2000  # meters looked at by number before the page falls back to the silent range
+
+
 def silent_meters(ctx: AppContext, actor: Actor, filters: ReportFilters, *, after: Sequence | None = None,
                   limit: int = PAGE_SIZE) -> SilentMeterPage:
-    """A page of meters with no sale in the period, by meter number."""
+    """A page of meters with no sale in the period, by meter number.
+
+    First the next SILENT_WINDOW meters by number are checked one by one (cheap,
+    and enough whenever silent meters are not rare); if they hold less than a
+    page and more meters follow, the page comes from the range over all silent
+    rows (cheap when silent meters are rare). Either way the page is exact.
+    """
     day_from, day_to, today = _silent_period(ctx, filters)
     with _start(ctx, actor) as session:
+        _plain_plan(session)
         scope = resolve(session, actor, filters)
-        query, to_page = keyset_page(silent_meter_query(scope, day_from, day_to, today=today), [Meter.meter_number],
-                                     after=after, limit=limit, key_of=lambda row: (row.meter_number,))
-        page = to_page(session.execute(query).all())
+        key_of = lambda row: (row.meter_number,)  # noqa: E731
+        window = silent_meter_window_query(scope, day_from, day_to, today=today, after=after,
+                                           window=SILENT_WINDOW)
+        keys, to_page = keyset_page(window, [Meter.meter_number], after=None, limit=limit, key_of=key_of)
+        rows = session.execute(silent_meter_details(keys)).all()
+        if len(rows) <= limit and _more_meters_after_window(session, after):
+            keys, to_page = keyset_page(silent_meter_query(scope, day_from, day_to, today=today),
+                                        [Meter.meter_number], after=after, limit=limit, key_of=key_of)
+            rows = session.execute(silent_meter_details(keys)).all()
+        page = to_page(rows)
         return SilentMeterPage([silent_meter_row(row) for row in page.rows], page.next_key,
                                scope.descriptions)
+
+
+def _more_meters_after_window(session: Session, after: Sequence | None) -> bool:
+    """Whether meters follow the SILENT_WINDOW checked (then the window may not hold the whole page)."""
+    query = select(Meter.id)
+    if after is not None:
+        query = query.where(Meter.meter_number > after[0])
+    query = query.order_by(Meter.meter_number).offset(SILENT_WINDOW).limit(1)
+    return session.scalar(query) is not None
+
+
+def _plain_plan(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # Joining a hundred thousand silent rows costs enough to trigger JIT compilation,
+        # which gains nothing on a query that runs once.
+        session.execute(text("SET LOCAL jit = off"))
 
 
 def silent_meter_row(row) -> SilentMeterRow:
@@ -766,13 +867,9 @@ def silent_meter_row(row) -> SilentMeterRow:
 def silent_meter_count(ctx: AppContext, actor: Actor, filters: ReportFilters) -> int:
     day_from, day_to, today = _silent_period(ctx, filters)
     with _start(ctx, actor) as session:
+        _plain_plan(session)
         scope = resolve(session, actor, filters)
-        query = silent_meter_query(scope, day_from, day_to, details=False, today=today)
-        if session.get_bind().dialect.name == "postgresql":
-            # A million-meter anti-join costs enough to trigger JIT compilation, which takes
-            # longer than it saves here (about 0.3 s of a 1.2 s count).
-            session.execute(text("SET LOCAL jit = off"))
-        return int(session.scalar(query) or 0)
+        return int(session.scalar(silent_meter_count_query(scope, day_from, day_to, today=today)) or 0)
 
 
 # ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Callable, Sequence
 
-from stron_tui.db.models import Meter, Vend
+from stron_tui.db.models import Vend
 from stron_tui.errors import ValidationError
 from stron_tui.exports.files import ExportCancelled, export_path
 from stron_tui.exports.pdf import write_pdf
@@ -113,11 +113,10 @@ def export_report(
                                            tables.receipt_totals_values(totals), scope.descriptions)
             else:
                 day_from, day_to, today = core._silent_period(ctx, filters)
-                query = core.silent_meter_query(scope, day_from, day_to, today=today)
-                total = int(session.scalar(core.silent_meter_query(scope, day_from, day_to, details=False,
-                                                                   today=today)) or 0)
-                result = session.execute(query.order_by(Meter.meter_number)
-                                         .execution_options(yield_per=STREAM_BATCH))
+                keys = core.silent_meter_query(scope, day_from, day_to, today=today)
+                total = int(session.scalar(core.silent_meter_count_query(scope, day_from, day_to, today=today))
+                            or 0)
+                result = session.execute(core.silent_meter_details(keys).execution_options(yield_per=STREAM_BATCH))
                 table = tables.silent_table((core.silent_meter_row(row) for row in result), total,
                                             scope.descriptions + (f"No sale from {day_from} to {day_to}",))
             path, count = _write(ctx, actor, table, fmt, stem, total, progress)
