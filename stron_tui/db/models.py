@@ -470,6 +470,9 @@ class VendDailyTotal(Base):
     payment_type: Mapped[str] = mapped_column(Unicode(20), nullable=False)
     paid_currency: Mapped[str] = mapped_column(Unicode(3), nullable=False)
     currency: Mapped[str] = mapped_column(Unicode(3), nullable=False)
+    # Sales without an operator (API) spread over a few rows per key, so concurrent sales don't queue
+    # on one row lock; a cashier sells one sale at a time and always uses slot 0. Reports sum the slots.
+    slot: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0, server_default="0")
     vend_count: Mapped[int] = mapped_column(Integer, nullable=False)
     paid_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
     gross_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
@@ -479,7 +482,7 @@ class VendDailyTotal(Base):
     units: Mapped[Decimal] = mapped_column(Units, nullable=False)
     __table_args__ = (
         UniqueConstraint("business_date", "station_id", "operator_key", "district_id", "utility", "payment_type",
-                         "paid_currency", "currency", name="uq_vend_daily_totals_key"),
+                         "paid_currency", "currency", "slot", name="uq_vend_daily_totals_key"),
         Index("ix_vend_daily_totals_station_date", "station_id", "business_date"),
         Index("ix_vend_daily_totals_operator_date", "operator_key", "business_date"),
     )

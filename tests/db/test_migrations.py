@@ -135,3 +135,61 @@ def test_every_meter_gets_its_last_sale_row_on_postgresql():
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def _slots_fold_on_downgrade(url: str) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from stron_tui.db.models import District, SalesStation, VendDailyTotal
+    from stron_tui.services.clock import utcnow
+
+    db = Database(url)
+    try:
+        migrate.upgrade(db)
+        now = utcnow()
+        with db.session() as session:
+            district = District(code="D", code_key="d", name="D", name_key="d", created_at=now, updated_at=now)
+            session.add(district)
+            session.flush()
+            station = SalesStation(code="S", code_key="s", name="S", name_key="s", district_id=district.id,
+                                   created_at=now, updated_at=now)
+            session.add(station)
+            session.flush()
+            key = dict(business_date=date(2024, 5, 1), station_id=station.id, operator_key=0,
+                       district_id=district.id, utility="electricity", payment_type="cash", paid_currency="USD",
+                       currency="USD")
+            for slot, count in ((2, 3), (5, 4), (7, 1)):  # an API account's day in three slots
+                session.add(VendDailyTotal(**key, slot=slot, vend_count=count, paid_amount=Decimal(10 * count),
+                                           gross_amount=Decimal(10 * count), vat_amount=Decimal(count),
+                                           excise_amount=Decimal(0), net_amount=Decimal(9 * count),
+                                           units=Decimal(50 * count)))
+        migrate.downgrade(db, "0003")
+        with db.engine.connect() as connection:
+            rows = connection.execute(text("SELECT vend_count, gross_amount, units FROM vend_daily_totals")).all()
+        assert [(count, Decimal(gross), Decimal(units)) for count, gross, units in rows] == [
+            (8, Decimal(80), Decimal(400))]
+        migrate.upgrade(db)
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT slot, vend_count FROM vend_daily_totals")).all() == [(0, 8)]
+    finally:
+        db.dispose()
+
+
+def test_daily_total_slots_fold_into_one_row_on_downgrade_on_sqlite(tmp_path):
+    _slots_fold_on_downgrade(f"sqlite:///{tmp_path / 'slots.sqlite3'}")
+
+
+@pytest.mark.skipif(not PG_URL, reason="STRON_TEST_PG_URL is not set")
+def test_daily_total_slots_fold_into_one_row_on_downgrade_on_postgresql():
+    base = make_url(PG_URL)
+    name = f"stron_slots_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        _slots_fold_on_downgrade(base.set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -451,7 +451,7 @@ def test_the_first_sale_of_a_never_sold_meter_fills_its_last_sale(sales):
 
     # A Vend-like object: record_vend_in_daily_totals reads only these attributes.
     m4 = sales.meter_ids["M4"]
-    sale = SimpleNamespace(meter_id=m4, business_date=date(2024, 3, 20), created_at=_utc(2024, 3, 20, 9),
+    sale = SimpleNamespace(id=1_000_001, meter_id=m4, business_date=date(2024, 3, 20), created_at=_utc(2024, 3, 20, 9),
                            station_id=sales.station_ids["S1"], operator_id=None, district_id=None,
                            utility="electricity",
                            payment_type="cash", paid_currency="USD", currency="USD", paid_amount=D("10"),

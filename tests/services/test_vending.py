@@ -296,3 +296,30 @@ def test_the_temporary_payment_password_sells_nothing_until_changed(ctx, admin, 
     auth.change_own_password(ctx, cashier, "123456", "Till-One-Pay-9", kind="payment")
     receipt = vending.vend(ctx, cashier, request, payment_password="Till-One-Pay-9")
     assert world.meter_simulator(meter).enter(receipt.token).accepted
+
+
+def test_concurrent_api_sales_spread_over_daily_rows_that_reports_sum(ctx, admin, world):
+    # An API account sells many at once: its day's totals are kept in several rows (one row lock
+    # would queue every sale), a cashier's in one; the monthly summary adds them all up.
+    from stron_tui.db.models import VendDailyTotal
+    from stron_tui.services import api_accounts, reports
+    from stron_tui.services.reports import ReportFilters
+
+    key = api_accounts.create_account(ctx, admin, name="gateway", role="Administrator",
+                                      station_code="S1").api_key
+    gateway = api_accounts.authenticate(ctx, key)
+    meter = add_meter(world, "4100000022")
+    for _ in range(9):
+        vending.vend(ctx, gateway, VendRequest(meter, "amount", "3", request_id=vending.new_request_id()))
+    for _ in range(3):
+        sell(ctx, admin, meter, "2")
+    with ctx.db.read_session() as session:
+        rows = session.execute(select(VendDailyTotal.operator_key, VendDailyTotal.slot, VendDailyTotal.vend_count)
+                               ).all()
+    api_rows = [row for row in rows if row.operator_key == 0]
+    cashier_rows = [row for row in rows if row.operator_key != 0]
+    assert len(api_rows) > 1 and sum(row.vend_count for row in api_rows) == 9
+    assert [(row.slot, row.vend_count) for row in cashier_rows] == [(0, 3)]
+    summary = reports.monthly_summary(ctx, admin, ReportFilters())
+    assert sum(row.vend_count for row in summary.rows) == 12
+    assert sum(row.gross_amount for row in summary.rows) == Decimal("33.00")

@@ -29,6 +29,9 @@ from stron_tui.db.queries import chunked
 AMOUNT_FIELDS = ("paid_amount", "gross_amount", "vat_amount", "excise_amount", "net_amount", "units")
 KEY_FIELDS = ("business_date", "station_id", "operator_key", "district_id", "utility", "payment_type",
               "paid_currency", "currency")
+# Rows per key for sales without an operator: an API account sells many at once, and with one row they
+# would all wait for each other's row lock until commit. Reports sum over the slots.
+DAILY_SLOTS = 8
 
 
 def _daily_key(vend: Vend) -> dict:
@@ -41,6 +44,7 @@ def _daily_key(vend: Vend) -> dict:
         "payment_type": vend.payment_type,
         "paid_currency": vend.paid_currency,
         "currency": vend.currency,
+        "slot": 0 if vend.operator_id else vend.id % DAILY_SLOTS,
     }
 
 
@@ -48,7 +52,8 @@ def _add_to_day_statement():
     daily = VendDailyTotal.__table__
     return (
         update(daily)
-        .where(*[daily.c[name] == bindparam(f"key_{name}", type_=daily.c[name].type) for name in KEY_FIELDS])
+        .where(*[daily.c[name] == bindparam(f"key_{name}", type_=daily.c[name].type)
+                 for name in (*KEY_FIELDS, "slot")])
         .values(vend_count=daily.c.vend_count + 1,
                 **{name: daily.c[name] + bindparam(f"add_{name}", type_=daily.c[name].type)
                    for name in AMOUNT_FIELDS})
