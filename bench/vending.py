@@ -38,6 +38,7 @@ from stron_tui.db.models import (  # noqa: E402
     Account, ApiAccount, Customer, District, Meter, Role, SalesStation, Tariff, VendingKey,
 )
 from stron_tui.services.bootstrap import ensure_reference_data  # noqa: E402
+from stron_tui.services.reports.aggregates import start_meter_activity_by_number  # noqa: E402
 from stron_tui.services.clock import utcnow  # noqa: E402
 from stron_tui.services.context import AppContext  # noqa: E402
 from stron_tui.settings import Settings  # noqa: E402
@@ -88,6 +89,7 @@ def populate(ctx: AppContext, meters: int) -> list[str]:
             session.execute(insert(Customer), [dict(code=f"B{n}", code_key=f"b{n}", name=f"Bench {n}",
                                                     name_key=f"bench {n}", created_at=now, updated_at=now)
                                                for n in batch_numbers(batch)])
+        start_meter_activity_by_number(session, numbers)  # as Base Data does for every meter it creates
         meter_ids = {number: meter_id for number, meter_id in session.execute(select(Meter.meter_number, Meter.id))}
         customer_ids = {code: customer_id for code, customer_id in session.execute(select(Customer.code, Customer.id))}
         for start in range(0, meters, 5000):
