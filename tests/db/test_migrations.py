@@ -64,6 +64,7 @@ def test_migrations_render_as_t_sql_for_sql_server():
     assert re.search(r"id BIGINT NOT NULL IDENTITY\(1,1\)", sql)
     assert re.search(r"id INTEGER NOT NULL IDENTITY\(1,1\)", sql)
     assert "created_at DATETIME2(6) NOT NULL" in sql
+    assert "business_date DATE NOT NULL" in sql and not re.search(r"\bDATETIME\b", sql)
     assert "name NVARCHAR(120) NOT NULL" in sql
     assert "CREATE UNIQUE INDEX uq_accounts_open_meter ON accounts (meter_id) WHERE status = 'open'" in sql
     # Explicit constraint names from the naming convention, and T-SQL batches.

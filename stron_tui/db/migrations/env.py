@@ -18,6 +18,11 @@ def run_offline() -> None:
         render_as_batch=False,
         dialect_opts={"paramstyle": "named"},
     )
+    dialect = context.get_context().dialect
+    if dialect.name == "mssql":
+        # Offline there is no server to ask its version; without one, DATE renders as DATETIME.
+        # The production target is SQL Server 2022.
+        dialect.server_version_info = (16, 0)
     with context.begin_transaction():
         context.run_migrations()
 
