@@ -29,9 +29,10 @@ ENVIRONMENT = {
     "STRON_IDLE_LOCK_MINUTES": "idle_lock_minutes",
     "STRON_LOW_BANDWIDTH": "low_bandwidth",
     "STRON_UTILITY_NAME": "utility_name",
+    "STRON_API_THREADS": "api_threads",
 }
 
-INTEGER_FIELDS = {"lockout_attempts", "lockout_minutes", "idle_lock_minutes"}
+INTEGER_FIELDS = {"lockout_attempts", "lockout_minutes", "idle_lock_minutes", "api_threads"}
 BOOLEAN_FIELDS = {"low_bandwidth"}
 
 
@@ -54,6 +55,7 @@ class Settings:
     idle_lock_minutes: int = 15
     low_bandwidth: bool = False
     utility_name: str = "Stron Utility"
+    api_threads: int = 4  # requests each API process works on at once (see stron_tui/api/app.py)
     config_file: Path | None = field(default=None, compare=False)
 
     @property

@@ -36,6 +36,7 @@ def test_config_file_is_read_and_environment_wins(tmp_path):
         ({"STRON_CURRENCY": "DOLLARS"}, "3-letter ISO code"),
         ({"STRON_LOCKOUT_ATTEMPTS": "many"}, "must be a whole number"),
         ({"STRON_LOW_BANDWIDTH": "perhaps"}, "must be true or false"),
+        ({"STRON_API_THREADS": "0"}, "api_threads must be at least 1"),
         ({"STRON_CONFIG": "/nonexistent/stron.toml"}, "does not exist"),
     ],
 )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import Depends, FastAPI
 
 from stron_tui.api import problems
@@ -32,9 +35,19 @@ _ERRORS = {status: {"model": Problem, "content": {problems.MEDIA_TYPE: {}}, "des
                                  (422, "bad input"), (429, "rate limit exceeded; see Retry-After"))}
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    # Requests do their database work in a thread pool. With anyio's 40 threads, every request in flight
+    # shares the interpreter lock with all the others and each crawls; with a few threads (enough to
+    # overlap the database round trips) the rest wait their turn and each finishes fast: on two cores,
+    # 16 clients selling at once get the same throughput with half the 99th percentile latency.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.ctx.settings.api_threads
+    yield
+
+
 def create_app(ctx: AppContext, *, rate_limiter: RateLimiter | None = None) -> FastAPI:
     app = FastAPI(title="stron-tui integration API", version="1.0", description=DESCRIPTION,
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None, lifespan=_lifespan)
     app.state.ctx = ctx
     app.state.rate_limiter = rate_limiter or RateLimiter()
     app.state.cursors = Cursors(ctx.settings.database_url)

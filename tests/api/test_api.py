@@ -241,3 +241,20 @@ def test_openapi_and_docs_are_served(api):
         schema = http.get("/openapi.json").json()
         assert "/api/v1/vends" in schema["paths"] and "/api/v1/reports/receipts" in schema["paths"]
         assert http.get("/docs").status_code == 200
+
+
+def test_each_api_process_works_on_as_many_requests_at_once_as_configured(ctx):
+    # Requests beyond api_threads wait their turn instead of all sharing the interpreter at once.
+    import anyio
+    import anyio.to_thread
+
+    from stron_tui.api.app import create_app
+    from stron_tui.services.context import AppContext
+
+    app = create_app(AppContext(settings=ctx.settings.with_overrides(api_threads=3), db=ctx.db))
+
+    async def threads_while_serving() -> int:
+        async with app.router.lifespan_context(app):
+            return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    assert anyio.run(threads_while_serving) == 3
