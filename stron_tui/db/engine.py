@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from stron_tui.errors import ConfigurationError, DatabaseUnavailable
@@ -58,41 +57,17 @@ def _sqlite_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-# A pooled server connection idle this long is pinged before use; a busy one is not (a ping is a round
-# trip on every unit of work). A connection that died while in use fails once, as DatabaseUnavailable,
-# and the pool then replaces every connection it holds.
-PING_AFTER_IDLE_SECONDS = 10.0
-
-
-def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
-    def checked_in(_dbapi_connection, record) -> None:
-        record.info["stron_idle_since"] = time.monotonic()
-
-    def checked_out(dbapi_connection, record, _proxy) -> None:
-        idle_since = record.info.pop("stron_idle_since", None)
-        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
-            return
-        try:
-            engine.dialect.do_ping(dbapi_connection)
-        except engine.dialect.loaded_dbapi.Error as error:
-            raise DisconnectionError("a pooled connection no longer answers") from error  # the pool reconnects
-
-    event.listen(engine, "checkin", checked_in)
-    event.listen(engine, "checkout", checked_out)
-
-
 def _connection_lost() -> DatabaseUnavailable:
     # The server ended the connection mid-work (restart, failover, terminated backend): a clear
     # StronError that screens show and the API answers with 503, not a crash with SQL in it.
-    # The pool has dropped its connections and re-connects on the next checkout.
+    # The pool re-connects on the next checkout (pre-ping).
     return DatabaseUnavailable("The connection to the database was lost before this finished; try again.")
 
 
 class Database:
     """One configured database: an engine plus short transactions on it."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 5,
-                 ping_after_idle_seconds: float = PING_AFTER_IDLE_SECONDS):
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 5):
         self.url = parse_database_url(url)
         self.backend = self.url.get_backend_name()
         kwargs: dict = {"echo": echo, "future": True}
@@ -104,10 +79,12 @@ class Database:
                     raise ConfigurationError(f"The database directory {directory} does not exist.")
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30, "isolation_level": None}
         elif self.backend == "postgresql":
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+            # pre-ping: a connection the server dropped (restart, failover, killed backend) is replaced
+            # at checkout, unseen, instead of failing the next sale once per process.
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
             kwargs["connect_args"] = {"connect_timeout": 5, "application_name": "stron-tui"}
         elif self.backend == "mssql":
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, fast_executemany=True)
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, fast_executemany=True)
         try:
             self.engine: Engine = create_engine(self.url, **kwargs)
         except ModuleNotFoundError as error:
@@ -117,8 +94,6 @@ class Database:
         if self.backend == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
-        else:
-            _ping_when_idle(self.engine, ping_after_idle_seconds)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._read_sessions = sessionmaker(
             self.engine.execution_options(stron_read_only=True), expire_on_commit=False, autoflush=False
@@ -161,7 +136,7 @@ class Database:
     def read_rows(self, statement, parameters: dict | None = None) -> list:
         """The rows of one statement, read outside a transaction where the server allows it.
 
-        One round trip instead of BEGIN, SELECT, COMMIT (a single statement
+        No BEGIN and COMMIT round trips around the SELECT (a single statement
         sees one consistent snapshot anyway); for look-ups made on every
         request, such as an API key. SQLite reads in a read session.
         """

@@ -26,12 +26,12 @@ def test_a_terminated_backend_is_a_clear_error_and_the_next_session_reconnects(c
         killer.dispose()
 
 
-def test_an_idle_pooled_connection_that_died_is_replaced_without_an_error(ctx):
+def test_a_pooled_connection_that_died_is_replaced_without_an_error(ctx):
     if ctx.db.backend != "postgresql":
         pytest.skip("ending a server backend needs PostgreSQL")
     from stron_tui.db.engine import Database
 
-    db = Database(str(ctx.db.url.render_as_string(hide_password=False)), ping_after_idle_seconds=0)
+    db = Database(str(ctx.db.url.render_as_string(hide_password=False)))
     killer = create_engine(ctx.db.url, isolation_level="AUTOCOMMIT")
     try:
         with db.read_session() as session:
