@@ -144,7 +144,7 @@ def generate(db: Database, meters: int, receipts: int) -> float:
     meter = f"(1 + (i * 7919) % {selling})"
     station = f"(1 + ({meter} - 1) % {STATIONS})"
     seconds = f"{q['int_div'](f'i * {int(seconds_per_vend * 1000)}', 1000)}"
-    gross = f"(2 * (1 + i % 50))"
+    gross = "(2 * (1 + i % 50))"
     net = q["money"](f"{gross} / 1.173")
     excise = q["money"](f"{net} * 0.02")
     # Operator and payment type vary independently of the station (i / 3, i / 7), as in real shifts,
