@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Iterator
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -18,11 +19,33 @@ from tests.conftest import PG_URL
 EXPECTED_TABLES = {table.name for table in Base.metadata.sorted_tables}
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request, tmp_path) -> Iterator[str]:
+    """An empty database (no schema) on each backend: a SQLite file, or a throw-away PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
+        return
+    if not PG_URL:
+        pytest.skip("STRON_TEST_PG_URL is not set")
+    base = make_url(PG_URL)
+    name = f"stron_migrate_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def test_schema_head_constant_matches_alembic():
     assert migrate.head_revision() == SCHEMA_HEAD
 
 
-def _round_trip(url: str) -> None:
+def test_upgrade_and_downgrade(empty_database_url):
+    url = empty_database_url
     db = Database(url)
     try:
         migrate.upgrade(db)
@@ -36,25 +59,6 @@ def _round_trip(url: str) -> None:
         assert migrate.current_revision(db) == SCHEMA_HEAD
     finally:
         db.dispose()
-
-
-def test_upgrade_and_downgrade_on_sqlite(tmp_path):
-    _round_trip(f"sqlite:///{tmp_path / 'migrate.sqlite3'}")
-
-
-@pytest.mark.skipif(not PG_URL, reason="STRON_TEST_PG_URL is not set")
-def test_upgrade_and_downgrade_on_postgresql():
-    base = make_url(PG_URL)
-    name = f"stron_migrate_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        _round_trip(base.set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_migrations_render_as_t_sql_for_sql_server():
@@ -87,7 +91,8 @@ METER_COLUMNS = ("meter_number, meter_type, utility, status, sgc, ti, krn, kt, e
                  "installed_ken, created_at, updated_at")
 
 
-def _backfill_round_trip(url: str) -> None:
+def test_every_meter_gets_its_last_sale_row(empty_database_url):
+    url = empty_database_url
     db = Database(url)
     try:
         migrate.upgrade(db, "0002")
@@ -119,26 +124,8 @@ def _backfill_round_trip(url: str) -> None:
         db.dispose()
 
 
-def test_every_meter_gets_its_last_sale_row_on_sqlite(tmp_path):
-    _backfill_round_trip(f"sqlite:///{tmp_path / 'backfill.sqlite3'}")
-
-
-@pytest.mark.skipif(not PG_URL, reason="STRON_TEST_PG_URL is not set")
-def test_every_meter_gets_its_last_sale_row_on_postgresql():
-    base = make_url(PG_URL)
-    name = f"stron_backfill_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        _backfill_round_trip(base.set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def _slots_fold_on_downgrade(url: str) -> None:
+def test_daily_total_slots_fold_into_one_row_on_downgrade(empty_database_url):
+    url = empty_database_url
     from datetime import date
     from decimal import Decimal
 
@@ -175,22 +162,3 @@ def _slots_fold_on_downgrade(url: str) -> None:
             assert connection.execute(text("SELECT slot, vend_count FROM vend_daily_totals")).all() == [(0, 8)]
     finally:
         db.dispose()
-
-
-def test_daily_total_slots_fold_into_one_row_on_downgrade_on_sqlite(tmp_path):
-    _slots_fold_on_downgrade(f"sqlite:///{tmp_path / 'slots.sqlite3'}")
-
-
-@pytest.mark.skipif(not PG_URL, reason="STRON_TEST_PG_URL is not set")
-def test_daily_total_slots_fold_into_one_row_on_downgrade_on_postgresql():
-    base = make_url(PG_URL)
-    name = f"stron_slots_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        _slots_fold_on_downgrade(base.set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
