@@ -439,7 +439,7 @@ def _vend_once(ctx: AppContext, actor: Actor, request: VendRequest, number: str)
                                   "ask a supervisor to assign you one.", field="meter")
         terms = _terms_of(facts, facts.currency_minor_unit)
         now = utcnow()
-        paid_code = _paid_currency_code(request.currency, terms)
+        paid_code = terms.currency if paid is None else paid
         paid_row = None if facts.paid_minor_unit is None else SimpleNamespace(
             minor_unit=facts.paid_minor_unit, active=facts.paid_active)
         quote = _quote(request, _payment_in(session, paid_code, paid_row, terms, now), terms)
