@@ -147,8 +147,11 @@ def verify_own_password(ctx: AppContext, actor: Actor, password: str, *, kind: s
         return
     if locked:
         raise AccountLocked(_locked_message(user, ctx), user.locked_until)
-    label = "payment password" if kind == "payment" else "password"
-    raise AuthenticationFailed(f"Wrong {label}.")
+    if kind == "payment":
+        # The usual slip: typing the login password, which is a different one.
+        raise AuthenticationFailed("Wrong payment password (not your login password; P on the main menu, "
+                                   "then F8, changes it).")
+    raise AuthenticationFailed("Wrong password.")
 
 
 def confirm_payment(ctx: AppContext, actor: Actor, password: str) -> None:

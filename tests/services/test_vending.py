@@ -181,7 +181,8 @@ def test_bad_meters_record_nothing(ctx, admin, world):
 def test_wrong_payment_password_counts_like_a_login_failure(ctx, admin, world):
     meter = add_meter(world, "4100000012")
     request = VendRequest(meter, "amount", "10", request_id=vending.new_request_id())
-    with pytest.raises(AuthenticationFailed, match="Wrong payment password"):
+    with pytest.raises(AuthenticationFailed,
+                       match=r"Wrong payment password \(not your login password; P on the main menu"):
         vending.vend(ctx, admin, request, payment_password="not-it")
     with ctx.db.read_session() as session:
         assert session.scalar(select(User.failed_logins).where(User.builtin_admin.is_(True))) == 1
