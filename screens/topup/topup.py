@@ -221,6 +221,7 @@ class TopUpScreen(StronScreen):
             currency=currency if isinstance(currency, str) else None,
             payment_type=payment if isinstance(payment, str) else "cash",
             request_id=self.request_id,
+            quote_id=self.quote.quote_id if self.quote is not None else "",  # sell exactly what was previewed
         )
 
     @on(Input.Submitted, "#value")
@@ -234,7 +235,18 @@ class TopUpScreen(StronScreen):
     @on(Select.Changed)
     def _choice_changed(self) -> None:
         if self.quote is not None and self.target is not None:
+            self._forget_preview()
             self._preview(self._request())
+
+    @on(Input.Changed, "#value")
+    def _value_edited(self) -> None:
+        if self.quote is not None:
+            self._forget_preview()
+
+    def _forget_preview(self) -> None:
+        """Any change to the sale needs a new preview: the sale is bound to the previewed one."""
+        self.quote = None
+        self.query_one("#preview", Static).update("")
 
     @work(thread=True, exclusive=True, group="preview")
     def _preview(self, request) -> None:
@@ -311,8 +323,13 @@ class TopUpScreen(StronScreen):
         self.app.call_from_thread(self._sold, receipt)
 
     def _sale_failed(self, error: StronError) -> None:
+        from stron_tui.services.vending import PriceChanged
+
         pin = self.query_one("#pin", Input)
         pin.value = ""
+        if isinstance(error, PriceChanged):
+            self._forget_preview()
+            self.query_one("#value", Input).focus()
         if isinstance(error, ValidationError) and error.field in ("amount", "units"):
             self.query_one("#field-value", LabeledField).show_error(str(error))
         elif isinstance(error, ValidationError) or "password" in str(error).lower():

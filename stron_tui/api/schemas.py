@@ -92,6 +92,10 @@ class SaleIn(Model):
     value: NumberText = Field(description="the amount or the units as a decimal string", examples=["10.00"])
     currency: str | None = Field(None, max_length=3, description="paid currency; default the tariff's")
     payment_type: str = Field("cash", min_length=1, max_length=20)
+    quote_id: str | None = Field(
+        None, pattern=r"^[0-9a-f]{32}$",
+        description="the preview's quote_id: the sale is refused (409, code price_changed) unless it is exactly "
+                    "the previewed sale at the previewed price; without it the sale is priced fresh")
 
 
 class QuoteOut(BaseModel):
@@ -108,6 +112,7 @@ class QuoteOut(BaseModel):
     unit: str
     price_per_unit: str
     price_all_in: str
+    quote_id: str = Field(description="send it with the sale to sell exactly this, at this price")
 
     @classmethod
     def of(cls, quote) -> "QuoteOut":

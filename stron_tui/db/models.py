@@ -326,6 +326,20 @@ class ApiAccount(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+def _request_id_per_caller(table: str) -> tuple[Index, Index]:
+    """A request id (idempotency key) is unique per operator and per API account, never across callers.
+
+    Two filtered unique indexes, because a unique index over the nullable
+    pair would treat NULLs as distinct on SQLite and PostgreSQL.
+    """
+    return tuple(
+        Index(f"uq_{table}_{owner}_request", owner, "request_id", unique=True,
+              sqlite_where=text(f"{owner} IS NOT NULL"), postgresql_where=text(f"{owner} IS NOT NULL"),
+              mssql_where=text(f"{owner} IS NOT NULL"))
+        for owner in ("operator_id", "api_account_id")
+    )
+
+
 class Vend(Base):
     """One credit sale: the receipt's facts, frozen at the moment of sale."""
 
@@ -333,7 +347,7 @@ class Vend(Base):
     id: Mapped[int] = _big_id()
     transaction_number: Mapped[str] = mapped_column(Unicode(24), nullable=False, unique=True)
     receipt_number: Mapped[str] = mapped_column(Unicode(24), nullable=False, unique=True)
-    request_id: Mapped[str] = mapped_column(Unicode(64), nullable=False, unique=True)
+    request_id: Mapped[str] = mapped_column(Unicode(64), nullable=False)  # unique per caller: see indexes
     created_at: Mapped[datetime] = _created()
     business_date: Mapped[date] = mapped_column(Date, nullable=False)
     source: Mapped[str] = mapped_column(Unicode(8), nullable=False)
@@ -373,6 +387,7 @@ class Vend(Base):
         Index("ix_vends_business_date_station", "business_date", "station_id"),
         Index("ix_vends_operator_date", "operator_id", "business_date"),
         Index("ix_vends_customer", "customer_id", "created_at"),
+        *_request_id_per_caller("vends"),
         CheckConstraint("source IN ('tui', 'ssh', 'api', 'cli')", name="source"),
         CheckConstraint("mode IN ('amount', 'units')", name="mode"),
     )
@@ -385,7 +400,7 @@ class ManagementToken(Base):
     id: Mapped[int] = _big_id()
     transaction_number: Mapped[str] = mapped_column(Unicode(24), nullable=False, unique=True)
     receipt_number: Mapped[str] = mapped_column(Unicode(24), nullable=False, unique=True)
-    request_id: Mapped[str] = mapped_column(Unicode(64), nullable=False, unique=True)
+    request_id: Mapped[str] = mapped_column(Unicode(64), nullable=False)  # unique per caller: see indexes
     created_at: Mapped[datetime] = _created()
     business_date: Mapped[date] = mapped_column(Date, nullable=False)
     source: Mapped[str] = mapped_column(Unicode(8), nullable=False)
@@ -409,6 +424,7 @@ class ManagementToken(Base):
         Index("ix_management_tokens_kind_created", "kind", "created_at"),
         Index("ix_management_tokens_meter", "meter_id", "created_at"),
         Index("ix_management_tokens_operator_date", "operator_id", "business_date"),
+        *_request_id_per_caller("management_tokens"),
     )
 
 

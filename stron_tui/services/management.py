@@ -9,25 +9,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import tokencore
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from stron_tui.db.models import Account, ApiAccount, Customer, ManagementToken, Meter, SalesStation, Tariff, User
-from stron_tui.db.queries import for_update, prefix_match
-from stron_tui.errors import Conflict, NotFound, ValidationError
+from stron_tui.db.models import ApiAccount, Customer, ManagementToken, User
+from stron_tui.db.queries import prefix_match
+from stron_tui.errors import NotFound, ValidationError
 from stron_tui.services import audit, tokens
 from stron_tui.exports.files import export_path
 from stron_tui.exports.tables import Column as XColumn
 from stron_tui.exports.tables import write_xlsx
-from stron_tui.services.clock import local_date, local_text, utcnow
+from stron_tui.services.clock import local_text
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
-from stron_tui.services.receipts import Receipt, management_receipt
+from stron_tui.services.receipts import Receipt, build_management_receipt, management_receipt
 from stron_tui.services.text import fold
-from stron_tui.services.vending import REQUEST_ID, _validate_meter_number
+from stron_tui.services.vending import (
+    IssuedTokens,
+    SaleFacts,
+    _validate_meter_number,
+    actor_label,
+    check_request_id,
+    issue_token,
+    key_change_pending,
+    load_sale_facts,
+)
 
 # kind -> (class 2 subclass, permission); key_change has no single subclass.
 KINDS = {
@@ -70,14 +79,71 @@ def _field_for(request: ManagementRequest) -> tuple[int, int | None]:
     raise ValidationError(f"Unknown management token {request.kind!r}.", field="kind")
 
 
-def _existing(ctx: AppContext, session: Session, request: ManagementRequest, number: str) -> Receipt | None:
-    row = session.scalar(select(ManagementToken).where(ManagementToken.request_id == request.request_id))
-    if row is None:
-        return None
-    if row.meter_number != number or row.kind != request.kind:
-        raise Conflict(f"Request id {request.request_id} was already used for a different token "
-                       f"(receipt {row.receipt_number}).")
-    return management_receipt(ctx, session, row)
+@dataclass(frozen=True)
+class ManagementOrder:
+    """A management token for vending.issue_token (the one issuing function)."""
+
+    request: ManagementRequest
+    meter_number: str
+    subclass: int
+    field_value: int | None
+    register: int | None
+    reason: str
+    what = "token"
+    model = ManagementToken
+
+    @property
+    def request_id(self) -> str:
+        return self.request.request_id
+
+    @property
+    def force_key_change(self) -> bool:
+        return self.request.kind == "key_change"
+
+    def facts_options(self) -> dict:
+        return {}
+
+    def plan(self, session: Session, facts: SaleFacts, now) -> None:
+        if facts.station_id is None:
+            raise ValidationError(f"Meter {facts.meter_number} has no open account and you have no sales station; "
+                                  "the token needs a station for its receipt.", field="meter")
+
+    def tokens(self, state: tokens.KeyState, facts: SaleFacts, plan, now) -> IssuedTokens:
+        if self.request.kind == "key_change":
+            return IssuedTokens(" ".join(state.key_change_tokens), None, "")
+        tid = tokens.next_tid(state, now)
+        issued = tokencore.management_token(state.cipher, state.key_data, self.subclass, self.field_value, tid)
+        return IssuedTokens(issued.token, tid, " ".join(state.key_change_tokens))
+
+    def columns(self, facts: SaleFacts, plan, issued: IssuedTokens) -> dict:
+        return dict(kind=self.request.kind, subclass=self.subclass, field_value=self.field_value,
+                    register=self.register, reason=self.reason)
+
+    def numbers(self, row_id: int, station_code: str) -> tuple[str, str]:
+        return f"M{row_id:010d}", f"{station_code}-M{row_id:07d}"[:24]
+
+    def audit(self, facts: SaleFacts, plan, row: dict) -> dict:
+        kind = self.request.kind
+        return dict(action=f"token.{kind}", entity="management_token", entity_id=row["transaction_number"],
+                    summary=f"{kind.replace('_', ' ')} token for meter {facts.meter_number}",
+                    detail={"receipt": row["receipt_number"], "reason": self.reason, "register": self.register,
+                            "watts": self.request.watts, "tid": row["tid"]})
+
+    def receipt(self, ctx: AppContext, actor: Actor, facts: SaleFacts, plan, row: dict) -> Receipt:
+        return build_management_receipt(
+            ctx, SimpleNamespace(**row), station=facts.station, customer_code=facts.customer_code or "",
+            customer_name=facts.customer_name or "", account_number=facts.account_number or "",
+            operator=actor_label(actor))
+
+    def after_record(self, session: Session, row: dict) -> None:
+        """Management tokens keep no sales totals."""
+
+    def same_request(self, row: ManagementToken) -> bool:
+        return (row.meter_number, row.kind, row.field_value, row.register, row.reason) == (
+            self.meter_number, self.request.kind, self.field_value, self.register, self.reason)
+
+    def recorded_receipt(self, ctx: AppContext, session: Session, row: ManagementToken) -> Receipt:
+        return management_receipt(ctx, session, row)
 
 
 def issue(ctx: AppContext, actor: Actor, request: ManagementRequest) -> Receipt:
@@ -86,70 +152,13 @@ def issue(ctx: AppContext, actor: Actor, request: ManagementRequest) -> Receipt:
         raise ValidationError(f"Unknown management token {request.kind!r}.", field="kind")
     subclass, permission = KINDS[request.kind]
     actor.require(permission)
-    if not REQUEST_ID.match(request.request_id or ""):
-        raise ValidationError("Each token needs a request id of 8 to 64 letters, digits or . _ : -.",
-                              field="request_id")
+    check_request_id(request.request_id, "token")
     number = _validate_meter_number(request.meter_number)
     reason = " ".join(request.reason.split())[:200]
     if request.kind in ("clear_tamper", "clear_credit") and not reason:
         raise ValidationError("Give the reason for this token (it goes on the record).", field="reason")
     field_value, register = (None, None) if request.kind == "key_change" else _field_for(request)
-    try:
-        return _issue_once(ctx, actor, request, number, subclass, field_value, register, reason)
-    except IntegrityError:
-        with ctx.db.read_session() as session:
-            earlier = _existing(ctx, session, request, number)
-        if earlier is None:
-            raise
-        return earlier
-
-
-def _issue_once(ctx, actor, request, number, subclass, field_value, register, reason) -> Receipt:
-    with ctx.db.session() as session:
-        meter = session.scalar(for_update(select(Meter).where(Meter.meter_number == number), Meter))
-        if meter is None:
-            raise NotFound(f"There is no meter {number} in the Meter Library.")
-        earlier = _existing(ctx, session, request, number)
-        if earlier is not None:
-            return earlier
-        account = session.scalar(select(Account).where(Account.meter_id == meter.id, Account.status == "open"))
-        station_id = actor.station_id or (account.station_id if account else None)
-        if station_id is None:
-            raise ValidationError(f"Meter {number} has no open account and you have no sales station; "
-                                  "the token needs a station for its receipt.", field="meter")
-        station = session.get(SalesStation, station_id)
-        now = utcnow()
-        state = tokens.prepare_meter_key(ctx, session, meter, now, force_key_change=request.kind == "key_change")
-        if request.kind == "key_change":
-            token_text, tid = " ".join(state.key_change_tokens), None
-            key_change_text = ""
-        else:
-            tid = tokens.next_tid(state, now)
-            issued = tokencore.management_token(state.cipher, state.key_data, subclass, field_value, tid)
-            token_text = issued.token
-            key_change_text = " ".join(state.key_change_tokens)
-        tokens.commit_meter_key(meter, state, tid, now)
-        row = ManagementToken(
-            transaction_number=f"~{request.request_id}"[:24], receipt_number=f"~{request.request_id}"[:24],
-            request_id=request.request_id, created_at=now, business_date=local_date(now, ctx.settings.zone),
-            source=actor.source, operator_id=actor.user_id, api_account_id=actor.api_account_id,
-            station_id=station.id, district_id=station.district_id,
-            account_id=account.id if account else None, customer_id=account.customer_id if account else None,
-            meter_id=meter.id, meter_number=meter.meter_number, kind=request.kind, subclass=subclass,
-            field_value=field_value, register=register, reason=reason, token=token_text, tid=tid,
-            key_change_tokens=key_change_text,
-        )
-        session.add(row)
-        session.flush()
-        row.transaction_number = f"M{row.id:010d}"
-        row.receipt_number = f"{station.code}-M{row.id:07d}"[:24]
-        audit.record(session, actor, f"token.{request.kind}", entity="management_token",
-                     entity_id=row.transaction_number,
-                     summary=f"{request.kind.replace('_', ' ')} token for meter {meter.meter_number}",
-                     detail={"receipt": row.receipt_number, "reason": reason, "register": register,
-                             "watts": request.watts, "tid": tid})
-        session.flush()
-        return management_receipt(ctx, session, row)
+    return issue_token(ctx, actor, ManagementOrder(request, number, subclass, field_value, register, reason))
 
 
 # Looking a meter up and the clear tamper / clear credit records ------------------------------------------
@@ -184,23 +193,14 @@ def find_meter(ctx: AppContext, actor: Actor, meter_number: str) -> MeterFacts:
     _require_exceptions(actor)
     number = _validate_meter_number(meter_number)
     with ctx.db.read_session() as session:
-        meter = session.scalar(select(Meter).where(Meter.meter_number == number))
-        if meter is None:
-            raise NotFound(f"There is no meter {number} in the Meter Library.")
-        row = session.execute(
-            select(Customer.code, Customer.name, Account.account_number, Tariff.name)
-            .select_from(Account)
-            .join(Customer, Customer.id == Account.customer_id)
-            .join(Tariff, Tariff.id == Account.tariff_id)
-            .where(Account.meter_id == meter.id, Account.status == "open")
-        ).first()
-        configured = tokens.configured_key_data(meter)
-        pending = configured != tokens.installed_key_data(meter) or (
-            meter.installed_base_date == 1993 and utcnow() >= tokencore.base_date_end(1993))
-        key_text = (f"SGC {configured.sgc} TI {configured.ti} KRN {configured.krn} KT {configured.kt} "
-                    f"EA {configured.ea} BD {configured.base_date} KEN {configured.ken}")
-        return MeterFacts(meter.meter_number, meter.meter_type, meter.status, meter.utility, key_text, pending,
-                          *(tuple(row) if row else ()))
+        facts = load_sale_facts(session, number, actor, lock=False)
+    configured = tokens.configured_key_data(facts)
+    key_text = (f"SGC {configured.sgc} TI {configured.ti} KRN {configured.krn} KT {configured.kt} "
+                f"EA {configured.ea} BD {configured.base_date} KEN {configured.ken}")
+    account = () if facts.account_id is None else (
+        facts.customer_code, facts.customer_name, facts.account_number, facts.tariff.name)
+    return MeterFacts(facts.meter_number, facts.meter_type, facts.status, facts.utility, key_text,
+                      key_change_pending(facts), *account)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Exchange rates are history, not settings: a new rate is added with the time it
 takes effect (now or later) and the vend looks up the latest one in effect
-(see vending._payment). A rate can't be back-dated, so no past sale could
+(see vending._payment_in). A rate can't be back-dated, so no past sale could
 appear to have used it; only a rate not yet in effect may be withdrawn.
 """
 

@@ -7,16 +7,32 @@ Terms
     P_all  what the customer pays per unit, all taxes in:
              P_all = P                    when the tariff's prices include VAT and excise
              P_all = P * (1 + e) * (1 + v) otherwise
+    price(U) = round_money(U * P_all)     the price of U units
+
+What a token carries (STS amount encoding)
+    A token's 16-bit amount field holds 0.1-unit steps up to 1,638.3, then
+    1-unit steps (from 1,638.4), 10-unit steps (from 18,022.4) and 100-unit
+    steps (from 180,222.4); see tokencore/amount.py. A quantity between two
+    steps cannot be carried exactly. The rule here: ROUND THE ENCODABLE
+    AMOUNT DOWN. The units sold are always a value the token carries exactly
+    (encodable_down), so the token, the receipt and the record show the same
+    units, and those units never cost more than was paid:
+        paid (in the tariff currency) >= price(units on the token).
 
 Top-up by amount (the customer hands over a sum A in currency C):
-    G      gross, in the tariff currency = round_money(A * rate), rate = units of
-           the tariff currency per 1 C (1 when C is the tariff currency)
-    units  = round_down_to_0.1(G / P_all)       (never more energy than paid for)
+    G      gross, in the tariff currency = round_down_money(A * rate), rate = units
+           of the tariff currency per 1 C (1 when C is the tariff currency); rounded
+           down so the gross booked is never more than the money received
+    units  = encodable_down(round_down_to_0.1(G / P_all))  (never more energy than paid for)
 
 Top-up by units (the customer asks for U units):
-    U      must be a multiple of 0.1
-    G      = round_money(U * P_all)
-    A      = round_money(G / rate) in currency C
+    U      must be a multiple of 0.1; units = encodable_down(U) (18022.5 sells 18022.4)
+    G      = price(units) = round_money(units * P_all)
+    A      = round_up_money(G / rate) in currency C; rounded up so the money
+             received is never less than the gross booked
+
+A sale whose gross or paid amount is zero is refused (0.1 kWh at a tariff
+cheaper than half a minor unit would otherwise be given away).
 
 Split of the gross, so that the parts always add up to G exactly and none
 is negative (VAT is charged on net + excise, so it is taken out first):
@@ -26,15 +42,21 @@ is negative (VAT is charged on net + excise, so it is taken out first):
 
 round_money rounds half up to the currency's minor unit (2 places for USD,
 0 for XOF, 3 for KWD). Limits: the tariff's minimum and maximum purchase
-apply to G; units may not exceed the STS maximum transfer 1,820,162.4.
+apply to G; units may not exceed the STS maximum transfer 1,820,162.4; and
+no amount may exceed what its database column holds (fits_column).
+Hand-worked examples: docs/money.md.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
+import tokencore
+from sqlalchemy import Numeric
+
+from stron_tui.db.models import Vend
 from stron_tui.errors import ValidationError
 
 UNIT_STEP = Decimal("0.1")
@@ -83,6 +105,7 @@ class Quote:
     unit: str
     price_per_unit: Decimal
     price_all_in: Decimal
+    quote_id: str = ""  # set by vending.preview: the fingerprint a sale must match to be this sale
 
 
 def quantum(minor_unit: int) -> Decimal:
@@ -93,8 +116,56 @@ def round_money(value: Decimal, minor_unit: int) -> Decimal:
     return value.quantize(quantum(minor_unit), rounding=ROUND_HALF_UP)
 
 
+def round_money_down(value: Decimal, minor_unit: int) -> Decimal:
+    return value.quantize(quantum(minor_unit), rounding=ROUND_FLOOR)
+
+
+def round_money_up(value: Decimal, minor_unit: int) -> Decimal:
+    return value.quantize(quantum(minor_unit), rounding=ROUND_CEILING)
+
+
 def round_units_down(value: Decimal) -> Decimal:
     return value.quantize(UNIT_STEP, rounding=ROUND_DOWN)
+
+
+def encodable_down(units: Decimal) -> Decimal:
+    """The largest quantity a credit token carries exactly that is not above `units` (0 < units <= STS max)."""
+    if units <= 0 or units > STS_MAX_UNITS:
+        return units  # _check_limits explains what is wrong with it
+    return tokencore.representable_amount_down(units)
+
+
+def price_of(units: Decimal, terms: "TariffTerms") -> Decimal:
+    """What `units` cost on these terms, in the tariff currency (the rule the receipt follows)."""
+    return round_money(units * terms.price_all_in, terms.currency_minor_unit)
+
+
+def column_limits(column) -> tuple[int, int]:
+    """(precision, scale) of a Numeric column, read from the model (a Column or a mapped attribute)."""
+    kind = column.type
+    numeric = getattr(kind, "impl", kind)  # our TypeDecorators wrap a Numeric
+    if not isinstance(numeric, Numeric) or numeric.precision is None:
+        raise TypeError(f"{column} is not a Numeric column with a precision.")
+    return numeric.precision, numeric.scale or 0
+
+
+def fits_column(value: Decimal, column, label: str, field: str) -> Decimal:
+    """`value` if the column stores it exactly, else a clear message (never silent rounding to 0).
+
+    A column Numeric(p, s) holds at most s decimal places and p - s digits
+    before the point; a value with more places would be rounded by the
+    database (a tiny price stored as 0), one with more digits refused by it.
+    """
+    precision, scale = column_limits(column)
+    if not value.is_finite():
+        raise ValidationError(f"{label} must be a number.", field=field)
+    if value != 0 and -value.normalize().as_tuple().exponent > scale:
+        smallest = Decimal(1).scaleb(-scale) if scale else Decimal(1)
+        raise ValidationError(f"{label} has at most {scale} decimal places (the smallest step is "
+                              f"{smallest:f}); {value:f} has more.", field=field)
+    if abs(value) >= Decimal(10) ** (precision - scale):
+        raise ValidationError(f"{label} must be below {Decimal(10) ** (precision - scale):,f}.", field=field)
+    return value
 
 
 PLAIN_NUMBER = re.compile(r"^\d{1,12}(\.\d{1,6})?$")
@@ -137,6 +208,11 @@ def split_gross(gross: Decimal, terms: TariffTerms) -> tuple[Decimal, Decimal, D
 
 def _check_limits(gross: Decimal, units: Decimal, terms: TariffTerms, field: str) -> None:
     symbol = terms.currency
+    if gross <= 0:
+        raise ValidationError(
+            f"This sale costs {gross} {symbol} at {terms.price_all_in.normalize()} {symbol} per {terms.unit}: "
+            "nothing is sold for no money; enter a larger quantity.", field=field)
+    fits_column(gross, Vend.gross_amount, f"The sale ({gross:f} {symbol})", field)
     if gross < terms.min_purchase:
         raise ValidationError(
             f"The minimum purchase on tariff {terms.name} is {terms.min_purchase} {symbol}; this sale is {gross} {symbol}.",
@@ -166,9 +242,11 @@ def quote_by_amount(amount: Decimal, payment: Payment, terms: TariffTerms) -> Qu
         raise ValidationError(
             f"{payment.currency} amounts have {payment.minor_unit} decimal places; {amount} has more.", field="amount"
         )
-    gross = round_money(paid * payment.rate, terms.currency_minor_unit)
+    fits_column(paid, Vend.paid_amount, f"The amount ({paid:f} {payment.currency})", "amount")
+    gross = round_money_down(paid * payment.rate, terms.currency_minor_unit)
     units = round_units_down(gross / terms.price_all_in)
     _check_limits(gross, units, terms, "amount")
+    units = encodable_down(units)
     net, excise, vat = split_gross(gross, terms)
     return Quote("amount", paid, payment.currency, payment.rate, terms.currency, gross, net, excise, vat,
                  units, terms.unit, terms.price_per_unit, terms.price_all_in)
@@ -177,9 +255,14 @@ def quote_by_amount(amount: Decimal, payment: Payment, terms: TariffTerms) -> Qu
 def quote_by_units(units: Decimal, payment: Payment, terms: TariffTerms) -> Quote:
     if units != round_units_down(units):
         raise ValidationError(f"Units are sold in steps of {UNIT_STEP} {terms.unit}; {units} is not.", field="units")
-    gross = round_money(units * terms.price_all_in, terms.currency_minor_unit)
+    units = encodable_down(units)
+    gross = price_of(units, terms)
     _check_limits(gross, units, terms, "units")
-    paid = round_money(gross / payment.rate, payment.minor_unit)
+    paid = round_money_up(gross / payment.rate, payment.minor_unit)
+    if paid <= 0:
+        raise ValidationError(f"This sale is less than the smallest {payment.currency} amount; "
+                              "enter a larger quantity.", field="units")
+    fits_column(paid, Vend.paid_amount, f"The amount ({paid:f} {payment.currency})", "units")
     net, excise, vat = split_gross(gross, terms)
     return Quote("units", paid, payment.currency, payment.rate, terms.currency, gross, net, excise, vat,
                  units, terms.unit, terms.price_per_unit, terms.price_all_in)

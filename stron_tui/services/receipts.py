@@ -156,9 +156,19 @@ def build_vend_receipt(ctx: AppContext, vend, *, station, customer_code: str, cu
 
 
 def management_receipt(ctx: AppContext, session: Session, row: ManagementToken) -> Receipt:
-    station = session.get(SalesStation, row.station_id)
+    """The receipt of a recorded management token (records, look-ups, a retried request)."""
     customer = session.get(Customer, row.customer_id) if row.customer_id else None
     account = session.get(Account, row.account_id) if row.account_id else None
+    return build_management_receipt(
+        ctx, row, station=session.get(SalesStation, row.station_id),
+        customer_code=customer.code if customer else "", customer_name=customer.name if customer else "",
+        account_number=account.account_number if account else "",
+        operator=_operator_label(session, row.operator_id, row.api_account_id))
+
+
+def build_management_receipt(ctx: AppContext, row, *, station, customer_code: str, customer_name: str,
+                             account_number: str, operator: str) -> Receipt:
+    """A management token's receipt from its columns (a ManagementToken or a row with the same names)."""
     tokens = row.token.split()
     return Receipt(
         kind=row.kind,
@@ -170,10 +180,10 @@ def management_receipt(ctx: AppContext, session: Session, row: ManagementToken) 
         transaction_number=row.transaction_number,
         issued_at=row.created_at,
         local_time=row.created_at.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M"),
-        operator=_operator_label(session, row.operator_id, row.api_account_id),
-        customer_code=customer.code if customer else "",
-        customer_name=customer.name if customer else "",
-        account_number=account.account_number if account else "",
+        operator=operator,
+        customer_code=customer_code,
+        customer_name=customer_name,
+        account_number=account_number,
         meter_number=row.meter_number,
         token=tokens[-1] if row.kind != "key_change" else "",
         key_change_tokens=tuple(t for t in row.key_change_tokens.split() if t)
@@ -185,7 +195,7 @@ def management_receipt(ctx: AppContext, session: Session, row: ManagementToken) 
     )
 
 
-def _management_detail(row: ManagementToken) -> str:
+def _management_detail(row) -> str:
     if row.kind == "clear_credit":
         return "All credit registers" if row.register is None else f"Credit register {row.register}"
     if row.kind in ("set_power_limit", "set_phase_unbalance") and row.field_value is not None:

@@ -1,22 +1,32 @@
 """Selling credit: find the meter, preview the sale, and vend atomically and idempotently.
 
-One database transaction records the vend (numbers, operator, station,
-account, meter, customer, district, tariff snapshot, amounts, units, token,
-TID, payment) and moves the meter's last TID forward under the meter's row
-lock, so concurrent sales to one meter from any number of stations and
-processes get distinct, increasing TIDs. The token is returned only after
-that transaction commits. A request id makes a retry return the first
-receipt instead of issuing a second token.
+One sale path. Preview, vend, management tokens and the API read the
+meter, open account, customer, tariff (and its version), station, currency,
+payment type, vending key and the acting operator's row through ONE loader
+(`load_sale_facts`, one statement, with or without the meter's row lock)
+into ONE frozen dataclass (`SaleFacts`); and every token, credit or
+management, is issued through ONE function (`issue_token`) that takes the
+meter lock, moves the TID, records the token, the audit row and the totals,
+and returns the receipt. Request ids, placeholder numbers, audit and retry
+live there once. What differs per kind of token is a small `TokenOrder`
+(`CreditOrder` here, `management.ManagementOrder`).
+
+The token is returned only after its transaction commits. A request id
+(idempotency key) belongs to its caller (operator or API account): a retry
+of the same request returns the first receipt, the same id with any other
+field is a Conflict, and another caller's id is just another id.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
-from dataclasses import dataclass
-from types import SimpleNamespace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
+from typing import Protocol
 
 import tokencore
 from sqlalchemy import Integer, Unicode, and_, bindparam, func, insert, select, update
@@ -25,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from stron_tui.db.models import (
     Account,
+    ApiAccount,
     AuditEntry,
     Currency,
     Customer,
@@ -34,16 +45,25 @@ from stron_tui.db.models import (
     PaymentType,
     SalesStation,
     Tariff,
+    User,
     Vend,
     VendingKey,
 )
 from stron_tui.db.queries import for_update, prefix_match
-from stron_tui.errors import Conflict, NotFound, StronError, ValidationError
+from stron_tui.errors import Conflict, NotFound, PermissionDenied, StronError, ValidationError
 from stron_tui.services import audit, auth, tokens
 from stron_tui.services.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
-from stron_tui.services.pricing import Payment, Quote, TariffTerms, parse_decimal, quote_by_amount, quote_by_units
+from stron_tui.services.pricing import (
+    Payment,
+    Quote,
+    TariffTerms,
+    encodable_down,
+    parse_decimal,
+    quote_by_amount,
+    quote_by_units,
+)
 from stron_tui.services.receipts import Receipt, build_vend_receipt, vend_receipt
 from stron_tui.services.text import fold
 
@@ -52,6 +72,12 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
+
+
+class PriceChanged(Conflict):
+    """The sale no longer matches its preview (request edited, tariff or rate changed): preview again."""
+
+    code = "price_changed"
 
 
 @dataclass(frozen=True)
@@ -104,6 +130,7 @@ class VendRequest:
     currency: str | None = None  # defaults to the tariff's currency
     payment_type: str = "cash"
     request_id: str = ""
+    quote_id: str = ""  # the preview's Quote.quote_id: the sale must be that sale at that price
 
 
 def _validate_meter_number(text: str) -> str:
@@ -147,27 +174,6 @@ def find_accounts(ctx: AppContext, actor: Actor, query: str, limit: int = 8) -> 
         return [AccountMatch(*row) for row in rows]
 
 
-def _terms(session: Session, tariff: Tariff) -> TariffTerms:
-    return _terms_of(tariff, session.scalar(select(Currency.minor_unit).where(Currency.code == tariff.currency_code)))
-
-
-def _terms_of(tariff, minor: int | None) -> TariffTerms:
-    """The tariff's terms; `tariff` is a Tariff or a row with its column names."""
-    return TariffTerms(
-        name=tariff.name, unit=tariff.unit, price_per_unit=tariff.price_per_unit, currency=tariff.currency_code,
-        currency_minor_unit=2 if minor is None else minor, vat_rate=tariff.vat_rate,
-        excise_rate=tariff.excise_rate, prices_include_vat=tariff.prices_include_vat,
-        min_purchase=tariff.min_purchase, max_purchase=tariff.max_purchase,
-    )
-
-
-def _open_account(session: Session, meter: Meter) -> Account:
-    account = session.scalar(select(Account).where(Account.meter_id == meter.id, Account.status == "open"))
-    if account is None:
-        raise _no_open_account(meter.meter_number)
-    return account
-
-
 def _no_open_account(meter_number: str) -> ValidationError:
     return ValidationError(f"Meter {meter_number} has no open account; open one in Base Data > Account Library.",
                            field="meter")
@@ -177,13 +183,6 @@ def _no_such_meter(meter_number: str) -> NotFound:
     return NotFound(f"There is no meter {meter_number} in the Meter Library.")
 
 
-def _find_meter(session: Session, meter_number: str) -> Meter:
-    meter = session.scalar(select(Meter).where(Meter.meter_number == meter_number))
-    if meter is None:
-        raise _no_such_meter(meter_number)
-    return meter
-
-
 def _past_vends(ctx: AppContext, session: Session, meter_id: int, limit: int = 5) -> tuple[PastVend, ...]:
     rows = session.scalars(select(Vend).where(Vend.meter_id == meter_id).order_by(Vend.id.desc()).limit(limit))
     return tuple(
@@ -191,30 +190,6 @@ def _past_vends(ctx: AppContext, session: Session, meter_id: int, limit: int = 5
                  row.gross_amount, row.currency, row.units, row.unit, row.token)
         for row in rows
     )
-
-
-def load_target(ctx: AppContext, actor: Actor, meter_number: str) -> VendTarget:
-    """The meter, its account, customer and tariff, and its last purchases (Refresh reloads this)."""
-    actor.require("topup.vend")
-    number = _validate_meter_number(meter_number)
-    with ctx.db.read_session() as session:
-        meter = _find_meter(session, number)
-        account = _open_account(session, meter)
-        customer = session.get(Customer, account.customer_id)
-        tariff = session.get(Tariff, account.tariff_id)
-        station = session.get(SalesStation, account.station_id)
-        district = session.get(District, station.district_id)
-        pending = tokens.configured_key_data(meter) != tokens.installed_key_data(meter) or (
-            meter.installed_base_date == 1993 and utcnow() >= tokencore.base_date_end(1993)
-        )
-        return VendTarget(
-            account_id=account.id, account_number=account.account_number, customer_code=customer.code,
-            customer_name=customer.name, customer_address=customer.address, customer_phone=customer.phone,
-            meter_number=meter.meter_number, meter_type=meter.meter_type, meter_status=meter.status,
-            utility=meter.utility, station_code=station.code, district_name=district.name if district else "",
-            tariff=_terms(session, tariff), tariff_active=tariff.active, key_change_pending=pending,
-            last_vends=_past_vends(ctx, session, meter.id),
-        )
 
 
 def payment_types(ctx: AppContext) -> list[tuple[str, str]]:
@@ -229,21 +204,353 @@ def currencies(ctx: AppContext) -> list[str]:
         return list(session.scalars(select(Currency.code).where(Currency.active.is_(True)).order_by(Currency.code)))
 
 
-def _paid_currency_code(currency: str | None, terms: TariffTerms) -> str:
-    return (currency or terms.currency).strip().upper()
+# One loader of sale facts --------------------------------------------------------------------------------
 
 
-def _payment(session: Session, currency: str | None, terms: TariffTerms, now: datetime) -> Payment:
-    code = _paid_currency_code(currency, terms)
-    return _payment_in(session, code, session.get(Currency, code), terms, now)
+@dataclass(frozen=True)
+class InstalledKey:
+    """The VendingKey row of the key the meter holds (tokens.vending_key reads these names)."""
+
+    sgc: str
+    krn: int
+    dkga: str
+    active: bool
+    nonce: bytes
+    ciphertext: bytes
 
 
-def _payment_in(session: Session, code: str, row, terms: TariffTerms, now: datetime) -> Payment:
-    """`row`: the paid currency's Currency row (or its minor_unit and active), None if unknown."""
-    if row is None or not row.active:
+@dataclass(frozen=True)
+class SaleFacts:
+    """Everything a token operation reads about a meter, as `load_sale_facts` read it in one statement.
+
+    The meter's fields keep the Meter's column names, so tokens.prepare_meter_key
+    reads them as it reads a Meter. The account, customer and tariff fields are
+    None when the meter has no open account; the station's when none applies.
+    """
+
+    meter_id: int
+    meter_number: str
+    meter_type: str
+    status: str
+    utility: str
+    sgc: str
+    ti: int
+    krn: int
+    kt: int
+    ken: int
+    base_date: int
+    ea: str
+    dkga: str
+    installed_sgc: str
+    installed_ti: int
+    installed_krn: int
+    installed_kt: int
+    installed_ken: int
+    installed_base_date: int
+    installed_ea: str
+    installed_dkga: str
+    last_tid: int | None
+    account_id: int | None
+    account_number: str | None
+    customer_id: int | None
+    customer_code: str | None
+    customer_name: str | None
+    customer_address: str | None
+    customer_phone: str | None
+    tariff_id: int | None
+    tariff: TariffTerms | None
+    tariff_active: bool | None
+    tariff_version: str  # the tariff row's updated_at: part of a quote's fingerprint
+    station_id: int | None
+    station_code: str | None
+    station_name: str | None
+    receipt_width: int | None
+    district_id: int | None
+    district_name: str | None
+    paid_currency: str | None  # the currency asked for, None for the tariff's
+    paid_minor_unit: int | None
+    paid_active: bool | None
+    payment_type: str | None
+    payment_name: str | None
+    payment_type_active: bool | None
+    installed_key: InstalledKey | None
+    user_enabled: bool | None  # the acting operator's row as it is now (None: no such row)
+    api_account_enabled: bool | None  # the acting API account's row as it is now
+
+    @property
+    def station(self) -> SalesStationView:
+        return SalesStationView(self.station_code, self.station_name, self.receipt_width)
+
+
+@dataclass(frozen=True)
+class SalesStationView:
+    """What a receipt shows of its station."""
+
+    code: str
+    name: str
+    receipt_width: int
+
+
+_METER_FIELDS = ("meter_number", "meter_type", "status", "utility", "sgc", "ti", "krn", "kt", "ken", "base_date",
+                 "ea", "dkga", "installed_sgc", "installed_ti", "installed_krn", "installed_kt", "installed_ken",
+                 "installed_base_date", "installed_ea", "installed_dkga", "last_tid")
+
+
+def _sale_facts_statement(*, lock: bool):
+    """Everything a token operation reads, in one statement (that also locks the meter's row with `lock`).
+
+    The meter, its open account, the account's customer and tariff, the
+    selling station (the given one, else the account's) and its district, the
+    tariff's and the paid currency, the payment type, the vending key the
+    meter holds, and the acting operator's or API account's row. Outer joins,
+    so a missing piece becomes a clear message instead of no row.
+    """
+    meter, account, tariff, customer = (Meter.__table__, Account.__table__, Tariff.__table__, Customer.__table__)
+    station, district, payment_type, key = (SalesStation.__table__, District.__table__, PaymentType.__table__,
+                                            VendingKey.__table__)
+    user, api_account = User.__table__, ApiAccount.__table__
+    tariff_currency, paid_currency = Currency.__table__.alias("tariff_currency"), Currency.__table__.alias("paid")
+    station_id = func.coalesce(bindparam("selling_station_id", type_=Integer), account.c.station_id)
+    query = (
+        select(
+            meter.c.id.label("meter_id"), *(meter.c[name] for name in _METER_FIELDS),
+            account.c.id.label("account_id"), account.c.account_number, account.c.customer_id,
+            account.c.tariff_id,
+            tariff.c.name, tariff.c.unit, tariff.c.price_per_unit, tariff.c.currency_code, tariff.c.vat_rate,
+            tariff.c.excise_rate, tariff.c.prices_include_vat, tariff.c.min_purchase, tariff.c.max_purchase,
+            tariff.c.active.label("tariff_active"), tariff.c.updated_at.label("tariff_updated_at"),
+            tariff_currency.c.minor_unit.label("currency_minor_unit"),
+            customer.c.code.label("customer_code"), customer.c.name.label("customer_name"),
+            customer.c.address.label("customer_address"), customer.c.phone.label("customer_phone"),
+            station.c.id.label("station_id"), station.c.code.label("station_code"),
+            station.c.name.label("station_name"), station.c.district_id, station.c.receipt_width,
+            district.c.name.label("district_name"),
+            paid_currency.c.minor_unit.label("paid_minor_unit"), paid_currency.c.active.label("paid_active"),
+            payment_type.c.name.label("payment_name"), payment_type.c.active.label("payment_type_active"),
+            key.c.sgc.label("key_sgc"), key.c.krn.label("key_krn"), key.c.dkga.label("key_dkga"),
+            key.c.active.label("key_active"), key.c.nonce.label("key_nonce"),
+            key.c.ciphertext.label("key_ciphertext"),
+            user.c.enabled.label("user_enabled"), api_account.c.enabled.label("api_account_enabled"),
+        )
+        .select_from(meter)
+        .outerjoin(account, and_(account.c.meter_id == meter.c.id, account.c.status == "open"))
+        .outerjoin(tariff, tariff.c.id == account.c.tariff_id)
+        .outerjoin(customer, customer.c.id == account.c.customer_id)
+        .outerjoin(station, station.c.id == station_id)
+        .outerjoin(district, district.c.id == station.c.district_id)
+        .outerjoin(tariff_currency, tariff_currency.c.code == tariff.c.currency_code)
+        .outerjoin(paid_currency, paid_currency.c.code == func.coalesce(bindparam("paid_currency", type_=Unicode),
+                                                                       tariff.c.currency_code))
+        .outerjoin(payment_type, payment_type.c.code == bindparam("payment_type", type_=Unicode))
+        .outerjoin(key, and_(key.c.sgc == meter.c.installed_sgc, key.c.krn == meter.c.installed_krn))
+        .outerjoin(user, user.c.id == bindparam("actor_user_id", type_=Integer))
+        .outerjoin(api_account, api_account.c.id == bindparam("actor_api_account_id", type_=Integer))
+        .where(meter.c.meter_number == bindparam("meter_number", type_=Unicode))
+    )
+    return for_update(query, meter) if lock else query
+
+
+_SALE_FACTS = _sale_facts_statement(lock=True)
+_SALE_FACTS_UNLOCKED = _sale_facts_statement(lock=False)
+
+
+def _paid_currency_code(currency: str | None) -> str | None:
+    return currency.strip().upper() if currency and currency.strip() else None
+
+
+def load_sale_facts(session: Session, meter_number: str, actor: Actor, *, lock: bool,
+                    selling_station_id: int | None = None, paid_currency: str | None = None,
+                    payment_type: str | None = None) -> SaleFacts:
+    """The one read of a meter's sale facts (with its row lock when `lock`); NotFound without such a meter."""
+    paid = _paid_currency_code(paid_currency)
+    row = session.connection().execute(_SALE_FACTS if lock else _SALE_FACTS_UNLOCKED, {
+        "meter_number": meter_number, "selling_station_id": selling_station_id, "paid_currency": paid,
+        "payment_type": payment_type, "actor_user_id": actor.user_id,
+        "actor_api_account_id": actor.api_account_id}).first()
+    if row is None:
+        raise _no_such_meter(meter_number)
+    terms = None if row.tariff_id is None else TariffTerms(
+        name=row.name, unit=row.unit, price_per_unit=row.price_per_unit, currency=row.currency_code,
+        currency_minor_unit=2 if row.currency_minor_unit is None else row.currency_minor_unit,
+        vat_rate=row.vat_rate, excise_rate=row.excise_rate, prices_include_vat=row.prices_include_vat,
+        min_purchase=row.min_purchase, max_purchase=row.max_purchase)
+    key = None if row.key_sgc is None else InstalledKey(row.key_sgc, row.key_krn, row.key_dkga, row.key_active,
+                                                        row.key_nonce, row.key_ciphertext)
+    return SaleFacts(
+        row.meter_id, *(row[index] for index in range(1, 1 + len(_METER_FIELDS))),
+        account_id=row.account_id, account_number=row.account_number, customer_id=row.customer_id,
+        customer_code=row.customer_code, customer_name=row.customer_name, customer_address=row.customer_address,
+        customer_phone=row.customer_phone, tariff_id=row.tariff_id, tariff=terms, tariff_active=row.tariff_active,
+        tariff_version="" if row.tariff_updated_at is None else row.tariff_updated_at.isoformat(),
+        station_id=row.station_id, station_code=row.station_code, station_name=row.station_name,
+        receipt_width=row.receipt_width, district_id=row.district_id, district_name=row.district_name,
+        paid_currency=paid, paid_minor_unit=row.paid_minor_unit, paid_active=row.paid_active,
+        payment_type=payment_type, payment_name=row.payment_name, payment_type_active=row.payment_type_active,
+        installed_key=key, user_enabled=row.user_enabled, api_account_enabled=row.api_account_enabled,
+    )
+
+
+def check_actor_still_allowed(actor: Actor, facts: SaleFacts) -> None:
+    """The one place the acting operator's (or API account's) row, re-read under the meter lock, is judged.
+
+    Every token is issued only after this passes in its own transaction: a
+    login snapshot is never enough to sell.
+    """
+    if actor.api_account_id is not None:
+        if not facts.api_account_enabled:
+            raise PermissionDenied("This API account is disabled; nothing was issued.")
+    elif actor.user_id is not None and not facts.user_enabled:
+        raise PermissionDenied(f"{actor.user_code} is disabled; nothing was issued.")
+
+
+# One issuing function ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    token: str
+    tid: int | None
+    key_change_tokens: str  # entered first, space separated
+
+
+class TokenOrder(Protocol):
+    """What differs between kinds of token; `issue_token` does everything they share."""
+
+    what: str  # "sale" or "token", for messages
+    model: type  # the ORM class of the record (Vend, ManagementToken)
+    meter_number: str  # validated
+    request_id: str
+    force_key_change: bool
+
+    def facts_options(self) -> dict: ...
+    def plan(self, session: Session, facts: SaleFacts, now: datetime): ...
+    def tokens(self, state: tokens.KeyState, facts: SaleFacts, plan, now: datetime) -> IssuedTokens: ...
+    def columns(self, facts: SaleFacts, plan, issued: IssuedTokens) -> dict: ...
+    def numbers(self, row_id: int, station_code: str) -> tuple[str, str]: ...
+    def audit(self, facts: SaleFacts, plan, row: dict) -> dict: ...
+    def receipt(self, ctx: AppContext, actor: Actor, facts: SaleFacts, plan, row: dict) -> Receipt: ...
+    def after_record(self, session: Session, row: dict) -> None: ...
+    def same_request(self, recorded) -> bool: ...
+    def recorded_receipt(self, ctx: AppContext, session: Session, recorded) -> Receipt: ...
+
+
+def check_request_id(request_id: str, what: str) -> str:
+    if not REQUEST_ID.match(request_id or ""):
+        raise ValidationError(f"Each {what} needs a request id of 8 to 64 letters, digits or . _ : -.",
+                              field="request_id")
+    return request_id
+
+
+def issue_token(ctx: AppContext, actor: Actor, order: TokenOrder) -> Receipt:
+    """Issue one token (a sale or a management token); its receipt, after the transaction committed.
+
+    A retry of a request that committed (before, or concurrently: the unique
+    index on (caller, request id) refuses the second insert) returns the first
+    receipt, even if the meter or tariff changed since; the same request id
+    with different fields is a Conflict.
+    """
+    check_request_id(order.request_id, order.what)
+    try:
+        return _issue_once(ctx, actor, order)
+    except (IntegrityError, StronError):
+        with ctx.db.read_session() as session:
+            earlier = _earlier_receipt(ctx, session, actor, order)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _caller_filter(model, actor: Actor):
+    """Request ids belong to their caller: an API account, else an operator."""
+    if actor.api_account_id is not None:
+        return model.api_account_id == actor.api_account_id
+    if actor.user_id is not None:
+        return model.operator_id == actor.user_id
+    return and_(model.api_account_id.is_(None), model.operator_id.is_(None))
+
+
+def _earlier_receipt(ctx: AppContext, session: Session, actor: Actor, order: TokenOrder) -> Receipt | None:
+    model = order.model
+    recorded = session.scalar(select(model).where(model.request_id == order.request_id,
+                                                  _caller_filter(model, actor)))
+    if recorded is None:
+        return None
+    if not order.same_request(recorded):
+        raise Conflict(f"Request id {order.request_id} was already used for a different {order.what} "
+                       f"(receipt {recorded.receipt_number}); use a new request id.")
+    return order.recorded_receipt(ctx, session, recorded)
+
+
+_UPDATE_LOCKED_METER = update(Meter.__table__).where(Meter.__table__.c.id == bindparam("locked_meter_id"))
+
+
+def _numbering_statement(table):
+    return (update(table).where(table.c.id == bindparam("row_id"))
+            .values(transaction_number=bindparam("new_transaction_number"),
+                    receipt_number=bindparam("new_receipt_number")))
+
+
+_SET_NUMBERS: dict = {}
+
+
+def _issue_once(ctx: AppContext, actor: Actor, order: TokenOrder) -> Receipt:
+    # Few round trips and Core statements: a token holds its meter's row lock from the first statement to
+    # the commit, so every statement saved here is lock time saved for the next sale to the same meter.
+    # A retried request id is caught by the unique index (issue_token then returns the first receipt), so
+    # there is no look-up before issuing.
+    table = order.model.__table__
+    with ctx.db.session() as session:
+        connection = session.connection()
+        facts = load_sale_facts(session, order.meter_number, actor, lock=True,
+                                selling_station_id=actor.station_id, **order.facts_options())
+        check_actor_still_allowed(actor, facts)
+        now = utcnow()
+        plan = order.plan(session, facts, now)
+        state = tokens.prepare_meter_key(ctx, session, facts, now, force_key_change=order.force_key_change,
+                                         installed_key_row=facts.installed_key)
+        issued = order.tokens(state, facts, plan, now)
+        # A placeholder until the row's identity gives the real numbers: unique per attempt.
+        placeholder = f"~{uuid.uuid4().hex[:23]}"
+        row = dict(
+            transaction_number=placeholder, receipt_number=placeholder, request_id=order.request_id,
+            created_at=now, business_date=local_date(now, ctx.settings.zone), source=actor.source,
+            operator_id=actor.user_id, api_account_id=actor.api_account_id, station_id=facts.station_id,
+            district_id=facts.district_id, account_id=facts.account_id, customer_id=facts.customer_id,
+            meter_id=facts.meter_id, meter_number=facts.meter_number, token=issued.token, tid=issued.tid,
+            key_change_tokens=issued.key_change_tokens, **order.columns(facts, plan, issued),
+        )
+        row_id = connection.execute(insert(table), row).inserted_primary_key[0]
+        # Numbers come from the row's identity: unique across hosts, no shared counter to lock.
+        transaction_number, receipt_number = order.numbers(row_id, facts.station_code)
+        row.update(id=row_id, transaction_number=transaction_number, receipt_number=receipt_number)
+        numbering = _SET_NUMBERS.get(table.name)
+        if numbering is None:
+            numbering = _SET_NUMBERS[table.name] = _numbering_statement(table)
+        connection.execute(numbering, {"row_id": row_id, "new_transaction_number": transaction_number,
+                                       "new_receipt_number": receipt_number})
+        connection.execute(_UPDATE_LOCKED_METER, {"locked_meter_id": facts.meter_id,
+                                                  **tokens.meter_key_changes(facts, state, issued.tid, now)})
+        connection.execute(insert(AuditEntry.__table__), audit.entry_values(actor, **order.audit(facts, plan, row)))
+        receipt = order.receipt(ctx, actor, facts, plan, row)
+        # Last, just before commit: shared rows (the day's totals) are locked for as short a time as possible.
+        order.after_record(session, row)
+    return receipt
+
+
+def actor_label(actor: Actor) -> str:
+    """The operator line of a receipt, as receipts show it for a recorded token."""
+    return f"API {actor.name}" if actor.api_account_id is not None else actor.user_code
+
+
+# Credit sales --------------------------------------------------------------------------------------------
+
+
+def _payment_in(session: Session, facts: SaleFacts, terms: TariffTerms, now: datetime) -> Payment:
+    code = facts.paid_currency or terms.currency
+    if facts.paid_minor_unit is None or not facts.paid_active:
         raise ValidationError(f"{code} is not a currency this system accepts.", field="currency")
     if code == terms.currency:
-        return Payment(code, row.minor_unit, Decimal(1))
+        return Payment(code, facts.paid_minor_unit, Decimal(1))
     rate = session.scalar(
         select(ExchangeRate.rate)
         .where(ExchangeRate.from_currency == code, ExchangeRate.to_currency == terms.currency,
@@ -256,30 +563,27 @@ def _payment_in(session: Session, code: str, row, terms: TariffTerms, now: datet
             f"There is no exchange rate from {code} to {terms.currency}; a supervisor must enter one first.",
             field="currency",
         )
-    return Payment(code, row.minor_unit, rate)
+    return Payment(code, facts.paid_minor_unit, rate)
 
 
-def _check_payment_type(session: Session, code: str) -> str:
-    row = session.scalar(select(PaymentType).where(PaymentType.code == code))
-    return _active_payment_type(code, row is not None and row.active)
-
-
-def _active_payment_type(code: str, active: bool | None) -> str:
-    if not active:
-        raise ValidationError(f"{code!r} is not an active payment type.", field="payment_type")
-    return code
-
-
-def _check_sellable(meter: Meter, account_number: str, tariff_name: str, tariff_active: bool) -> None:
-    if meter.status != "active":
-        raise ValidationError(f"Meter {meter.meter_number} is {meter.status}; only active meters can be sold credit.",
+def _check_sellable(facts: SaleFacts) -> None:
+    number = facts.meter_number
+    if facts.account_id is None:
+        raise _no_open_account(number)
+    if facts.status != "active":
+        raise ValidationError(f"Meter {number} is {facts.status}; only active meters can be sold credit.",
                               field="meter")
-    if not tariff_active:
-        raise ValidationError(f"Tariff {tariff_name} of account {account_number} is retired; "
+    if not facts.tariff_active:
+        raise ValidationError(f"Tariff {facts.tariff.name} of account {facts.account_number} is retired; "
                               "give the account an active tariff first.", field="meter")
-    if meter.utility not in tokens.CREDIT_SUBCLASS:
-        raise ValidationError(f"Meter {meter.meter_number} has utility {meter.utility}, which STS credit "
+    if facts.utility not in tokens.CREDIT_SUBCLASS:
+        raise ValidationError(f"Meter {number} has utility {facts.utility}, which STS credit "
                               "tokens can't carry.", field="meter")
+    if not facts.payment_type_active:
+        raise ValidationError(f"{facts.payment_type!r} is not an active payment type.", field="payment_type")
+    if facts.station_id is None:
+        raise ValidationError("Your sales station is no longer in the Sales Station Library; "
+                              "ask a supervisor to assign you one.", field="meter")
 
 
 def _quote(request: VendRequest, payment: Payment, terms: TariffTerms) -> Quote:
@@ -290,209 +594,159 @@ def _quote(request: VendRequest, payment: Payment, terms: TariffTerms) -> Quote:
     raise ValidationError(f"Unknown top-up mode {request.mode!r}; use amount or units.", field="mode")
 
 
+def quote_fingerprint(facts: SaleFacts, request: VendRequest, quote: Quote) -> str:
+    """What a sale must match to be the previewed sale: the request, the tariff version and every figure.
+
+    The quote's figures carry the amount or units, the paid currency and its
+    exchange rate, the price and the tax split; the tariff's id and updated_at
+    catch any edit of the tariff (limits too). Not a secret: a made-up id can
+    only fail to match, never change a price.
+    """
+    parts = (facts.meter_number, request.mode, request.payment_type, quote.paid_currency, quote.currency,
+             str(facts.tariff_id), facts.tariff_version, *(str(value) for value in (
+                 quote.paid_amount, quote.exchange_rate, quote.gross, quote.net, quote.excise, quote.vat,
+                 quote.units, quote.price_per_unit, quote.price_all_in)))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def price_sale(session: Session, facts: SaleFacts, request: VendRequest, now: datetime) -> Quote:
+    """The sale's breakdown from its facts, with its fingerprint (preview and vend both price here)."""
+    _check_sellable(facts)
+    quote = _quote(request, _payment_in(session, facts, facts.tariff, now), facts.tariff)
+    return replace(quote, quote_id=quote_fingerprint(facts, request, quote))
+
+
 def preview(ctx: AppContext, actor: Actor, request: VendRequest) -> Quote:
-    """The breakdown the cashier confirms; nothing is recorded."""
+    """The breakdown the cashier confirms; nothing is recorded. Its quote_id binds the sale to it."""
     actor.require("topup.vend")
     number = _validate_meter_number(request.meter_number)
     with ctx.db.read_session() as session:
-        meter = _find_meter(session, number)
-        account = _open_account(session, meter)
-        tariff = session.get(Tariff, account.tariff_id)
-        _check_sellable(meter, account.account_number, tariff.name, tariff.active)
-        _check_payment_type(session, request.payment_type)
-        terms = _terms(session, tariff)
-        return _quote(request, _payment(session, request.currency, terms, utcnow()), terms)
+        facts = load_sale_facts(session, number, actor, lock=False, selling_station_id=actor.station_id,
+                                paid_currency=request.currency, payment_type=request.payment_type)
+        return price_sale(session, facts, request, utcnow())
 
 
-def _same_sale(vend: Vend, request: VendRequest, number: str) -> bool:
-    if vend.meter_number != number or vend.mode != request.mode or vend.payment_type != request.payment_type:
-        return False
-    try:
-        value = Decimal(str(request.value).strip().replace(",", ""))
-    except ArithmeticError:
-        return False
-    return value == (vend.paid_amount if request.mode == "amount" else vend.units)
+@dataclass(frozen=True)
+class CreditOrder:
+    """A credit sale for `issue_token`."""
 
+    request: VendRequest
+    meter_number: str
+    what = "sale"
+    model = Vend
+    force_key_change = False
 
-def _existing(ctx: AppContext, session: Session, request: VendRequest, number: str) -> Receipt | None:
-    vend = session.scalar(select(Vend).where(Vend.request_id == request.request_id))
-    if vend is None:
-        return None
-    if not _same_sale(vend, request, number):
-        raise Conflict(f"Request id {request.request_id} was already used for a different sale "
-                       f"(receipt {vend.receipt_number}).")
-    return vend_receipt(ctx, session, vend)
+    @property
+    def request_id(self) -> str:
+        return self.request.request_id
 
+    def facts_options(self) -> dict:
+        return {"paid_currency": self.request.currency, "payment_type": self.request.payment_type}
 
-def vend(ctx: AppContext, actor: Actor, request: VendRequest, *, payment_password: str | None = None) -> Receipt:
-    """Sell credit. Returns the receipt (with the token) after the sale has committed.
+    def plan(self, session: Session, facts: SaleFacts, now: datetime) -> Quote:
+        quote = price_sale(session, facts, self.request, now)
+        if self.request.quote_id and quote.quote_id != self.request.quote_id:
+            raise PriceChanged("The price changed since the preview (or the sale was edited); preview again.")
+        return quote
 
-    Operators confirm with their payment password (wrong ones count toward
-    the lockout); API accounts authenticate with their key instead.
-    """
-    actor.require("topup.vend")
-    if not REQUEST_ID.match(request.request_id or ""):
-        raise ValidationError("Each sale needs a request id of 8 to 64 letters, digits or . _ : -.",
-                              field="request_id")
-    number = _validate_meter_number(request.meter_number)
-    if actor.api_account_id is None:
-        # A retried sale is found again under the meter lock below, so no separate look-up first.
-        auth.confirm_payment(ctx, actor, payment_password or "")
-    try:
-        return _vend_once(ctx, actor, request, number)
-    except (IntegrityError, StronError):
-        # A retry of a sale that committed (before, or concurrently: the unique request id refused this
-        # one) returns that sale's receipt, even if the meter or tariff has changed since.
-        with ctx.db.read_session() as session:
-            earlier = _existing(ctx, session, request, number)
-        if earlier is None:
-            raise
-        return earlier
-
-
-def _sale_facts_statement():
-    """Everything a sale reads, in one statement that also locks the meter's row.
-
-    The meter (all its columns, by their names), its open account, the
-    account's customer and tariff, the selling station (the operator's, else
-    the account's), the tariff's and the paid currency, the payment type and
-    the vending key the meter holds. Outer joins, so a missing piece becomes a
-    clear message instead of no row.
-    """
-    meter, account, tariff, customer = (Meter.__table__, Account.__table__, Tariff.__table__, Customer.__table__)
-    station, payment_type, key = SalesStation.__table__, PaymentType.__table__, VendingKey.__table__
-    tariff_currency, paid_currency = Currency.__table__.alias("tariff_currency"), Currency.__table__.alias("paid")
-    station_id = func.coalesce(bindparam("actor_station_id", type_=Integer), account.c.station_id)
-    query = (
-        select(
-            meter,
-            account.c.id.label("account_id"), account.c.account_number, account.c.customer_id,
-            account.c.tariff_id,
-            tariff.c.name, tariff.c.unit, tariff.c.price_per_unit, tariff.c.currency_code, tariff.c.vat_rate,
-            tariff.c.excise_rate, tariff.c.prices_include_vat, tariff.c.min_purchase, tariff.c.max_purchase,
-            tariff.c.active.label("tariff_active"), tariff_currency.c.minor_unit.label("currency_minor_unit"),
-            customer.c.code.label("customer_code"), customer.c.name.label("customer_name"),
-            station.c.id.label("station_id"), station.c.code.label("station_code"),
-            station.c.name.label("station_name"), station.c.district_id, station.c.receipt_width,
-            paid_currency.c.minor_unit.label("paid_minor_unit"), paid_currency.c.active.label("paid_active"),
-            payment_type.c.name.label("payment_name"), payment_type.c.active.label("payment_type_active"),
-            key.c.sgc.label("key_sgc"), key.c.krn.label("key_krn"), key.c.dkga.label("key_dkga"),
-            key.c.active.label("key_active"), key.c.nonce.label("key_nonce"),
-            key.c.ciphertext.label("key_ciphertext"),
-        )
-        .select_from(meter)
-        .outerjoin(account, and_(account.c.meter_id == meter.c.id, account.c.status == "open"))
-        .outerjoin(tariff, tariff.c.id == account.c.tariff_id)
-        .outerjoin(customer, customer.c.id == account.c.customer_id)
-        .outerjoin(station, station.c.id == station_id)
-        .outerjoin(tariff_currency, tariff_currency.c.code == tariff.c.currency_code)
-        .outerjoin(paid_currency, paid_currency.c.code == func.coalesce(bindparam("paid_currency", type_=Unicode),
-                                                                       tariff.c.currency_code))
-        .outerjoin(payment_type, payment_type.c.code == bindparam("payment_type", type_=Unicode))
-        .outerjoin(key, and_(key.c.sgc == meter.c.installed_sgc, key.c.krn == meter.c.installed_krn))
-        .where(meter.c.meter_number == bindparam("meter_number", type_=Unicode))
-    )
-    return for_update(query, meter)
-
-
-_SALE_FACTS = _sale_facts_statement()
-# The columns to set come with the parameters (see tokens.meter_key_changes).
-_UPDATE_LOCKED_METER = update(Meter.__table__).where(Meter.__table__.c.id == bindparam("locked_meter_id"))
-_SET_VEND_NUMBERS = (
-    update(Vend.__table__)
-    .where(Vend.__table__.c.id == bindparam("vend_id"))
-    .values(transaction_number=bindparam("new_transaction_number"), receipt_number=bindparam("new_receipt_number"))
-)
-
-
-def _installed_key_row(facts) -> SimpleNamespace | None:
-    if facts.key_sgc is None:
-        return None
-    return SimpleNamespace(sgc=facts.key_sgc, krn=facts.key_krn, dkga=facts.key_dkga, active=facts.key_active,
-                           nonce=facts.key_nonce, ciphertext=facts.key_ciphertext)
-
-
-def _actor_label(actor: Actor) -> str:
-    """The operator line of a receipt, as vend_receipt shows it for a recorded vend."""
-    return f"API {actor.name}" if actor.api_account_id is not None else actor.user_code
-
-
-def _vend_once(ctx: AppContext, actor: Actor, request: VendRequest, number: str) -> Receipt:
-    # Few round trips and Core statements: a sale holds its meter's row lock from the first statement to
-    # the commit, so every statement saved here is lock time saved for the next sale to the same meter.
-    # A retried request id is caught by the unique index on vends.request_id (vend() then returns the
-    # first receipt), so there is no look-up before the sale.
-    with ctx.db.session() as session:
-        connection = session.connection()
-        paid = request.currency.strip().upper() if request.currency else None
-        facts = connection.execute(_SALE_FACTS, {
-            "meter_number": number, "actor_station_id": actor.station_id, "paid_currency": paid,
-            "payment_type": request.payment_type}).first()
-        if facts is None:
-            raise _no_such_meter(number)
-        if facts.account_id is None:
-            raise _no_open_account(number)
-        _check_sellable(facts, facts.account_number, facts.name, facts.tariff_active)
-        payment_type = _active_payment_type(request.payment_type, facts.payment_type_active)
-        if facts.station_id is None:
-            raise ValidationError("Your sales station is no longer in the Sales Station Library; "
-                                  "ask a supervisor to assign you one.", field="meter")
-        terms = _terms_of(facts, facts.currency_minor_unit)
-        now = utcnow()
-        paid_code = terms.currency if paid is None else paid
-        paid_row = None if facts.paid_minor_unit is None else SimpleNamespace(
-            minor_unit=facts.paid_minor_unit, active=facts.paid_active)
-        quote = _quote(request, _payment_in(session, paid_code, paid_row, terms, now), terms)
-
-        state = tokens.prepare_meter_key(ctx, session, facts, now, installed_key_row=_installed_key_row(facts))
+    def tokens(self, state: tokens.KeyState, facts: SaleFacts, quote: Quote, now: datetime) -> IssuedTokens:
         tid = tokens.next_tid(state, now)
         try:
             credit = tokencore.credit_token(state.cipher, state.key_data, tokens.CREDIT_SUBCLASS[facts.utility],
                                             quote.units, tid)
         except tokencore.TokenError as error:
             raise ValidationError(str(error), field=quote.mode) from None
+        if credit.units != quote.units:  # pricing sells only what a token carries exactly
+            raise RuntimeError(f"token would carry {credit.units}, the sale is for {quote.units}")
+        return IssuedTokens(credit.token, tid, " ".join(state.key_change_tokens))
 
-        sale = dict(
-            transaction_number=f"~{request.request_id}"[:24], receipt_number=f"~{request.request_id}"[:24],
-            request_id=request.request_id, created_at=now, business_date=local_date(now, ctx.settings.zone),
-            source=actor.source, operator_id=actor.user_id, api_account_id=actor.api_account_id,
-            station_id=facts.station_id, district_id=facts.district_id, account_id=facts.account_id,
-            customer_id=facts.customer_id, meter_id=facts.id, meter_number=facts.meter_number,
-            tariff_id=facts.tariff_id, tariff_name=facts.name, utility=facts.utility, unit=facts.unit,
-            price_per_unit=facts.price_per_unit, vat_rate=facts.vat_rate, excise_rate=facts.excise_rate,
-            prices_include_vat=facts.prices_include_vat, mode=quote.mode, payment_type=payment_type,
+    def columns(self, facts: SaleFacts, quote: Quote, issued: IssuedTokens) -> dict:
+        terms = facts.tariff
+        return dict(
+            tariff_id=facts.tariff_id, tariff_name=terms.name, utility=facts.utility, unit=terms.unit,
+            price_per_unit=terms.price_per_unit, vat_rate=terms.vat_rate, excise_rate=terms.excise_rate,
+            prices_include_vat=terms.prices_include_vat, mode=quote.mode, payment_type=facts.payment_type,
             paid_currency=quote.paid_currency, paid_amount=quote.paid_amount, exchange_rate=quote.exchange_rate,
             currency=quote.currency, gross_amount=quote.gross, vat_amount=quote.vat, excise_amount=quote.excise,
-            net_amount=quote.net, units=credit.units, token=credit.token, tid=tid,
-            key_change_tokens=" ".join(state.key_change_tokens),
+            net_amount=quote.net, units=quote.units,
         )
-        vend_id = connection.execute(insert(Vend.__table__), sale).inserted_primary_key[0]
-        # Numbers come from the row's identity: unique across hosts, no shared counter to lock.
-        sale.update(id=vend_id, transaction_number=f"V{vend_id:010d}",
-                    receipt_number=f"{facts.station_code}-{vend_id:08d}"[:24])
-        connection.execute(_SET_VEND_NUMBERS, {"vend_id": vend_id,
-                                               "new_transaction_number": sale["transaction_number"],
-                                               "new_receipt_number": sale["receipt_number"]})
-        connection.execute(_UPDATE_LOCKED_METER,
-                           {"locked_meter_id": facts.id, **tokens.meter_key_changes(facts, state, tid, now)})
-        connection.execute(insert(AuditEntry.__table__), audit.entry_values(
-            actor, "vend", entity="vend", entity_id=sale["transaction_number"],
-            summary=f"sold {credit.units} {facts.unit} for {quote.gross} {quote.currency} to meter {number}",
-            detail={"receipt": sale["receipt_number"], "meter": number, "gross": quote.gross,
-                    "units": credit.units, "tid": tid, "payment_type": payment_type,
-                    "key_change": bool(state.key_change_tokens)}))
-        recorded = SimpleNamespace(**sale)
-        receipt = build_vend_receipt(
-            ctx, recorded, station=SimpleNamespace(code=facts.station_code, name=facts.station_name,
-                                                   receipt_width=facts.receipt_width),
-            customer_code=facts.customer_code, customer_name=facts.customer_name,
-            account_number=facts.account_number, operator=_actor_label(actor), payment_name=facts.payment_name,
-            currency_places=terms.currency_minor_unit, paid_places=facts.paid_minor_unit)
-        # Last, just before commit: the day's totals row is shared by every sale of a station
-        # and payment type, so its row lock is held for as short a time as possible.
-        _record_daily_totals(session, recorded)
-    return receipt
 
+    def numbers(self, row_id: int, station_code: str) -> tuple[str, str]:
+        return f"V{row_id:010d}", f"{station_code}-{row_id:08d}"[:24]
+
+    def audit(self, facts: SaleFacts, quote: Quote, row: dict) -> dict:
+        return dict(action="vend", entity="vend", entity_id=row["transaction_number"],
+                    summary=f"sold {quote.units} {quote.unit} for {quote.gross} {quote.currency} to meter "
+                            f"{facts.meter_number}",
+                    detail={"receipt": row["receipt_number"], "meter": facts.meter_number, "gross": quote.gross,
+                            "units": quote.units, "tid": row["tid"], "payment_type": facts.payment_type,
+                            "key_change": bool(row["key_change_tokens"])})
+
+    def receipt(self, ctx: AppContext, actor: Actor, facts: SaleFacts, quote: Quote, row: dict) -> Receipt:
+        return build_vend_receipt(
+            ctx, SimpleNamespace(**row), station=facts.station, customer_code=facts.customer_code,
+            customer_name=facts.customer_name, account_number=facts.account_number, operator=actor_label(actor),
+            payment_name=facts.payment_name, currency_places=facts.tariff.currency_minor_unit,
+            paid_places=facts.paid_minor_unit)
+
+    def after_record(self, session: Session, row: dict) -> None:
+        _record_daily_totals(session, SimpleNamespace(**row))
+
+    def same_request(self, vend: Vend) -> bool:
+        request = self.request
+        if (vend.meter_number != self.meter_number or vend.mode != request.mode
+                or vend.payment_type != request.payment_type
+                or (_paid_currency_code(request.currency) or vend.currency) != vend.paid_currency):
+            return False
+        try:
+            value = parse_decimal(request.value, "value", "value")
+        except ValidationError:
+            return False
+        return value == vend.paid_amount if request.mode == "amount" else encodable_down(value) == vend.units
+
+    def recorded_receipt(self, ctx: AppContext, session: Session, vend: Vend) -> Receipt:
+        return vend_receipt(ctx, session, vend)
+
+
+def vend(ctx: AppContext, actor: Actor, request: VendRequest, *, payment_password: str | None = None) -> Receipt:
+    """Sell credit. Returns the receipt (with the token) after the sale has committed.
+
+    Operators confirm with their payment password (wrong ones count toward
+    the lockout); API accounts authenticate with their key instead. With the
+    preview's quote_id the sale is refused (PriceChanged) unless it is exactly
+    the previewed sale at the previewed price; without one it is priced fresh.
+    """
+    actor.require("topup.vend")
+    check_request_id(request.request_id, "sale")
+    number = _validate_meter_number(request.meter_number)
+    if actor.api_account_id is None:
+        # A retried sale is found again after the issue attempt, so no separate look-up first.
+        auth.confirm_payment(ctx, actor, payment_password or "")
+    return issue_token(ctx, actor, CreditOrder(request, number))
+
+
+def load_target(ctx: AppContext, actor: Actor, meter_number: str) -> VendTarget:
+    """The meter, its account, customer and tariff, and its last purchases (Refresh reloads this)."""
+    actor.require("topup.vend")
+    number = _validate_meter_number(meter_number)
+    with ctx.db.read_session() as session:
+        facts = load_sale_facts(session, number, actor, lock=False)
+        if facts.account_id is None:
+            raise _no_open_account(number)
+        return VendTarget(
+            account_id=facts.account_id, account_number=facts.account_number, customer_code=facts.customer_code,
+            customer_name=facts.customer_name, customer_address=facts.customer_address,
+            customer_phone=facts.customer_phone, meter_number=facts.meter_number, meter_type=facts.meter_type,
+            meter_status=facts.status, utility=facts.utility, station_code=facts.station_code or "",
+            district_name=facts.district_name or "", tariff=facts.tariff, tariff_active=bool(facts.tariff_active),
+            key_change_pending=key_change_pending(facts), last_vends=_past_vends(ctx, session, facts.meter_id),
+        )
+
+
+def key_change_pending(meter) -> bool:
+    """The meter (a Meter or SaleFacts) needs key change tokens before its next token."""
+    return tokens.configured_key_data(meter) != tokens.installed_key_data(meter) or (
+        meter.installed_base_date == 1993 and utcnow() >= tokencore.base_date_end(1993))
 
 def _record_daily_totals(session: Session, row) -> None:
     """Keep the reports' daily aggregates in the vend's own transaction, when reports keep them."""

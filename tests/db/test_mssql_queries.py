@@ -40,8 +40,10 @@ def test_locked_meter_read_is_for_update_on_postgresql():
 def test_sale_read_locks_only_the_meter_row():
     from sqlalchemy.dialects import postgresql
 
-    from stron_tui.services.vending import _SALE_FACTS
+    from stron_tui.services.vending import _SALE_FACTS, _SALE_FACTS_UNLOCKED
 
+    assert "FOR UPDATE" not in str(_SALE_FACTS_UNLOCKED.compile(dialect=postgresql.dialect()))
+    assert "UPDLOCK" not in str(_SALE_FACTS_UNLOCKED.compile(dialect=sql_server_2022()))
     postgres = str(_SALE_FACTS.compile(dialect=postgresql.dialect()))
     assert postgres.rstrip().endswith("FOR UPDATE OF meters")
     assert "LEFT OUTER JOIN accounts ON accounts.meter_id = meters.id AND accounts.status = " in postgres

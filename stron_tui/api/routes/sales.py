@@ -28,7 +28,7 @@ ReceiptNumber = Annotated[str, Path(min_length=1, max_length=40, description="re
 def _request(body: SaleIn, request_id: str = "") -> vending.VendRequest:
     return vending.VendRequest(meter_number=body.meter_number, mode=body.mode, value=body.value,
                                currency=body.currency or None, payment_type=body.payment_type,
-                               request_id=request_id)
+                               request_id=request_id, quote_id=body.quote_id or "")
 
 
 @router.get("/me", response_model=WhoAmI, summary="The calling API account: its permissions and rate limit")
