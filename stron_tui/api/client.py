@@ -162,10 +162,16 @@ class StronClient:
 
     def vend(self, meter_number: str, *, amount: str | Decimal | None = None, units: str | Decimal | None = None,
              currency: str | None = None, payment_type: str = "cash", idempotency_key: str | None = None,
-             retries: int = 2) -> ReceiptOut:
-        """Sell credit. Network failures are retried with the same idempotency key (no double sale)."""
+             retries: int = 2, quote_id: str | None = None) -> ReceiptOut:
+        """Sell credit. Network failures are retried with the same idempotency key (no double sale).
+
+        With a preview's `quote_id` the sale is refused (409, price_changed) unless it is exactly that sale
+        at that price.
+        """
         key = idempotency_key or uuid.uuid4().hex
         body = self._sale(meter_number, amount, units, currency, payment_type)
+        if quote_id:
+            body["quote_id"] = quote_id
         for attempt in range(retries + 1):
             try:
                 return ReceiptOut(**self.request("POST", "/vends", json=body, idempotency_key=key))

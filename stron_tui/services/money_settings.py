@@ -22,10 +22,10 @@ from stron_tui.services import audit
 from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
+from stron_tui.services.pricing import fits_column
 from stron_tui.services.text import clean
 
 PERMISSION = "system.settings"
-RATE_PLACES = 6  # the Rate column's scale
 # A rate typed "now" may reach the database a moment later; allow that much.
 CLOCK_SLACK = timedelta(minutes=1)
 
@@ -122,11 +122,8 @@ def parse_rate(text) -> Decimal:
         raise ValidationError("Write the rate as a number, e.g. 1550.25.", field="rate") from None
     if not rate.is_finite() or rate <= 0:
         raise ValidationError("The rate must be more than zero.", field="rate")
-    if -rate.as_tuple().exponent > RATE_PLACES:
-        raise ValidationError(f"A rate has at most {RATE_PLACES} decimal places.", field="rate")
-    if rate >= Decimal(10) ** 12:
-        raise ValidationError("That rate is too large.", field="rate")
-    return rate
+    # The exchange_rates column's own precision and scale (and the vends' copy of the rate): nothing rounds.
+    return fits_column(rate, ExchangeRate.rate, "A rate", "rate")
 
 
 def parse_local_time(ctx: AppContext, text: str) -> datetime | None:

@@ -149,23 +149,36 @@ def column_limits(column) -> tuple[int, int]:
     return numeric.precision, numeric.scale or 0
 
 
-def fits_column(value: Decimal, column, label: str, field: str) -> Decimal:
+def fits_column(value: Decimal, column, label: str, field: str, *, percent: bool = False) -> Decimal:
     """`value` if the column stores it exactly, else a clear message (never silent rounding to 0).
 
     A column Numeric(p, s) holds at most s decimal places and p - s digits
     before the point; a value with more places would be rounded by the
     database (a tiny price stored as 0), one with more digits refused by it.
+    With `percent` the value is a fraction typed as a percentage (7.5 for
+    0.075) and the message speaks in percent. Every door that stores a
+    price, rate or amount checks here: forms, imports, the API.
     """
     precision, scale = column_limits(column)
     if not value.is_finite():
         raise ValidationError(f"{label} must be a number.", field=field)
+    shift = 2 if percent else 0
+    places = max(scale - shift, 0)
     if value != 0 and -value.normalize().as_tuple().exponent > scale:
-        smallest = Decimal(1).scaleb(-scale) if scale else Decimal(1)
-        raise ValidationError(f"{label} has at most {scale} decimal places (the smallest step is "
-                              f"{smallest:f}); {value:f} has more.", field=field)
-    if abs(value) >= Decimal(10) ** (precision - scale):
-        raise ValidationError(f"{label} must be below {Decimal(10) ** (precision - scale):,f}.", field=field)
+        shown = value.scaleb(shift).normalize()
+        smallest = Decimal(1).scaleb(-places)
+        raise ValidationError(f"{label} has at most {places} decimal places (the smallest step is "
+                              f"{smallest:f}); {shown:f} has more.", field=field)
+    limit = Decimal(10) ** (precision - scale)
+    if abs(value) >= limit:
+        raise ValidationError(f"{label} must be below {limit.scaleb(shift):,f}.", field=field)
     return value
+
+
+def _require_price(terms: "TariffTerms") -> None:
+    if terms.price_all_in <= 0:
+        raise ValidationError(f"Tariff {terms.name} has no price; correct it in the Price Library first.",
+                              field="meter")
 
 
 PLAIN_NUMBER = re.compile(r"^\d{1,12}(\.\d{1,6})?$")
@@ -243,6 +256,7 @@ def quote_by_amount(amount: Decimal, payment: Payment, terms: TariffTerms) -> Qu
             f"{payment.currency} amounts have {payment.minor_unit} decimal places; {amount} has more.", field="amount"
         )
     fits_column(paid, Vend.paid_amount, f"The amount ({paid:f} {payment.currency})", "amount")
+    _require_price(terms)
     gross = round_money_down(paid * payment.rate, terms.currency_minor_unit)
     units = round_units_down(gross / terms.price_all_in)
     _check_limits(gross, units, terms, "amount")
@@ -255,6 +269,7 @@ def quote_by_amount(amount: Decimal, payment: Payment, terms: TariffTerms) -> Qu
 def quote_by_units(units: Decimal, payment: Payment, terms: TariffTerms) -> Quote:
     if units != round_units_down(units):
         raise ValidationError(f"Units are sold in steps of {UNIT_STEP} {terms.unit}; {units} is not.", field="units")
+    _require_price(terms)
     units = encodable_down(units)
     gross = price_of(units, terms)
     _check_limits(gross, units, terms, "units")

@@ -11,6 +11,7 @@ from stron_tui.db.models import Account, Currency, Tariff, Vend
 from stron_tui.db.queries import contains_match, prefix_match
 from stron_tui.errors import ValidationError
 from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, register
+from stron_tui.services.pricing import fits_column, round_money
 from stron_tui.services.text import fold
 
 UTILITIES = ("electricity", "water", "gas", "other")
@@ -64,14 +65,27 @@ class Tariffs(Library):
             raise ValidationError("Electricity is sold in kWh.", field="unit")
         if values["utility"] in ("water", "gas") and values["unit"] != "m3":
             raise ValidationError(f"{values['utility'].capitalize()} is sold in m3.", field="unit")
+        for spec in self.fields:  # form, Excel import and any other door all parse here
+            if spec.kind in ("decimal", "percent") and values[spec.name] is not None:
+                fits_column(values[spec.name], getattr(Tariff, spec.name), spec.label, spec.name,
+                            percent=spec.kind == "percent")
         return values
 
     def resolve(self, session, records):
-        known = set(session.scalars(select(Currency.code)))
-        return {
-            index: {"currency_code": f"There is no currency {values['currency_code']}; add it in System Management."}
-            for index, values in enumerate(records) if values["currency_code"] not in known
-        }
+        minor_units = dict(session.execute(select(Currency.code, Currency.minor_unit)).all())
+        errors: dict[int, dict[str, str]] = {}
+        for index, values in enumerate(records):
+            code = values["currency_code"]
+            if code not in minor_units:
+                errors[index] = {"currency_code": f"There is no currency {code}; add it in System Management."}
+                continue
+            for name in ("min_purchase", "max_purchase"):
+                amount = values[name]
+                if amount is not None and amount != round_money(amount, minor_units[code]):
+                    spec = self.fields_by_name[name]
+                    errors.setdefault(index, {})[name] = (
+                        f"{spec.label} {amount} has more decimal places than {code} has ({minor_units[code]}).")
+        return errors
 
     def columns(self, values):
         columns = {spec.name: values[spec.name] for spec in self.fields}
