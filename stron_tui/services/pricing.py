@@ -140,13 +140,21 @@ def price_of(units: Decimal, terms: "TariffTerms") -> Decimal:
     return round_money(units * terms.price_all_in, terms.currency_minor_unit)
 
 
+_LIMITS: dict[int, tuple[object, tuple[int, int]]] = {}  # id(column) -> (column, limits): read once, sales are hot
+
+
 def column_limits(column) -> tuple[int, int]:
     """(precision, scale) of a Numeric column, read from the model (a Column or a mapped attribute)."""
+    known = _LIMITS.get(id(column))
+    if known is not None and known[0] is column:
+        return known[1]
     kind = column.type
     numeric = getattr(kind, "impl", kind)  # our TypeDecorators wrap a Numeric
     if not isinstance(numeric, Numeric) or numeric.precision is None:
         raise TypeError(f"{column} is not a Numeric column with a precision.")
-    return numeric.precision, numeric.scale or 0
+    limits = numeric.precision, numeric.scale or 0
+    _LIMITS[id(column)] = (column, limits)
+    return limits
 
 
 def fits_column(value: Decimal, column, label: str, field: str, *, percent: bool = False) -> Decimal:

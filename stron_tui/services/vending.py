@@ -609,11 +609,12 @@ def quote_fingerprint(facts: SaleFacts, request: VendRequest, quote: Quote) -> s
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
-def price_sale(session: Session, facts: SaleFacts, request: VendRequest, now: datetime) -> Quote:
+def price_sale(session: Session, facts: SaleFacts, request: VendRequest, now: datetime, *,
+               fingerprint: bool = True) -> Quote:
     """The sale's breakdown from its facts, with its fingerprint (preview and vend both price here)."""
     _check_sellable(facts)
     quote = _quote(request, _payment_in(session, facts, facts.tariff, now), facts.tariff)
-    return replace(quote, quote_id=quote_fingerprint(facts, request, quote))
+    return replace(quote, quote_id=quote_fingerprint(facts, request, quote)) if fingerprint else quote
 
 
 def preview(ctx: AppContext, actor: Actor, request: VendRequest) -> Quote:
@@ -644,7 +645,8 @@ class CreditOrder:
         return {"paid_currency": self.request.currency, "payment_type": self.request.payment_type}
 
     def plan(self, session: Session, facts: SaleFacts, now: datetime) -> Quote:
-        quote = price_sale(session, facts, self.request, now)
+        # A sale without a quote id is priced fresh: no fingerprint to compare (the busy API path).
+        quote = price_sale(session, facts, self.request, now, fingerprint=bool(self.request.quote_id))
         if self.request.quote_id and quote.quote_id != self.request.quote_id:
             raise PriceChanged("The price changed since the preview (or the sale was edited); preview again.")
         return quote
