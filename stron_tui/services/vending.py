@@ -450,6 +450,9 @@ def issue_token(ctx: AppContext, actor: Actor, order: TokenOrder) -> Receipt:
     with different fields is a Conflict.
     """
     check_request_id(order.request_id, order.what)
+    if actor.user_id is None and actor.api_account_id is None:
+        # Request ids are unique per operator or API account; a token always has one of them.
+        raise PermissionDenied("Tokens are issued by an operator or an API account, not by the system.")
     try:
         return _issue_once(ctx, actor, order)
     except (IntegrityError, StronError):
@@ -464,9 +467,7 @@ def _caller_filter(model, actor: Actor):
     """Request ids belong to their caller: an API account, else an operator."""
     if actor.api_account_id is not None:
         return model.api_account_id == actor.api_account_id
-    if actor.user_id is not None:
-        return model.operator_id == actor.user_id
-    return and_(model.api_account_id.is_(None), model.operator_id.is_(None))
+    return model.operator_id == actor.user_id
 
 
 def _earlier_receipt(ctx: AppContext, session: Session, actor: Actor, order: TokenOrder) -> Receipt | None:

@@ -235,3 +235,15 @@ def test_exchange_rates_are_refused_beyond_the_columns_scale(ctx, admin, world):
     # Trailing zeros are not extra places.
     assert money_settings.add_rate(ctx, admin, from_currency="EUR", to_currency="USD",
                                    rate="1.0800000").rate == Decimal("1.08")
+
+
+def test_a_token_always_belongs_to_an_operator_or_an_api_account(ctx, admin, world):
+    from stron_tui.errors import AuthenticationFailed, PermissionDenied
+    from stron_tui.services.permissions import SYSTEM_ACTOR
+
+    meter = add_meter(world, "4800000012")
+    with pytest.raises(PermissionDenied, match="operator or an API account"):
+        management.issue(ctx, SYSTEM_ACTOR, ManagementRequest(meter, "clear_tamper", "system-token-1", reason="x"))
+    with pytest.raises(AuthenticationFailed):  # a sale needs an operator's payment password first
+        vending.vend(ctx, SYSTEM_ACTOR, VendRequest(meter, "amount", "5", request_id="system-sale-01"))
+    assert count(ctx, Vend) == count(ctx, ManagementToken) == 0
