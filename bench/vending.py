@@ -6,7 +6,7 @@ and warm (process start-up is not selling). The seller is an API account (a cash
 screen also types the payment password, an argon2 check of ~20 ms that is
 deliberately slow and not part of this figure).
 
-    python bench/vending.py [--quick] [--database URL] [--workers 8] [--meters N] [--vends N]
+    python bench/vending.py [--quick] [--database URL] [--workers 8] [--meters N] [--vends N] [--quoted]
 
 Targets: SQLite >= 150 vends/s; PostgreSQL >= 300 vends/s with p99 < 50 ms.
 """
@@ -14,6 +14,7 @@ Targets: SQLite >= 150 vends/s; PostgreSQL >= 300 vends/s with p99 < 50 ms.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import multiprocessing
 import random
 import secrets
@@ -106,7 +107,7 @@ def batch_numbers(batch: list[dict]) -> list[str]:
 
 
 def sell(url: str, settings: Settings, numbers: list[str], count: int, seed: int, queue=None,
-         ready=None, go=None) -> list[float]:
+         ready=None, go=None, quoted: bool = False) -> list[float]:
     from stron_tui.services import vending
     from stron_tui.services.permissions import ALL_PERMISSIONS, Actor
 
@@ -128,6 +129,8 @@ def sell(url: str, settings: Settings, numbers: list[str], count: int, seed: int
     for _ in range(count):
         request = vending.VendRequest(rng.choice(numbers), "amount", str(rng.choice([5, 10, 20])),
                                       request_id=uuid.uuid4().hex)
+        if quoted:  # as the Top-up screen sells: preview first (not timed), then the sale bound to its quote
+            request = dataclasses.replace(request, quote_id=vending.preview(ctx, actor, request).quote_id)
         began = time.perf_counter()
         vending.vend(ctx, actor, request)
         latencies.append((time.perf_counter() - began) * 1000)
@@ -152,6 +155,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=8, help="PostgreSQL worker processes (default 8)")
     parser.add_argument("--meters", type=int)
     parser.add_argument("--vends", type=int, help="vends per worker")
+    parser.add_argument("--quoted", action="store_true",
+                        help="preview each sale first and sell it bound to its quote (the Top-up screen's path)")
     args = parser.parse_args()
     meters = args.meters or (2000 if args.quick else 20000)
     per_worker = args.vends or (60 if args.quick else 400)
@@ -185,12 +190,13 @@ def main() -> int:
             sell(url, settings, numbers, 20, seed=999)  # warm-up: caches, connections
             if workers == 1:
                 started = time.perf_counter()
-                latencies = sell(url, settings, numbers, per_worker, seed=1)
+                latencies = sell(url, settings, numbers, per_worker, seed=1, quoted=args.quoted)
                 wall = time.perf_counter() - started
             else:
                 spawn = multiprocessing.get_context("spawn")
                 queue, ready, go = spawn.Queue(), spawn.Semaphore(0), spawn.Event()
-                processes = [spawn.Process(target=sell, args=(url, settings, numbers, per_worker, n, queue, ready, go))
+                processes = [spawn.Process(target=sell, args=(url, settings, numbers, per_worker, n, queue, ready, go,
+                                                              args.quoted))
                              for n in range(workers)]
                 for process in processes:
                     process.start()
