@@ -184,8 +184,11 @@ def _find_meter(session: Session, meter_number: str) -> Meter:
     return meter
 
 
-def _past_vends(ctx: AppContext, session: Session, meter_id: int, limit: int = 5) -> tuple[PastVend, ...]:
-    rows = session.scalars(select(Vend).where(Vend.meter_id == meter_id).order_by(Vend.id.desc()).limit(limit))
+def _past_vends(ctx: AppContext, session: Session, actor: Actor, meter_id: int, limit: int = 5) -> tuple[PastVend, ...]:
+    from stron_tui.services.reports.scope import visible_to
+
+    rows = session.scalars(select(Vend).where(Vend.meter_id == meter_id, visible_to(actor, Vend))
+                           .order_by(Vend.id.desc()).limit(limit))
     return tuple(
         PastVend(row.created_at.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M"), row.receipt_number,
                  row.gross_amount, row.currency, row.units, row.unit, row.token)
@@ -213,7 +216,7 @@ def load_target(ctx: AppContext, actor: Actor, meter_number: str) -> VendTarget:
             meter_number=meter.meter_number, meter_type=meter.meter_type, meter_status=meter.status,
             utility=meter.utility, station_code=station.code, district_name=district.name if district else "",
             tariff=_terms(session, tariff), tariff_active=tariff.active, key_change_pending=pending,
-            last_vends=_past_vends(ctx, session, meter.id),
+            last_vends=_past_vends(ctx, session, actor, meter.id),
         )
 
 
