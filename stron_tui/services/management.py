@@ -304,7 +304,7 @@ def export_records(ctx: AppContext, actor: Actor, kind: str, text: str = "") -> 
     actor.require("exceptions.records")
     query = _records_query(actor, kind, text).order_by(ManagementToken.id.desc())
     title = "Clear Tamper Record" if kind == "clear_tamper" else "Clear Credit Record"
-    path = export_path(ctx.settings, title.lower().replace(" ", "-"), "xlsx", user_code=actor.user_code)
+    path = export_path(ctx.settings, title.lower().replace(" ", "-"), "xlsx", user_id=actor.user_id)
     zone = ctx.settings.zone
     with ctx.db.read_session() as session:
         result = session.execute(query.execution_options(yield_per=2000))

@@ -371,7 +371,7 @@ class StationConnection(asyncssh.SSHServer):
         from stron_tui.exports.files import export_directory
         from stron_tui.ssh.sftp import ExportsSFTPServer
 
-        return ExportsSFTPServer(chan, export_directory(self.hub.ctx.settings, self.user_code))
+        return ExportsSFTPServer(chan, export_directory(self.hub.ctx.settings, self.user_id))
 
     # The app on a pseudo-terminal -----------------------------------------------------
 
