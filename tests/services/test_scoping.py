@@ -151,7 +151,8 @@ def test_records_export_holds_only_the_callers_scope(ctx, admin, scoped):
 
 def test_account_view_shows_only_the_callers_sales_and_tokens(ctx, admin, scoped):
     with ctx.db.read_session() as session:
-        account_id = session.scalar(select(Account.id).where(Account.account_number == scoped.world.accounts[scoped.m1]))
+        account_number = scoped.world.accounts[scoped.m1]
+        account_id = session.scalar(select(Account.id).where(Account.account_number == account_number))
     for actor in (scoped.cashier2, scoped.partner_b):
         view = accounts.account_view(ctx, actor, account_id)
         assert view.vends == () and view.tokens == () and view.vend_count == 0
