@@ -629,7 +629,7 @@ async def fault_export_unwritable(ctx: AppContext, notes: list[FaultNote]) -> No
     from stron_tui.services.reports.export import export_report
 
     def run():
-        directory = export_directory(ctx.settings, SYSTEM_ACTOR.user_code)
+        directory = export_directory(ctx.settings, SYSTEM_ACTOR.user_id)
         directory.chmod(0o500)
         # The bench runs as root, which ignores mode bits: the immutable flag makes 500 bite for root too.
         immutable = subprocess.run(["chattr", "+i", str(directory)], capture_output=True).returncode == 0

@@ -282,7 +282,8 @@ class StronApp(App):
         from stron_tui.exports.files import atomic_file, export_path
 
         try:
-            path = export_path(self.ctx.settings, "receipt-print", "txt", self.actor.user_code if self.actor else None)
+            path = export_path(self.ctx.settings, "receipt-print", "txt",
+                               user_id=self.actor.user_id if self.actor else None)
             with atomic_file(path) as temporary:
                 temporary.write_text(text, encoding="utf-8")
         except StronError as error:

@@ -98,7 +98,7 @@ def test_no_secret_in_database_audit_exports_or_errors(ctx, admin):
     from stron_tui.services.audit_log import export_xlsx
     from stron_tui.services.reports import export_report
 
-    save_receipt(ctx.settings, receipt, alice.user_code)
+    save_receipt(ctx.settings, receipt, alice.user_id)
     for fmt in ("xlsx", "csv", "pdf"):
         export_report(ctx, alice, "receipts", fmt)
     export_xlsx(ctx, alice)

@@ -198,7 +198,7 @@ class LibraryScreen(StronScreen):
 
         try:
             path = export_path(self.app.ctx.settings, f"{self.lib.name}-template", "xlsx",
-                               user_code=self.app.actor.user_code)
+                               user_id=self.app.actor.user_id)
             write_template(self.lib.name, path)
         except (StronError, OSError) as error:
             self.app.call_from_thread(self.say, f"Cannot write the template: {error}")

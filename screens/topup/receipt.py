@@ -66,7 +66,7 @@ class ReceiptScreen(StronScreen):
         from stron_tui.exports.receipts import save_receipt
 
         try:
-            paths = save_receipt(self.app.ctx.settings, self.receipt, self.app.actor.user_code)
+            paths = save_receipt(self.app.ctx.settings, self.receipt, self.app.actor.user_id)
         except StronError as error:
             self.app.call_from_thread(self.notify, str(error), severity="error")
             return

@@ -386,6 +386,7 @@ class Vend(Base):
         Index("ix_vends_created", "created_at"),
         Index("ix_vends_business_date_station", "business_date", "station_id"),
         Index("ix_vends_operator_date", "operator_id", "business_date"),
+        Index("ix_vends_api_account_date", "api_account_id", "business_date"),  # a partner's own sales
         Index("ix_vends_customer", "customer_id", "created_at"),
         *_request_id_per_caller("vends"),
         CheckConstraint("source IN ('tui', 'ssh', 'api', 'cli')", name="source"),
@@ -424,6 +425,7 @@ class ManagementToken(Base):
         Index("ix_management_tokens_kind_created", "kind", "created_at"),
         Index("ix_management_tokens_meter", "meter_id", "created_at"),
         Index("ix_management_tokens_operator_date", "operator_id", "business_date"),
+        Index("ix_management_tokens_api_account_date", "api_account_id", "business_date"),
         *_request_id_per_caller("management_tokens"),
     )
 

@@ -1,4 +1,12 @@
-"""Where exports go and how they are named; written atomically so no half file is left."""
+"""Where exports go and how they are named; written atomically so no half file is left.
+
+Each user's files go to `<export_dir>/u<user id>/` (u7 for user id 7): the
+id never changes and belongs to one user only, where a folder named after the
+typed or folded user name was shared by names that fold alike ("andré" and
+"andrè") and split by case ("CLERK1" over SSH). SFTP shows a user exactly that
+folder. Folders named after users by earlier versions are left as they are
+(docs/security.md, "Data scoping").
+"""
 
 from __future__ import annotations
 
@@ -22,10 +30,17 @@ class ExportCancelled(StronError):
     code = "cancelled"
 
 
-def export_directory(settings, user_code: str | None = None) -> Path:
-    """The export directory (per operator when given, so SFTP can show each their own)."""
+def user_folder(user_id: int) -> str:
+    """The name of a user's own export folder, from the immutable user id."""
+    if isinstance(user_id, bool) or not isinstance(user_id, int) or user_id < 1:
+        raise ValueError(f"an export folder needs a user id, not {user_id!r}")
+    return f"u{user_id}"
+
+
+def export_directory(settings, user_id: int | None = None) -> Path:
+    """The user's own export directory (SFTP shows each user theirs), or the shared one for the system."""
     base = Path(settings.export_dir)
-    target = base / safe_name(user_code) if user_code else base
+    target = base / user_folder(user_id) if user_id is not None else base
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -39,10 +54,11 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "export"
 
 
-def export_path(settings, stem: str, extension: str, user_code: str | None = None,
+def export_path(settings, stem: str, extension: str, *, user_id: int | None = None,
                 when: datetime | None = None) -> Path:
+    """A new file name in the user's export directory (see export_directory), stamped with the local time."""
     stamp = (when or utcnow()).astimezone(settings.zone).strftime("%Y%m%d-%H%M%S")
-    directory = export_directory(settings, user_code)
+    directory = export_directory(settings, user_id)
     path = directory / f"{safe_name(stem)}-{stamp}.{extension}"
     counter = 2
     while path.exists():

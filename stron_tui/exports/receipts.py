@@ -99,16 +99,16 @@ def transparent_print(text: str) -> str:
     return PRINT_START + text.replace("\n", "\r\n") + "\x0c" + PRINT_END
 
 
-def save_receipt(settings, receipt: Receipt, user_code: str | None = None) -> list[Path]:
+def save_receipt(settings, receipt: Receipt, user_id: int | None = None) -> list[Path]:
     """The receipt as 40- and 80-column text and as PDF in the operator's export directory."""
     stem = f"receipt-{receipt.receipt_number}" + ("-reprint" if receipt.reprint else "")
     paths = []
     for width in (40, 80):
-        path = export_path(settings, f"{stem}-{width}col", "txt", user_code)
+        path = export_path(settings, f"{stem}-{width}col", "txt", user_id=user_id)
         with atomic_file(path) as temporary:
             temporary.write_text(render_text(receipt, width), encoding="utf-8")
         paths.append(path)
-    pdf = export_path(settings, stem, "pdf", user_code)
+    pdf = export_path(settings, stem, "pdf", user_id=user_id)
     with atomic_file(pdf) as temporary:
         _write_pdf(temporary, render_text(receipt, 40))
     paths.append(pdf)

@@ -21,6 +21,7 @@ from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, register
 from stron_tui.services.permissions import Actor
+from stron_tui.services.reports.scope import visible_to
 from stron_tui.services.text import fold
 
 STATUSES = ("open", "closed")
@@ -218,14 +219,16 @@ def account_view(ctx: AppContext, actor: Actor, account_id: int, recent: int = 1
         station = session.get(SalesStation, account.station_id)
         vends = session.execute(
             select(Vend.created_at, Vend.receipt_number, Vend.gross_amount, Vend.currency, Vend.units, Vend.token)
-            .where(Vend.account_id == account_id).order_by(Vend.created_at.desc(), Vend.id.desc()).limit(recent))
+            .where(Vend.account_id == account_id, visible_to(actor, Vend))
+            .order_by(Vend.created_at.desc(), Vend.id.desc()).limit(recent))
         tokens = session.execute(
             select(ManagementToken.created_at, ManagementToken.kind, ManagementToken.token, ManagementToken.reason)
-            .where(ManagementToken.account_id == account_id)
+            .where(ManagementToken.account_id == account_id, visible_to(actor, ManagementToken))
             .order_by(ManagementToken.created_at.desc(), ManagementToken.id.desc()).limit(recent))
         vend_lines = tuple(VendLine(*row) for row in vends)
         token_lines = tuple(TokenLine(*row) for row in tokens)
-        vend_count = session.scalar(select(func.count()).select_from(Vend).where(Vend.account_id == account_id))
+        vend_count = session.scalar(select(func.count()).select_from(Vend)
+                                    .where(Vend.account_id == account_id, visible_to(actor, Vend)))
         return AccountView(
             id=account.id, account_number=account.account_number, status=account.status,
             opened_at=account.opened_at, closed_at=account.closed_at,

@@ -1,7 +1,8 @@
 """Read-only look-ups the integration API needs beyond the library and report services.
 
 A meter's recent sales and management tokens, newest first, keyset-paged on
-the row id (ids grow with time).
+the row id (ids grow with time), limited to the records the caller may see
+(services/reports/scope.py: an API account sees its own, an operator their station's).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from stron_tui.db.models import ApiAccount, ManagementToken, Meter, User, Vend
 from stron_tui.errors import NotFound, ValidationError
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
+from stron_tui.services.reports.scope import visible_to
 
 HISTORY_PERMISSIONS = ("topup.vend", "basedata.view", "reports.view", "exceptions.records")
 MAX_PAGE = 200
@@ -95,7 +97,7 @@ def meter_vends(ctx: AppContext, actor: Actor, meter_number: str, *, after: int 
         query = (select(Vend, User.user_code, ApiAccount.name)
                  .outerjoin(User, User.id == Vend.operator_id)
                  .outerjoin(ApiAccount, ApiAccount.id == Vend.api_account_id)
-                 .where(Vend.meter_id == meter_id))
+                 .where(Vend.meter_id == meter_id, visible_to(actor, Vend)))
         if after is not None:
             query = query.where(Vend.id < after)
         rows = session.execute(query.order_by(Vend.id.desc()).limit(limit + 1)).all()
@@ -118,7 +120,7 @@ def meter_tokens(ctx: AppContext, actor: Actor, meter_number: str, *, after: int
         query = (select(ManagementToken, User.user_code, ApiAccount.name)
                  .outerjoin(User, User.id == ManagementToken.operator_id)
                  .outerjoin(ApiAccount, ApiAccount.id == ManagementToken.api_account_id)
-                 .where(ManagementToken.meter_id == meter_id))
+                 .where(ManagementToken.meter_id == meter_id, visible_to(actor, ManagementToken)))
         if after is not None:
             query = query.where(ManagementToken.id < after)
         rows = session.execute(query.order_by(ManagementToken.id.desc()).limit(limit + 1)).all()

@@ -141,7 +141,7 @@ def export_xlsx(ctx: AppContext, actor: Actor, flt: AuditFilter = AuditFilter(),
     """Write every matching entry (newest first) to an Excel file; the export is audited."""
     actor.require("system.audit")
     zone = ctx.settings.zone
-    path = export_path(ctx.settings, "audit-log", "xlsx", user_code=actor.user_code)
+    path = export_path(ctx.settings, "audit-log", "xlsx", user_id=actor.user_id)
     with ctx.db.read_session() as session:
         query = _query(session, ctx, flt).order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
         entries = session.scalars(query.execution_options(yield_per=1000))

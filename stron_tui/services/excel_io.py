@@ -162,7 +162,7 @@ def export_library(ctx: AppContext, actor: Actor, name: str, text: str = "", *, 
     """Write the current search result to an .xlsx in the export directory (streamed, constant memory)."""
     actor.require("basedata.export")
     lib = L.library(name)
-    target = path or export_path(ctx.settings, lib.name, "xlsx", user_code=actor.user_code)
+    target = path or export_path(ctx.settings, lib.name, "xlsx", user_id=actor.user_id)
     with ctx.db.read_session() as session:
         stream = L.stream_values(session, lib, text, sort, descending, raw_rows=True)
         rows = lib.export_rows(next(stream), stream)
@@ -175,7 +175,7 @@ def export_library(ctx: AppContext, actor: Actor, name: str, text: str = "", *, 
 
 def export_errors(ctx: AppContext, actor: Actor, report: ImportReport) -> Path:
     """The per-row error list of a refused import, as its own .xlsx."""
-    target = export_path(ctx.settings, f"{report.library}-import-errors", "xlsx", user_code=actor.user_code)
+    target = export_path(ctx.settings, f"{report.library}-import-errors", "xlsx", user_id=actor.user_id)
     write_xlsx(target, [Column("Row", 8, "integer"), Column("Column", 20), Column("Problem", 90)],
                ((error.row, error.column, error.reason) for error in report.errors),
                sheet="Import problems", title_lines=[f"Problems in {report.path}"])

@@ -26,6 +26,7 @@ from stron_tui.services.clock import local_text
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.services.receipts import Receipt, build_management_receipt, management_receipt
+from stron_tui.services.reports.scope import visible_to
 from stron_tui.services.text import fold
 from stron_tui.services.vending import (
     IssuedTokens,
@@ -224,7 +225,7 @@ class RecordPage:
     last_key: int | None
 
 
-def _records_query(kind: str, text: str):
+def _records_query(actor: Actor, kind: str, text: str):
     if kind not in RECORD_KINDS:
         raise ValidationError(f"There are no records for {kind!r}.", field="kind")
     query = (
@@ -232,7 +233,7 @@ def _records_query(kind: str, text: str):
         .outerjoin(Customer, Customer.id == ManagementToken.customer_id)
         .outerjoin(User, User.id == ManagementToken.operator_id)
         .outerjoin(ApiAccount, ApiAccount.id == ManagementToken.api_account_id)
-        .where(ManagementToken.kind == kind)
+        .where(ManagementToken.kind == kind, visible_to(actor, ManagementToken))
     )
     text = text.strip()
     if text:
@@ -262,7 +263,7 @@ def records(ctx: AppContext, actor: Actor, kind: str, text: str = "", *, after: 
     (or, with `backwards`, the first), so paging stays fast however many rows.
     """
     actor.require("exceptions.records")
-    query = _records_query(kind, text)
+    query = _records_query(actor, kind, text)
     if after is not None:
         query = query.where(ManagementToken.id > after if backwards else ManagementToken.id < after)
     order = ManagementToken.id.asc() if backwards else ManagementToken.id.desc()
@@ -279,7 +280,8 @@ def record_receipt(ctx: AppContext, actor: Actor, receipt_number: str) -> Receip
     """The receipt behind a clear tamper / clear credit record (shown, not reprinted)."""
     actor.require("exceptions.records")
     with ctx.db.read_session() as session:
-        row = session.scalar(select(ManagementToken).where(ManagementToken.receipt_number == receipt_number))
+        row = session.scalar(select(ManagementToken).where(ManagementToken.receipt_number == receipt_number,
+                                                           visible_to(actor, ManagementToken)))
         if row is None:
             raise NotFound(f"There is no management token receipt {receipt_number}.")
         return management_receipt(ctx, session, row)
@@ -300,9 +302,9 @@ class RecordExport:
 def export_records(ctx: AppContext, actor: Actor, kind: str, text: str = "") -> RecordExport:
     """The records matching the search, newest first, to an Excel file in the operator's export directory."""
     actor.require("exceptions.records")
-    query = _records_query(kind, text).order_by(ManagementToken.id.desc())
+    query = _records_query(actor, kind, text).order_by(ManagementToken.id.desc())
     title = "Clear Tamper Record" if kind == "clear_tamper" else "Clear Credit Record"
-    path = export_path(ctx.settings, title.lower().replace(" ", "-"), "xlsx", user_code=actor.user_code)
+    path = export_path(ctx.settings, title.lower().replace(" ", "-"), "xlsx", user_id=actor.user_id)
     zone = ctx.settings.zone
     with ctx.db.read_session() as session:
         result = session.execute(query.execution_options(yield_per=2000))

@@ -51,7 +51,7 @@ PERMISSIONS: dict[str, str] = {
     "exceptions.records": "view clear tamper and clear credit records",
     "reports.view": "view reports",
     "reports.export": "export reports",
-    "reports.all_stations": "see every sales station's figures in reports",
+    "reports.all_stations": "see every sales station's and partner's sales, receipts and tokens",
     "system.users": "manage users",
     "system.roles": "manage roles",
     "system.audit": "view the audit trail",

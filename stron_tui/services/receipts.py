@@ -30,6 +30,7 @@ from stron_tui.services import audit
 from stron_tui.services.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
+from stron_tui.services.reports.scope import visible_to
 
 MANAGEMENT_TITLES = {
     "clear_tamper": "CLEAR TAMPER",
@@ -205,15 +206,18 @@ def _management_detail(row) -> str:
     return ""
 
 
-def find_receipt(ctx: AppContext, session: Session, number: str) -> Receipt:
-    """By receipt number or transaction number."""
+def find_receipt(ctx: AppContext, session: Session, actor: Actor, number: str) -> Receipt:
+    """By receipt number or transaction number, among the records the actor may see (scope.visible_to):
+    another station's or partner's receipt is "no receipt", like a number never issued."""
     number = number.strip().upper()
-    vend = session.scalar(select(Vend).where((Vend.receipt_number == number) | (Vend.transaction_number == number)))
+    vend = session.scalar(select(Vend).where((Vend.receipt_number == number) | (Vend.transaction_number == number),
+                                             visible_to(actor, Vend)))
     if vend is not None:
         return vend_receipt(ctx, session, vend)
     row = session.scalar(
         select(ManagementToken).where(
-            (ManagementToken.receipt_number == number) | (ManagementToken.transaction_number == number)
+            (ManagementToken.receipt_number == number) | (ManagementToken.transaction_number == number),
+            visible_to(actor, ManagementToken),
         )
     )
     if row is not None:
@@ -225,7 +229,7 @@ def reprint_receipt(ctx: AppContext, actor: Actor, number: str) -> Receipt:
     """A past receipt again, marked as a reprint and audited; never a new token."""
     actor.require("topup.reprint")
     with ctx.db.session() as session:
-        receipt = find_receipt(ctx, session, number)
+        receipt = find_receipt(ctx, session, actor, number)
         now = utcnow()
         session.add(ReceiptPrint(receipt_number=receipt.receipt_number, created_at=now,
                                  business_date=local_date(now, ctx.settings.zone), operator_id=actor.user_id,
@@ -241,16 +245,13 @@ def lookup_receipt(ctx: AppContext, actor: Actor, number: str) -> Receipt:
     if not any(actor.can(code) for code in ("topup.reprint", "reports.view", "exceptions.records")):
         actor.require("reports.view")
     with ctx.db.read_session() as session:
-        return find_receipt(ctx, session, number)
+        return find_receipt(ctx, session, actor, number)
 
 
 def recent_receipts(ctx: AppContext, actor: Actor, limit: int = 5) -> list[Receipt]:
     """The operator's own last receipts (shown after login, e.g. after a dropped link)."""
     with ctx.db.read_session() as session:
-        if actor.user_id is not None:
-            vends = session.scalars(select(Vend).where(Vend.operator_id == actor.user_id)
-                                    .order_by(Vend.id.desc()).limit(limit))
-        else:
-            vends = session.scalars(select(Vend).where(Vend.api_account_id == actor.api_account_id)
-                                    .order_by(Vend.id.desc()).limit(limit))
+        own = Vend.operator_id == actor.user_id if actor.user_id is not None else (
+            Vend.api_account_id == actor.api_account_id)
+        vends = session.scalars(select(Vend).where(own, visible_to(actor, Vend)).order_by(Vend.id.desc()).limit(limit))
         return [vend_receipt(ctx, session, vend) for vend in vends]

@@ -183,8 +183,11 @@ def _no_such_meter(meter_number: str) -> NotFound:
     return NotFound(f"There is no meter {meter_number} in the Meter Library.")
 
 
-def _past_vends(ctx: AppContext, session: Session, meter_id: int, limit: int = 5) -> tuple[PastVend, ...]:
-    rows = session.scalars(select(Vend).where(Vend.meter_id == meter_id).order_by(Vend.id.desc()).limit(limit))
+def _past_vends(ctx: AppContext, session: Session, actor: Actor, meter_id: int, limit: int = 5) -> tuple[PastVend, ...]:
+    from stron_tui.services.reports.scope import visible_to
+
+    rows = session.scalars(select(Vend).where(Vend.meter_id == meter_id, visible_to(actor, Vend))
+                           .order_by(Vend.id.desc()).limit(limit))
     return tuple(
         PastVend(row.created_at.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M"), row.receipt_number,
                  row.gross_amount, row.currency, row.units, row.unit, row.token)
@@ -742,7 +745,7 @@ def load_target(ctx: AppContext, actor: Actor, meter_number: str) -> VendTarget:
             customer_phone=facts.customer_phone, meter_number=facts.meter_number, meter_type=facts.meter_type,
             meter_status=facts.status, utility=facts.utility, station_code=facts.station_code or "",
             district_name=facts.district_name or "", tariff=facts.tariff, tariff_active=bool(facts.tariff_active),
-            key_change_pending=key_change_pending(facts), last_vends=_past_vends(ctx, session, facts.meter_id),
+            key_change_pending=key_change_pending(facts), last_vends=_past_vends(ctx, session, actor, facts.meter_id),
         )
 
 

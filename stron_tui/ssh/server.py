@@ -368,10 +368,19 @@ class StationConnection(asyncssh.SSHServer):
     # SFTP ---------------------------------------------------------------------------
 
     def sftp_server(self, chan):
-        from stron_tui.exports.files import export_directory
-        from stron_tui.ssh.sftp import ExportsSFTPServer
+        # asyncssh awaits what this returns: the user's folder is known once the login is recorded.
+        return self._user_sftp_server(chan)
 
-        return ExportsSFTPServer(chan, export_directory(self.hub.ctx.settings, self.user_code))
+    async def _user_sftp_server(self, chan):
+        from stron_tui.ssh.sftp import ExportsSFTPServer, user_export_root
+
+        # A key login is recorded (and its user id known) only after authentication completes.
+        user_id = await self._login
+        if user_id is None:
+            chan.close()
+            raise asyncssh.SFTPPermissionDenied("Not logged in.")
+        root = await asyncio.to_thread(user_export_root, self.hub.ctx.settings, user_id)
+        return ExportsSFTPServer(chan, root)
 
     # The app on a pseudo-terminal -----------------------------------------------------
 

@@ -17,6 +17,14 @@ READ_ONLY = "Files here are read-only: the export directory is written by stron-
 WRITE_FLAGS = FXF_WRITE | FXF_APPEND | FXF_CREAT | FXF_TRUNC
 
 
+def user_export_root(settings, user_id: int) -> Path:
+    """The SFTP root of a logged-in user: their own export folder, by user id (never by the typed name,
+    which differs in case for a key login and folds alike for different users)."""
+    from stron_tui.exports.files import export_directory
+
+    return export_directory(settings, user_id)
+
+
 class ExportsSFTPServer(asyncssh.SFTPServer):
     def __init__(self, chan, root: Path):
         self._root = os.path.realpath(root).encode()

@@ -87,3 +87,22 @@ def test_in_lists_are_chunked_under_the_parameter_limit():
     chunks = list(chunked(range(4500)))
     assert [len(chunk) for chunk in chunks] == [1000, 1000, 1000, 1000, 500]
     assert all(len(chunk) < 2100 for chunk in chunks)
+
+
+def test_scope_predicate_compiles_for_each_kind_of_caller():
+    from stron_tui.db.models import ManagementToken
+    from stron_tui.services.permissions import ALL_PERMISSIONS, Actor
+    from stron_tui.services.reports.scope import visible_to
+
+    cashier = Actor(user_id=7, user_code="clerk", permissions=frozenset({"topup.reprint"}), station_id=3)
+    partner = Actor(user_id=None, user_code="api", permissions=frozenset({"topup.reprint"}), api_account_id=5)
+    head_office = Actor(user_id=8, user_code="hq", permissions=ALL_PERMISSIONS)
+    roamer = Actor(user_id=9, user_code="roamer", permissions=frozenset({"topup.reprint"}))
+
+    def where(actor, model=Vend):
+        return compile_tsql(select(model.id).where(model.receipt_number == "S1-1", visible_to(actor, model)))
+
+    assert "(vends.station_id = 3 OR vends.operator_id = 7)" in where(cashier)
+    assert "management_tokens.api_account_id = 5" in where(partner, ManagementToken)
+    assert where(head_office).endswith("WHERE vends.receipt_number = N'S1-1'")  # no condition at all
+    assert "vends.operator_id = 9" in where(roamer) and "station_id" not in where(roamer)

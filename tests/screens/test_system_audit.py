@@ -81,8 +81,8 @@ async def test_export_writes_excel_and_is_audited(ctx, admin):
         await settle(app, pilot)
         said = str(screen.query_one("#audit-message", Static).render())
     assert said.startswith("Exported 4 entries to ") and said.endswith(".xlsx")
-    assert (ctx.settings.export_dir / "Admin").is_dir()
-    assert list((ctx.settings.export_dir / "Admin").glob("audit-log-*.xlsx"))
+    assert (ctx.settings.export_dir / f"u{admin.user_id}").is_dir()
+    assert list((ctx.settings.export_dir / f"u{admin.user_id}").glob("audit-log-*.xlsx"))
     with ctx.db.read_session() as session:
         exported = session.scalars(select(AuditEntry).where(AuditEntry.action == "audit.export")).one()
     assert exported.user_code == "Admin" and "action=vend" in exported.detail

@@ -595,7 +595,7 @@ def test_receipt_export_to_excel_holds_the_screen_rows_and_totals(sales, test_se
     result = reports.export_report(sales.ctx, sales.admin, "receipts", "xlsx",
                                    ReportFilters(date_from=date(2024, 1, 1), date_to=date(2024, 3, 31)),
                                    progress=lambda done, total: progress.append((done, total)))
-    assert result.rows == 6 and result.path.parent == test_settings.export_dir / "Admin"
+    assert result.rows == 6 and result.path.parent == test_settings.export_dir / f"u{sales.admin.user_id}"
     assert progress[-1] == (6, 6)
     rows = _sheet_rows(result.path)
     assert rows[0][0] == "Receipt Report" and rows[2][0] == "Period: 2024-01-01 to 2024-03-31"
@@ -663,5 +663,5 @@ def test_a_cancelled_export_leaves_no_file(sales):
 
     with pytest.raises(ExportCancelled):
         reports.export_report(sales.ctx, sales.admin, "receipts", "xlsx", progress=cancel)
-    directory = sales.ctx.settings.export_dir / "Admin"
+    directory = sales.ctx.settings.export_dir / f"u{sales.admin.user_id}"
     assert not any(directory.iterdir())

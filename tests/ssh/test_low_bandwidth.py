@@ -33,5 +33,5 @@ async def test_printing_without_a_printing_terminal_saves_the_receipt(ctx, admin
         app.print_receipt("RECEIPT 42\nTOKEN 1234\n")
         await app.workers.wait_for_complete()
         await pilot.pause()
-    saved = list((ctx.settings.export_dir / "Admin").glob("receipt-print-*.txt"))
+    saved = list((ctx.settings.export_dir / f"u{admin.user_id}").glob("receipt-print-*.txt"))
     assert len(saved) == 1 and saved[0].read_text() == "RECEIPT 42\nTOKEN 1234\n"

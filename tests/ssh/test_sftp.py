@@ -12,9 +12,9 @@ from stron_tui.services import users
 
 
 async def test_sftp_lists_only_the_users_own_exports_and_refuses_writes_and_escapes(station, ctx, admin):
-    users.create_user(ctx, admin, user_code="cashier2", role="OnlyVending")
-    mine = export_directory(ctx.settings, "Admin")
-    theirs = export_directory(ctx.settings, "cashier2")
+    cashier2 = users.create_user(ctx, admin, user_code="cashier2", role="OnlyVending")
+    mine = export_directory(ctx.settings, admin.user_id)
+    theirs = export_directory(ctx.settings, cashier2.id)
     (mine / "receipt-R1-40col.txt").write_text("TOKEN 1234\n")
     (mine / "monthly.xlsx").write_bytes(b"PK-excel")
     (theirs / "secret.txt").write_text("not yours")
@@ -25,7 +25,7 @@ async def test_sftp_lists_only_the_users_own_exports_and_refuses_writes_and_esca
                                                        "sneaky.txt"]
             async with sftp.open("/receipt-R1-40col.txt", "rb") as handle:
                 assert await handle.read() == b"TOKEN 1234\n"
-            for escape in ("/../cashier2/secret.txt", "../../cashier2/secret.txt", "/sneaky.txt"):
+            for escape in (f"/../u{cashier2.id}/secret.txt", f"../../u{cashier2.id}/secret.txt", "/sneaky.txt"):
                 with pytest.raises(asyncssh.SFTPError):
                     async with sftp.open(escape, "rb") as handle:
                         await handle.read()
@@ -42,3 +42,40 @@ async def test_sftp_lists_only_the_users_own_exports_and_refuses_writes_and_esca
             assert await sftp.listdir("/..") == await sftp.listdir("/")  # nothing above the user's root
     assert sorted(path.name for path in mine.iterdir()) == ["monthly.xlsx", "receipt-R1-40col.txt", "sneaky.txt"]
     assert (theirs / "secret.txt").read_text() == "not yours"
+
+
+async def _sftp_names(station, username: str, *, password: str | None = None, client_keys=()) -> list[str]:
+    async with await station.connect(username, password, client_keys=client_keys) as conn:
+        async with conn.start_sftp_client() as sftp:
+            return sorted(name for name in await sftp.listdir("/") if name not in (".", ".."))
+
+
+async def test_users_whose_names_fold_alike_get_their_own_folders(station, ctx, admin):
+    from stron_tui.exports.files import export_path
+
+    andre_acute = users.create_user(ctx, admin, user_code="andr\u00e9", role="OnlyVending")
+    andre_grave = users.create_user(ctx, admin, user_code="andr\u00e8", role="OnlyVending")
+    acute_file = export_path(ctx.settings, "acute-report", "csv", user_id=andre_acute.id)
+    acute_file.write_text("acute only")
+    grave_file = export_path(ctx.settings, "grave-report", "csv", user_id=andre_grave.id)
+    grave_file.write_text("grave only")
+    assert acute_file.parent != grave_file.parent
+    assert acute_file.parent.name == f"u{andre_acute.id}" and grave_file.parent.name == f"u{andre_grave.id}"
+    # Over SFTP (temporary password 123456) each sees their own file only.
+    assert await _sftp_names(station, "andr\u00e9", password="123456") == [acute_file.name]
+    assert await _sftp_names(station, "andr\u00e8", password="123456") == [grave_file.name]
+
+
+async def test_a_key_login_typed_in_another_case_reaches_the_password_logins_folder(station, ctx, admin):
+    from stron_tui.exports.files import export_path
+    from stron_tui.services import public_keys
+
+    clerk = users.create_user(ctx, admin, user_code="clerk1", role="OnlyVending")
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    public_keys.add_key(ctx, admin, "clerk1", key.export_public_key().decode())
+    saved = export_path(ctx.settings, "cash-up", "pdf", user_id=clerk.id)
+    saved.write_bytes(b"%PDF clerk1")
+    by_password = await _sftp_names(station, "clerk1", password="123456")
+    by_key = await _sftp_names(station, "CLERK1", client_keys=[key])
+    assert by_key == by_password == [saved.name]
+    assert sorted(p.name for p in ctx.settings.export_dir.iterdir()) == [f"u{clerk.id}"]

@@ -3,7 +3,8 @@
 Summaries read `vend_daily_totals` (see aggregates.py) unless a meter or
 customer filter asks for single sales, in which case they group the vends
 through the meter/customer indexes. Every function checks `reports.view`
-first and limits an operator without `reports.all_stations` to their station.
+first and applies the scope rule of scope.py: an operator without
+`reports.all_stations` sees their station, an API account its own sales.
 
 Money: `gross` is what the customer paid in the tariff currency; it splits as
 gross = net + excise + VAT (stron_tui/services/pricing.py). `paid` is the
@@ -41,7 +42,7 @@ from stron_tui.errors import ValidationError
 from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
-from stron_tui.services.reports.scope import ReportFilters, Scope, resolve, utc_bounds
+from stron_tui.services.reports.scope import ReportFilters, Scope, resolve, utc_bounds, visible_to
 from stron_tui.services.text import clean
 
 PAGE_SIZE = 50
@@ -116,6 +117,8 @@ def _conditions(source: _Source, scope: Scope) -> list:
             where.append(Vend.meter_id == scope.meter_id)
         if scope.customer_id is not None:
             where.append(Vend.customer_id == scope.customer_id)
+        if scope.api_account_id is not None:
+            where.append(Vend.api_account_id == scope.api_account_id)
     return where
 
 
@@ -130,7 +133,7 @@ def _vend_conditions(scope: Scope, zone) -> list:
     for column, value in ((Vend.station_id, scope.station_id), (Vend.district_id, scope.district_id),
                           (Vend.operator_id, scope.operator_id), (Vend.payment_type, scope.payment_type),
                           (Vend.utility, scope.utility), (Vend.meter_id, scope.meter_id),
-                          (Vend.customer_id, scope.customer_id)):
+                          (Vend.customer_id, scope.customer_id), (Vend.api_account_id, scope.api_account_id)):
         if value is not None:
             where.append(column == value)
     return where
@@ -545,7 +548,6 @@ def transactions(ctx: AppContext, actor: Actor, numbers: Sequence[str]) -> Trans
                               field="numbers")
     zone = ctx.settings.zone
     with ctx.db.read_session() as session:
-        scope = resolve(session, actor, ReportFilters())
         reprints = (
             select(func.count(ReceiptPrint.id)).where(ReceiptPrint.receipt_number == Vend.receipt_number)
             .scalar_subquery()
@@ -560,10 +562,8 @@ def transactions(ctx: AppContext, actor: Actor, numbers: Sequence[str]) -> Trans
                 .join(District, District.id == Vend.district_id)
                 .join(SalesStation, SalesStation.id == Vend.station_id)
                 .outerjoin(User, User.id == Vend.operator_id)
-                .where(Vend.transaction_number.in_(chunk))
+                .where(Vend.transaction_number.in_(chunk), visible_to(actor, Vend))
             )
-            if scope.station_id is not None:
-                query = query.where(Vend.station_id == scope.station_id)
             for vend, c_code, c_name, c_phone, c_address, account_number, district, station, operator, count in (
                 session.execute(query)
             ):
@@ -731,7 +731,7 @@ def silent_meter_count_query(scope: Scope, day_from: date, day_to: date, *, toda
     """
     silent = _silent_activity(day_from, day_to, today, materialized=False)
     if all(value is None for value in (scope.station_id, scope.customer_id, scope.district_id, scope.utility,
-                                       scope.meter_id)):
+                                       scope.meter_id, scope.api_account_id)):
         retired_silent = (select(func.count()).select_from(Meter)  # from ix_meters_retired
                           .join(MeterVendActivity, MeterVendActivity.meter_id == Meter.id)
                           .where(Meter.status == "retired", or_(*_silent_ranges(day_from, day_to, today))))
@@ -756,6 +756,8 @@ def _silent_scope(query: Select, scope: Scope) -> Select:
         query = query.where(Meter.utility == scope.utility)
     if scope.meter_id is not None:
         query = query.where(Meter.id == scope.meter_id)
+    if scope.api_account_id is not None:  # an API account's silent meters: those it has sold to before
+        query = query.where(exists().where(Vend.meter_id == Meter.id, Vend.api_account_id == scope.api_account_id))
     return query
 
 
@@ -897,7 +899,7 @@ def cashup(ctx: AppContext, actor: Actor, filters: ReportFilters, *, by_day: boo
     """Per operator (and day): sales and money by payment type and currency, reprints, management tokens."""
     with _start(ctx, actor) as session:
         scope = resolve(session, actor, filters)
-        if scope.needs_vend_rows:
+        if scope.meter_id is not None or scope.customer_id is not None:
             raise ValidationError("The cash-up report is per operator; clear the meter and customer filters.",
                                   field="meter_number" if scope.meter_id else "customer")
         source = _source(scope)
@@ -919,6 +921,8 @@ def cashup(ctx: AppContext, actor: Actor, filters: ReportFilters, *, by_day: boo
                 where.append(model.station_id == scope.station_id)
             if scope.operator_id is not None:
                 where.append(model.operator_id == scope.operator_id)
+            if scope.api_account_id is not None:
+                where.append(model.api_account_id == scope.api_account_id)
             if scope.district_id is not None and model is ManagementToken:
                 where.append(model.district_id == scope.district_id)
             operator = func.coalesce(model.operator_id, 0)

@@ -48,7 +48,7 @@ class ExportResult:
 
 def _write(ctx: AppContext, actor: Actor, table: tables.ReportTable, fmt: str, stem: str, total: int | None,
            progress) -> tuple[Path, int]:
-    path = export_path(ctx.settings, stem, fmt, actor.user_code)
+    path = export_path(ctx.settings, stem, fmt, user_id=actor.user_id)
     # Extra totals rows pass through the writer too; the bar counts report rows only.
     report_progress = (lambda done: progress(done if total is None else min(done, total), total)) if progress else None
     try:

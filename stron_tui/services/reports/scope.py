@@ -1,17 +1,28 @@
-"""Report filters as an operator types them, resolved to ids, with the station limit applied."""
+"""Who sees which sales and tokens, and report filters resolved to ids with that limit applied.
+
+The one scope rule (docs/security.md, "Data scoping"): a role that holds
+`reports.all_stations` sees every record. Otherwise an operator sees the
+records of their own sales station (and, in look-ups, the ones they issued
+themselves), and an API account sees only the sales, tokens and reprints it
+made itself. `record_limit` decides; `visible_to` turns that into the SQL
+condition every look-up adds to its query, so a record out of scope is
+found exactly as often as one that does not exist.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from stron_tui.db.models import Customer, District, Meter, PaymentType, SalesStation, User
 from stron_tui.errors import PermissionDenied, ValidationError
 from stron_tui.services.permissions import Actor
 from stron_tui.services.text import clean, fold
+
+ALL_STATIONS = "reports.all_stations"
 
 # Longest a single report period may be: ten years keeps a mistyped year from scanning forever.
 MAX_PERIOD_DAYS = 3660
@@ -49,12 +60,13 @@ class Scope:
     meter_id: int | None = None
     customer_id: int | None = None
     station_limited: bool = False
+    api_account_id: int | None = None  # an API account limited to its own sales
     descriptions: tuple[str, ...] = field(default=())
 
     @property
     def needs_vend_rows(self) -> bool:
-        """A meter or customer filter can't be answered from the daily totals."""
-        return self.meter_id is not None or self.customer_id is not None
+        """A meter, customer or API account limit can't be answered from the daily totals."""
+        return self.meter_id is not None or self.customer_id is not None or self.api_account_id is not None
 
 
 def parse_date(text: str, field_name: str) -> date | None:
@@ -69,9 +81,50 @@ def parse_date(text: str, field_name: str) -> date | None:
                               field=field_name) from None
 
 
+@dataclass(frozen=True)
+class RecordLimit:
+    """Whose records an actor may see: everything, one API account's own, or an operator's station and own."""
+
+    everything: bool = False
+    api_account_id: int | None = None
+    station_id: int | None = None
+    user_id: int | None = None
+
+
+def record_limit(actor: Actor) -> RecordLimit:
+    """The scope rule, decided once for every look-up, report and export."""
+    if actor.can(ALL_STATIONS):
+        return RecordLimit(everything=True)
+    if actor.api_account_id is not None:
+        return RecordLimit(api_account_id=actor.api_account_id)
+    return RecordLimit(station_id=actor.station_id, user_id=actor.user_id)
+
+
+def visible_to(actor: Actor, model) -> ColumnElement[bool]:
+    """The condition keeping the rows of `model` (Vend, ManagementToken, ReceiptPrint) the actor may see.
+
+    Add it to the WHERE clause of every query that finds sales, tokens or
+    reprints by number, meter, customer or account: a row out of scope is
+    then not found, with the same answer as a number nobody issued.
+    """
+    limit = record_limit(actor)
+    if limit.everything:
+        return true()
+    if limit.api_account_id is not None:
+        return model.api_account_id == limit.api_account_id
+    own = []
+    if limit.station_id is not None:
+        own.append(model.station_id == limit.station_id)
+    if limit.user_id is not None:
+        own.append(model.operator_id == limit.user_id)
+    return or_(*own) if own else false()
+
+
 def station_limit(actor: Actor) -> int | None:
-    """The only station an operator may see, or None when they may see all."""
-    if actor.can("reports.all_stations"):
+    """The only station an operator's reports may cover, or None when they may see all (or are an API
+    account, limited to its own sales instead: see record_limit)."""
+    limit = record_limit(actor)
+    if limit.everything or limit.api_account_id is not None:
         return None
     if actor.station_id is None:
         raise PermissionDenied(
@@ -101,6 +154,9 @@ def resolve(session: Session, actor: Actor, filters: ReportFilters) -> Scope:
         district_id = row.id
         notes.append(f"District: {row.code} {row.name}")
 
+    api_account_id = record_limit(actor).api_account_id
+    if api_account_id is not None:
+        notes.append("Sales: this API account's own only")
     limit = station_limit(actor)
     station_id = None
     if limit is not None:
@@ -162,7 +218,8 @@ def resolve(session: Session, actor: Actor, filters: ReportFilters) -> Scope:
     return Scope(
         date_from=filters.date_from, date_to=filters.date_to, district_id=district_id, station_id=station_id,
         operator_id=operator_id, payment_type=payment_type, utility=utility, meter_id=meter_id,
-        customer_id=customer_id, station_limited=limit is not None, descriptions=tuple(notes),
+        customer_id=customer_id, station_limited=limit is not None, api_account_id=api_account_id,
+        descriptions=tuple(notes),
     )
 
 
