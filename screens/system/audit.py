@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Input, Static
 from screens.base import StronScreen
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.services.clock import local_text
+from widgets.cells import plain_cells
 from widgets.fields import LabeledField, TextInput
 
 FILTERS = (
@@ -109,8 +110,8 @@ class AuditLogScreen(StronScreen):
         self._rows = list(page.rows)
         self._next_key = page.next_key
         for row in self._rows:
-            table.add_row(local_text(row.occurred_at, zone, with_seconds=True), row.source.upper(),
-                          row.user_code, row.action, row.summary, key=str(row.id))
+            table.add_row(*plain_cells(local_text(row.occurred_at, zone, with_seconds=True), row.source.upper(),
+                                      row.user_code, row.action, row.summary), key=str(row.id))
         number = len(self._keys)
         parts = [f"Page {number}, newest first: {len(self._rows)} entries"]
         if page.next_key:

@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 
 from stron_tui.api import problems
 from stron_tui.api.cursors import Cursors
-from stron_tui.api.deps import MinorUnitCache, refuse_unstorable_text
+from stron_tui.api.deps import MinorUnitCache, refuse_unsafe_text
 from stron_tui.api.routes import library, reports, sales
 from stron_tui.api.schemas import Problem
 from stron_tui.api.security import RateLimiter
@@ -53,7 +53,7 @@ def create_app(ctx: AppContext, *, rate_limiter: RateLimiter | None = None) -> F
     app.state.cursors = Cursors(ctx.settings.database_url)
     app.state.minor_units = MinorUnitCache(ctx)
     problems.install(app)
-    common = {"prefix": API_PREFIX, "responses": _ERRORS, "dependencies": [Depends(refuse_unstorable_text)]}
+    common = {"prefix": API_PREFIX, "responses": _ERRORS, "dependencies": [Depends(refuse_unsafe_text)]}
     app.include_router(sales.router, **common)
     app.include_router(library.router, **common)
     app.include_router(reports.router, **common)

@@ -26,7 +26,7 @@ from stron_tui.services.clock import local_date, local_text, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.services.receipts import Receipt, management_receipt
-from stron_tui.services.text import fold
+from stron_tui.services.text import clean, fold
 from stron_tui.services.vending import REQUEST_ID, _validate_meter_number
 
 # kind -> (class 2 subclass, permission); key_change has no single subclass.
@@ -90,7 +90,7 @@ def issue(ctx: AppContext, actor: Actor, request: ManagementRequest) -> Receipt:
         raise ValidationError("Each token needs a request id of 8 to 64 letters, digits or . _ : -.",
                               field="request_id")
     number = _validate_meter_number(request.meter_number)
-    reason = " ".join(request.reason.split())[:200]
+    reason = clean(request.reason)[:200]  # control characters never reach a screen or a printer
     if request.kind in ("clear_tamper", "clear_credit") and not reason:
         raise ValidationError("Give the reason for this token (it goes on the record).", field="reason")
     field_value, register = (None, None) if request.kind == "key_change" else _field_for(request)
