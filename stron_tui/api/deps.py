@@ -11,7 +11,9 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from stron_tui.api.cursors import Cursors
 from stron_tui.api.schemas import IDEMPOTENCY_KEY_PATTERN
+from stron_tui.api.problems import RateLimited
 from stron_tui.api.security import bearer, current_actor
+from stron_tui.errors import AuthenticationFailed
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.services.text import describe_unsafe
@@ -53,8 +55,52 @@ async def _minor_units(request: Request) -> dict[str, int]:
     return await request.app.state.minor_units.get()
 
 
-def _actor(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
-    return current_actor(request, credentials)
+def _bearer_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    if not scheme or not key.strip():
+        return None
+    return HTTPAuthorizationCredentials(scheme=scheme, credentials=key.strip())
+
+
+def authenticate_request(request: Request) -> Actor:
+    """The API account of a request, counted against its rate limit, before its body is read.
+
+    Both counts live in the database, so they hold across worker processes and hosts
+    (services/rate_limits.py): the account's requests per minute, and the failed keys per minute from
+    the client's address; an address over that limit is refused before its key is even looked at.
+    Runs in the thread pool (database work), called by the request gate (api/gate.py).
+    """
+    limiter = request.app.state.rate_limiter
+    settings = request.app.state.ctx.settings
+    address = f"address:{request.client.host if request.client else ''}"[:100]
+    failures_allowed = settings.api_failed_keys_per_minute
+    blocked = limiter.check(address, failures_allowed)
+    if not blocked.allowed:
+        raise RateLimited(f"Too many requests with a wrong API key came from this address; try again in "
+                          f"{blocked.retry_after} s.", retry_after=blocked.retry_after)
+    try:
+        actor = current_actor(request, _bearer_credentials(request))
+    except AuthenticationFailed:
+        limiter.take(address, failures_allowed)
+        raise
+    per_minute = max(1, actor.extra.get("rate_limit_per_minute", 600))
+    decision = limiter.take(f"account:{actor.api_account_id}", per_minute)
+    if not decision.allowed:
+        raise RateLimited(f"This API account may make {per_minute} requests a minute; try again in "
+                          f"{decision.retry_after} s.", retry_after=decision.retry_after)
+    return actor
+
+
+async def _actor(request: Request,
+                 _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
+    # The gate authenticated the request before its body was read; without the gate (an app built some
+    # other way) the same check runs here. (`bearer` puts the key scheme in the OpenAPI document.)
+    actor = request.scope.get("state", {}).get("actor")
+    if actor is None:
+        from starlette.concurrency import run_in_threadpool
+
+        actor = await run_in_threadpool(authenticate_request, request)
+    return actor
 
 
 Ctx = Annotated[AppContext, Depends(_ctx)]
