@@ -162,7 +162,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 def ensure_directory(path: Path, purpose: str) -> Path:
     """Create a directory the app must write to, or say plainly why it can't."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)  # private when new (stron_tui/private_files.py)
     except OSError as error:
         raise ConfigurationError(f"Cannot create the {purpose} {path}: {error.strerror}.") from None
     if not os.access(path, os.W_OK | os.X_OK):

@@ -27,7 +27,7 @@ def export_directory(settings, user_code: str | None = None) -> Path:
     base = Path(settings.export_dir)
     target = base / safe_name(user_code) if user_code else base
     try:
-        target.mkdir(parents=True, exist_ok=True)
+        target.mkdir(parents=True, exist_ok=True, mode=0o700)  # exports hold customer data
     except OSError as error:
         raise ExportFailed(f"Cannot create the export directory {target}: {error.strerror}.") from None
     if not os.access(target, os.W_OK):
