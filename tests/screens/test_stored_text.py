@@ -1,0 +1,31 @@
+"""Stored text is shown exactly as stored: Rich markup in a name is not interpreted, and control characters
+planted in the database (past the door's cleaning) reach the terminal only as '?'."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from stron_tui.app import StronApp
+from stron_tui.db.models import Customer
+from stron_tui.services import libraries
+from tests.screens.keyboard import settle
+from tests.screens.test_basedata_screens import open_library
+from widgets.paged_table import PagedTable
+
+
+async def test_a_customer_list_shows_markup_and_escapes_literally(ctx, admin):
+    plain = libraries.create(ctx, admin, "customers", {"code": "MK1", "name": "placeholder"})
+    planted = libraries.create(ctx, admin, "customers", {"code": "MK2", "name": "placeholder"})
+    with ctx.db.session() as session:
+        session.execute(update(Customer).where(Customer.id == plain.id).values(name="[/]Ada [bold]Obi[/bold]"))
+        session.execute(update(Customer).where(Customer.id == planted.id).values(name="Eve\x1b]0;owned\x07\x1b[2J"))
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await open_library(app, pilot, "customers")
+        table = app.screen.query_one(PagedTable).data_table
+        await settle(app, pilot)
+        lines = [table.render_line(y).text for y in range(table.size.height)]
+        shown = "\n".join(lines)
+        assert "[/]Ada [bold]Obi[/bold]" in shown
+        assert "Eve?]0;owned??[2J" in shown
+        assert not any(ord(ch) < 32 for ch in shown.replace("\n", ""))
