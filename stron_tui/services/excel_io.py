@@ -275,13 +275,9 @@ class SheetSize:
     cells: int  # cells actually present
 
 
-def measure_sheet(archive: zipfile.ZipFile, name: str) -> SheetSize:
-    """The declared <dimension> and the real extent and count of <c> cells of one sheet, read as a stream
-    in bounded chunks: nothing is allocated by what the file says about itself."""
-    declared = (0, 0)
-    last_row = last_column = cells = 0
-    row = 0
-    column = 0
+def _streamed_tags(archive: zipfile.ZipFile, name: str, pattern: re.Pattern) -> Iterator[re.Match]:
+    """The tags `pattern` finds in one member, read in bounded chunks (a tag cut by a chunk's end is kept
+    for the next one); past MAX_UNPACKED_BYTES, whatever the member's header says, the file is refused."""
     unpacked = 0
     pending = b""
     with archive.open(name) as member:
@@ -289,36 +285,68 @@ def measure_sheet(archive: zipfile.ZipFile, name: str) -> SheetSize:
             chunk = member.read(_READ_CHUNK)
             unpacked += len(chunk)
             if unpacked > MAX_UNPACKED_BYTES:
-                raise ImportRejected(f"The first sheet unpacks to more than {MAX_UNPACKED_BYTES // 1048576} MB; "
+                raise ImportRejected(f"The part {name} unpacks to more than {MAX_UNPACKED_BYTES // 1048576} MB; "
                                      "it is refused.")
             data = pending + chunk
             end = data.rfind(b">") + 1 if chunk else len(data)
-            for tag in _TAG.finditer(data, 0, end):
-                kind, attributes = tag.group(1), tag.group(2)
-                if kind == b"c":
-                    reference = _REF.search(attributes)
-                    position = _cell_position(reference.group(1).decode("ascii", "replace")) if reference else None
-                    if position is None:
-                        column += 1  # a cell without a reference follows the previous one
-                    else:
-                        row, column = position
-                    cells += 1
-                    last_row, last_column = max(last_row, row), max(last_column, column)
-                elif kind == b"row":
-                    reference = _REF.search(attributes)
-                    row = int(reference.group(1)) if reference and reference.group(1).isdigit() else row + 1
-                    column = 0
-                else:
-                    reference = _DIMENSION_REF.search(attributes)
-                    corner = reference.group(1).decode("ascii", "replace").split(":")[-1] if reference else ""
-                    declared = _cell_position(corner) or declared
+            yield from pattern.finditer(data, 0, end)
             pending = data[end:]
             if len(pending) > _READ_CHUNK:
-                # More than a megabyte without a '>': no worksheet looks like that.
-                raise ImportRejected("The first sheet is not valid spreadsheet XML; it is refused.")
+                # More than a megabyte without a '>': no spreadsheet part looks like that.
+                raise ImportRejected(f"The part {name} is not valid spreadsheet XML; it is refused.")
             if not chunk:
-                break
+                return
+
+
+def measure_sheet(archive: zipfile.ZipFile, name: str) -> SheetSize:
+    """The declared <dimension> and the real extent and count of <c> cells of one sheet, read as a stream
+    in bounded chunks: nothing is allocated by what the file says about itself."""
+    declared = (0, 0)
+    last_row = last_column = cells = 0
+    row = column = 0
+    for tag in _streamed_tags(archive, name, _TAG):
+        kind, attributes = tag.group(1), tag.group(2)
+        if kind == b"c":
+            reference = _REF.search(attributes)
+            position = _cell_position(reference.group(1).decode("ascii", "replace")) if reference else None
+            if position is None:
+                column += 1  # a cell without a reference follows the previous one
+            else:
+                row, column = position
+            cells += 1
+            last_row, last_column = max(last_row, row), max(last_column, column)
+        elif kind == b"row":
+            reference = _REF.search(attributes)
+            row = int(reference.group(1)) if reference and reference.group(1).isdigit() else row + 1
+            column = 0
+        else:
+            reference = _DIMENSION_REF.search(attributes)
+            corner = reference.group(1).decode("ascii", "replace").split(":")[-1] if reference else ""
+            declared = _cell_position(corner) or declared
     return SheetSize(declared[0], declared[1], last_row, last_column, cells)
+
+
+_SHARED_STRINGS_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(sst|si)(?=[\s/>])([^>]*)>")
+_UNIQUE_COUNT = re.compile(rb"""\suniqueCount\s*=\s*["']\s*([0-9]{1,20})\s*["']""")
+
+
+def check_shared_strings(archive: zipfile.ZipFile, file_name: str) -> None:
+    """The shared strings part says how many different strings it holds (uniqueCount), and a reader
+    reserves room for that many before reading one (4,000,000,000 asked calamine for 96 GB): the
+    declared number may not exceed the strings really there."""
+    names = [name for name in archive.namelist() if name.lower() == "xl/sharedstrings.xml"]
+    for name in names:
+        declared = 0
+        strings = 0
+        for tag in _streamed_tags(archive, name, _SHARED_STRINGS_TAG):
+            if tag.group(1) == b"si":
+                strings += 1
+            else:
+                found = _UNIQUE_COUNT.search(tag.group(2))
+                declared = int(found.group(1)) if found else 0
+        if declared > strings + 1000:  # a little slack for writers that count loosely
+            raise ImportRejected(f"{file_name} says it holds {declared:,} texts but holds {strings:,}; "
+                                 "it is damaged or made to harm. Save it again from Excel.")
 
 
 def check_sheet_size(path: Path) -> None:
@@ -330,6 +358,7 @@ def check_sheet_size(path: Path) -> None:
             if not members:
                 raise ImportRejected(f"{path.name} holds no worksheet; start from the template.")
             sizes = [measure_sheet(archive, name) for name in members]
+            check_shared_strings(archive, path.name)
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
         # A member whose data does not match its header (size or checksum) ends up here.
         raise ImportRejected(f"{path.name} is not a valid .xlsx file (it may be damaged).") from None

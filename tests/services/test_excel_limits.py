@@ -90,6 +90,16 @@ def test_a_sparse_sheet_is_refused(ctx, admin, tmp_path):
     _refused(ctx, admin, path, "3 cells spread over 900,000 rows")
 
 
+def test_shared_strings_declaring_billions_are_refused(ctx, admin, tmp_path):
+    """uniqueCount="4000000000" made calamine reserve 96 GB and abort, before reading a single string."""
+    path = _crafted(tmp_path / "strings.xlsx", "A1:B1", _header())
+    strings = ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+               '2006/main" count="2" uniqueCount="4000000000"><si><t>Customer ID</t></si><si><t>Name</t></si></sst>')
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("xl/sharedStrings.xml", strings)
+    _refused(ctx, admin, path, "says it holds 4,000,000,000 texts but holds 2")
+
+
 def test_prefixed_tags_are_measured_too(ctx, admin, tmp_path):
     path = tmp_path / "prefixed.xlsx"
     _crafted(path, "A1", "")
