@@ -67,28 +67,34 @@ def authenticate_request(request: Request) -> Actor:
 
     Both counts live in the database, so they hold across worker processes and hosts
     (services/rate_limits.py): the account's requests per minute, and the failed keys per minute from
-    the client's address; an address over that limit is refused before its key is even looked at.
+    the client's address; an address over that limit is refused, whatever key it sends.
     Runs in the thread pool (database work), called by the request gate (api/gate.py).
     """
     limiter = request.app.state.rate_limiter
     settings = request.app.state.ctx.settings
     address = f"address:{request.client.host if request.client else ''}"[:100]
     failures_allowed = settings.api_failed_keys_per_minute
-    blocked = limiter.check(address, failures_allowed)
-    if not blocked.allowed:
-        raise RateLimited(f"Too many requests with a wrong API key came from this address; try again in "
-                          f"{blocked.retry_after} s.", retry_after=blocked.retry_after)
     try:
         actor = current_actor(request, _bearer_credentials(request))
     except AuthenticationFailed:
-        limiter.take(address, failures_allowed)
+        counted = limiter.take(address, failures_allowed)
+        if not counted.allowed:
+            raise _address_blocked(counted.retry_after) from None
         raise
     per_minute = max(1, actor.extra.get("rate_limit_per_minute", 600))
-    decision = limiter.take(f"account:{actor.api_account_id}", per_minute)
+    decision = limiter.take(f"account:{actor.api_account_id}", per_minute, guard=(address, failures_allowed))
+    if decision.by_guard:
+        # Even the right key is refused from an address that is guessing: guesses then tell nothing.
+        raise _address_blocked(decision.retry_after)
     if not decision.allowed:
         raise RateLimited(f"This API account may make {per_minute} requests a minute; try again in "
                           f"{decision.retry_after} s.", retry_after=decision.retry_after)
     return actor
+
+
+def _address_blocked(retry_after: int) -> RateLimited:
+    return RateLimited(f"Too many requests with a wrong API key came from this address; try again in "
+                       f"{retry_after} s.", retry_after=retry_after)
 
 
 async def _actor(request: Request,

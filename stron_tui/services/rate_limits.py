@@ -10,7 +10,9 @@ A request is allowed while recent + 1 <= limit. The count is raised with one
 conditional UPDATE (hits = hits + 1 WHERE hits < cap), which every database
 applies atomically under its row lock, so two workers can never both take the
 last request of a minute; the first request of a minute INSERTs the row (a
-duplicate-key race falls back to the UPDATE). No upsert shortcut is used:
+duplicate-key race falls back to the UPDATE). A guard bucket (the client
+address's failed keys) is read in the same statement, so a request costs one
+SELECT and one UPDATE in one transaction. No upsert shortcut is used:
 the same statements run on SQLite, PostgreSQL and SQL Server. A refused
 request is not counted.
 """
@@ -22,7 +24,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from stron_tui.db.models import RateCounter
@@ -32,15 +34,11 @@ WINDOW_SECONDS = 60
 
 log = logging.getLogger("stron_tui.api")
 
-_COUNTS = (select(RateCounter.minute, RateCounter.hits)
-           .where(RateCounter.bucket == bindparam("bucket"),
-                  RateCounter.minute.in_([bindparam("minute"), bindparam("previous")])))
-
-
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
     retry_after: int = 0  # seconds, when refused
+    by_guard: bool = False  # refused because the guard bucket is over its limit
 
 
 def _recent(previous_hits: int, elapsed: float) -> float:
@@ -66,52 +64,48 @@ class SharedRateLimiter:
         self._ctx = ctx
         self._clock = clock
 
-    def _now(self) -> tuple[int, float]:
-        now = self._clock()
-        return int(now // WINDOW_SECONDS), now % WINDOW_SECONDS
-
-    def check(self, bucket: str, limit: int) -> Decision:
-        """Whether one more request would be allowed, without counting it (a read)."""
-        minute, elapsed = self._now()
-        rows = self._ctx.db.read_rows(_COUNTS, {"bucket": bucket, "minute": minute, "previous": minute - 1})
-        counts = {row.minute: row.hits for row in rows}
-        previous, hits = counts.get(minute - 1, 0), counts.get(minute, 0)
-        if _recent(previous, elapsed) + hits + 1 <= limit:
-            return Decision(True)
-        return Decision(False, _retry_after(limit, previous, hits, elapsed))
-
-    def take(self, bucket: str, limit: int) -> Decision:
-        """Count one request in `bucket` if the limit allows it."""
+    def take(self, bucket: str, limit: int, *, guard: tuple[str, int] | None = None) -> Decision:
+        """Count one request in `bucket` if its limit allows it and, when a guard (bucket, limit) is given,
+        that bucket is not over its own limit (the guard is read, not counted). One transaction."""
         limit = max(1, limit)
-        minute, elapsed = self._now()
+        now = self._clock()
+        minute, elapsed = int(now // WINDOW_SECONDS), now % WINDOW_SECONDS
         for _attempt in range(3):
             try:
-                return self._take_once(bucket, limit, minute, elapsed)
+                return self._take_once(bucket, limit, guard, minute, elapsed)
             except IntegrityError:
                 continue  # another worker inserted this minute's row first: count on it
-        return self._take_once(bucket, limit, minute, elapsed)
+        return self._take_once(bucket, limit, guard, minute, elapsed)
 
-    def _take_once(self, bucket: str, limit: int, minute: int, elapsed: float) -> Decision:
+    def _take_once(self, bucket, limit, guard, minute, elapsed) -> Decision:
+        buckets = [bucket] + ([guard[0]] if guard else [])
         with self._ctx.db.session() as session:
-            previous = session.scalar(select(RateCounter.hits).where(RateCounter.bucket == bucket,
-                                                                     RateCounter.minute == minute - 1)) or 0
-            # The most this minute's row may hold after this request: limit - 1 - previous minute's share.
+            rows = session.execute(select(RateCounter.bucket, RateCounter.minute, RateCounter.hits)
+                                   .where(RateCounter.bucket.in_(buckets),
+                                          RateCounter.minute.in_([minute, minute - 1]))).all()
+            counts = {(row.bucket, row.minute): row.hits for row in rows}
+            if guard:
+                guard_bucket, guard_limit = guard
+                guard_previous = counts.get((guard_bucket, minute - 1), 0)
+                guard_hits = counts.get((guard_bucket, minute), 0)
+                if _recent(guard_previous, elapsed) + guard_hits + 1 > guard_limit:
+                    return Decision(False, _retry_after(guard_limit, guard_previous, guard_hits, elapsed),
+                                    by_guard=True)
+            previous = counts.get((bucket, minute - 1), 0)
+            hits = counts.get((bucket, minute))
+            # The most this minute's row may hold after this request: limit - the previous minute's share.
             cap = math.floor(limit - _recent(previous, elapsed))
-            if cap < 1:
-                hits = session.scalar(select(RateCounter.hits).where(RateCounter.bucket == bucket,
-                                                                     RateCounter.minute == minute)) or 0
-                return Decision(False, _retry_after(limit, previous, hits, elapsed))
-            counted = session.execute(
-                update(RateCounter)
-                .where(RateCounter.bucket == bucket, RateCounter.minute == minute, RateCounter.hits < cap)
-                .values(hits=RateCounter.hits + 1)
-            ).rowcount
-            if counted:
-                return Decision(True)
-            hits = session.scalar(select(RateCounter.hits).where(RateCounter.bucket == bucket,
-                                                                 RateCounter.minute == minute))
             if hits is not None:
-                return Decision(False, _retry_after(limit, previous, hits, elapsed))
+                counted = hits < cap and session.execute(
+                    update(RateCounter)
+                    .where(RateCounter.bucket == bucket, RateCounter.minute == minute, RateCounter.hits < cap)
+                    .values(hits=RateCounter.hits + 1)
+                ).rowcount
+                if counted:
+                    return Decision(True)
+                return Decision(False, _retry_after(limit, previous, max(hits, cap), elapsed))
+            if cap < 1:
+                return Decision(False, _retry_after(limit, previous, 0, elapsed))
             # The first request of this minute in this bucket.
             session.execute(insert(RateCounter).values(bucket=bucket, minute=minute, hits=1))
         self._forget_before(minute - 1)
