@@ -319,7 +319,7 @@ class TopUpScreen(StronScreen):
             self.query_one("#field-pin", LabeledField).show_error(str(error))
         self._say(str(error))
         if "locked" in str(error):
-            self.app.notify(str(error), severity="error")
+            self.app.notify(str(error), severity="error", markup=False)
 
     def _sold(self, receipt) -> None:
         """The receipt replaces the preview in place: no new screen to paint over a slow link."""

@@ -29,3 +29,15 @@ async def test_a_customer_list_shows_markup_and_escapes_literally(ctx, admin):
         assert "[/]Ada [bold]Obi[/bold]" in shown
         assert "Eve?]0;owned??[2J" in shown
         assert not any(ord(ch) < 32 for ch in shown.replace("\n", ""))
+
+
+async def test_a_form_error_quoting_markup_shows_it_literally(ctx, admin):
+    from tests.screens.test_basedata_screens import new_record
+    from widgets.fields import LabeledField
+
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(110, 40)) as pilot:
+        await open_library(app, pilot, "customers")
+        await new_record(app, pilot, {"code": "MK3", "name": "Ada", "email": "[/]x[b]"})
+        error = app.screen.query_one("#field-email", LabeledField).query_one(".field-error")
+        assert "[/]x[b] is not an e-mail address" in str(error.render())
