@@ -74,3 +74,22 @@ def test_a_host_key_other_users_can_read_is_refused(test_settings):
     key.chmod(0o644)
     with pytest.raises(ConfigurationError, match="chmod 600"):
         load_or_create_host_keys(test_settings)
+
+
+def test_exports_and_receipts_are_private_even_under_a_loose_umask(ctx, admin):
+    from stron_tui.exports.receipts import save_receipt
+    from stron_tui.services import excel_io, management
+    from stron_tui.services.management import ManagementRequest
+    from stron_tui.services.vending import new_request_id
+    from tests.factories import add_meter, build_world
+
+    previous = os.umask(0o022)
+    try:
+        meter = add_meter(build_world(ctx), "4900000001")
+        receipt = management.issue(ctx, admin, ManagementRequest(meter, "clear_tamper", new_request_id(), "seal"))
+        written = [excel_io.export_library(ctx, admin, "customers").path,
+                   *save_receipt(ctx.settings, receipt, user_code=admin.user_code)]
+    finally:
+        os.umask(previous)
+    assert {path.name: oct(_mode(path)) for path in written} == {path.name: "0o600" for path in written}
+    assert {oct(_mode(path.parent)) for path in written} == {"0o700"}
