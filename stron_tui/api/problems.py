@@ -35,6 +35,7 @@ from stron_tui.services.text import printable
 log = logging.getLogger("stron_tui.api")
 
 MEDIA_TYPE = "application/problem+json"
+MAX_FIELD_ERRORS = 20
 TYPE_BASE = "https://stron-tui.invalid/problems/"
 
 TITLES = {
@@ -127,6 +128,8 @@ def install(app: FastAPI) -> None:
     async def validation_error(request: Request, error: RequestValidationError):
         errors: dict[str, str] = {}
         for item in error.errors():
+            if len(errors) >= MAX_FIELD_ERRORS:  # a body of 100,000 unknown keys gets a short answer
+                break
             errors.setdefault(_field_name(tuple(item.get("loc", ()))), str(item.get("msg", "invalid")))
         first_field, first_message = next(iter(errors.items()), ("request", "invalid input"))
         return problem(422, "invalid", f"{first_field}: {first_message}", errors=errors)

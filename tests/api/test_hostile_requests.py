@@ -208,3 +208,14 @@ async def test_wrong_keys_from_one_address_are_counted_across_servers(ctx, admin
     with ctx.db.read_session() as session:
         uses = session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.user_code == "api:Real Partner"))
     assert uses == 0
+
+
+async def test_a_body_of_many_unknown_fields_gets_a_short_answer(ctx, admin_key, meter):
+    app = create_app(ctx)
+    body = {"meter_number": meter, "value": "10"} | {f"extra{index}": 1 for index in range(20_000)}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        response = await client.post("/api/v1/vends/preview", json=body,
+                                     headers={"Authorization": f"Bearer {admin_key}"})
+    assert response.status_code == 422 and response.headers["content-type"].startswith(PROBLEM)
+    assert len(response.json()["errors"]) == 20 and len(response.content) < 4000
