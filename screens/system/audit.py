@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Input, Static
 from screens.base import StronScreen
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.services.clock import local_text
+from stron_tui.services.text import printable
 from widgets.cells import plain_cells
 from widgets.fields import LabeledField, TextInput
 
@@ -133,8 +134,8 @@ class AuditLogScreen(StronScreen):
         row = self._rows[index]
         where = f" from {row.remote}" if row.remote else ""
         what = f" on {row.entity} {row.entity_id}" if row.entity else ""
-        detail.update(f"{row.action}{what} by {row.user_code or '-'} via {row.source.upper()}{where}: "
-                      f"{row.summary}" + (f"\n{row.detail}" if row.detail else ""))
+        detail.update(printable(f"{row.action}{what} by {row.user_code or '-'} via {row.source.upper()}{where}: "
+                                f"{row.summary}" + (f"\n{row.detail}" if row.detail else ""), keep_newlines=True))
 
     def say(self, message: str) -> None:
         self.query_one("#audit-message", Static).update(message)

@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from screens.base import StronScreen
 from stron_tui.errors import StronError, ValidationError
+from stron_tui.services.text import printable
 from widgets.fields import LabeledField, TextInput
 
 SEARCH_DELAY = 0.3  # seconds of typing pause before asking the database (debounce)
@@ -200,7 +201,7 @@ class TopUpScreen(StronScreen):
             lines.append(f"Last {past.when[5:]} {money(past.amount)} {past.units}{past.unit}")
         if not target.last_vends:
             lines.append("No purchases yet.")
-        self.query_one("#target", Static).update("\n".join(lines))
+        self.query_one("#target", Static).update(printable("\n".join(lines), keep_newlines=True))
         self.query_one("#preview", Static).update("")
         currency = self.query_one("#currency", Select)
         if terms.currency in self._currencies:

@@ -41,3 +41,25 @@ async def test_a_form_error_quoting_markup_shows_it_literally(ctx, admin):
         await new_record(app, pilot, {"code": "MK3", "name": "Ada", "email": "[/]x[b]"})
         error = app.screen.query_one("#field-email", LabeledField).query_one(".field-error")
         assert "[/]x[b] is not an e-mail address" in str(error.render())
+
+
+async def test_an_audit_entry_planted_with_escapes_shows_without_them(ctx, admin):
+    from sqlalchemy import insert
+    from textual.widgets import Static
+
+    from screens.system.audit import AuditLogScreen
+    from stron_tui.db.models import AuditEntry
+    from stron_tui.services.clock import utcnow
+
+    with ctx.db.session() as session:  # written past the audit service, as an old version might have
+        session.execute(insert(AuditEntry).values(
+            occurred_at=utcnow(), source="ssh", user_code="ghost\x1b]2;owned\x07", action="login_failed",
+            entity="", entity_id="", remote="", summary="unknown user ID \x1b[2J", detail='{"x": "\x9b2J"}'))
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(110, 30)) as pilot:
+        app.open_entry("system.audit")
+        await settle(app, pilot)
+        assert isinstance(app.screen, AuditLogScreen)
+        shown = str(app.screen.query_one("#audit-detail", Static).render())
+        assert "unknown user ID ?[2J" in shown and "ghost?]2;owned?" in shown
+        assert not any(ord(ch) < 32 and ch != "\n" or 0x7f <= ord(ch) <= 0x9f for ch in shown)
