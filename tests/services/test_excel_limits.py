@@ -127,3 +127,22 @@ def test_a_real_library_file_passes_the_checks(ctx, admin, tmp_path):
     assert (size.rows, size.declared_rows, size.cells) == (201, 201, len(headers) + 400)
     report = excel_io.import_library(ctx, admin, "customers", path)
     assert report.ok and report.created == 200
+
+
+def test_a_sheet_whose_zip_header_understates_its_size_is_refused(ctx, admin, tmp_path):
+    """The zip directory says the sheet unpacks to 200 bytes; it really holds 1,000 rows. The size in the
+    header is never trusted: reading the member to its end checks it, and the file is refused."""
+    rows = "".join(f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>C{n}</t></is></c></row>' for n in range(2, 1002))
+    path = _crafted(tmp_path / "understated.xlsx", "A1:B1001", _header() + rows)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    data[info.header_offset + 22:info.header_offset + 26] = (200).to_bytes(4, "little")  # local header
+    central = data.index(b"PK\x01\x02")
+    while data[central + 46:central + 46 + len(info.filename)] != info.filename.encode():
+        central = data.index(b"PK\x01\x02", central + 4)
+    data[central + 24:central + 28] = (200).to_bytes(4, "little")  # central directory
+    path.write_bytes(bytes(data))
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo("xl/worksheets/sheet1.xml").file_size == 200
+    _refused(ctx, admin, path, "not a valid .xlsx file")
