@@ -85,3 +85,16 @@ def test_in_lists_are_chunked_under_the_parameter_limit():
     chunks = list(chunked(range(4500)))
     assert [len(chunk) for chunk in chunks] == [1000, 1000, 1000, 1000, 500]
     assert all(len(chunk) < 2100 for chunk in chunks)
+
+
+def test_rate_counters_compile_for_sql_server_without_upsert():
+    from sqlalchemy import update
+
+    from stron_tui.db.models import RateCounter
+
+    table = str(CreateTable(RateCounter.__table__).compile(dialect=sql_server_2022()))
+    assert "CONSTRAINT pk_rate_counters PRIMARY KEY (bucket, minute)" in table
+    counted = compile_tsql(update(RateCounter).where(RateCounter.bucket == "account:1", RateCounter.minute == 5,
+                                                     RateCounter.hits < 10).values(hits=RateCounter.hits + 1))
+    assert counted.startswith("UPDATE rate_counters SET hits=(rate_counters.hits + 1)")
+    assert "MERGE" not in counted and "rate_counters.hits < 10" in counted
