@@ -11,6 +11,7 @@ from textual.widgets.option_list import Option
 from screens.base import StronScreen
 from screens.registry import entries_for
 from stron_tui.services.permissions import MODULES, MODULES_BY_KEY
+from stron_tui.services.text import printable
 
 
 class MainMenuScreen(StronScreen):
@@ -66,7 +67,8 @@ class MainMenuScreen(StronScreen):
         lines = ["Your last receipts (F2, then F8 reprints):"] + [
             f"  {r.receipt_number:<15} {r.local_time}  {r.meter_number}  {r.gross} {r.currency}" for r in receipts
         ]
-        self.app.call_from_thread(self.query_one("#last-receipts", Static).update, "\n".join(lines))
+        self.app.call_from_thread(self.query_one("#last-receipts", Static).update,
+                                  printable("\n".join(lines), keep_newlines=True))
 
     @on(OptionList.OptionSelected, "#modules")
     def _open(self, event: OptionList.OptionSelected) -> None:

@@ -177,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from stron_tui.private_files import restrict_new_files
+
+    # Before anything is created: the database, exports, keys and logs we write are ours alone.
+    restrict_new_files()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

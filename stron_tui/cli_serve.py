@@ -97,7 +97,7 @@ def register_api(commands) -> None:
     serve.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT",
                        help="address and port to listen on (default 127.0.0.1:8080)")
     serve.add_argument("--workers", type=int, default=1,
-                       help="worker processes (default 1; rate limits are counted per process)")
+                       help="worker processes (default 1; rate limits are shared by all of them)")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     serve.set_defaults(handler=cmd_serve_api)
 

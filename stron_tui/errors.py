@@ -11,6 +11,11 @@ class StronError(Exception):
     code = "error"
 
     def __init__(self, message: str):
+        from stron_tui.services.text import printable
+
+        # Messages often echo what was typed or stored: never let that carry a terminal escape sequence
+        # to the screen, the API client or the log that shows it.
+        message = printable(message, keep_newlines=True)
         super().__init__(message)
         self.message = message
 
@@ -36,7 +41,7 @@ class ValidationError(StronError):
     def __init__(self, message: str, field: str | None = None, errors: dict[str, str] | None = None):
         super().__init__(message)
         self.field = field
-        self.errors = errors or ({field: message} if field else {})
+        self.errors = errors or ({field: self.message} if field else {})
 
 
 class NotFound(StronError):

@@ -30,9 +30,13 @@ ENVIRONMENT = {
     "STRON_LOW_BANDWIDTH": "low_bandwidth",
     "STRON_UTILITY_NAME": "utility_name",
     "STRON_API_THREADS": "api_threads",
+    "STRON_API_MAX_BODY_BYTES": "api_max_body_bytes",
+    "STRON_API_MAX_JSON_DEPTH": "api_max_json_depth",
+    "STRON_API_FAILED_KEYS_PER_MINUTE": "api_failed_keys_per_minute",
 }
 
-INTEGER_FIELDS = {"lockout_attempts", "lockout_minutes", "idle_lock_minutes", "api_threads"}
+INTEGER_FIELDS = {"lockout_attempts", "lockout_minutes", "idle_lock_minutes", "api_threads", "api_max_body_bytes",
+                  "api_max_json_depth", "api_failed_keys_per_minute"}
 BOOLEAN_FIELDS = {"low_bandwidth"}
 
 
@@ -56,6 +60,10 @@ class Settings:
     low_bandwidth: bool = False
     utility_name: str = "Stron Utility"
     api_threads: int = 4  # requests each API process works on at once (see stron_tui/api/app.py)
+    # Limits checked before a request is authenticated or parsed (api/gate.py, docs/security.md).
+    api_max_body_bytes: int = 1_048_576  # the largest real request (a sale) is under 1 KB
+    api_max_json_depth: int = 32  # our bodies nest 2 deep
+    api_failed_keys_per_minute: int = 30  # per client address, before it is refused for a while
     config_file: Path | None = field(default=None, compare=False)
 
     @property
@@ -154,7 +162,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 def ensure_directory(path: Path, purpose: str) -> Path:
     """Create a directory the app must write to, or say plainly why it can't."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)  # private when new (stron_tui/private_files.py)
     except OSError as error:
         raise ConfigurationError(f"Cannot create the {purpose} {path}: {error.strerror}.") from None
     if not os.access(path, os.W_OK | os.X_OK):

@@ -82,6 +82,7 @@ def database_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         path = tmp_path / "stron.sqlite3"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        path.chmod(0o600)  # as the app creates it: open_context refuses a database others can read
         return f"sqlite:///{path}"
     url = request.getfixturevalue("pg_database_url")
     db = Database(url)

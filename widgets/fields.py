@@ -35,7 +35,7 @@ class LabeledField(Vertical):
     def compose(self) -> ComposeResult:
         yield Label(self._label)
         yield self.input
-        yield Static("", classes="field-error -empty")
+        yield Static("", classes="field-error -empty", markup=False)  # messages quote what was typed
 
     def show_error(self, message: str | None) -> None:
         error = self.query_one(".field-error", Static)

@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
+from widgets.cells import plain_cells
 from widgets.fields import TextInput
 
 SEARCH_DELAY = 0.3
@@ -211,7 +212,7 @@ class PagedTable(Vertical):
         table.clear()
         self.keys = [key for key, _ in page.rows]
         for key, cells in page.rows:
-            table.add_row(*["" if cell is None else str(cell) for cell in cells], key=str(key))
+            table.add_row(*plain_cells(*cells), key=str(key))
         if how == "end" and page.rows:
             table.move_cursor(row=len(page.rows) - 1)
         where = f"page {number}" if number else "last page"

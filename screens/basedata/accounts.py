@@ -10,6 +10,7 @@ from textual.widgets import Static
 from screens.base import StronScreen
 from screens.basedata.library import LibraryScreen
 from stron_tui.errors import StronError
+from stron_tui.services.text import printable
 
 
 class AccountLibraryScreen(LibraryScreen):
@@ -55,7 +56,8 @@ class AccountViewScreen(StronScreen):
         except StronError as error:
             self.app.call_from_thread(self.query_one("#account-body", Static).update, str(error))
             return
-        self.app.call_from_thread(self.query_one("#account-body", Static).update, self.render_view(view))
+        self.app.call_from_thread(self.query_one("#account-body", Static).update,
+                                  printable(self.render_view(view), keep_newlines=True))
 
     def render_view(self, view) -> str:
         zone = self.app.ctx.settings.zone

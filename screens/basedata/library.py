@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Input, ProgressBar, Static
 from screens.base import StronScreen
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.services import libraries as L
+from widgets.cells import plain_cells
 from widgets.confirm import ConfirmScreen
 from widgets.fields import LabeledField, TextInput
 from widgets.paged_table import PagedTable, TablePage
@@ -380,7 +381,7 @@ class ImportScreen(StronScreen):
         table = self.query_one("#import-errors", DataTable)
         table.clear()
         for error in report.errors:
-            table.add_row(str(error.row), error.column, error.reason)
+            table.add_row(*plain_cells(str(error.row), error.column, error.reason))
 
     def action_export_errors(self) -> None:
         if self.report is None or not self.report.errors:

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Input, Static
 
 from screens.base import StronScreen
 from stron_tui.errors import StronError, ValidationError
+from widgets.cells import plain_cells
 from widgets.fields import LabeledField, TextInput
 
 FIELDS = (("sgc", "SGC (6 digits)"), ("krn", "KRN (1-9)"), ("dkga", "DKGA (02 or 04)"), ("label", "Label"),
@@ -59,8 +60,8 @@ class SupplyGroupScreen(StronScreen):
         table = self.query_one("#groups", DataTable)
         table.clear()
         for group in groups:
-            table.add_row(group.sgc, str(group.krn), group.dkga, group.label, f"{group.meters:,}",
-                          "yes" if group.active else "no")
+            table.add_row(*plain_cells(group.sgc, str(group.krn), group.dkga, group.label, f"{group.meters:,}",
+                                      "yes" if group.active else "no"))
 
     def _say(self, text: str) -> None:
         self.query_one("#group-message", Static).update(text)

@@ -16,6 +16,7 @@ from textual.widgets import Input, Static
 
 from screens.base import StronScreen
 from stron_tui.errors import StronError, ValidationError
+from stron_tui.services.text import printable
 from widgets.fields import LabeledField, TextInput
 
 TITLES = {
@@ -130,7 +131,7 @@ class ManagementTokenScreen(StronScreen):
             lines.append("! Key change tokens come first")
         if facts.meter_status != "active":
             lines.append(f"! Meter is {facts.meter_status}")
-        self.query_one("#facts", Static).update("\n".join(lines))
+        self.query_one("#facts", Static).update(printable("\n".join(lines), keep_newlines=True))
         self.query_one(f"#{self.field_names()[1]}", Input).focus()
 
     # The other fields and issuing ------------------------------------------------

@@ -25,6 +25,7 @@ from stron_tui.exports.pdf import NUMERIC_KINDS, cell_text
 from stron_tui.services import reports
 from stron_tui.services.clock import utcnow
 from stron_tui.services.reports import ReportFilters, ReportTable
+from widgets.cells import plain_cell
 from widgets.report_filter import FilterField, ReportFilterBar
 
 DATE_HINT = "YYYY-MM-DD"
@@ -178,8 +179,8 @@ class ReportScreen(StronScreen):
             table.add_column(column.title, width=max(column.width, len(column.title)))
 
         def cells(values):
-            return [Text(cell_text(value, kind), justify="right") if kind in NUMERIC_KINDS
-                    else Text(cell_text(value, kind)) for value, kind in zip(values, kinds)]
+            return [plain_cell(cell_text(value, kind), justify="right" if kind in NUMERIC_KINDS else None)
+                    for value, kind in zip(values, kinds)]
 
         rows = list(result.table.rows)
         for index, values in enumerate(rows):

@@ -11,6 +11,8 @@ from textual.widgets import DataTable, Input, Static
 from screens.base import StronScreen
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.services.clock import local_text
+from stron_tui.services.text import printable
+from widgets.cells import plain_cells
 from widgets.fields import LabeledField, TextInput
 
 FILTERS = (
@@ -109,8 +111,8 @@ class AuditLogScreen(StronScreen):
         self._rows = list(page.rows)
         self._next_key = page.next_key
         for row in self._rows:
-            table.add_row(local_text(row.occurred_at, zone, with_seconds=True), row.source.upper(),
-                          row.user_code, row.action, row.summary, key=str(row.id))
+            table.add_row(*plain_cells(local_text(row.occurred_at, zone, with_seconds=True), row.source.upper(),
+                                      row.user_code, row.action, row.summary), key=str(row.id))
         number = len(self._keys)
         parts = [f"Page {number}, newest first: {len(self._rows)} entries"]
         if page.next_key:
@@ -132,8 +134,8 @@ class AuditLogScreen(StronScreen):
         row = self._rows[index]
         where = f" from {row.remote}" if row.remote else ""
         what = f" on {row.entity} {row.entity_id}" if row.entity else ""
-        detail.update(f"{row.action}{what} by {row.user_code or '-'} via {row.source.upper()}{where}: "
-                      f"{row.summary}" + (f"\n{row.detail}" if row.detail else ""))
+        detail.update(printable(f"{row.action}{what} by {row.user_code or '-'} via {row.source.upper()}{where}: "
+                                f"{row.summary}" + (f"\n{row.detail}" if row.detail else ""), keep_newlines=True))
 
     def say(self, message: str) -> None:
         self.query_one("#audit-message", Static).update(message)

@@ -17,6 +17,7 @@ from screens.base import StronScreen
 from screens.system.confirm import ConfirmScreen
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.services.permissions import MODULES_BY_KEY, PERMISSIONS, module_of
+from widgets.cells import plain_cells
 from widgets.fields import LabeledField, TextInput
 
 
@@ -87,7 +88,7 @@ class RoleListScreen(StronScreen):
         self._roles = found
         for index, role in enumerate(found):
             rights = "all" if role.administrator else str(len(role.permissions))
-            table.add_row(role.name, str(role.users), str(role.api_accounts), rights, role.description,
+            table.add_row(*plain_cells(role.name, str(role.users), str(role.api_accounts), rights, role.description),
                           key=str(role.id))
             if role.id == select_role_id:
                 table.move_cursor(row=index)

@@ -14,6 +14,7 @@ from screens.base import StronScreen
 from screens.system.confirm import ConfirmScreen
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.services.clock import local_text
+from widgets.cells import plain_cells
 from widgets.fields import LabeledField, TextInput
 
 SECTIONS = ("currencies", "rates", "payment-types")
@@ -83,17 +84,17 @@ class MoneySettingsScreen(StronScreen):
         table = self.query_one("#currencies", DataTable)
         table.clear()
         for c in currencies:
-            table.add_row(c.code, c.name, c.symbol, str(c.minor_unit), "yes" if c.active else "no")
+            table.add_row(*plain_cells(c.code, c.name, c.symbol, str(c.minor_unit), "yes" if c.active else "no"))
         table = self.query_one("#rates", DataTable)
         table.clear()
         for r in rates.rows:
             state = "in effect" if r.in_effect else ("pending" if r.pending else "replaced")
-            table.add_row(r.from_currency, r.to_currency, f"{r.rate.normalize():f}", local_text(r.effective_at, zone),
-                          state, r.entered_by)
+            table.add_row(*plain_cells(r.from_currency, r.to_currency, f"{r.rate.normalize():f}",
+                                      local_text(r.effective_at, zone), state, r.entered_by))
         table = self.query_one("#payment-types", DataTable)
         table.clear()
         for p in types:
-            table.add_row(p.code, p.name, str(p.sort_order), "yes" if p.active else "no")
+            table.add_row(*plain_cells(p.code, p.name, str(p.sort_order), "yes" if p.active else "no"))
         self._describe()
 
     def _describe(self) -> None:

@@ -13,6 +13,7 @@ from screens.system.confirm import ConfirmScreen
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.services.clock import local_text
 from stron_tui.services.passwords import DEFAULT_PASSWORD
+from widgets.cells import plain_cells
 from widgets.fields import LabeledField, TextInput
 
 PAGE_SIZE = 50
@@ -84,8 +85,8 @@ class UserListScreen(StronScreen):
         self._next_key = page.next_key
         for user in self._rows:
             role = user.role + (" (built-in Admin)" if user.builtin_admin else "")
-            table.add_row(user.user_code, user.name, user.phone, role, user.station_code, user.state,
-                          local_text(user.last_login_at, zone), key=str(user.id))
+            table.add_row(*plain_cells(user.user_code, user.name, user.phone, role, user.station_code, user.state,
+                                      local_text(user.last_login_at, zone)), key=str(user.id))
         if select_user_id is not None:
             for index, user in enumerate(self._rows):
                 if user.id == select_user_id:

@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from screens.base import StronScreen
 from stron_tui.errors import StronError, ValidationError
+from stron_tui.services.text import printable
 from widgets.fields import LabeledField, TextInput
 
 SEARCH_DELAY = 0.3  # seconds of typing pause before asking the database (debounce)
@@ -200,7 +201,7 @@ class TopUpScreen(StronScreen):
             lines.append(f"Last {past.when[5:]} {money(past.amount)} {past.units}{past.unit}")
         if not target.last_vends:
             lines.append("No purchases yet.")
-        self.query_one("#target", Static).update("\n".join(lines))
+        self.query_one("#target", Static).update(printable("\n".join(lines), keep_newlines=True))
         self.query_one("#preview", Static).update("")
         currency = self.query_one("#currency", Select)
         if terms.currency in self._currencies:
@@ -336,7 +337,7 @@ class TopUpScreen(StronScreen):
             self.query_one("#field-pin", LabeledField).show_error(str(error))
         self._say(str(error))
         if "locked" in str(error):
-            self.app.notify(str(error), severity="error")
+            self.app.notify(str(error), severity="error", markup=False)
 
     def _sold(self, receipt) -> None:
         """The receipt replaces the preview in place: no new screen to paint over a slow link."""

@@ -9,11 +9,12 @@ from fastapi import Depends, FastAPI
 
 from stron_tui.api import problems
 from stron_tui.api.cursors import Cursors
-from stron_tui.api.deps import MinorUnitCache, refuse_unstorable_text
+from stron_tui.api.deps import MinorUnitCache, authenticate_request, refuse_unsafe_text
+from stron_tui.api.gate import RequestGate
 from stron_tui.api.routes import library, reports, sales
 from stron_tui.api.schemas import Problem
-from stron_tui.api.security import RateLimiter
 from stron_tui.services.context import AppContext
+from stron_tui.services.rate_limits import SharedRateLimiter
 
 API_PREFIX = "/api/v1"
 
@@ -26,12 +27,16 @@ The same data and rules as the stron-tui screens, for partners with an API accou
   the first receipt, never a second token; the same key with a different body is a 409.
 * Money and units are decimal strings ("10.00"); tokens are 20-digit strings with a grouped form.
 * Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`.
-* Each account has a rate limit per minute (429 with Retry-After when exceeded).
+* Each account has a rate limit per minute (429 with Retry-After when exceeded), shared by every server
+  process; too many wrong keys from one address are refused for a while the same way.
+* Request bodies are at most 1 MB (413) and JSON nests at most 32 levels (400) unless the operator
+  configured other limits; the key is checked before the body is read.
 """
 
 _ERRORS = {status: {"model": Problem, "content": {problems.MEDIA_TYPE: {}}, "description": title}
            for status, title in ((401, "no valid API key"), (403, "the account's role lacks the permission"),
                                  (404, "not found"), (409, "Idempotency-Key reused with a different body"),
+                                 (413, "request body too large"),
                                  (422, "bad input"), (429, "rate limit exceeded; see Retry-After"))}
 
 
@@ -45,15 +50,16 @@ async def _lifespan(app: FastAPI):
     yield
 
 
-def create_app(ctx: AppContext, *, rate_limiter: RateLimiter | None = None) -> FastAPI:
+def create_app(ctx: AppContext, *, rate_limiter: SharedRateLimiter | None = None) -> FastAPI:
     app = FastAPI(title="stron-tui integration API", version="1.0", description=DESCRIPTION,
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None, lifespan=_lifespan)
     app.state.ctx = ctx
-    app.state.rate_limiter = rate_limiter or RateLimiter()
+    app.state.rate_limiter = rate_limiter or SharedRateLimiter(ctx)
     app.state.cursors = Cursors(ctx.settings.database_url)
     app.state.minor_units = MinorUnitCache(ctx)
     problems.install(app)
-    common = {"prefix": API_PREFIX, "responses": _ERRORS, "dependencies": [Depends(refuse_unstorable_text)]}
+    app.add_middleware(RequestGate, api_prefix=API_PREFIX, authenticate=authenticate_request)
+    common = {"prefix": API_PREFIX, "responses": _ERRORS, "dependencies": [Depends(refuse_unsafe_text)]}
     app.include_router(sales.router, **common)
     app.include_router(library.router, **common)
     app.include_router(reports.router, **common)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from stron_tui.errors import ConfigurationError, DatabaseUnavailable
+from stron_tui.private_files import create_private_file
 
 SUPPORTED_BACKENDS = {"sqlite", "postgresql", "mssql"}
 SCHEME_HINT = "use sqlite:///PATH, postgresql+psycopg://USER@HOST/DB or mssql+pyodbc://USER@DSN"
@@ -77,6 +78,11 @@ class Database:
                 directory = Path(database).expanduser().resolve().parent
                 if not directory.exists():
                     raise ConfigurationError(f"The database directory {directory} does not exist.")
+                # A new database is private from its first byte; SQLite gives -wal and -shm the same mode.
+                try:
+                    create_private_file(Path(database).expanduser())
+                except OSError as error:
+                    raise ConfigurationError(f"Cannot create the database file {database}: {error.strerror}.") from None
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30, "isolation_level": None}
         elif self.backend == "postgresql":
             # pre-ping: a connection the server dropped (restart, failover, killed backend) is replaced

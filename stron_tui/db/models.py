@@ -524,3 +524,17 @@ class MeterVendActivity(Base):
     last_business_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     last_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     vend_count: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class RateCounter(Base):
+    """Requests counted per (bucket, minute) where every API worker and host sees them (api/deps.py).
+
+    A bucket is "account:<id>" (the account's rate limit) or "address:<ip>" (failed keys from one
+    client address). Rows older than two minutes are deleted as new minutes begin.
+    """
+
+    __tablename__ = "rate_counters"
+    __table_args__ = (Index("ix_rate_counters_minute", "minute"),)
+    bucket: Mapped[str] = mapped_column(Unicode(100), primary_key=True)
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True)  # minutes since 1970-01-01 UTC
+    hits: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -42,7 +42,7 @@ def export_directory(settings, user_id: int | None = None) -> Path:
     base = Path(settings.export_dir)
     target = base / user_folder(user_id) if user_id is not None else base
     try:
-        target.mkdir(parents=True, exist_ok=True)
+        target.mkdir(parents=True, exist_ok=True, mode=0o700)  # exports hold customer data
     except OSError as error:
         raise ExportFailed(f"Cannot create the export directory {target}: {error.strerror}.") from None
     if not os.access(target, os.W_OK):

@@ -3,6 +3,10 @@
 PuTTY, xterm and most terminal emulators pass everything between ESC[5i and
 ESC[4i to the printer of the PC they run on, so a cashier at a remote
 station prints on their own receipt printer through the SSH session.
+
+Every text a receipt shows comes from the database (names, reasons, codes);
+it is made printable on the way out, so the only escape sequences in a
+print stream are our own ESC[5i and ESC[4i.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from pathlib import Path
 
 from stron_tui.exports.files import atomic_file, export_path
 from stron_tui.services.receipts import Receipt
+from stron_tui.services.text import printable
 
 PRINT_START = "\x1b[5i"
 PRINT_END = "\x1b[4i"
@@ -91,12 +96,15 @@ def render_text(receipt: Receipt, width: int | None = None) -> str:
         lines.extend(_token_lines(receipt.token, width))
         lines.append(rule)
     lines.append("Keep this receipt.".center(width))
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    return "\n".join(printable(line).rstrip() for line in lines) + "\n"
 
 
 def transparent_print(text: str) -> str:
-    """Wrap text so the terminal sends it to the local printer (CRLF line ends for printers)."""
-    return PRINT_START + text.replace("\n", "\r\n") + "\x0c" + PRINT_END
+    """Wrap text so the terminal sends it to the local printer (CRLF line ends for printers).
+
+    Any control character inside `text` would end the print early (ESC[4i) or act on the screen
+    instead: only line breaks are kept, the rest become '?'."""
+    return PRINT_START + printable(text, keep_newlines=True).replace("\n", "\r\n") + "\x0c" + PRINT_END
 
 
 def save_receipt(settings, receipt: Receipt, user_id: int | None = None) -> list[Path]:

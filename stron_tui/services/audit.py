@@ -18,6 +18,7 @@ from stron_tui.db.models import AuditEntry
 from stron_tui.errors import StronError
 from stron_tui.services.clock import utcnow
 from stron_tui.services.permissions import Actor
+from stron_tui.services.text import clean, escape_for_json
 
 # Field names whose values never enter the trail.
 SECRET_FIELDS = {"password", "password_hash", "payment_password", "payment_password_hash", "vending_key",
@@ -65,14 +66,15 @@ def entry_values(
         occurred_at=utcnow(),
         source=source or (actor.source if actor else "tui"),
         user_id=actor.user_id if actor else None,
-        user_code=(user_code if user_code is not None else (actor.user_code if actor else ""))[:40],
+        # A failed login records the user ID as typed: the trail keeps it without control characters.
+        user_code=clean(user_code if user_code is not None else (actor.user_code if actor else ""))[:40],
         api_account_id=actor.api_account_id if actor else None,
-        remote=(remote if remote is not None else (actor.remote if actor else ""))[:80],
+        remote=clean(remote if remote is not None else (actor.remote if actor else ""))[:80],
         action=action,
         entity=entity,
-        entity_id=str(entity_id)[:40],
-        summary=summary[:400],
-        detail=json.dumps(detail, default=_plain, ensure_ascii=False, sort_keys=True) if detail else "",
+        entity_id=clean(str(entity_id))[:40],
+        summary=clean(summary)[:400],
+        detail=escape_for_json(json.dumps(detail, default=_plain, ensure_ascii=False, sort_keys=True)) if detail else "",
     )
 
 

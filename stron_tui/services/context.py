@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
@@ -62,6 +63,10 @@ def open_context(
     ensure_directory(settings.data_dir, "data directory")
     db = Database(settings.database_url)
     try:
+        if db.backend == "sqlite" and db.url.database not in (None, "", ":memory:"):
+            from stron_tui.private_files import refuse_shared_database
+
+            refuse_shared_database(Path(db.url.database).expanduser())
         db.check_connection()
         revision = schema_revision(db)
         if migrate is None:

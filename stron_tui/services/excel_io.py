@@ -14,7 +14,9 @@ their code / number and updated only when a value differs.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +39,13 @@ MAX_ROWS = 1_000_000
 MAX_UNPACKED_BYTES = 800 * 1024 * 1024  # a million rows of a library sheet unpack to ~300 MB
 MAX_ERRORS = 1000
 CHUNK = 2000
+# What the first sheet may span before a reader is given it: the reader allocates a cell for every position
+# in the used range (rows x columns), so one cell at XFD1000000 would cost it gigabytes.
+MAX_COLUMNS = 64  # the widest library has 12
+MAX_CELLS = 16_000_000  # a full million rows of the widest library, with room
+SPARSE_FACTOR = 20  # a range this many times larger than its real cells (past a million) is refused
+_READ_CHUNK = 1 << 20
+_MAX_PART_BYTES = 4 * 1024 * 1024  # workbook.xml and its relationships are a few KB
 
 
 class ImportRejected(StronError):
@@ -207,6 +216,168 @@ def check_file(path: Path) -> None:
                              f"({MAX_UNPACKED_BYTES // 1048576} MB); it is refused.")
 
 
+_COLUMN_AND_ROW = re.compile(r"\$?([A-Za-z]{1,4})\$?([0-9]{1,9})$")
+_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(dimension|row|c)(?=[\s/>])([^>]*)>")
+_REF = re.compile(rb"""\sr\s*=\s*["']([^"']*)["']""")
+_DIMENSION_REF = re.compile(rb"""\sref\s*=\s*["']([^"']*)["']""")
+
+
+def _cell_position(reference: str) -> tuple[int, int] | None:
+    """(row, column) of an A1 reference, 1-based; None if it is not one."""
+    match = _COLUMN_AND_ROW.match(reference.strip())
+    if not match:
+        return None
+    column = 0
+    for letter in match.group(1).upper():
+        column = column * 26 + ord(letter) - 64
+    return int(match.group(2)), column
+
+
+def _read_part(archive: zipfile.ZipFile, name: str) -> bytes:
+    """A small part of the package, read with a bound whatever its declared size."""
+    with archive.open(name) as member:
+        data = member.read(_MAX_PART_BYTES + 1)
+    if len(data) > _MAX_PART_BYTES:
+        raise ImportRejected(f"The part {name} of this file is far larger than a workbook's; it is refused.")
+    return data
+
+
+def _first_sheet_member(archive: zipfile.ZipFile) -> list[str]:
+    """The member of the first sheet (the one imported), or every worksheet when it can't be told."""
+    names = set(archive.namelist())
+    worksheets = sorted(name for name in names if name.startswith("xl/worksheets/") and name.endswith(".xml"))
+    try:
+        workbook = _read_part(archive, "xl/workbook.xml")
+        relations = _read_part(archive, "xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return worksheets
+    sheet = re.search(rb"<(?:\w+:)?sheet\s[^>]*?\b(?:\w+:)?id\s*=\s*[\"']([^\"']+)[\"']", workbook)
+    if sheet is None:
+        return worksheets
+    for relation in re.finditer(rb"<(?:\w+:)?Relationship\s[^>]*>", relations):
+        tag = relation.group()
+        if re.search(rb"""\sId\s*=\s*["']""" + re.escape(sheet.group(1)) + rb"""["']""", tag):
+            target = re.search(rb"""\sTarget\s*=\s*["']([^"']+)["']""", tag)
+            if target:
+                text = target.group(1).decode("utf-8", "replace")
+                name = text.lstrip("/") if text.startswith("/") else "xl/" + text
+                if name in names:
+                    return [name]
+    return worksheets
+
+
+@dataclass(frozen=True)
+class SheetSize:
+    declared_rows: int
+    declared_columns: int
+    rows: int  # the last row that holds a cell
+    columns: int  # the last column that holds a cell
+    cells: int  # cells actually present
+
+
+def _streamed_tags(archive: zipfile.ZipFile, name: str, pattern: re.Pattern) -> Iterator[re.Match]:
+    """The tags `pattern` finds in one member, read in bounded chunks (a tag cut by a chunk's end is kept
+    for the next one); past MAX_UNPACKED_BYTES, whatever the member's header says, the file is refused."""
+    unpacked = 0
+    pending = b""
+    with archive.open(name) as member:
+        while True:
+            chunk = member.read(_READ_CHUNK)
+            unpacked += len(chunk)
+            if unpacked > MAX_UNPACKED_BYTES:
+                raise ImportRejected(f"The part {name} unpacks to more than {MAX_UNPACKED_BYTES // 1048576} MB; "
+                                     "it is refused.")
+            data = pending + chunk
+            end = data.rfind(b">") + 1 if chunk else len(data)
+            yield from pattern.finditer(data, 0, end)
+            pending = data[end:]
+            if len(pending) > _READ_CHUNK:
+                # More than a megabyte without a '>': no spreadsheet part looks like that.
+                raise ImportRejected(f"The part {name} is not valid spreadsheet XML; it is refused.")
+            if not chunk:
+                return
+
+
+def measure_sheet(archive: zipfile.ZipFile, name: str) -> SheetSize:
+    """The declared <dimension> and the real extent and count of <c> cells of one sheet, read as a stream
+    in bounded chunks: nothing is allocated by what the file says about itself."""
+    declared = (0, 0)
+    last_row = last_column = cells = 0
+    row = column = 0
+    for tag in _streamed_tags(archive, name, _TAG):
+        kind, attributes = tag.group(1), tag.group(2)
+        if kind == b"c":
+            reference = _REF.search(attributes)
+            position = _cell_position(reference.group(1).decode("ascii", "replace")) if reference else None
+            if position is None:
+                column += 1  # a cell without a reference follows the previous one
+            else:
+                row, column = position
+            cells += 1
+            last_row, last_column = max(last_row, row), max(last_column, column)
+        elif kind == b"row":
+            reference = _REF.search(attributes)
+            row = int(reference.group(1)) if reference and reference.group(1).isdigit() else row + 1
+            column = 0
+        else:
+            reference = _DIMENSION_REF.search(attributes)
+            corner = reference.group(1).decode("ascii", "replace").split(":")[-1] if reference else ""
+            declared = _cell_position(corner) or declared
+    return SheetSize(declared[0], declared[1], last_row, last_column, cells)
+
+
+_SHARED_STRINGS_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(sst|si)(?=[\s/>])([^>]*)>")
+_UNIQUE_COUNT = re.compile(rb"""\suniqueCount\s*=\s*["']\s*([0-9]{1,20})\s*["']""")
+
+
+def check_shared_strings(archive: zipfile.ZipFile, file_name: str) -> None:
+    """The shared strings part says how many different strings it holds (uniqueCount), and a reader
+    reserves room for that many before reading one (4,000,000,000 asked calamine for 96 GB): the
+    declared number may not exceed the strings really there."""
+    names = [name for name in archive.namelist() if name.lower() == "xl/sharedstrings.xml"]
+    for name in names:
+        declared = 0
+        strings = 0
+        for tag in _streamed_tags(archive, name, _SHARED_STRINGS_TAG):
+            if tag.group(1) == b"si":
+                strings += 1
+            else:
+                found = _UNIQUE_COUNT.search(tag.group(2))
+                declared = int(found.group(1)) if found else 0
+        if declared > strings + 1000:  # a little slack for writers that count loosely
+            raise ImportRejected(f"{file_name} says it holds {declared:,} texts but holds {strings:,}; "
+                                 "it is damaged or made to harm. Save it again from Excel.")
+
+
+def check_sheet_size(path: Path) -> None:
+    """Refuse a first sheet whose declared or real extent is beyond what a library file needs,
+    before any spreadsheet reader sees it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = _first_sheet_member(archive)
+            if not members:
+                raise ImportRejected(f"{path.name} holds no worksheet; start from the template.")
+            sizes = [measure_sheet(archive, name) for name in members]
+            check_shared_strings(archive, path.name)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
+        # A member whose data does not match its header (size or checksum) ends up here.
+        raise ImportRejected(f"{path.name} is not a valid .xlsx file (it may be damaged).") from None
+    for size in sizes:
+        rows, columns = max(size.rows, size.declared_rows), max(size.columns, size.declared_columns)
+        if rows - 1 > MAX_ROWS:
+            raise ImportRejected(f"{path.name} reaches row {rows:,}; the limit is {MAX_ROWS:,} rows. Split the file "
+                                 "(or delete the far rows it says it uses).")
+        if columns > MAX_COLUMNS:
+            raise ImportRejected(f"{path.name} reaches column {columns:,}; a library file has at most {MAX_COLUMNS} "
+                                 "columns. Delete the far columns and save it again.")
+        area = max(size.rows * size.columns, size.declared_rows * size.declared_columns)
+        if area > MAX_CELLS:
+            raise ImportRejected(f"{path.name} spans {area:,} cells; the limit is {MAX_CELLS:,}. Split the file.")
+        if size.rows * size.columns > 1_000_000 and size.rows * size.columns > SPARSE_FACTOR * max(1, size.cells):
+            raise ImportRejected(f"{path.name} holds {size.cells:,} cells spread over {size.rows:,} rows and "
+                                 f"{size.columns:,} columns; delete the far, stray cells and save it again.")
+
+
 def coerce(value: Any) -> Any:
     """calamine gives floats for integers and dates for midnight datetimes: undo that."""
     if isinstance(value, float) and value.is_integer():
@@ -223,6 +394,7 @@ def read_rows(path: Path, lib: L.Library) -> tuple[int, Iterator[tuple[int, dict
     from python_calamine import CalamineWorkbook
 
     check_file(path)
+    check_sheet_size(path)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         sheet = workbook.get_sheet_by_index(0)

@@ -27,7 +27,7 @@ from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.services.receipts import Receipt, build_management_receipt, management_receipt
 from stron_tui.services.reports.scope import visible_to
-from stron_tui.services.text import fold
+from stron_tui.services.text import clean, fold
 from stron_tui.services.vending import (
     IssuedTokens,
     SaleFacts,
@@ -155,7 +155,7 @@ def issue(ctx: AppContext, actor: Actor, request: ManagementRequest) -> Receipt:
     actor.require(permission)
     check_request_id(request.request_id, "token")
     number = _validate_meter_number(request.meter_number)
-    reason = " ".join(request.reason.split())[:200]
+    reason = clean(request.reason)[:200]  # control characters never reach a screen or a printer
     if request.kind in ("clear_tamper", "clear_credit") and not reason:
         raise ValidationError("Give the reason for this token (it goes on the record).", field="reason")
     field_value, register = (None, None) if request.kind == "key_change" else _field_for(request)

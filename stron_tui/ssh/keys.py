@@ -8,6 +8,7 @@ from pathlib import Path
 import asyncssh
 
 from stron_tui.errors import ConfigurationError
+from stron_tui.private_files import shared_mode
 
 # Ed25519 only: every client that has the server's ciphers (see server.ENCRYPTION) has Ed25519 too, and
 # each host key type offered costs bytes in every key exchange. (An ECDSA key made by earlier versions
@@ -31,6 +32,10 @@ def load_or_create_host_keys(settings) -> list[asyncssh.SSHKey]:
     for algorithm, name in HOST_KEY_ALGORITHMS:
         path = directory / name
         if path.exists():
+            mode = shared_mode(path)
+            if mode is not None:  # whoever reads it can pose as this server to every station
+                raise ConfigurationError(f"The SSH host key {path} can be read by other users (mode {mode:04o}); "
+                                         f"run chmod 600 {path}")
             try:
                 keys.append(asyncssh.read_private_key(str(path)))
             except (OSError, asyncssh.KeyImportError) as error:

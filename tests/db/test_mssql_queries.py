@@ -106,3 +106,16 @@ def test_scope_predicate_compiles_for_each_kind_of_caller():
     assert "management_tokens.api_account_id = 5" in where(partner, ManagementToken)
     assert where(head_office).endswith("WHERE vends.receipt_number = N'S1-1'")  # no condition at all
     assert "vends.operator_id = 9" in where(roamer) and "station_id" not in where(roamer)
+
+
+def test_rate_counters_compile_for_sql_server_without_upsert():
+    from sqlalchemy import update
+
+    from stron_tui.db.models import RateCounter
+
+    table = str(CreateTable(RateCounter.__table__).compile(dialect=sql_server_2022()))
+    assert "CONSTRAINT pk_rate_counters PRIMARY KEY (bucket, minute)" in table
+    counted = compile_tsql(update(RateCounter).where(RateCounter.bucket == "account:1", RateCounter.minute == 5,
+                                                     RateCounter.hits < 10).values(hits=RateCounter.hits + 1))
+    assert counted.startswith("UPDATE rate_counters SET hits=(rate_counters.hits + 1)")
+    assert "MERGE" not in counted and "rate_counters.hits < 10" in counted

@@ -11,5 +11,6 @@ import pytest
 def database_url(sqlite_template, tmp_path):
     path = tmp_path / "stron.sqlite3"
     shutil.copyfile(sqlite_template, path)
+    path.chmod(0o600)  # as the app creates it
     return f"sqlite:///{path}"
 

@@ -1,14 +1,14 @@
 """indexes of an API account's sales and tokens by day: a partner's look-ups and reports cover its own only
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 from alembic import op
 
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
