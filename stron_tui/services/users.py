@@ -5,7 +5,8 @@ Two rules protect the installation from its own administrators:
   another role, and nobody else resets its password;
 - there is always at least one enabled user who can manage users.
 An operator who is not the built-in Admin may only hand out, or manage users
-holding, rights they hold themselves (no climbing through a sub-account).
+holding, rights they hold themselves (no climbing through a sub-account); the
+rule lives in `grants`, shared with roles, SSH keys and API accounts.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from sqlalchemy.orm import Session
 from stron_tui.db.models import AuditEntry, Role, RolePermission, SalesStation, User
 from stron_tui.db.queries import Page, for_update, keyset_page, prefix_match
 from stron_tui.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from stron_tui.services import audit
+from stron_tui.services import audit, grants
 from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.passwords import DEFAULT_PASSWORD, hash_password
-from stron_tui.services.permissions import ALL_PERMISSIONS, Actor
+from stron_tui.services.grants import role_permissions  # noqa: F401 - used by roles
+from stron_tui.services.permissions import Actor
 from stron_tui.services.text import clean, fold
 
 USER_MANAGER_PERMISSION = "system.users"
@@ -107,19 +109,6 @@ def _clean_field(value: str, limit: int, field: str, label: str) -> str:
 
 # Rules ----------------------------------------------------------------------
 
-def role_permissions(session: Session, role_id: int) -> frozenset[str]:
-    return frozenset(session.scalars(select(RolePermission.permission).where(RolePermission.role_id == role_id)))
-
-
-def require_rights_held(session: Session, actor: Actor, permissions: frozenset[str], what: str) -> None:
-    """Refuse when `actor` would hand out or manage rights it doesn't hold itself."""
-    if actor.builtin_admin:
-        return
-    missing = (permissions & ALL_PERMISSIONS) - actor.permissions
-    if missing:
-        raise PermissionDenied(f"You may not {what}: it carries rights you don't hold yourself.")
-
-
 def ensure_user_manager_remains(session: Session) -> None:
     """Refuse (Conflict) a change that leaves no enabled user who can manage users.
 
@@ -171,9 +160,7 @@ def _locked_user(session: Session, user_id: int) -> User:
 
 
 def _require_may_manage(session: Session, actor: Actor, user: User, what: str) -> None:
-    if user.builtin_admin and not actor.builtin_admin:
-        raise PermissionDenied(f"Only Admin may {what} the built-in Admin.")
-    require_rights_held(session, actor, role_permissions(session, user.role_id), f"{what} {user.user_code}")
+    grants.require_may_manage_user(session, actor, user, what)
 
 
 # Reading --------------------------------------------------------------------
@@ -223,7 +210,7 @@ def create_user(
         if session.scalar(select(User.id).where(User.user_key == fold(code))) is not None:
             raise Conflict(f"A user with ID {code} already exists.")
         role_row = _role_by_name(session, role)
-        require_rights_held(session, actor, role_permissions(session, role_row.id), f"give the role {role_row.name}")
+        grants.require_may_grant_role(session, actor, role_row.id, f"give the role {role_row.name}")
         station = _station_id(session, station_id, station_code)
         temporary = hash_password(DEFAULT_PASSWORD)
         user = User(
@@ -271,10 +258,9 @@ def update_user(
             if user.builtin_admin:
                 raise PermissionDenied("The built-in Admin keeps the Administrator role; it can't be given another.")
             _require_may_manage(session, actor, user, "change the role of")
-            require_rights_held(session, actor, role_permissions(session, role_row.id),
-                                f"give the role {role_row.name}")
-        elif user.builtin_admin and not actor.builtin_admin:
-            raise PermissionDenied("Only Admin may edit the built-in Admin.")
+            grants.require_may_grant_role(session, actor, role_row.id, f"give the role {role_row.name}")
+        else:
+            _require_may_manage(session, actor, user, "edit")
         user.name = name
         user.phone = phone
         user.role_id = role_row.id
@@ -316,6 +302,7 @@ def unlock_user(ctx: AppContext, actor: Actor, user_id: int) -> UserInfo:
     actor.require(USER_MANAGER_PERMISSION)
     with ctx.db.session() as session:
         user = _locked_user(session, user_id)
+        _require_may_manage(session, actor, user, "unlock")
         was_locked = user.locked_until is not None and user.locked_until > utcnow()
         if not was_locked and user.failed_logins == 0:
             raise Conflict(f"User {user.user_code} is not locked.")
