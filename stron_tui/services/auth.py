@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from stron_tui.db.models import RolePermission, User
 from stron_tui.errors import AccountLocked, AuthenticationFailed, ValidationError
-from stron_tui.services import audit
+from stron_tui.services import audit, live_rights
 from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.passwords import check_policy, hash_password, verify_password
@@ -132,6 +132,7 @@ def verify_own_password(ctx: AppContext, actor: Actor, password: str, *, kind: s
         if user is None:
             raise AuthenticationFailed("This operator no longer exists.")
         check_not_locked(ctx, user)
+        live_rights.require_live(session, actor, None)  # a user disabled since login unlocks nothing
         stored = user.payment_password_hash if kind == "payment" else user.password_hash
         if kind == "payment" and stored is None:
             raise ValidationError("You have no payment password yet; set one under Change Password first.",

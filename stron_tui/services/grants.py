@@ -16,7 +16,7 @@ and may do anything.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from stron_tui.db.models import ApiAccount, Role, RolePermission, User
@@ -37,7 +37,7 @@ def is_administrator_role(session: Session, role_id: int, permissions: frozenset
     role = session.get(Role, role_id)
     if role is not None and role.builtin and role.name_key == ADMIN_ROLE_KEY:
         return True
-    if session.scalar(select(User.id).where(User.builtin_admin.is_(True), User.role_id == role_id)) is not None:
+    if session.scalar(select(User.id).where(User.builtin_admin == true(), User.role_id == role_id)) is not None:
         return True
     if permissions is None:
         permissions = frozenset(session.scalars(select(RolePermission.permission)

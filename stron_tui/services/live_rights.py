@@ -15,7 +15,7 @@ Two ways in, one rule:
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, Unicode, and_, bindparam, case, exists, func, literal, or_, select
+from sqlalchemy import Integer, Unicode, and_, bindparam, case, exists, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from stron_tui.db.models import ApiAccount, Role, RolePermission, User
@@ -37,7 +37,7 @@ _PERMISSION = bindparam("holder_permission", type_=Unicode)
 
 def _role_grants(role_id):
     """The role (by id column) is the Administrator role, or holds the permission asked for."""
-    administrator = exists().where(_role.c.id == role_id, _role.c.builtin.is_(True),
+    administrator = exists().where(_role.c.id == role_id, _role.c.builtin == true(),
                                    _role.c.name_key == ADMIN_ROLE_KEY)
     granted = exists().where(_grant.c.role_id == role_id, _grant.c.permission == _PERMISSION)
     return or_(administrator, granted)
@@ -53,7 +53,7 @@ def holder_columns() -> list:
     account_enabled = select(_account.c.enabled).where(_account.c.id == _ACCOUNT_ID).scalar_subquery()
     locked_until = select(_user.c.locked_until).where(_user.c.id == _USER_ID).scalar_subquery()
     user_may = exists().where(_user.c.id == _USER_ID,
-                              or_(_user.c.builtin_admin.is_(True), _role_grants(_user.c.role_id)))
+                              or_(_user.c.builtin_admin == true(), _role_grants(_user.c.role_id)))
     account_may = exists().where(_account.c.id == _ACCOUNT_ID, _role_grants(_account.c.role_id))
     # CASE, not a bare EXISTS: SQL Server allows EXISTS only in a condition.
     permitted = case((or_(user_may, account_may), literal(1)), else_=literal(0))
@@ -112,7 +112,7 @@ def current_permissions(session: Session, actor: Actor) -> frozenset[str]:
         role_id = select(_user.c.role_id).where(_user.c.id == actor.user_id).scalar_subquery()
         builtin_admin = bool(session.scalar(select(_user.c.builtin_admin).where(_user.c.id == actor.user_id)))
     administrator = session.scalar(select(func.count()).select_from(_role).where(
-        and_(_role.c.id == role_id, _role.c.builtin.is_(True), _role.c.name_key == ADMIN_ROLE_KEY)))
+        and_(_role.c.id == role_id, _role.c.builtin == true(), _role.c.name_key == ADMIN_ROLE_KEY)))
     if builtin_admin or administrator:
         return ALL_PERMISSIONS
     held = session.scalars(select(_grant.c.permission).where(_grant.c.role_id == role_id))

@@ -24,6 +24,7 @@ from stron_tui.exports.tables import Column as XColumn
 from stron_tui.exports.tables import write_xlsx
 from stron_tui.services.clock import local_date, local_text, utcnow
 from stron_tui.services.context import AppContext
+from stron_tui.services import live_rights
 from stron_tui.services.permissions import Actor
 from stron_tui.services.receipts import Receipt, management_receipt
 from stron_tui.services.text import fold
@@ -106,6 +107,7 @@ def issue(ctx: AppContext, actor: Actor, request: ManagementRequest) -> Receipt:
 
 def _issue_once(ctx, actor, request, number, subclass, field_value, register, reason) -> Receipt:
     with ctx.db.session() as session:
+        live_rights.require_live(session, actor, KINDS[request.kind][1])
         meter = session.scalar(for_update(select(Meter).where(Meter.meter_number == number), Meter))
         if meter is None:
             raise NotFound(f"There is no meter {number} in the Meter Library.")

@@ -42,6 +42,7 @@ from stron_tui.errors import Conflict, NotFound, StronError, ValidationError
 from stron_tui.services import audit, auth, tokens
 from stron_tui.services.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
+from stron_tui.services import live_rights
 from stron_tui.services.permissions import Actor
 from stron_tui.services.pricing import Payment, Quote, TariffTerms, parse_decimal, quote_by_amount, quote_by_units
 from stron_tui.services.receipts import Receipt, build_vend_receipt, vend_receipt
@@ -295,6 +296,7 @@ def preview(ctx: AppContext, actor: Actor, request: VendRequest) -> Quote:
     actor.require("topup.vend")
     number = _validate_meter_number(request.meter_number)
     with ctx.db.read_session() as session:
+        live_rights.require_live(session, actor, "topup.vend")
         meter = _find_meter(session, number)
         account = _open_account(session, meter)
         tariff = session.get(Tariff, account.tariff_id)
@@ -340,6 +342,8 @@ def vend(ctx: AppContext, actor: Actor, request: VendRequest, *, payment_passwor
         auth.confirm_payment(ctx, actor, payment_password or "")
     try:
         return _vend_once(ctx, actor, request, number)
+    except live_rights.PermissionDenied:
+        raise  # a user refused now gets no earlier receipt either
     except (IntegrityError, StronError):
         # A retry of a sale that committed (before, or concurrently: the unique request id refused this
         # one) returns that sale's receipt, even if the meter or tariff has changed since.
@@ -379,6 +383,7 @@ def _sale_facts_statement():
             key.c.sgc.label("key_sgc"), key.c.krn.label("key_krn"), key.c.dkga.label("key_dkga"),
             key.c.active.label("key_active"), key.c.nonce.label("key_nonce"),
             key.c.ciphertext.label("key_ciphertext"),
+            *live_rights.holder_columns(),  # the seller's state now: no extra round trip
         )
         .select_from(meter)
         .outerjoin(account, and_(account.c.meter_id == meter.c.id, account.c.status == "open"))
@@ -427,9 +432,10 @@ def _vend_once(ctx: AppContext, actor: Actor, request: VendRequest, number: str)
         paid = request.currency.strip().upper() if request.currency else None
         facts = connection.execute(_SALE_FACTS, {
             "meter_number": number, "actor_station_id": actor.station_id, "paid_currency": paid,
-            "payment_type": request.payment_type}).first()
+            "payment_type": request.payment_type, **live_rights.holder_params(actor, "topup.vend")}).first()
         if facts is None:
             raise _no_such_meter(number)
+        live_rights.check_holder(facts, actor, "topup.vend")
         if facts.account_id is None:
             raise _no_open_account(number)
         _check_sellable(facts, facts.account_number, facts.name, facts.tariff_active)
