@@ -61,12 +61,18 @@ class LoginScreen(StronScreen):
     def _say(self, text: str) -> None:
         self.query_one("#login-message", Static).update(text)
 
+    def _remote(self) -> str:
+        """Where this terminal is: the address of the SSH session it came in by, or "" for the console."""
+        from stron_tui.services.login_throttle import terminal_remote
+
+        return getattr(self.app, "last_remote", "") or terminal_remote()
+
     @work(thread=True, exclusive=True, group="login")
     def _login(self, user: str, password: str) -> None:
         from stron_tui.services import auth
 
         try:
-            actor = auth.authenticate(self.app.ctx, user, password, source=self.app.source)
+            actor = auth.authenticate(self.app.ctx, user, password, source=self.app.source, remote=self._remote())
         except StronError as error:
             self.app.call_from_thread(self._failed, str(error))
             return

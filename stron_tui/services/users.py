@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from stron_tui.db.models import AuditEntry, Role, RolePermission, SalesStation, User
 from stron_tui.db.queries import Page, for_update, keyset_page, prefix_match
 from stron_tui.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from stron_tui.services import audit, grants
+from stron_tui.services import audit, grants, login_throttle
 from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.passwords import DEFAULT_PASSWORD, hash_password
@@ -61,7 +61,10 @@ class UserInfo:
         return "active"
 
 
-def _info(session: Session, user: User) -> UserInfo:
+def _info(session: Session, user: User, throttled: bool | None = None) -> UserInfo:
+    """`throttled`: whether some address is blocked for this user ID now (looked up if not given)."""
+    if throttled is None:
+        throttled = bool(login_throttle.blocked_user_keys(session, [user.user_key]))
     role = session.get(Role, user.role_id)
     station = session.get(SalesStation, user.station_id) if user.station_id is not None else None
     return UserInfo(
@@ -74,7 +77,7 @@ def _info(session: Session, user: User) -> UserInfo:
         enabled=user.enabled,
         builtin_admin=user.builtin_admin,
         must_change_password=user.must_change_password,
-        locked=user.locked_until is not None and user.locked_until > utcnow(),
+        locked=(user.locked_until is not None and user.locked_until > utcnow()) or throttled,
         role_id=user.role_id,
         station_code=station.code if station else "",
         locked_until=user.locked_until,
@@ -176,7 +179,8 @@ def list_users(ctx: AppContext, actor: Actor, *, search: str = "", after: tuple 
     query, to_page = keyset_page(query, [User.user_key], after=after, limit=limit, key_of=lambda u: (u.user_key,))
     with ctx.db.read_session() as session:
         page = to_page(list(session.scalars(query)))
-        return Page([_info(session, user) for user in page.rows], page.next_key)
+        throttled = login_throttle.blocked_user_keys(session, [user.user_key for user in page.rows])
+        return Page([_info(session, user, user.user_key in throttled) for user in page.rows], page.next_key)
 
 
 def get_user(ctx: AppContext, actor: Actor, user_id: int) -> UserInfo:
@@ -298,20 +302,33 @@ def set_enabled(ctx: AppContext, actor: Actor, user_id: int, enabled: bool) -> U
 
 
 def unlock_user(ctx: AppContext, actor: Actor, user_id: int) -> UserInfo:
-    """Lift a lockout after too many wrong passwords (the password stays as it is)."""
+    """Lift a lockout (the password stays as it is): the user's own lock after wrong passwords in a
+    session, and every address's login block for this user ID."""
     actor.require(USER_MANAGER_PERMISSION)
     with ctx.db.session() as session:
         user = _locked_user(session, user_id)
         _require_may_manage(session, actor, user, "unlock")
         was_locked = user.locked_until is not None and user.locked_until > utcnow()
-        if not was_locked and user.failed_logins == 0:
+        cleared = login_throttle.clear_user(session, user.user_key)
+        if not was_locked and user.failed_logins == 0 and not cleared:
             raise Conflict(f"User {user.user_code} is not locked.")
-        detail = {"locked_until": user.locked_until, "failed_logins": user.failed_logins}
+        detail = {"locked_until": user.locked_until, "failed_logins": user.failed_logins,
+                  "address_blocks_cleared": cleared}
         user.locked_until = None
         user.failed_logins = 0
         audit.record(session, actor, "user.unlock", entity="user", entity_id=user.id,
                      summary=f"unlocked user {user.user_code}", detail=detail)
-        return _info(session, user)
+        return _info(session, user, False)
+
+
+def unlock_user_named(ctx: AppContext, actor: Actor, user_code: str) -> UserInfo:
+    """`unlock_user` by user ID as typed (the command line's door)."""
+    actor.require(USER_MANAGER_PERMISSION)
+    with ctx.db.read_session() as session:
+        user_id = session.scalar(select(User.id).where(User.user_key == fold(clean(user_code))))
+    if user_id is None:
+        raise NotFound(f"There is no user {clean(user_code)!r}.")
+    return unlock_user(ctx, actor, user_id)
 
 
 def reset_password(ctx: AppContext, actor: Actor, user_id: int, *, kind: str = "login") -> UserInfo:
@@ -338,6 +355,7 @@ def reset_password(ctx: AppContext, actor: Actor, user_id: int, *, kind: str = "
             user.must_change_password = True
             user.locked_until = None
             user.failed_logins = 0
+            login_throttle.clear_user(session, user.user_key)
             action, label = "user.password_reset", "password"
         audit.record(session, actor, action, entity="user", entity_id=user.id,
                      summary=f"reset the {label} of {user.user_code} to the temporary one")

@@ -69,24 +69,31 @@ async def test_only_vending_sees_only_top_up_and_services_refuse_the_rest(ctx, a
         roles.create_role(ctx, cashier, name="Mine", permissions=["system.users"])
 
 
-async def test_five_wrong_passwords_lock_and_the_screen_says_until_when(ctx, admin):
+async def test_five_wrong_passwords_block_the_user_id_here_and_the_screen_says_until_when(ctx, admin):
     make_cashier(ctx, admin)
+    users.create_user(ctx, admin, user_code="clerk", role="OnlyVending")
     app = StronApp(ctx)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         await log_in(app, pilot, "cashier", "wrong-1")
         said = str(app.screen.query_one("#login-message", Static).render())
-        assert said == "Wrong user ID or password."
+        assert said == "Wrong user ID or password, or this user may not log in now."
         for _ in range(4):
             await enter(pilot, "password", "wrong-2")
             await settle(app, pilot)
-        said = str(app.screen.query_one("#login-message", Static).render())
-        assert said.startswith("User cashier is locked after too many wrong passwords until ")
-        assert " on 20" in said  # "until 14:05 on 2025-03-01"
         await enter(pilot, "password", "Cashier-pw-1")  # the right password waits too
         await settle(app, pilot)
+        said = str(app.screen.query_one("#login-message", Static).render())
+        assert said.startswith("Too many failed logins for this user ID from here; try again after ")
+        assert " on 20" in said  # "after 14:05 on 2025-03-01"
         assert isinstance(app.screen, LoginScreen)
         assert app.actor is None
+        await enter(pilot, "user", "clerk")  # another user at the same console is not blocked
+        await enter(pilot, "password", "123456")
+        await settle(app, pilot)
+        assert app.actor is not None and app.actor.user_code == "clerk"
+    # The block holds at this console only: the cashier still logs in from elsewhere.
+    assert auth.authenticate(ctx, "cashier", "Cashier-pw-1", source="ssh", remote="198.51.100.7")
 
 
 async def test_new_user_must_change_123456_before_seeing_the_menu(ctx, admin):

@@ -115,7 +115,7 @@ def test_builtin_admin_cannot_be_demoted_disabled_deleted_or_reset(ctx, admin):
 def test_disable_blocks_login_and_enable_restores_it(ctx, admin):
     info = users.create_user(ctx, admin, user_code="clerk", role="OnlyVending")
     users.set_enabled(ctx, admin, info.id, False)
-    with pytest.raises(AuthenticationFailed, match="disabled"):
+    with pytest.raises(AuthenticationFailed, match="^Wrong user ID or password, or this user may not log in now"):
         auth.authenticate(ctx, "clerk", "123456")
     users.set_enabled(ctx, admin, info.id, True)
     assert auth.authenticate(ctx, "clerk", "123456").user_code == "clerk"
@@ -148,23 +148,21 @@ def test_there_is_always_an_enabled_user_manager(ctx, admin):
     assert users.get_user(ctx, SYSTEM_ACTOR, two.id).enabled
 
 
-def test_five_wrong_passwords_lock_and_an_admin_unlock_works(ctx, admin):
+def test_five_wrong_passwords_block_that_address_and_an_admin_unlock_lifts_it(ctx, admin):
     info = users.create_user(ctx, admin, user_code="clerk", role="OnlyVending")
-    for _ in range(4):
+    for _ in range(5):
         with pytest.raises(AuthenticationFailed) as error:
-            auth.authenticate(ctx, "clerk", "wrong-one")
+            auth.authenticate(ctx, "clerk", "wrong-one", source="ssh", remote="203.0.113.9")
         assert not isinstance(error.value, AccountLocked)
-    with pytest.raises(AccountLocked, match="locked .* until"):
-        auth.authenticate(ctx, "clerk", "wrong-one")
-    with pytest.raises(AccountLocked):
-        auth.authenticate(ctx, "clerk", "123456")  # even the right password waits (a 6th failure row)
+    with pytest.raises(AccountLocked, match="Too many failed logins for this user ID from 203.0.113.9"):
+        auth.authenticate(ctx, "clerk", "123456", source="ssh", remote="203.0.113.9")  # even the right one waits
     assert users.get_user(ctx, admin, info.id).state == "locked"
     users.unlock_user(ctx, admin, info.id)
-    assert auth.authenticate(ctx, "clerk", "123456").user_code == "clerk"
+    assert auth.authenticate(ctx, "clerk", "123456", source="ssh", remote="203.0.113.9").user_code == "clerk"
     with pytest.raises(Conflict, match="not locked"):
         users.unlock_user(ctx, admin, info.id)
     actions = audit_actions(ctx, info.id)
-    assert actions.count("login_failed") == 6 and "lockout" in actions and "user.unlock" in actions
+    assert actions.count("login_failed") == 5 and "lockout" in actions and "user.unlock" in actions
 
 
 def test_reset_password_forces_a_change_at_next_login(ctx, admin):
