@@ -117,3 +117,20 @@ async def test_new_user_must_change_123456_before_seeing_the_menu(ctx, admin):
         assert isinstance(app.screen, MainMenuScreen)
         assert not app.actor.must_change_password
     assert not auth.authenticate(ctx, "newbie", "Newbie-pw-7").must_change_password
+
+
+async def test_the_login_screen_says_the_same_for_unknown_disabled_and_wrong(ctx, admin):
+    make_cashier(ctx, admin)
+    gone = users.create_user(ctx, admin, user_code="gone", role="OnlyVending")
+    users.set_enabled(ctx, admin, gone.id, False)
+    app = StronApp(ctx)
+    said = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        for user_code, password in (("nobody", "123456"), ("gone", "123456"), ("cashier", "wrong-1")):
+            await enter(pilot, "user", user_code)
+            await enter(pilot, "password", password)
+            await settle(app, pilot)
+            said.append(str(app.screen.query_one("#login-message", Static).render()))
+        assert app.actor is None
+    assert said == ["Wrong user ID or password, or this user may not log in now."] * 3

@@ -85,3 +85,4 @@ async def test_exec_port_forwarding_and_terminal_less_sessions_are_refused(stati
         result = await conn.run(term_type=None)  # a shell without a terminal: told why, nothing runs
         assert result.exit_status == 1 and "needs a terminal" in result.stderr
     assert not marker.exists()
+
