@@ -24,7 +24,6 @@ from stron_tui.services import audit, grants, login_throttle
 from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.passwords import DEFAULT_PASSWORD, hash_password
-from stron_tui.services.grants import role_permissions  # noqa: F401 - used by roles
 from stron_tui.services.permissions import Actor
 from stron_tui.services.text import clean, fold
 
