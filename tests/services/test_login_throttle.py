@@ -155,3 +155,39 @@ def test_wrong_passwords_inside_a_session_still_lock_the_user_itself(ctx, admin)
             auth.verify_own_password(ctx, clerk, "guess")
     with pytest.raises(AuthenticationFailed, match="^Wrong user ID or password, or this user may not log in now"):
         auth.authenticate(ctx, "clerk", "123456")
+
+
+def test_guesses_sent_at_once_get_no_more_password_checks_than_the_limit(ctx, admin, monkeypatch):
+    import threading
+
+    import argon2
+
+    checks = []
+    lock = threading.Lock()
+    real = argon2.PasswordHasher.verify
+
+    def counted(hasher, stored, password):
+        with lock:
+            checks.append(1)
+        return real(hasher, stored, password)
+
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", counted)
+    start = threading.Barrier(12)
+    refused = []
+
+    def one_guess(number):
+        start.wait()
+        try:
+            attempt(ctx, "newcomer", f"guess-{number}")  # no row yet: every thread races to make it
+        except AuthenticationFailed as error:
+            with lock:
+                refused.append(error)
+
+    threads = [threading.Thread(target=one_guess, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(refused) == 12
+    assert len(checks) == ctx.settings.lockout_attempts  # the rest were refused before any check
+    assert sum(isinstance(error, AccountLocked) for error in refused) == 12 - ctx.settings.lockout_attempts
