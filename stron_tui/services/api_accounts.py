@@ -170,7 +170,8 @@ def create_account(ctx: AppContext, actor: Actor, *, name: str, role: str, stati
             raise Conflict(f"An API account named {name} already exists.")
         role_row = _role(session, role)
         grants.require_may_grant_role(session, actor, role_row.id,
-                                      f"create an API account with the role {role_row.name}")
+                                      f"create an API account with the role {role_row.name}",
+                                      right=grants.API_ACCOUNTS)
         station_id = _station_id(session, station_code)
         key, prefix, stored = _new_key()
         row = ApiAccount(name=name, name_key=fold(name), role_id=role_row.id, station_id=station_id,
@@ -213,7 +214,8 @@ def update_account(ctx: AppContext, actor: Actor, account_id: int, *, role: str 
             role_row = _role(session, role)
             if role_row.id != row.role_id:
                 grants.require_may_grant_role(session, actor, role_row.id,
-                                              f"give the role {role_row.name} to the API account {row.name}")
+                                              f"give the role {role_row.name} to the API account {row.name}",
+                                              right=grants.API_ACCOUNTS)
             row.role_id = role_row.id
         if station_code is not None:
             row.station_id = _station_id(session, station_code)

@@ -25,6 +25,9 @@ from stron_tui.services.live_rights import ADMIN_ROLE_KEY, current_permissions, 
 from stron_tui.services.permissions import ALL_PERMISSIONS, PERMISSIONS, Actor
 
 
+USERS, ROLES, API_ACCOUNTS = "system.users", "system.roles", "system.api_accounts"
+
+
 def role_permissions(session: Session, role_id: int) -> frozenset[str]:
     """The permissions stored for a role (the Administrator role: every one)."""
     if is_administrator_role(session, role_id, frozenset()):
@@ -49,12 +52,23 @@ def _is_admin(actor: Actor) -> bool:
     return actor.builtin_admin and (actor.user_id is not None or is_host(actor))
 
 
-def require_may_grant(session: Session, actor: Actor, permissions: frozenset[str], what: str, *,
+def _held(session: Session, actor: Actor, right: str) -> frozenset[str]:
+    """The actor's permissions now, which must still include `right`, the one the door asks for."""
+    held = current_permissions(session, actor)  # also refuses a disabled or locked actor
+    if right not in held:
+        raise PermissionDenied(f"{actor.user_code} may no longer {PERMISSIONS[right]}; nothing was changed.")
+    return held
+
+
+def require_may_grant(session: Session, actor: Actor, permissions: frozenset[str], what: str, *, right: str,
                       administrator: bool = False) -> None:
-    """Refuse `what` unless the actor may hand out `permissions` (Administrator-level: Admin only)."""
+    """Refuse `what` unless the actor may hand out `permissions` (Administrator-level: Admin only).
+
+    `right` is the permission the door itself needs (e.g. system.users), re-read like the rest.
+    """
     if is_host(actor):
         return
-    held = current_permissions(session, actor)  # also refuses a disabled or locked actor
+    held = _held(session, actor, right)
     if administrator or ALL_PERMISSIONS <= permissions:
         if not _is_admin(actor):
             raise PermissionDenied(f"Only Admin may {what}: it carries Administrator rights.")
@@ -65,10 +79,10 @@ def require_may_grant(session: Session, actor: Actor, permissions: frozenset[str
         raise PermissionDenied(f"You may not {what}: it carries rights you don't hold yourself ({named}).")
 
 
-def require_may_grant_role(session: Session, actor: Actor, role_id: int, what: str) -> None:
+def require_may_grant_role(session: Session, actor: Actor, role_id: int, what: str, *, right: str) -> None:
     """Refuse `what` unless the actor may give (or manage a holder of) the role."""
     permissions = role_permissions(session, role_id)
-    require_may_grant(session, actor, permissions, what,
+    require_may_grant(session, actor, permissions, what, right=right,
                       administrator=is_administrator_role(session, role_id, permissions))
 
 
@@ -77,11 +91,13 @@ def require_may_manage_user(session: Session, actor: Actor, user: User, what: st
     if user.builtin_admin:
         if not (is_host(actor) or _is_admin(actor)):
             raise PermissionDenied(f"Only Admin may {what} the built-in Admin.")
-        current_permissions(session, actor)  # Admin too must still be enabled and unlocked
+        if not is_host(actor):
+            _held(session, actor, USERS)  # Admin too must still be enabled and unlocked
         return
-    require_may_grant_role(session, actor, user.role_id, f"{what} {user.user_code}")
+    require_may_grant_role(session, actor, user.role_id, f"{what} {user.user_code}", right=USERS)
 
 
 def require_may_manage_api_account(session: Session, actor: Actor, account: ApiAccount, what: str) -> None:
     """Refuse `what` (e.g. "rotate the key of") on an API account whose role the actor may not give."""
-    require_may_grant_role(session, actor, account.role_id, f"{what} the API account {account.name}")
+    require_may_grant_role(session, actor, account.role_id, f"{what} the API account {account.name}",
+                           right=API_ACCOUNTS)

@@ -23,7 +23,7 @@ from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import ALL_PERMISSIONS, PERMISSIONS, Actor
 from stron_tui.services.text import clean, fold
-from stron_tui.services.grants import require_may_grant, require_may_grant_role, role_permissions
+from stron_tui.services.grants import ROLES, require_may_grant, require_may_grant_role, role_permissions
 from stron_tui.services.users import ensure_user_manager_remains
 
 
@@ -129,7 +129,7 @@ def create_role(ctx: AppContext, actor: Actor, *, name: str, description: str = 
     description = _clean_description(description)
     chosen = _checked_permissions(permissions)
     with ctx.db.session() as session:
-        require_may_grant(session, actor, chosen, f"create the role {name}")
+        require_may_grant(session, actor, chosen, f"create the role {name}", right=ROLES)
         _name_free(session, name)
         role = Role(name=name, name_key=fold(name), description=description, builtin=False, created_at=utcnow())
         session.add(role)
@@ -150,7 +150,7 @@ def update_role(ctx: AppContext, actor: Actor, role_id: int, *, name: str | None
         role = _locked_role(session, role_id)
         administrator = _is_administrator(session, role)
         current = role_permissions(session, role.id)
-        require_may_grant_role(session, actor, role.id, f"change the role {role.name}")
+        require_may_grant_role(session, actor, role.id, f"change the role {role.name}", right=ROLES)
         before = {"name": role.name, "description": role.description}
         if name is not None:
             new_name = _clean_name(name)
@@ -166,7 +166,8 @@ def update_role(ctx: AppContext, actor: Actor, role_id: int, *, name: str | None
             if administrator and chosen != ALL_PERMISSIONS:
                 raise PermissionDenied(f"The {role.name} role keeps every permission; it can't be reduced.")
             added, removed = chosen - current, current - chosen
-            require_may_grant(session, actor, chosen, f"give the role {role.name} those permissions")
+            require_may_grant(session, actor, chosen, f"give the role {role.name} those permissions",
+                              right=ROLES)
             if added or removed:
                 session.execute(delete(RolePermission).where(RolePermission.role_id == role.id,
                                                              RolePermission.permission.in_(sorted(removed))))
@@ -188,7 +189,7 @@ def delete_role(ctx: AppContext, actor: Actor, role_id: int) -> None:
         role = _locked_role(session, role_id)
         if _is_administrator(session, role):
             raise PermissionDenied(f"The {role.name} role can't be deleted.")
-        require_may_grant_role(session, actor, role.id, f"delete the role {role.name}")
+        require_may_grant_role(session, actor, role.id, f"delete the role {role.name}", right=ROLES)
         info = _info(session, role)
         if info.in_use:
             holders = []

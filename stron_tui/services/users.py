@@ -213,7 +213,8 @@ def create_user(
         if session.scalar(select(User.id).where(User.user_key == fold(code))) is not None:
             raise Conflict(f"A user with ID {code} already exists.")
         role_row = _role_by_name(session, role)
-        grants.require_may_grant_role(session, actor, role_row.id, f"give the role {role_row.name}")
+        grants.require_may_grant_role(session, actor, role_row.id, f"give the role {role_row.name}",
+                                      right=grants.USERS)
         station = _station_id(session, station_id, station_code)
         temporary = hash_password(DEFAULT_PASSWORD)
         user = User(
@@ -261,7 +262,8 @@ def update_user(
             if user.builtin_admin:
                 raise PermissionDenied("The built-in Admin keeps the Administrator role; it can't be given another.")
             _require_may_manage(session, actor, user, "change the role of")
-            grants.require_may_grant_role(session, actor, role_row.id, f"give the role {role_row.name}")
+            grants.require_may_grant_role(session, actor, role_row.id, f"give the role {role_row.name}",
+                                      right=grants.USERS)
         else:
             _require_may_manage(session, actor, user, "edit")
         user.name = name

@@ -157,3 +157,22 @@ def test_rights_are_those_held_now_not_at_login(ctx, admin, managers):
     with pytest.raises(PermissionDenied, match="rolemgr is disabled"):
         roles.create_role(ctx, rolemgr, name="Till", permissions=["topup.vend"])
     assert {r.name for r in roles.list_roles(ctx, admin)}.isdisjoint({"Audit", "Till"})
+
+
+def test_a_manager_whose_role_lost_the_managing_right_manages_nothing_more(ctx, admin, managers):
+    usermgr, apimgr = managers["usermgr"], managers["apimgr"]
+    mine = api_accounts.create_account(ctx, apimgr, name="Mobile Money", role="OnlyVending").account
+    before = account_rows(ctx)
+    for name, kept in (("UserManager", ["topup.vend", "topup.reprint"]),
+                       ("ApiManager", ["topup.vend", "topup.reprint"])):
+        role = next(r for r in roles.list_roles(ctx, admin) if r.name == name)
+        roles.update_role(ctx, admin, role.id, permissions=kept)
+    with pytest.raises(PermissionDenied, match="usermgr may no longer manage users; nothing was changed"):
+        users.create_user(ctx, usermgr, user_code="friend", role="OnlyVending")
+    with pytest.raises(PermissionDenied, match="usermgr may no longer manage users"):
+        public_keys.add_key(ctx, usermgr, "clerk", new_public_key(), "")
+    with pytest.raises(PermissionDenied, match="apimgr may no longer manage API accounts"):
+        api_accounts.rotate_key(ctx, apimgr, mine.id)
+    with ctx.db.read_session() as session:
+        assert session.scalar(select(User.id).where(User.user_code == "friend")) is None
+    assert account_rows(ctx) == before and key_count(ctx) == 0
