@@ -134,3 +134,24 @@ async def test_the_login_screen_says_the_same_for_unknown_disabled_and_wrong(ctx
             said.append(str(app.screen.query_one("#login-message", Static).render()))
         assert app.actor is None
     assert said == ["Wrong user ID or password, or this user may not log in now."] * 3
+
+
+async def test_guesses_at_a_login_screen_reached_through_openssh_count_against_the_client_address(
+        ctx, admin, monkeypatch):
+    from sqlalchemy import select
+
+    from stron_tui.db.models import LoginThrottle
+
+    monkeypatch.setenv("SSH_CONNECTION", "203.0.113.5 50022 10.0.0.1 22")  # as sshd sets it for ForceCommand
+    app = StronApp(ctx, source="ssh")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        for _ in range(5):
+            await enter(pilot, "user", "Admin")
+            await enter(pilot, "password", "guess")
+            await settle(app, pilot)
+        assert app.actor is None
+    with ctx.db.read_session() as session:
+        blocked = {row.source for row in session.scalars(select(LoginThrottle)) if row.blocked_until is not None}
+    assert blocked == {"203.0.113.5"}
+    assert auth.authenticate(ctx, "Admin", "AdminPass1").user_code == "Admin"  # the console is not blocked
