@@ -155,3 +155,23 @@ async def test_guesses_at_a_login_screen_reached_through_openssh_count_against_t
         blocked = {row.source for row in session.scalars(select(LoginThrottle)) if row.blocked_until is not None}
     assert blocked == {"203.0.113.5"}
     assert auth.authenticate(ctx, "Admin", "AdminPass1").user_code == "Admin"  # the console is not blocked
+
+
+async def test_after_a_logout_the_next_login_here_counts_against_the_same_address(ctx, admin):
+    from dataclasses import replace
+
+    from sqlalchemy import select
+
+    from stron_tui.db.models import LoginThrottle
+
+    app = StronApp(ctx, source="ssh", actor=replace(admin, source="ssh", remote="192.0.2.44"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f10")
+        await settle(app, pilot)
+        assert isinstance(app.screen, LoginScreen)
+        await enter(pilot, "user", "Admin")
+        await enter(pilot, "password", "guess")
+        await settle(app, pilot)
+    with ctx.db.read_session() as session:
+        assert {row.source for row in session.scalars(select(LoginThrottle))} == {"192.0.2.44"}
