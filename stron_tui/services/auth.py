@@ -105,6 +105,8 @@ def authenticate(ctx: AppContext, user_code: str, password: str, *, source: str 
     correct = verify_password(stored, password)
     with ctx.db.session() as session:
         user = find_user(session, user_code, lock=True) if key else None
+        if user is not None and user.password_hash != stored:
+            correct = False  # changed while it was being checked: the checked one is no longer the password
         reason = _refusal_reason(user, correct)
         if reason is None:
             login_throttle.succeeded(session, address, key)
