@@ -10,7 +10,7 @@ from textual.widgets import Button, Input, Static
 
 from screens.base import StronScreen
 from screens.system.password import ChangePasswordScreen
-from stron_tui.errors import AccountLocked, StronError
+from stron_tui.errors import AccountLocked, PermissionDenied, StronError
 from widgets.fields import LabeledField, TextInput
 
 
@@ -61,12 +61,18 @@ class LoginScreen(StronScreen):
     def _say(self, text: str) -> None:
         self.query_one("#login-message", Static).update(text)
 
+    def _remote(self) -> str:
+        """Where this terminal is: the address of the SSH session it came in by, or "" for the console."""
+        from stron_tui.services.login_throttle import terminal_remote
+
+        return getattr(self.app, "last_remote", "") or terminal_remote()
+
     @work(thread=True, exclusive=True, group="login")
     def _login(self, user: str, password: str) -> None:
         from stron_tui.services import auth
 
         try:
-            actor = auth.authenticate(self.app.ctx, user, password, source=self.app.source)
+            actor = auth.authenticate(self.app.ctx, user, password, source=self.app.source, remote=self._remote())
         except StronError as error:
             self.app.call_from_thread(self._failed, str(error))
             return
@@ -135,7 +141,7 @@ class FirstStartScreen(StronScreen):
 class LockScreen(StronScreen):
     """Covers the work of an idle session until its operator types the password again.
 
-    Wrong tries count toward the lockout; a locked-out operator is logged out.
+    Wrong tries count toward the lockout; a locked-out or disabled operator is logged out.
     Another operator may log in instead, which logs the first one out.
     """
 
@@ -189,8 +195,8 @@ class LockScreen(StronScreen):
         actor = app.actor
         try:
             auth.verify_own_password(app.ctx, actor, password)
-        except AccountLocked as locked:
-            app.call_from_thread(self._locked_out, actor, str(locked))
+        except (AccountLocked, PermissionDenied) as refused:  # locked out, or disabled since login
+            app.call_from_thread(self._locked_out, actor, str(refused))
             return
         except StronError as error:
             app.call_from_thread(self._failed, str(error))

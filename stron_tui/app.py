@@ -105,6 +105,8 @@ class StronApp(App):
     def show_login(self, user_code: str = "", notice: str = "") -> None:
         from screens.login import LoginScreen
 
+        if self.actor is not None:  # the next login at this terminal comes from the same address
+            self.last_remote = self.actor.remote
         self.actor = None
         self._station_label = ""
         self._end_lock()

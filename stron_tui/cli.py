@@ -122,6 +122,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user(args: argparse.Namespace) -> int:
+    from stron_tui.services import users
+    from stron_tui.services.context import open_context
+    from stron_tui.services.permissions import SYSTEM_ACTOR
+
+    ctx = open_context()
+    try:
+        if args.user_command == "unlock":
+            info = users.unlock_user_named(ctx, SYSTEM_ACTOR, args.name)
+            print(f"User {info.user_code} is unlocked: logins from every address are allowed again.")
+    finally:
+        ctx.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stron-tui",
@@ -163,6 +178,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--customers", type=int, default=300, help="how many customers and meters (default 300)")
     demo.add_argument("--months", type=int, default=4, help="months of past sales (default 4)")
     demo.set_defaults(handler=cmd_demo)
+
+    user = commands.add_parser("user", help="unlock a user locked out by wrong passwords",
+                               description="Operator accounts from the host's command line (audited).")
+    user_commands = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    unlock = user_commands.add_parser("unlock", help="lift a user's lockout and every address's login block",
+                                      description="Lift the lockout of user NAME (after wrong passwords in a "
+                                                  "session) and the login blocks of that user ID from every "
+                                                  "address. The password stays as it is.")
+    unlock.add_argument("name", metavar="NAME", help="the user ID")
+    user.set_defaults(handler=cmd_user)
 
     for extension in EXTENSIONS:
         module_name, function_name = extension.split(":")

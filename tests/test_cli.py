@@ -90,3 +90,35 @@ def test_help_works_everywhere(tmp_path):
     for args in ((), ("db",), ("db", "upgrade"), ("init",), ("demo",)):
         result = run_cli(*args, "--help", tmp_path=tmp_path)
         assert result.returncode == 0 and "usage: stron-tui" in result.stdout
+
+
+def test_user_unlock_lifts_every_block_and_is_audited(tmp_path):
+    from sqlalchemy import select
+
+    from stron_tui.db.models import AuditEntry
+    from stron_tui.errors import AccountLocked, AuthenticationFailed
+    from stron_tui.services import auth
+    from stron_tui.services.context import open_context
+    from stron_tui.settings import load_settings
+
+    assert run_cli("init", env_extra={"STRON_ADMIN_PASSWORD": "Correct-Horse-9"}, tmp_path=tmp_path).returncode == 0
+    ctx = open_context(load_settings({"STRON_DATA_DIR": str(tmp_path / "data")}))
+    try:
+        for _ in range(5):
+            with pytest.raises(AuthenticationFailed):
+                auth.authenticate(ctx, "Admin", "guess", source="ssh", remote="203.0.113.5")
+        with pytest.raises(AccountLocked):
+            auth.authenticate(ctx, "Admin", "Correct-Horse-9", source="ssh", remote="203.0.113.5")
+        result = run_cli("user", "unlock", "admin", tmp_path=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "User Admin is unlocked" in result.stdout
+        assert auth.authenticate(ctx, "Admin", "Correct-Horse-9", source="ssh", remote="203.0.113.5")
+        with ctx.db.read_session() as session:
+            unlock = session.scalar(select(AuditEntry).where(AuditEntry.action == "user.unlock"))
+        assert (unlock.source, unlock.user_code, unlock.summary) == ("cli", "system", "unlocked user Admin")
+    finally:
+        ctx.close()
+    missing = run_cli("user", "unlock", "ghost", tmp_path=tmp_path)
+    assert missing.returncode == 1 and missing.stderr.strip() == "stron-tui: There is no user 'ghost'."
+    again = run_cli("user", "unlock", "admin", tmp_path=tmp_path)
+    assert again.returncode == 1 and "User Admin is not locked." in again.stderr

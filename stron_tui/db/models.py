@@ -308,6 +308,25 @@ class UserPublicKey(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class LoginThrottle(Base):
+    """Failed logins per source address and user ID, shared by every process (TUI, SSH, API).
+
+    One row per (address, folded user ID as typed, known or not), plus one per
+    address with an empty user_key counting every user ID tried from there.
+    See services/login_throttle.py.
+    """
+
+    __tablename__ = "login_throttle"
+    source: Mapped[str] = mapped_column(Unicode(80), primary_key=True)
+    user_key: Mapped[str] = mapped_column(SearchKey(40), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    penalties: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    __table_args__ = (Index("ix_login_throttle_user_key", "user_key"),)
+
+
 class ApiAccount(Base):
     """A partner's API account; the secret is stored only as a hash."""
 

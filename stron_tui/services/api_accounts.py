@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, select
 from stron_tui.db.models import ApiAccount, Role, RolePermission, SalesStation
 from stron_tui.db.queries import for_update
 from stron_tui.errors import AuthenticationFailed, Conflict, NotFound, ValidationError
-from stron_tui.services import audit
+from stron_tui.services import audit, grants
 from stron_tui.services.bootstrap import ADMIN_ROLE
 from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
@@ -169,6 +169,9 @@ def create_account(ctx: AppContext, actor: Actor, *, name: str, role: str, stati
         if session.scalar(select(ApiAccount.id).where(ApiAccount.name_key == fold(name))) is not None:
             raise Conflict(f"An API account named {name} already exists.")
         role_row = _role(session, role)
+        grants.require_may_grant_role(session, actor, role_row.id,
+                                      f"create an API account with the role {role_row.name}",
+                                      right=grants.API_ACCOUNTS)
         station_id = _station_id(session, station_code)
         key, prefix, stored = _new_key()
         row = ApiAccount(name=name, name_key=fold(name), role_id=role_row.id, station_id=station_id,
@@ -187,6 +190,7 @@ def rotate_key(ctx: AppContext, actor: Actor, account_id: int) -> IssuedKey:
     actor.require(PERMISSION)
     with ctx.db.session() as session:
         row = _locked(session, account_id)
+        grants.require_may_manage_api_account(session, actor, row, "rotate the key of")
         old_prefix = row.key_prefix
         key, prefix, stored = _new_key()
         row.key_prefix, row.key_hash, row.rotated_at = prefix, stored, utcnow()
@@ -204,9 +208,15 @@ def update_account(ctx: AppContext, actor: Actor, account_id: int, *, role: str 
     actor.require(PERMISSION)
     with ctx.db.session() as session:
         row = _locked(session, account_id)
+        grants.require_may_manage_api_account(session, actor, row, "change")
         before = _values(row)
         if role is not None:
-            row.role_id = _role(session, role).id
+            role_row = _role(session, role)
+            if role_row.id != row.role_id:
+                grants.require_may_grant_role(session, actor, role_row.id,
+                                              f"give the role {role_row.name} to the API account {row.name}",
+                                              right=grants.API_ACCOUNTS)
+            row.role_id = role_row.id
         if station_code is not None:
             row.station_id = _station_id(session, station_code)
         if rate_limit_per_minute is not None:

@@ -1,7 +1,11 @@
 """Login, lockout, logout and password changes.
 
-A wrong password counts toward the lockout wherever it is typed: the login
-screen, SSH, or the payment password when confirming a sale.
+Wrong passwords at a login (screen, SSH) are throttled per source address and
+user ID (login_throttle): they never lock the user everywhere. Wrong passwords
+typed inside a logged-in session (the idle lock, the payment password, the
+current password when changing it) lock the user itself after
+`lockout_attempts`, for `lockout_minutes`: whoever types them already holds
+the session.
 """
 
 from __future__ import annotations
@@ -13,14 +17,15 @@ from sqlalchemy.orm import Session
 
 from stron_tui.db.models import RolePermission, User
 from stron_tui.errors import AccountLocked, AuthenticationFailed, ValidationError
-from stron_tui.services import audit
+from stron_tui.services import audit, live_rights, login_throttle
 from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.passwords import check_policy, hash_password, verify_password
 from stron_tui.services.permissions import ALL_PERMISSIONS, Actor
 from stron_tui.services.text import fold
 
-WRONG_CREDENTIALS = "Wrong user ID or password."
+# One answer for every failed login, whatever the reason: it must not tell who exists.
+WRONG_CREDENTIALS = "Wrong user ID or password, or this user may not log in now."
 
 
 def permissions_of(session: Session, user: User) -> frozenset[str]:
@@ -75,46 +80,66 @@ def check_not_locked(ctx: AppContext, user: User) -> None:
 
 
 def authenticate(ctx: AppContext, user_code: str, password: str, *, source: str = "tui", remote: str = "") -> Actor:
-    """Check a login; returns the Actor or raises with the reason to show."""
+    """Check a login; returns the Actor or raises with the reason to show.
+
+    Every failure looks the same, in words and in work: unknown, wrong
+    password, disabled, locked or without a password yet all say
+    WRONG_CREDENTIALS after one password hash check. Only a throttled source
+    is told so (see login_throttle), which holds for unknown user IDs alike.
+    """
     user_code = user_code.strip()
-    failure: Exception | None = None
+    limits = login_throttle.Limits.of(ctx.settings)
+    address = login_throttle.address_key(source, remote)
+    key = login_throttle.user_key(user_code)
     with ctx.db.session() as session:
-        user = find_user(session, user_code, lock=True) if user_code else None
-        if user is None:
-            verify_password(None, password)
-            audit.record(session, None, "login_failed", user_code=user_code, source=source, remote=remote,
-                         summary="unknown user ID")
-            failure = AuthenticationFailed(WRONG_CREDENTIALS)
-        elif user.password_hash is None:
-            failure = AuthenticationFailed(f"User {user.user_code} has no password yet; an administrator must set one.")
-        else:
-            try:
-                check_not_locked(ctx, user)
-            except AccountLocked as locked:
-                audit.record(session, None, "login_failed", entity="user", entity_id=user.id,
-                             user_code=user.user_code, source=source, remote=remote, summary="locked")
-                failure = locked
-            else:
-                if not verify_password(user.password_hash, password):
-                    register_failure(session, ctx, user, source=source, remote=remote, what="login")
-                    failure = (
-                        AccountLocked(_locked_message(user, ctx), user.locked_until)
-                        if user.locked_until and user.locked_until > utcnow()
-                        else AuthenticationFailed(WRONG_CREDENTIALS)
-                    )
-                elif not user.enabled:
-                    audit.record(session, None, "login_failed", entity="user", entity_id=user.id,
-                                 user_code=user.user_code, source=source, remote=remote, summary="disabled")
-                    failure = AuthenticationFailed(f"User {user.user_code} is disabled; ask an administrator.")
-                else:
-                    user.failed_logins = 0
-                    user.locked_until = None
-                    user.last_login_at = utcnow()
-                    actor = actor_for(session, user, source, remote)
-                    audit.record(session, actor, "login", entity="user", entity_id=user.id, summary="logged in")
-                    return actor
-    # The failure count is committed before the error is raised.
-    raise failure
+        refusal = login_throttle.begin_attempt(session, limits, address, key)
+        if refusal is not None:
+            audit.record(session, None, "login_failed", user_code=user_code[:40], source=source, remote=remote,
+                         summary="refused: too many failed logins from this source")
+    if refusal is not None:
+        raise refusal
+    with ctx.db.read_session() as session:
+        user = find_user(session, user_code) if key else None
+        stored = user.password_hash if user is not None else None
+    # The same hash check for every user ID: a dummy one when there is no hash to check against.
+    correct = verify_password(stored, password)
+    with ctx.db.session() as session:
+        user = find_user(session, user_code, lock=True) if key else None
+        if user is not None and user.password_hash != stored:
+            correct = False  # changed while it was being checked: the checked one is no longer the password
+        reason = _refusal_reason(user, correct)
+        if reason is None:
+            login_throttle.succeeded(session, address, key)
+            user.failed_logins = 0
+            user.last_login_at = utcnow()
+            actor = actor_for(session, user, source, remote)
+            audit.record(session, actor, "login", entity="user", entity_id=user.id, summary="logged in")
+            return actor
+        blocked = login_throttle.failed(session, limits, address, key)
+        audit.record(session, None, "login_failed", entity="user" if user else "", entity_id=user.id if user else "",
+                     user_code=user.user_code if user else user_code[:40], source=source, remote=remote,
+                     summary=reason)
+        for what in blocked:
+            scope = f"from {address}" if what == login_throttle.ANY_USER else f"as this user ID from {address}"
+            audit.record(session, None, "lockout", entity="user" if user else "", entity_id=user.id if user else "",
+                         user_code=user.user_code if user else user_code[:40], source=source, remote=remote,
+                         summary=f"logins {scope} refused for a while after too many failures")
+    raise AuthenticationFailed(WRONG_CREDENTIALS)
+
+
+def _refusal_reason(user: User | None, correct: bool) -> str | None:
+    """Why this login is refused (for the audit trail only; the user is told WRONG_CREDENTIALS), or None."""
+    if user is None:
+        return "unknown user ID"
+    if user.password_hash is None:
+        return "no password set yet"
+    if not correct:
+        return "wrong password"
+    if not user.enabled:
+        return "disabled"
+    if user.locked_until is not None and user.locked_until > utcnow():
+        return "locked"
+    return None
 
 
 def logout(ctx: AppContext, actor: Actor) -> None:
@@ -132,6 +157,7 @@ def verify_own_password(ctx: AppContext, actor: Actor, password: str, *, kind: s
         if user is None:
             raise AuthenticationFailed("This operator no longer exists.")
         check_not_locked(ctx, user)
+        live_rights.require_live(session, actor, None)  # a user disabled since login unlocks nothing
         stored = user.payment_password_hash if kind == "payment" else user.password_hash
         if kind == "payment" and stored is None:
             raise ValidationError("You have no payment password yet; set one under Change Password first.",

@@ -94,6 +94,10 @@ class ManagementOrder:
     model = ManagementToken
 
     @property
+    def permission(self) -> str:
+        return KINDS[self.request.kind][1]
+
+    @property
     def request_id(self) -> str:
         return self.request.request_id
 

@@ -2,7 +2,9 @@
 
 A key is stored with its SHA-256 fingerprint (unique: one key belongs to one
 user). A key login is refused for a disabled or locked-out user, exactly as a
-password login would be.
+password login would be. Listing, attaching and removing another user's keys
+follow the rule of `grants`: only Admin touches the built-in Admin (or anyone
+with Administrator rights), others only users whose rights they hold.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy import select
 
 from stron_tui.db.models import User, UserPublicKey
 from stron_tui.errors import AccountLocked, AuthenticationFailed, Conflict, NotFound, ValidationError
-from stron_tui.services import audit
+from stron_tui.services import audit, grants
 from stron_tui.services.auth import check_not_locked, find_user
 from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
@@ -69,6 +71,7 @@ def list_keys(ctx: AppContext, actor: Actor, user_code: str) -> list[PublicKeyIn
     actor.require("system.users")
     with ctx.db.read_session() as session:
         user = _user(session, user_code)
+        grants.require_may_manage_user(session, actor, user, "list the SSH keys of")
         rows = session.scalars(select(UserPublicKey).where(UserPublicKey.user_id == user.id)
                                .order_by(UserPublicKey.id))
         return [_info(row, user.user_code) for row in rows]
@@ -81,6 +84,7 @@ def add_key(ctx: AppContext, actor: Actor, user_code: str, key_text: str, commen
     comment = clean(comment or key.get_comment() or "")[:200]
     with ctx.db.session() as session:
         user = _user(session, user_code)
+        grants.require_may_manage_user(session, actor, user, "attach an SSH key to")
         existing = session.scalar(select(UserPublicKey).where(UserPublicKey.fingerprint == fingerprint))
         if existing is not None:
             owner = session.get(User, existing.user_id)
@@ -103,6 +107,8 @@ def remove_key(ctx: AppContext, actor: Actor, key_id: int) -> None:
         if row is None:
             raise NotFound("That key is no longer registered.")
         user = session.get(User, row.user_id)
+        if user is not None:
+            grants.require_may_manage_user(session, actor, user, "remove an SSH key of")
         audit.record(session, actor, "public_key.removed", entity="user", entity_id=row.user_id,
                      summary=f"SSH key {row.fingerprint} removed from {user.user_code if user else row.user_id}",
                      detail={"before": {"fingerprint": row.fingerprint, "comment": row.comment}})

@@ -29,6 +29,7 @@ from stron_tui.errors import NotFound
 from stron_tui.services import audit
 from stron_tui.services.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
+from stron_tui.services import live_rights
 from stron_tui.services.permissions import Actor
 from stron_tui.services.reports.scope import visible_to
 
@@ -229,6 +230,7 @@ def reprint_receipt(ctx: AppContext, actor: Actor, number: str) -> Receipt:
     """A past receipt again, marked as a reprint and audited; never a new token."""
     actor.require("topup.reprint")
     with ctx.db.session() as session:
+        live_rights.require_live(session, actor, "topup.reprint")
         receipt = find_receipt(ctx, session, actor, number)
         now = utcnow()
         session.add(ReceiptPrint(receipt_number=receipt.receipt_number, created_at=now,

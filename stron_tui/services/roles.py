@@ -2,8 +2,9 @@
 
 The Administrator role (the built-in Admin's) keeps every permission and its
 name. A role still given to a user or an API account can't be deleted.
-Changed permissions apply from the holder's next login (an Actor's rights are
-fixed when the session starts).
+Sales, management tokens, reprints and rights handed out re-read the holder's
+permissions live (see live_rights), so a reduced role takes effect at once
+there; menus follow at the holder's next login.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import ALL_PERMISSIONS, PERMISSIONS, Actor
 from stron_tui.services.text import clean, fold
-from stron_tui.services.users import ensure_user_manager_remains, require_rights_held, role_permissions
+from stron_tui.services.grants import ROLES, require_may_grant, require_may_grant_role, role_permissions
+from stron_tui.services.users import ensure_user_manager_remains
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ def create_role(ctx: AppContext, actor: Actor, *, name: str, description: str = 
     description = _clean_description(description)
     chosen = _checked_permissions(permissions)
     with ctx.db.session() as session:
-        require_rights_held(session, actor, chosen, f"create the role {name}")
+        require_may_grant(session, actor, chosen, f"create the role {name}", right=ROLES)
         _name_free(session, name)
         role = Role(name=name, name_key=fold(name), description=description, builtin=False, created_at=utcnow())
         session.add(role)
@@ -148,7 +150,7 @@ def update_role(ctx: AppContext, actor: Actor, role_id: int, *, name: str | None
         role = _locked_role(session, role_id)
         administrator = _is_administrator(session, role)
         current = role_permissions(session, role.id)
-        require_rights_held(session, actor, current, f"change the role {role.name}")
+        require_may_grant_role(session, actor, role.id, f"change the role {role.name}", right=ROLES)
         before = {"name": role.name, "description": role.description}
         if name is not None:
             new_name = _clean_name(name)
@@ -164,7 +166,8 @@ def update_role(ctx: AppContext, actor: Actor, role_id: int, *, name: str | None
             if administrator and chosen != ALL_PERMISSIONS:
                 raise PermissionDenied(f"The {role.name} role keeps every permission; it can't be reduced.")
             added, removed = chosen - current, current - chosen
-            require_rights_held(session, actor, chosen, f"give the role {role.name} those permissions")
+            require_may_grant(session, actor, chosen, f"give the role {role.name} those permissions",
+                              right=ROLES)
             if added or removed:
                 session.execute(delete(RolePermission).where(RolePermission.role_id == role.id,
                                                              RolePermission.permission.in_(sorted(removed))))
@@ -186,7 +189,7 @@ def delete_role(ctx: AppContext, actor: Actor, role_id: int) -> None:
         role = _locked_role(session, role_id)
         if _is_administrator(session, role):
             raise PermissionDenied(f"The {role.name} role can't be deleted.")
-        require_rights_held(session, actor, role_permissions(session, role.id), f"delete the role {role.name}")
+        require_may_grant_role(session, actor, role.id, f"delete the role {role.name}", right=ROLES)
         info = _info(session, role)
         if info.in_use:
             holders = []

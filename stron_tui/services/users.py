@@ -5,7 +5,8 @@ Two rules protect the installation from its own administrators:
   another role, and nobody else resets its password;
 - there is always at least one enabled user who can manage users.
 An operator who is not the built-in Admin may only hand out, or manage users
-holding, rights they hold themselves (no climbing through a sub-account).
+holding, rights they hold themselves (no climbing through a sub-account); the
+rule lives in `grants`, shared with roles, SSH keys and API accounts.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from sqlalchemy.orm import Session
 from stron_tui.db.models import AuditEntry, Role, RolePermission, SalesStation, User
 from stron_tui.db.queries import Page, for_update, keyset_page, prefix_match
 from stron_tui.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from stron_tui.services import audit
+from stron_tui.services import audit, grants, login_throttle
 from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.passwords import DEFAULT_PASSWORD, hash_password
-from stron_tui.services.permissions import ALL_PERMISSIONS, Actor
+from stron_tui.services.permissions import Actor
 from stron_tui.services.text import clean, fold
 
 USER_MANAGER_PERMISSION = "system.users"
@@ -59,7 +60,10 @@ class UserInfo:
         return "active"
 
 
-def _info(session: Session, user: User) -> UserInfo:
+def _info(session: Session, user: User, throttled: bool | None = None) -> UserInfo:
+    """`throttled`: whether some address is blocked for this user ID now (looked up if not given)."""
+    if throttled is None:
+        throttled = bool(login_throttle.blocked_user_keys(session, [user.user_key]))
     role = session.get(Role, user.role_id)
     station = session.get(SalesStation, user.station_id) if user.station_id is not None else None
     return UserInfo(
@@ -72,7 +76,7 @@ def _info(session: Session, user: User) -> UserInfo:
         enabled=user.enabled,
         builtin_admin=user.builtin_admin,
         must_change_password=user.must_change_password,
-        locked=user.locked_until is not None and user.locked_until > utcnow(),
+        locked=(user.locked_until is not None and user.locked_until > utcnow()) or throttled,
         role_id=user.role_id,
         station_code=station.code if station else "",
         locked_until=user.locked_until,
@@ -106,19 +110,6 @@ def _clean_field(value: str, limit: int, field: str, label: str) -> str:
 
 
 # Rules ----------------------------------------------------------------------
-
-def role_permissions(session: Session, role_id: int) -> frozenset[str]:
-    return frozenset(session.scalars(select(RolePermission.permission).where(RolePermission.role_id == role_id)))
-
-
-def require_rights_held(session: Session, actor: Actor, permissions: frozenset[str], what: str) -> None:
-    """Refuse when `actor` would hand out or manage rights it doesn't hold itself."""
-    if actor.builtin_admin:
-        return
-    missing = (permissions & ALL_PERMISSIONS) - actor.permissions
-    if missing:
-        raise PermissionDenied(f"You may not {what}: it carries rights you don't hold yourself.")
-
 
 def ensure_user_manager_remains(session: Session) -> None:
     """Refuse (Conflict) a change that leaves no enabled user who can manage users.
@@ -171,9 +162,7 @@ def _locked_user(session: Session, user_id: int) -> User:
 
 
 def _require_may_manage(session: Session, actor: Actor, user: User, what: str) -> None:
-    if user.builtin_admin and not actor.builtin_admin:
-        raise PermissionDenied(f"Only Admin may {what} the built-in Admin.")
-    require_rights_held(session, actor, role_permissions(session, user.role_id), f"{what} {user.user_code}")
+    grants.require_may_manage_user(session, actor, user, what)
 
 
 # Reading --------------------------------------------------------------------
@@ -189,7 +178,8 @@ def list_users(ctx: AppContext, actor: Actor, *, search: str = "", after: tuple 
     query, to_page = keyset_page(query, [User.user_key], after=after, limit=limit, key_of=lambda u: (u.user_key,))
     with ctx.db.read_session() as session:
         page = to_page(list(session.scalars(query)))
-        return Page([_info(session, user) for user in page.rows], page.next_key)
+        throttled = login_throttle.blocked_user_keys(session, [user.user_key for user in page.rows])
+        return Page([_info(session, user, user.user_key in throttled) for user in page.rows], page.next_key)
 
 
 def get_user(ctx: AppContext, actor: Actor, user_id: int) -> UserInfo:
@@ -223,7 +213,8 @@ def create_user(
         if session.scalar(select(User.id).where(User.user_key == fold(code))) is not None:
             raise Conflict(f"A user with ID {code} already exists.")
         role_row = _role_by_name(session, role)
-        require_rights_held(session, actor, role_permissions(session, role_row.id), f"give the role {role_row.name}")
+        grants.require_may_grant_role(session, actor, role_row.id, f"give the role {role_row.name}",
+                                      right=grants.USERS)
         station = _station_id(session, station_id, station_code)
         temporary = hash_password(DEFAULT_PASSWORD)
         user = User(
@@ -271,10 +262,10 @@ def update_user(
             if user.builtin_admin:
                 raise PermissionDenied("The built-in Admin keeps the Administrator role; it can't be given another.")
             _require_may_manage(session, actor, user, "change the role of")
-            require_rights_held(session, actor, role_permissions(session, role_row.id),
-                                f"give the role {role_row.name}")
-        elif user.builtin_admin and not actor.builtin_admin:
-            raise PermissionDenied("Only Admin may edit the built-in Admin.")
+            grants.require_may_grant_role(session, actor, role_row.id, f"give the role {role_row.name}",
+                                      right=grants.USERS)
+        else:
+            _require_may_manage(session, actor, user, "edit")
         user.name = name
         user.phone = phone
         user.role_id = role_row.id
@@ -312,19 +303,33 @@ def set_enabled(ctx: AppContext, actor: Actor, user_id: int, enabled: bool) -> U
 
 
 def unlock_user(ctx: AppContext, actor: Actor, user_id: int) -> UserInfo:
-    """Lift a lockout after too many wrong passwords (the password stays as it is)."""
+    """Lift a lockout (the password stays as it is): the user's own lock after wrong passwords in a
+    session, and every address's login block for this user ID."""
     actor.require(USER_MANAGER_PERMISSION)
     with ctx.db.session() as session:
         user = _locked_user(session, user_id)
+        _require_may_manage(session, actor, user, "unlock")
         was_locked = user.locked_until is not None and user.locked_until > utcnow()
-        if not was_locked and user.failed_logins == 0:
+        cleared = login_throttle.clear_user(session, user.user_key)
+        if not was_locked and user.failed_logins == 0 and not cleared:
             raise Conflict(f"User {user.user_code} is not locked.")
-        detail = {"locked_until": user.locked_until, "failed_logins": user.failed_logins}
+        detail = {"locked_until": user.locked_until, "failed_logins": user.failed_logins,
+                  "address_blocks_cleared": cleared}
         user.locked_until = None
         user.failed_logins = 0
         audit.record(session, actor, "user.unlock", entity="user", entity_id=user.id,
                      summary=f"unlocked user {user.user_code}", detail=detail)
-        return _info(session, user)
+        return _info(session, user, False)
+
+
+def unlock_user_named(ctx: AppContext, actor: Actor, user_code: str) -> UserInfo:
+    """`unlock_user` by user ID as typed (the command line's door)."""
+    actor.require(USER_MANAGER_PERMISSION)
+    with ctx.db.read_session() as session:
+        user_id = session.scalar(select(User.id).where(User.user_key == fold(clean(user_code))))
+    if user_id is None:
+        raise NotFound(f"There is no user {clean(user_code)!r}.")
+    return unlock_user(ctx, actor, user_id)
 
 
 def reset_password(ctx: AppContext, actor: Actor, user_id: int, *, kind: str = "login") -> UserInfo:
@@ -351,6 +356,7 @@ def reset_password(ctx: AppContext, actor: Actor, user_id: int, *, kind: str = "
             user.must_change_password = True
             user.locked_until = None
             user.failed_logins = 0
+            login_throttle.clear_user(session, user.user_key)
             action, label = "user.password_reset", "password"
         audit.record(session, actor, action, entity="user", entity_id=user.id,
                      summary=f"reset the {label} of {user.user_code} to the temporary one")

@@ -35,7 +35,6 @@ from sqlalchemy.orm import Session
 
 from stron_tui.db.models import (
     Account,
-    ApiAccount,
     AuditEntry,
     Currency,
     Customer,
@@ -45,7 +44,6 @@ from stron_tui.db.models import (
     PaymentType,
     SalesStation,
     Tariff,
-    User,
     Vend,
     VendingKey,
 )
@@ -54,6 +52,7 @@ from stron_tui.errors import Conflict, NotFound, PermissionDenied, StronError, V
 from stron_tui.services import audit, auth, tokens
 from stron_tui.services.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
+from stron_tui.services import live_rights
 from stron_tui.services.permissions import Actor
 from stron_tui.services.pricing import (
     Payment,
@@ -277,8 +276,10 @@ class SaleFacts:
     payment_name: str | None
     payment_type_active: bool | None
     installed_key: InstalledKey | None
-    user_enabled: bool | None  # the acting operator's row as it is now (None: no such row)
-    api_account_enabled: bool | None  # the acting API account's row as it is now
+    # The acting operator's or API account's state now (see live_rights): None enabled means no such row.
+    holder_enabled: bool | None
+    holder_locked_until: datetime | None
+    holder_permitted: int
 
     @property
     def station(self) -> SalesStationView:
@@ -311,7 +312,6 @@ def _sale_facts_statement(*, lock: bool):
     meter, account, tariff, customer = (Meter.__table__, Account.__table__, Tariff.__table__, Customer.__table__)
     station, district, payment_type, key = (SalesStation.__table__, District.__table__, PaymentType.__table__,
                                             VendingKey.__table__)
-    user, api_account = User.__table__, ApiAccount.__table__
     tariff_currency, paid_currency = Currency.__table__.alias("tariff_currency"), Currency.__table__.alias("paid")
     station_id = func.coalesce(bindparam("selling_station_id", type_=Integer), account.c.station_id)
     query = (
@@ -333,7 +333,7 @@ def _sale_facts_statement(*, lock: bool):
             key.c.sgc.label("key_sgc"), key.c.krn.label("key_krn"), key.c.dkga.label("key_dkga"),
             key.c.active.label("key_active"), key.c.nonce.label("key_nonce"),
             key.c.ciphertext.label("key_ciphertext"),
-            user.c.enabled.label("user_enabled"), api_account.c.enabled.label("api_account_enabled"),
+            *live_rights.holder_columns(),  # the seller's state now: no extra round trip
         )
         .select_from(meter)
         .outerjoin(account, and_(account.c.meter_id == meter.c.id, account.c.status == "open"))
@@ -346,8 +346,6 @@ def _sale_facts_statement(*, lock: bool):
                                                                        tariff.c.currency_code))
         .outerjoin(payment_type, payment_type.c.code == bindparam("payment_type", type_=Unicode))
         .outerjoin(key, and_(key.c.sgc == meter.c.installed_sgc, key.c.krn == meter.c.installed_krn))
-        .outerjoin(user, user.c.id == bindparam("actor_user_id", type_=Integer))
-        .outerjoin(api_account, api_account.c.id == bindparam("actor_api_account_id", type_=Integer))
         .where(meter.c.meter_number == bindparam("meter_number", type_=Unicode))
     )
     return for_update(query, meter) if lock else query
@@ -362,14 +360,13 @@ def _paid_currency_code(currency: str | None) -> str | None:
 
 
 def load_sale_facts(session: Session, meter_number: str, actor: Actor, *, lock: bool,
-                    selling_station_id: int | None = None, paid_currency: str | None = None,
+                    permission: str | None = "topup.vend", selling_station_id: int | None = None, paid_currency: str | None = None,
                     payment_type: str | None = None) -> SaleFacts:
     """The one read of a meter's sale facts (with its row lock when `lock`); NotFound without such a meter."""
     paid = _paid_currency_code(paid_currency)
     row = session.connection().execute(_SALE_FACTS if lock else _SALE_FACTS_UNLOCKED, {
         "meter_number": meter_number, "selling_station_id": selling_station_id, "paid_currency": paid,
-        "payment_type": payment_type, "actor_user_id": actor.user_id,
-        "actor_api_account_id": actor.api_account_id}).first()
+        "payment_type": payment_type, **live_rights.holder_params(actor, permission)}).first()
     if row is None:
         raise _no_such_meter(meter_number)
     terms = None if row.tariff_id is None else TariffTerms(
@@ -389,21 +386,18 @@ def load_sale_facts(session: Session, meter_number: str, actor: Actor, *, lock: 
         receipt_width=row.receipt_width, district_id=row.district_id, district_name=row.district_name,
         paid_currency=paid, paid_minor_unit=row.paid_minor_unit, paid_active=row.paid_active,
         payment_type=payment_type, payment_name=row.payment_name, payment_type_active=row.payment_type_active,
-        installed_key=key, user_enabled=row.user_enabled, api_account_enabled=row.api_account_enabled,
+        installed_key=key, holder_enabled=row.holder_enabled, holder_locked_until=row.holder_locked_until,
+        holder_permitted=row.holder_permitted,
     )
 
 
-def check_actor_still_allowed(actor: Actor, facts: SaleFacts) -> None:
-    """The one place the acting operator's (or API account's) row, re-read under the meter lock, is judged.
+def check_actor_still_allowed(actor: Actor, facts: SaleFacts, permission: str | None) -> None:
+    """The one place the acting operator's (or API account's) row, re-read with the facts, is judged.
 
-    Every token is issued only after this passes in its own transaction: a
-    login snapshot is never enough to sell.
+    Every token is issued only after this passes in its own transaction (and
+    under the meter lock): a login snapshot is never enough to sell.
     """
-    if actor.api_account_id is not None:
-        if not facts.api_account_enabled:
-            raise PermissionDenied("This API account is disabled; nothing was issued.")
-    elif actor.user_id is not None and not facts.user_enabled:
-        raise PermissionDenied(f"{actor.user_code} is disabled; nothing was issued.")
+    live_rights.check_holder(facts, actor, permission)
 
 
 # One issuing function ------------------------------------------------------------------------------------
@@ -424,6 +418,7 @@ class TokenOrder(Protocol):
     meter_number: str  # validated
     request_id: str
     force_key_change: bool
+    permission: str  # re-read live in the issuing transaction
 
     def facts_options(self) -> dict: ...
     def plan(self, session: Session, facts: SaleFacts, now: datetime): ...
@@ -458,6 +453,8 @@ def issue_token(ctx: AppContext, actor: Actor, order: TokenOrder) -> Receipt:
         raise PermissionDenied("Tokens are issued by an operator or an API account, not by the system.")
     try:
         return _issue_once(ctx, actor, order)
+    except PermissionDenied:
+        raise  # a user refused now gets no earlier receipt either
     except (IntegrityError, StronError):
         with ctx.db.read_session() as session:
             earlier = _earlier_receipt(ctx, session, actor, order)
@@ -505,9 +502,9 @@ def _issue_once(ctx: AppContext, actor: Actor, order: TokenOrder) -> Receipt:
     table = order.model.__table__
     with ctx.db.session() as session:
         connection = session.connection()
-        facts = load_sale_facts(session, order.meter_number, actor, lock=True,
+        facts = load_sale_facts(session, order.meter_number, actor, lock=True, permission=order.permission,
                                 selling_station_id=actor.station_id, **order.facts_options())
-        check_actor_still_allowed(actor, facts)
+        check_actor_still_allowed(actor, facts, order.permission)
         now = utcnow()
         plan = order.plan(session, facts, now)
         state = tokens.prepare_meter_key(ctx, session, facts, now, force_key_change=order.force_key_change,
@@ -628,6 +625,7 @@ def preview(ctx: AppContext, actor: Actor, request: VendRequest) -> Quote:
     with ctx.db.read_session() as session:
         facts = load_sale_facts(session, number, actor, lock=False, selling_station_id=actor.station_id,
                                 paid_currency=request.currency, payment_type=request.payment_type)
+        check_actor_still_allowed(actor, facts, "topup.vend")
         return price_sale(session, facts, request, utcnow())
 
 
@@ -640,6 +638,7 @@ class CreditOrder:
     what = "sale"
     model = Vend
     force_key_change = False
+    permission = "topup.vend"
 
     @property
     def request_id(self) -> str:

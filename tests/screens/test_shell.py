@@ -69,24 +69,31 @@ async def test_only_vending_sees_only_top_up_and_services_refuse_the_rest(ctx, a
         roles.create_role(ctx, cashier, name="Mine", permissions=["system.users"])
 
 
-async def test_five_wrong_passwords_lock_and_the_screen_says_until_when(ctx, admin):
+async def test_five_wrong_passwords_block_the_user_id_here_and_the_screen_says_until_when(ctx, admin):
     make_cashier(ctx, admin)
+    users.create_user(ctx, admin, user_code="clerk", role="OnlyVending")
     app = StronApp(ctx)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         await log_in(app, pilot, "cashier", "wrong-1")
         said = str(app.screen.query_one("#login-message", Static).render())
-        assert said == "Wrong user ID or password."
+        assert said == "Wrong user ID or password, or this user may not log in now."
         for _ in range(4):
             await enter(pilot, "password", "wrong-2")
             await settle(app, pilot)
-        said = str(app.screen.query_one("#login-message", Static).render())
-        assert said.startswith("User cashier is locked after too many wrong passwords until ")
-        assert " on 20" in said  # "until 14:05 on 2025-03-01"
         await enter(pilot, "password", "Cashier-pw-1")  # the right password waits too
         await settle(app, pilot)
+        said = str(app.screen.query_one("#login-message", Static).render())
+        assert said.startswith("Too many failed logins for this user ID from here; try again after ")
+        assert " on 20" in said  # "after 14:05 on 2025-03-01"
         assert isinstance(app.screen, LoginScreen)
         assert app.actor is None
+        await enter(pilot, "user", "clerk")  # another user at the same console is not blocked
+        await enter(pilot, "password", "123456")
+        await settle(app, pilot)
+        assert app.actor is not None and app.actor.user_code == "clerk"
+    # The block holds at this console only: the cashier still logs in from elsewhere.
+    assert auth.authenticate(ctx, "cashier", "Cashier-pw-1", source="ssh", remote="198.51.100.7")
 
 
 async def test_new_user_must_change_123456_before_seeing_the_menu(ctx, admin):
@@ -110,3 +117,61 @@ async def test_new_user_must_change_123456_before_seeing_the_menu(ctx, admin):
         assert isinstance(app.screen, MainMenuScreen)
         assert not app.actor.must_change_password
     assert not auth.authenticate(ctx, "newbie", "Newbie-pw-7").must_change_password
+
+
+async def test_the_login_screen_says_the_same_for_unknown_disabled_and_wrong(ctx, admin):
+    make_cashier(ctx, admin)
+    gone = users.create_user(ctx, admin, user_code="gone", role="OnlyVending")
+    users.set_enabled(ctx, admin, gone.id, False)
+    app = StronApp(ctx)
+    said = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        for user_code, password in (("nobody", "123456"), ("gone", "123456"), ("cashier", "wrong-1")):
+            await enter(pilot, "user", user_code)
+            await enter(pilot, "password", password)
+            await settle(app, pilot)
+            said.append(str(app.screen.query_one("#login-message", Static).render()))
+        assert app.actor is None
+    assert said == ["Wrong user ID or password, or this user may not log in now."] * 3
+
+
+async def test_guesses_at_a_login_screen_reached_through_openssh_count_against_the_client_address(
+        ctx, admin, monkeypatch):
+    from sqlalchemy import select
+
+    from stron_tui.db.models import LoginThrottle
+
+    monkeypatch.setenv("SSH_CONNECTION", "203.0.113.5 50022 10.0.0.1 22")  # as sshd sets it for ForceCommand
+    app = StronApp(ctx, source="ssh")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        for _ in range(5):
+            await enter(pilot, "user", "Admin")
+            await enter(pilot, "password", "guess")
+            await settle(app, pilot)
+        assert app.actor is None
+    with ctx.db.read_session() as session:
+        blocked = {row.source for row in session.scalars(select(LoginThrottle)) if row.blocked_until is not None}
+    assert blocked == {"203.0.113.5"}
+    assert auth.authenticate(ctx, "Admin", "AdminPass1").user_code == "Admin"  # the console is not blocked
+
+
+async def test_after_a_logout_the_next_login_here_counts_against_the_same_address(ctx, admin):
+    from dataclasses import replace
+
+    from sqlalchemy import select
+
+    from stron_tui.db.models import LoginThrottle
+
+    app = StronApp(ctx, source="ssh", actor=replace(admin, source="ssh", remote="192.0.2.44"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f10")
+        await settle(app, pilot)
+        assert isinstance(app.screen, LoginScreen)
+        await enter(pilot, "user", "Admin")
+        await enter(pilot, "password", "guess")
+        await settle(app, pilot)
+    with ctx.db.read_session() as session:
+        assert {row.source for row in session.scalars(select(LoginThrottle))} == {"192.0.2.44"}

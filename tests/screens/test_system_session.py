@@ -91,3 +91,19 @@ async def test_another_operator_may_log_in_instead(ctx, admin):
         assert "Admin was logged out" in str(app.screen.query_one("#login-message", Static).render())
     with ctx.db.read_session() as session:
         assert session.scalars(select(AuditEntry.action).where(AuditEntry.action == "logout")).all() == ["logout"]
+
+
+async def test_a_user_disabled_while_away_cannot_unlock_and_is_logged_out(ctx, admin):
+    users.create_user(ctx, admin, user_code="clerk", role="OnlyVending")
+    clerk = auth.authenticate(ctx, "clerk", "123456")
+    auth.change_own_password(ctx, clerk, "123456", "Clerk-pw-11")
+    app = StronApp(ctx, actor=auth.authenticate(ctx, "clerk", "Clerk-pw-11"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        app.lock_session()
+        await settle(app, pilot)
+        users.set_enabled(ctx, admin, clerk.user_id, False)
+        await enter(pilot, "unlock-password", "Clerk-pw-11")  # the right password
+        await settle(app, pilot)
+        assert isinstance(app.screen, LoginScreen) and app.actor is None and not app.session_locked
+        assert "clerk is disabled" in str(app.screen.query_one("#login-message", Static).render())

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from stron_tui.db.models import AuditEntry, User
-from stron_tui.services import public_keys
+from stron_tui.services import auth, public_keys
+from stron_tui.services.permissions import SYSTEM_ACTOR
 from tests.ssh.conftest import Terminal
 
 
@@ -40,17 +41,25 @@ async def test_a_registered_public_key_logs_in_and_an_unknown_key_does_not(stati
     assert login.source == "ssh" and "SSH key" in login.summary
 
 
-async def test_five_wrong_passwords_lock_the_user_as_the_login_screen_would(station, ctx):
+async def test_five_wrong_passwords_block_that_user_from_that_address_only(station, ctx):
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    public_keys.add_key(ctx, SYSTEM_ACTOR, "admin", key.export_public_key().decode(), "station PC")
+    with ctx.db.read_session() as session:
+        admin_id = session.scalar(select(User.id).where(User.builtin_admin.is_(True)))
     for _ in range(5):
         with pytest.raises(asyncssh.PermissionDenied):
             await station.connect(password="wrong password")
-    with pytest.raises(asyncssh.PermissionDenied):  # locked: even the right password is refused now
+    with pytest.raises(asyncssh.PermissionDenied):  # blocked here: even the right password is refused now
         await station.connect(password="AdminPass1")
+    async with await station.connect(password=None, client_keys=[key]) as conn:  # the key login still works
+        terminal = await Terminal.open(conn)
+        await terminal.wait_for(r"Main menu")
     with ctx.db.read_session() as session:
-        admin_row = session.scalar(select(User).where(User.builtin_admin.is_(True)))
+        admin_row = session.get(User, admin_id)
         lockouts = session.scalars(select(AuditEntry).where(AuditEntry.action == "lockout")).all()
-    assert admin_row.locked_until is not None
+    assert admin_row.locked_until is None  # the user is not locked: the console and other addresses log in
     assert [(row.source, row.remote) for row in lockouts] == [("ssh", "127.0.0.1")]
+    assert auth.authenticate(ctx, "Admin", "AdminPass1").user_code == "Admin"  # the console
 
 
 async def test_too_many_failures_from_one_address_block_it_without_locking_anyone(station, ctx):
@@ -76,3 +85,4 @@ async def test_exec_port_forwarding_and_terminal_less_sessions_are_refused(stati
         result = await conn.run(term_type=None)  # a shell without a terminal: told why, nothing runs
         assert result.exit_status == 1 and "needs a terminal" in result.stderr
     assert not marker.exists()
+
