@@ -30,9 +30,17 @@ ENVIRONMENT = {
     "STRON_LOW_BANDWIDTH": "low_bandwidth",
     "STRON_UTILITY_NAME": "utility_name",
     "STRON_API_THREADS": "api_threads",
+    "STRON_SSH_MAX_SESSIONS": "ssh_max_sessions",
+    "STRON_SSH_SESSIONS_PER_USER": "ssh_sessions_per_user",
+    "STRON_SSH_SESSIONS_PER_ADDRESS": "ssh_sessions_per_address",
+    "STRON_SSH_MAX_STARTUPS": "ssh_max_startups",
+    "STRON_SSH_STARTUPS_PER_ADDRESS": "ssh_startups_per_address",
+    "STRON_SSH_LOGIN_GRACE_SECONDS": "ssh_login_grace_seconds",
 }
 
-INTEGER_FIELDS = {"lockout_attempts", "lockout_minutes", "idle_lock_minutes", "api_threads"}
+INTEGER_FIELDS = {"lockout_attempts", "lockout_minutes", "idle_lock_minutes", "api_threads", "ssh_max_sessions",
+                  "ssh_sessions_per_user", "ssh_sessions_per_address", "ssh_max_startups",
+                  "ssh_startups_per_address", "ssh_login_grace_seconds"}
 BOOLEAN_FIELDS = {"low_bandwidth"}
 
 
@@ -56,6 +64,13 @@ class Settings:
     low_bandwidth: bool = False
     utility_name: str = "Stron Utility"
     api_threads: int = 4  # requests each API process works on at once (see stron_tui/api/app.py)
+    # The embedded SSH server's limits (see docs/security.md, "The SSH server").
+    ssh_max_sessions: int = 50  # sessions at once, all users
+    ssh_sessions_per_user: int = 3  # sessions one user may hold (the app, an SFTP window, one to spare)
+    ssh_sessions_per_address: int = 20  # sessions from one address (a site's stations behind one NAT)
+    ssh_max_startups: int = 100  # connections not logged in yet, in total ...
+    ssh_startups_per_address: int = 10  # ... and from one address
+    ssh_login_grace_seconds: int = 30  # time a connection has to log in
     config_file: Path | None = field(default=None, compare=False)
 
     @property

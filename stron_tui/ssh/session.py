@@ -1,8 +1,9 @@
 """One SSH session's app process: `python -m stron_tui.ssh.session`, started by the SSH server on a pty.
 
 It is already logged in: the server hands over who authenticated (user id
-and address, never a password) through an inherited pipe whose number is in
-STRON_SSH_HANDOFF_FD. The Actor is built fresh from the database, so a user
+and address, never a password) and the master key it holds through an
+inherited pipe whose number is in STRON_SSH_HANDOFF_FD (never the
+environment, which other processes of the same user can read). The Actor is built fresh from the database, so a user
 disabled or locked meanwhile does not get in, and a forced password change
 still comes first (the app shell handles must_change_password).
 """
@@ -70,7 +71,9 @@ def main() -> int:
     from stron_tui.services.context import open_context
 
     try:
-        ctx = open_context(settings)
+        # The server's master key, whether it came from STRON_MASTER_KEY or the key file.
+        master_key = bytes.fromhex(handoff["master_key"]) if handoff.get("master_key") else None
+        ctx = open_context(settings, master_key=master_key)
         actor = _user_actor(ctx, int(handoff["user_id"]), str(handoff.get("remote", "")))
     except (StronError, KeyError, ValueError) as error:
         print(f"stron-tui: {error}", end="\r\n", flush=True)

@@ -103,7 +103,7 @@ class Terminal:
 
 @pytest.fixture
 async def station(ctx, admin):
-    options = ServerOptions(hangup_grace=1.0, keepalive_interval=0, failures_per_address=50)
+    options = ServerOptions(hangup_grace=1.0, keepalive_interval=0, failures_per_address=50, backoff_base=0.0)
     acceptor, hub = await start_server(ctx, "127.0.0.1", 0, options)
     yield Station(bound_port(acceptor), hub)
     acceptor.close()
