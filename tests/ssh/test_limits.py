@@ -249,3 +249,22 @@ async def test_the_total_session_cap_still_holds(station):
             refused = await other.create_process(term_type="xterm-256color", term_size=(80, 24), encoding=None)
             await asyncio.wait_for(refused.wait_closed(), 15)
             assert b"the server already has 1 sessions open" in await refused.stderr.read()
+
+
+# Settings ------------------------------------------------------------------------------------
+
+def test_the_limits_are_settings_with_defaults_and_clear_errors(tmp_path):
+    from stron_tui.errors import ConfigurationError
+    from stron_tui.settings import load_settings
+    from stron_tui.ssh.server import ServerOptions
+
+    defaults = ServerOptions.from_settings(load_settings({"STRON_DATA_DIR": str(tmp_path)}))
+    assert (defaults.max_sessions, defaults.sessions_per_user, defaults.sessions_per_address,
+            defaults.max_startups, defaults.startups_per_address, defaults.login_grace) == (50, 3, 20, 100, 10, 30.0)
+    chosen = ServerOptions.from_settings(load_settings({
+        "STRON_DATA_DIR": str(tmp_path), "STRON_SSH_SESSIONS_PER_USER": "1", "STRON_SSH_MAX_STARTUPS": "40",
+        "STRON_SSH_SESSIONS_PER_ADDRESS": "5", "STRON_SSH_LOGIN_GRACE_SECONDS": "20"}), max_sessions=7)
+    assert (chosen.sessions_per_user, chosen.max_startups, chosen.sessions_per_address, chosen.login_grace,
+            chosen.max_sessions) == (1, 40, 5, 20.0, 7)
+    with pytest.raises(ConfigurationError, match="ssh_sessions_per_user must be at least 1"):
+        load_settings({"STRON_DATA_DIR": str(tmp_path), "STRON_SSH_SESSIONS_PER_USER": "0"})
