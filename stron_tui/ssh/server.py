@@ -58,6 +58,7 @@ class ServerOptions:
     login_grace: float = 30.0  # seconds a connection has to log in
     idle_timeout: float = 30 * 60  # seconds without a key from the station before the session ends
     low_bandwidth: bool = True  # the default over SSH; the client can send STRON_LOW_BANDWIDTH=0
+    max_auth_tries: int = 10  # passwords and keys offered on one connection before it is closed (as MaxAuthTries)
     failures_per_address: int = 10  # password attempts from one address ...
     failure_window: float = 10 * 60  # ... within this many seconds block it this long (doubling on repeat)
     backoff_base: float = 1.0  # seconds one user must wait after a failure from one address, doubling ...
@@ -155,6 +156,7 @@ class StationConnection(asyncssh.SSHServer):
         self.user_code = ""
         self._key_fingerprint = ""
         self._starting = False  # counted by the startup gate until it logs in or goes
+        self._auth_tries = 0
         self._login = asyncio.get_running_loop().create_future()
 
     # Connection and authentication --------------------------------------------------
@@ -197,6 +199,16 @@ class StationConnection(asyncssh.SSHServer):
     def begin_auth(self, username: str) -> bool:
         return True
 
+    def _too_many_tries(self) -> bool:
+        """Count a password or key offered on this connection; past the most allowed, close it."""
+        self._auth_tries += 1
+        if self._auth_tries <= self.hub.options.max_auth_tries:
+            return False
+        self.hub.refusals.warning("auth-tries", "closed a connection from %s: more than %d passwords or keys "
+                                  "offered", self.remote, self.hub.options.max_auth_tries)
+        self.conn.close()
+        return True
+
     def password_auth_supported(self) -> bool:
         return True
 
@@ -212,6 +224,8 @@ class StationConnection(asyncssh.SSHServer):
         # Counted now, before the first await: a client that pipelines its next request cancels this
         # check, and a cancelled attempt must count as much as a failed one.
         attempt = self.hub.limiter.begin(username, self.remote)
+        if self._too_many_tries():
+            return False
         if not attempt.allowed:
             self.hub.refusals.warning("throttled", "refused a password attempt for %r from %s unchecked: "
                                       "too many attempts", username[:64], self.remote)
@@ -232,7 +246,7 @@ class StationConnection(asyncssh.SSHServer):
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
         from stron_tui.services.public_keys import key_fingerprint, key_may_log_in
 
-        if self.hub.limiter.blocked(self.remote):
+        if self._too_many_tries() or self.hub.limiter.blocked(self.remote):
             return False
         fingerprint = key_fingerprint(key)
         if await asyncio.to_thread(key_may_log_in, self.hub.ctx, username, fingerprint):

@@ -92,6 +92,25 @@ async def test_failures_for_one_user_from_one_address_back_off_before_any_passwo
     await _station_works(station, username="Admin", source="127.0.0.3")
 
 
+async def test_a_connection_offering_too_many_keys_is_closed(station, ctx, admin, monkeypatch):
+    from stron_tui.services import public_keys
+
+    station.hub.options.max_auth_tries = 4
+    strangers = [asyncssh.generate_private_key("ssh-ed25519") for _ in range(8)]
+    looked_up = []
+    real_look_up = public_keys.key_may_log_in
+
+    def counted_look_up(ctx, user_code, fingerprint):  # the real look-up, counted
+        looked_up.append(fingerprint)
+        return real_look_up(ctx, user_code, fingerprint)
+
+    monkeypatch.setattr(public_keys, "key_may_log_in", counted_look_up)
+    with pytest.raises((asyncssh.PermissionDenied, asyncssh.DisconnectError, ConnectionError)):
+        await station.connect(password=None, client_keys=strangers)
+    assert len(looked_up) == 4  # the other keys were never looked up: the connection was closed
+    await _station_works(station)
+
+
 def test_a_source_is_an_ipv4_address_or_an_ipv6_64():
     assert source_key("192.0.2.7") == "192.0.2.7"
     assert source_key("2001:db8:1:2:aaaa::1") == source_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
