@@ -103,8 +103,9 @@ class StationHub:
         return env
 
     def handoff(self, user_id: int, remote: str) -> dict:
-        """What a session's app process is told through its pipe: who, from where, and the master key."""
-        message: dict = {"user_id": user_id, "remote": remote}
+        """What a session's app process is told through its pipe: who, from where, the database and the
+        master key (the secrets never in its environment, which lingers in /proc for its whole life)."""
+        message: dict = {"user_id": user_id, "remote": remote, "database_url": self.ctx.settings.database_url}
         if self._master_key is not None:
             message["master_key"] = self._master_key.hex()
         return message

@@ -77,10 +77,12 @@ def client_environment(sent: dict) -> dict[str, str]:
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
-    """The server's effective settings as STRON_* variables, so every session child uses the same ones."""
+    """The server's effective settings as STRON_* variables, so every session child uses the same ones.
+
+    Not the database URL (it may hold a password): that goes through the handoff pipe with the master key.
+    """
     values = {
         "data_dir": str(settings.data_dir),
-        "database_url": settings.database_url,
         "export_dir": str(settings.export_dir),
         "master_key_file": str(settings.master_key_file),
         "timezone": settings.timezone,

@@ -1,5 +1,5 @@
-"""The master key reaches every session's app: from STRON_MASTER_KEY as from the key file, never by its
-environment."""
+"""The master key (and the database URL) reach every session's app: from STRON_MASTER_KEY as from the key
+file, never by its environment."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ async def test_a_master_key_given_in_the_environment_works_for_every_session(ctx
                     environment = _environment_of(pid)
                     assert TEST_MASTER_KEY.encode() not in environment
                     assert b"STRON_MASTER_KEY=" not in environment
+                    assert b"STRON_DATABASE_URL=" not in environment  # it may hold the database password
                 await terminal.press("f10")
                 await terminal.wait_for(r"Logged out")
         assert not ctx.settings.master_key_file.exists()  # no key file was made up on the way
