@@ -79,6 +79,7 @@ async def test_a_batch_of_odd_requests_leaves_no_descriptor_open(station):
         terminal = await Terminal.open(conn)
         await terminal.wait_for(r"Main menu")
     await _sessions_gone(station)
+    station.hub.ctx.db.dispose()  # the database pool's connections (sockets on PostgreSQL) are not the server's
     before = _open_descriptors()
 
     async def odd_connection(number: int) -> None:
@@ -106,6 +107,7 @@ async def test_a_batch_of_odd_requests_leaves_no_descriptor_open(station):
     for start in range(0, 24, 6):
         await asyncio.gather(*(odd_connection(number) for number in range(start, start + 6)))
     await _sessions_gone(station)
+    station.hub.ctx.db.dispose()
     leaked = _open_descriptors() - before
     assert not leaked, {fd: _target(fd) for fd in leaked}
     async with await station.connect() as conn:
