@@ -30,6 +30,8 @@ from stron_tui.services.context import AppContext
 from stron_tui.settings import Settings
 from stron_tui.ssh.limits import AttemptLimiter, RateLimitedLog, SessionCaps, StartupGate, raise_file_limit
 from stron_tui.ssh.station import (
+    CLIENT_ENV,
+    CLIENT_ENV_LONGEST,
     StationApp,
     exit_session,
     settings_environment,
@@ -42,6 +44,7 @@ from stron_tui.ssh.wire import (
     MACS,
     SIGNATURE_ALGS,
     tune_connection,
+    with_bounded_environment,
     without_padding_packets,
 )
 
@@ -123,6 +126,10 @@ class StationSession(asyncssh.SSHServerProcess):
         self._hub = connection.hub
         self._place = None if refusal else (connection.user_key, connection.remote)
         self.refusal = refusal
+
+    def connection_made(self, chan) -> None:
+        with_bounded_environment(chan, CLIENT_ENV, CLIENT_ENV_LONGEST)
+        super().connection_made(chan)
 
     def release(self) -> None:
         if self._place is not None:
@@ -377,6 +384,7 @@ async def start_server(ctx: AppContext, host: str = "0.0.0.0", port: int = 2222,
         compression_algs=COMPRESSION, encryption_algs=ENCRYPTION, kex_algs=KEX, mac_algs=MACS,
         signature_algs=SIGNATURE_ALGS,
         encoding=None,
+        line_editor=False,  # the app reads raw keys: no asyncssh line editor (nor its wrapper channel)
         agent_forwarding=False, x11_forwarding=False, allow_scp=False,
         keepalive_interval=options.keepalive_interval, keepalive_count_max=3,
         login_timeout=options.login_grace,

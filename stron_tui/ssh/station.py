@@ -34,7 +34,8 @@ log = logging.getLogger("stron_tui.ssh")
 
 # Environment a client may send (ssh -o SetEnv=..., PuTTY's Environment panel) that the app honours.
 CLIENT_ENV = ("STRON_LOW_BANDWIDTH", "STRON_ASCII", "LANG", "LC_ALL", "LC_CTYPE")
-CLIENT_ENV_VALUE = re.compile(r"[A-Za-z0-9._@+=:-]{1,64}\Z")  # a locale name, a flag
+CLIENT_ENV_LONGEST = 64
+CLIENT_ENV_VALUE = re.compile(r"[A-Za-z0-9._@+=:-]{1,%d}\Z" % CLIENT_ENV_LONGEST)  # a locale name, a flag
 # A terminal type name as terminfo spells them (xterm-256color, putty, vt100, screen.xterm-256color).
 TERM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}\Z")
 DEFAULT_TERM = "xterm-256color"

@@ -30,8 +30,10 @@ SIGNATURE_ALGS = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "
 # The private asyncssh names the tunings below rely on: (module, attribute) pairs, and the attributes a
 # live server connection must have. tests/ssh/test_wire.py checks every one.
 PATCHED_MODULE_NAMES = (("asyncssh.constants", "MSG_IGNORE"), ("asyncssh.packet", "String"),
-                        ("asyncssh.compression", "_ZLibCompress"))
+                        ("asyncssh.compression", "_ZLibCompress"),
+                        ("asyncssh.channel", "SSHServerChannel._process_env_request"))
 PATCHED_CONNECTION_ATTRIBUTES = ("send_packet", "_compressor")
+PATCHED_CHANNEL_ATTRIBUTES = ("_process_env_request", "_env")
 
 
 def without_padding_packets(conn) -> None:
@@ -88,3 +90,22 @@ def tune_connection(conn) -> None:
     """Both tunings, as every server connection gets them."""
     without_padding_packets(conn)
     with_best_compression(conn)
+
+
+def with_bounded_environment(chan, names: tuple[str, ...], longest: int) -> None:
+    """Keep only the client variables in `names`, each at most `longest` bytes; drop the rest on arrival.
+
+    asyncssh keeps every "env" request a client sends, so a client sending thousands of them (each up to
+    a packet's size) could grow the server without bound.
+    """
+    process_env = chan._process_env_request
+    allowed = {*names, *(name.encode() for name in names)}
+
+    def process(packet) -> bool:
+        process_env(packet)
+        dropped = [key for key, value in chan._env.items() if key not in allowed or len(value) > longest]
+        for key in dropped:
+            del chan._env[key]
+        return not dropped
+
+    chan._process_env_request = process

@@ -74,6 +74,19 @@ async def test_client_variables_with_control_characters_are_left_out(station):
     assert client_environment(env) == {"STRON_ASCII": "1"}  # the LANG with an escape in it does not
 
 
+async def test_thousands_of_client_variables_are_dropped_on_arrival(station):
+    value = "x" * 30_000  # one object on the client's side: the server would keep 2000 copies, 60 MB
+    flood = {f"JUNK_{number}": value for number in range(2000)}
+    flood["STRON_ASCII"] = "1"
+    async with await station.connect() as conn:
+        terminal = await Terminal.open(conn, env=flood)
+        await terminal.wait_for(r"Main menu")
+        session = next(iter(station.hub.sessions))
+        # What the server keeps of them (the packets in flight are the client's, in this same process).
+        assert set(session.channel._env) <= {b"STRON_ASCII", "STRON_ASCII"}
+        assert "─" not in terminal.text  # the one variable the app honours still arrived
+
+
 async def test_a_batch_of_odd_requests_leaves_no_descriptor_open(station):
     async with await station.connect() as conn:  # warm up: first thread started, first session run
         terminal = await Terminal.open(conn)

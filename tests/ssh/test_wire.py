@@ -12,13 +12,21 @@ from importlib.metadata import version
 import pytest
 from asyncssh.compression import _ZLibCompress
 
-from stron_tui.ssh.wire import PATCHED_CONNECTION_ATTRIBUTES, PATCHED_MODULE_NAMES, BestDeflate
+from stron_tui.ssh.wire import (
+    PATCHED_CHANNEL_ATTRIBUTES,
+    PATCHED_CONNECTION_ATTRIBUTES,
+    PATCHED_MODULE_NAMES,
+    BestDeflate,
+)
 from tests.ssh.conftest import Terminal
 
 
 @pytest.mark.parametrize(("module", "name"), PATCHED_MODULE_NAMES)
 def test_every_private_asyncssh_name_the_tunings_use_exists(module, name):
-    assert hasattr(importlib.import_module(module), name), f"asyncssh {version('asyncssh')} has no {module}.{name}"
+    found = importlib.import_module(module)
+    for part in name.split("."):
+        assert hasattr(found, part), f"asyncssh {version('asyncssh')} has no {module}.{name}"
+        found = getattr(found, part)
 
 
 def test_the_installed_asyncssh_is_inside_the_pinned_range():
@@ -44,6 +52,8 @@ async def test_a_live_connection_sends_without_padding_packets_and_with_the_best
         server_conn = session.channel.get_extra_info("connection")
         for name in PATCHED_CONNECTION_ATTRIBUTES:
             assert hasattr(server_conn, name), f"asyncssh's connection has no {name} any more"
+        for name in PATCHED_CHANNEL_ATTRIBUTES:
+            assert hasattr(session.channel, name), f"asyncssh's server channel has no {name} any more"
         # The compressor asyncssh made after the login was swapped before its first packet.
         assert isinstance(server_conn._compressor, BestDeflate)
         assert not isinstance(server_conn._compressor, _ZLibCompress)
