@@ -46,7 +46,8 @@ from stron_tui.services import auth  # noqa: E402
 from stron_tui.services.bootstrap import ensure_reference_data  # noqa: E402
 from stron_tui.services.context import AppContext  # noqa: E402
 from stron_tui.settings import Settings  # noqa: E402
-from stron_tui.ssh.server import ServerOptions, bound_port, start_server, without_padding_packets  # noqa: E402
+from stron_tui.ssh.server import ServerOptions, bound_port, start_server  # noqa: E402
+from stron_tui.ssh.wire import without_padding_packets  # noqa: E402
 
 PASSWORD = "BenchPass1"
 SIZE = (80, 24)

@@ -14,10 +14,12 @@ def cmd_serve_ssh(args: argparse.Namespace) -> int:
 
     host, port = parse_listen(args.listen)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    options = ServerOptions(max_sessions=args.max_sessions, idle_timeout=args.idle_minutes * 60,
-                            low_bandwidth=args.low_bandwidth)
     ctx = open_context()
     try:
+        overrides = {"idle_timeout": args.idle_minutes * 60, "low_bandwidth": args.low_bandwidth}
+        if args.max_sessions is not None:
+            overrides["max_sessions"] = args.max_sessions
+        options = ServerOptions.from_settings(ctx.settings, **overrides)
         asyncio.run(serve_forever(ctx, host, port, options))
     finally:
         ctx.close()
@@ -32,7 +34,9 @@ def register_ssh(commands) -> None:
                     "exports. Host keys are made on first start in <data dir>/ssh.")
     serve.add_argument("--listen", default="0.0.0.0:2222", metavar="HOST:PORT",
                        help="address and port to listen on (default 0.0.0.0:2222)")
-    serve.add_argument("--max-sessions", type=int, default=50, help="most sessions at once (default 50)")
+    serve.add_argument("--max-sessions", type=int, default=None,
+                       help="most sessions at once (default: the ssh_max_sessions setting, 50); the other "
+                            "limits are settings too, see docs/security.md")
     serve.add_argument("--idle-minutes", type=float, default=30,
                        help="end a session after this many minutes without a key (default 30)")
     bandwidth = serve.add_mutually_exclusive_group()

@@ -33,10 +33,18 @@ ENVIRONMENT = {
     "STRON_API_MAX_BODY_BYTES": "api_max_body_bytes",
     "STRON_API_MAX_JSON_DEPTH": "api_max_json_depth",
     "STRON_API_FAILED_KEYS_PER_MINUTE": "api_failed_keys_per_minute",
+    "STRON_SSH_MAX_SESSIONS": "ssh_max_sessions",
+    "STRON_SSH_SESSIONS_PER_USER": "ssh_sessions_per_user",
+    "STRON_SSH_SESSIONS_PER_ADDRESS": "ssh_sessions_per_address",
+    "STRON_SSH_MAX_STARTUPS": "ssh_max_startups",
+    "STRON_SSH_STARTUPS_PER_ADDRESS": "ssh_startups_per_address",
+    "STRON_SSH_LOGIN_GRACE_SECONDS": "ssh_login_grace_seconds",
 }
 
 INTEGER_FIELDS = {"lockout_attempts", "lockout_minutes", "idle_lock_minutes", "api_threads", "api_max_body_bytes",
-                  "api_max_json_depth", "api_failed_keys_per_minute"}
+                  "api_max_json_depth", "api_failed_keys_per_minute", "ssh_max_sessions",
+                  "ssh_sessions_per_user", "ssh_sessions_per_address", "ssh_max_startups",
+                  "ssh_startups_per_address", "ssh_login_grace_seconds"}
 BOOLEAN_FIELDS = {"low_bandwidth"}
 
 
@@ -64,6 +72,13 @@ class Settings:
     api_max_body_bytes: int = 1_048_576  # the largest real request (a sale) is under 1 KB
     api_max_json_depth: int = 32  # our bodies nest 2 deep
     api_failed_keys_per_minute: int = 30  # per client address, before it is refused for a while
+    # The embedded SSH server's limits (see docs/security.md, "The SSH server").
+    ssh_max_sessions: int = 50  # sessions at once, all users
+    ssh_sessions_per_user: int = 3  # sessions one user may hold (the app, an SFTP window, one to spare)
+    ssh_sessions_per_address: int = 20  # sessions from one address (a site's stations behind one NAT)
+    ssh_max_startups: int = 100  # connections not logged in yet, in total ...
+    ssh_startups_per_address: int = 10  # ... and from one address
+    ssh_login_grace_seconds: int = 30  # time a connection has to log in
     config_file: Path | None = field(default=None, compare=False)
 
     @property

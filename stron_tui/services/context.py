@@ -51,11 +51,14 @@ def open_context(
     migrate: bool | None = None,
     seed: bool = True,
     check_master_key: bool = True,
+    master_key: bytes | None = None,
 ) -> AppContext:
     """Open the configured database ready for use, or raise one clear sentence.
 
     The embedded SQLite database is created and migrated on first start; a
     server database must be migrated on purpose with `stron-tui db upgrade`.
+    `master_key`: a key already read and checked by a parent process (an SSH session's app is handed the
+    server's), used instead of reading STRON_MASTER_KEY or the key file.
     """
     from stron_tui.db.revision import SCHEMA_HEAD
 
@@ -89,7 +92,7 @@ def open_context(
             from stron_tui.services.bootstrap import ensure_reference_data
 
             ensure_reference_data(db, settings)
-        ctx = AppContext(settings=settings, db=db)
+        ctx = AppContext(settings=settings, db=db, _master_key=master_key)
         if check_master_key:
             ctx.vault  # noqa: B018 - fail now, not mid-sale, on a missing or wrong key
         return ctx

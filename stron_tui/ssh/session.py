@@ -1,8 +1,10 @@
 """One SSH session's app process: `python -m stron_tui.ssh.session`, started by the SSH server on a pty.
 
 It is already logged in: the server hands over who authenticated (user id
-and address, never a password) through an inherited pipe whose number is in
-STRON_SSH_HANDOFF_FD. The Actor is built fresh from the database, so a user
+and address, never a password), the database URL and the master key it
+holds through an inherited pipe whose number is in STRON_SSH_HANDOFF_FD,
+never the environment (which stays readable in /proc for the process's
+whole life). The Actor is built fresh from the database, so a user
 disabled or locked meanwhile does not get in, and a forced password change
 still comes first (the app shell handles must_change_password).
 """
@@ -61,6 +63,8 @@ def main() -> int:
     from stron_tui.settings import load_settings
 
     settings = load_settings()
+    if handoff.get("database_url"):
+        settings = settings.with_overrides(database_url=str(handoff["database_url"]))
     if settings.low_bandwidth:
         # Read by Textual when it is imported: set them first.
         os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
@@ -70,7 +74,9 @@ def main() -> int:
     from stron_tui.services.context import open_context
 
     try:
-        ctx = open_context(settings)
+        # The server's master key, whether it came from STRON_MASTER_KEY or the key file.
+        master_key = bytes.fromhex(handoff["master_key"]) if handoff.get("master_key") else None
+        ctx = open_context(settings, master_key=master_key)
         actor = _user_actor(ctx, int(handoff["user_id"]), str(handoff.get("remote", "")))
     except (StronError, KeyError, ValueError) as error:
         print(f"stron-tui: {error}", end="\r\n", flush=True)

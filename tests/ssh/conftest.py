@@ -28,11 +28,14 @@ class Station:
     hub: StationHub
 
     async def connect(self, username: str = "Admin", password: str | None = "AdminPass1", *,
-                      client_keys=(), compression: bool = True) -> asyncssh.SSHClientConnection:
+                      client_keys=(), compression: bool = True, source: str = "127.0.0.1",
+                      **options) -> asyncssh.SSHClientConnection:
+        """Log in from `source`: any 127.x.y.z address is this machine, seen by the server as another station."""
         return await asyncssh.connect(
             "127.0.0.1", self.port, username=username, password=password, client_keys=client_keys,
             known_hosts=None, agent_path=None, preferred_auth="publickey,password" if client_keys else "password",
-            compression_algs=["zlib@openssh.com"] if compression else ["none"],
+            compression_algs=["zlib@openssh.com"] if compression else ["none"], local_addr=(source, 0),
+            **options,
         )
 
 
@@ -103,7 +106,7 @@ class Terminal:
 
 @pytest.fixture
 async def station(ctx, admin):
-    options = ServerOptions(hangup_grace=1.0, keepalive_interval=0, failures_per_address=50)
+    options = ServerOptions(hangup_grace=1.0, keepalive_interval=0, failures_per_address=50, backoff_base=0.0)
     acceptor, hub = await start_server(ctx, "127.0.0.1", 0, options)
     yield Station(bound_port(acceptor), hub)
     acceptor.close()

@@ -7,7 +7,7 @@ import asyncio
 import asyncssh
 import pytest
 
-from stron_tui.ssh.server import ENCRYPTION
+from stron_tui.ssh.wire import ENCRYPTION
 from tests.ssh.conftest import Terminal
 
 
