@@ -16,10 +16,11 @@ import asyncssh
 import pytest
 from asyncssh.constants import MSG_USERAUTH_REQUEST
 from asyncssh.packet import Boolean, String
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from stron_tui.db.models import User
+from stron_tui.db.models import LoginThrottle, User
 from stron_tui.services import users
+from stron_tui.services.text import fold
 from stron_tui.ssh.limits import raise_file_limit, source_key
 from tests.ssh.conftest import Terminal
 
@@ -32,8 +33,12 @@ async def _station_works(station, source: str = "127.0.0.9", username="Admin", p
 
 
 def _failed_logins(ctx, user_code: str) -> int:
+    """Password checks that failed for this user ID: on the account (in-session) or per address (remote)."""
     with ctx.db.read_session() as session:
-        return session.scalar(select(User.failed_logins).where(User.user_code == user_code))
+        on_account = session.scalar(select(User.failed_logins).where(User.user_code == user_code)) or 0
+        per_address = session.scalar(select(func.coalesce(func.sum(LoginThrottle.failures), 0))
+                                     .where(LoginThrottle.user_key == fold(user_code))) or 0
+        return on_account + per_address
 
 
 # Password attempts ------------------------------------------------------------------------
