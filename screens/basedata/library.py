@@ -109,7 +109,16 @@ class LibraryScreen(StronScreen):
         self.table.reload()
 
     def action_new(self) -> None:
-        self.app.push_screen(RecordFormScreen(self.lib, None, L.blank_form(self.lib)), self._after_form)
+        self._new()
+
+    @work(thread=True, exclusive=True, group="library")
+    def _new(self) -> None:
+        try:  # the form comes with the library's suggestions, e.g. the next free customer ID
+            values = L.new_form(self.app.ctx, self.app.actor, self.lib.name)
+        except StronError as error:
+            self.app.call_from_thread(self.say, str(error))
+            return
+        self.app.call_from_thread(self.app.push_screen, RecordFormScreen(self.lib, None, values), self._after_form)
 
     def action_edit(self) -> None:
         key = self.table.selected_key()

@@ -119,15 +119,18 @@ def _write_pdf(path: Path, text: str) -> None:
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas
 
+    from stron_tui.exports.pdf import MONO, register_fonts, visual
+
+    register_fonts()  # the customer's name in any script, in a monospaced font so the columns line up
     lines = text.splitlines()
     line_height = 4 * mm
     height = (len(lines) + 4) * line_height
     pdf = canvas.Canvas(str(path), pagesize=(80 * mm, height))
     pdf.setTitle("Receipt")
-    pdf.setFont("Courier", 8)
+    pdf.setFont(MONO, 8)
     y = height - 2 * line_height
     for line in lines:
-        pdf.drawString(3 * mm, y, line)
+        pdf.drawString(3 * mm, y, visual(line))
         y -= line_height
     pdf.showPage()
     pdf.save()

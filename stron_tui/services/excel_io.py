@@ -130,7 +130,9 @@ def write_template(name: str, target: BinaryIO | Path) -> None:
 
 def describe_field(spec: L.Field) -> str:
     parts = []
-    if spec.choices:
+    if spec.choices and spec.labels:
+        parts.append("one of: " + ", ".join(f"{choice} ({label})" for choice, label in zip(spec.choices, spec.labels)))
+    elif spec.choices:
         parts.append("one of: " + ", ".join(spec.choices))
     elif spec.kind == "bool":
         parts.append("y or n")
@@ -142,6 +144,8 @@ def describe_field(spec: L.Field) -> str:
         parts.append("a percentage, e.g. 7.5 for 7.5 %")
     elif spec.kind == "email":
         parts.append("an e-mail address")
+    elif spec.kind == "phone":
+        parts.append("a phone number with its country code (E.164), e.g. +2348025550101; keep it as text")
     else:
         parts.append(f"text, at most {spec.max_length} characters")
     if spec.default is not None and not spec.required:

@@ -24,7 +24,8 @@ class Stations(Library):
         Field("name", "Name", required=True, max_length=100, example="Marina office", width=28),
         Field("district_code", "District code", required=True, max_length=20, example="LAG-01", width=12),
         Field("address", "Address", max_length=200, example="12 Marina Rd", width=30),
-        Field("phone", "Phone", max_length=40, example="+234 801 000 0000", width=16),
+        Field("phone", "Phone", kind="phone", max_length=40, example="+2348010000000",
+              note="E.164: + and the country code; spaces are dropped", width=16),
         Field("receipt_width", "Receipt width", kind="choice", choices=("40", "80"), default="40", width=8),
         Field("active", "Active", kind="bool", default=True, width=8),
     )

@@ -180,7 +180,7 @@ async def test_customer_keyboard_flow_with_non_ascii_search(ctx, admin):
         await settle(app, pilot)
         await search(app, pilot, "zoë")
         assert [row[:2] for row in table_rows(app)] == [["C2", "Zoë 李"]]
-        await edit_current(app, pilot, {"phone": "0803 000 1111"})
+        await edit_current(app, pilot, {"phone": "+234 803 000 1111"})
         await delete_current(app, pilot)
     with ctx.db.read_session() as session:
         assert list(session.scalars(select(Customer.code))) == ["C1"]
