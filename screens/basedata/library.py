@@ -195,7 +195,7 @@ class LibraryScreen(StronScreen):
         except StronError as error:
             self.app.call_from_thread(self.say, str(error))
             return
-        self.app.call_from_thread(self.say, f"Exported {result.rows:,} rows to {result.path}")
+        self.app.call_from_thread(self.say, f"Exported {result.rows:,} rows to {self.app.where_saved([result.path])}")
 
     def action_template(self) -> None:
         self._template()
@@ -212,7 +212,7 @@ class LibraryScreen(StronScreen):
         except (StronError, OSError) as error:
             self.app.call_from_thread(self.say, f"Cannot write the template: {error}")
             return
-        self.app.call_from_thread(self.say, f"Template written to {path}")
+        self.app.call_from_thread(self.say, f"Template written to {self.app.where_saved([path])}")
 
     def action_import(self) -> None:
         self.app.push_screen(ImportScreen(self.lib), lambda changed: changed and self.table.reload())
@@ -405,7 +405,8 @@ class ImportScreen(StronScreen):
         except StronError as error:
             self.app.call_from_thread(self.query_one("#import-result", Static).update, str(error))
             return
-        self.app.call_from_thread(self.query_one("#import-result", Static).update, f"Problems written to {path}")
+        self.app.call_from_thread(self.query_one("#import-result", Static).update,
+                                  f"Problems written to {self.app.where_saved([path])}")
 
 
 class DistrictLibraryScreen(LibraryScreen):

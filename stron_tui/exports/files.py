@@ -51,6 +51,29 @@ def export_path(settings, stem: str, extension: str, user_code: str | None = Non
     return path
 
 
+def sftp_path(settings, path: Path, user_code: str | None) -> str | None:
+    """The path an SFTP client sees for a file in the operator's export directory (its SFTP root)."""
+    if not user_code:
+        return None
+    try:
+        inside = Path(path).resolve().relative_to(export_directory(settings, user_code).resolve())
+    except (ValueError, ExportFailed):
+        return None
+    return "/" + inside.as_posix()
+
+
+def where_saved(settings, paths, user_code: str | None, remote: bool) -> str:
+    """Which files were written and where to find them: the folder on this machine, or for a remote
+    session the path to fetch over SFTP (same user and server as the session)."""
+    paths = [Path(path) for path in paths]
+    names = ", ".join(path.name for path in paths)
+    if remote:
+        fetchable = [sftp_path(settings, path, user_code) for path in paths]
+        if all(fetchable):
+            return f"{names}; fetch over SFTP (same user and server as this session): get {fetchable[0]}"
+    return str(paths[0]) if len(paths) == 1 else f"{names} in {paths[0].parent}"
+
+
 @contextmanager
 def atomic_file(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it into place only on success."""

@@ -2,15 +2,21 @@
 
 PuTTY, xterm and most terminal emulators pass everything between ESC[5i and
 ESC[4i to the printer of the PC they run on, so a cashier at a remote
-station prints on their own receipt printer through the SSH session.
+station prints on their own receipt printer through the SSH session. A
+terminal without it paints the receipt over the app instead, and nothing
+tells the server which kind it is talking to: so a receipt goes to the
+terminal only where the Sales Station Library says the station prints that
+way; everywhere else it is saved, and the cashier is told where.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Callable
 
-from stron_tui.exports.files import atomic_file, export_path
+from stron_tui.exports.files import atomic_file, export_path, where_saved
 from stron_tui.services.receipts import Receipt
 
 PRINT_START = "\x1b[5i"
@@ -97,6 +103,30 @@ def render_text(receipt: Receipt, width: int | None = None) -> str:
 def transparent_print(text: str) -> str:
     """Wrap text so the terminal sends it to the local printer (CRLF line ends for printers)."""
     return PRINT_START + text.replace("\n", "\r\n") + "\x0c" + PRINT_END
+
+
+@dataclass(frozen=True)
+class PrintOutcome:
+    sent_to_printer: bool  # handed to the terminal's printer; False: saved as files instead
+    paths: tuple[Path, ...]
+    message: str
+
+
+def print_or_save(settings, receipt: Receipt, *, printing: str, terminal: Callable[[str], None] | None,
+                  user_code: str | None, remote: bool) -> PrintOutcome:
+    """Send the receipt to the station's printer where the station prints through its terminal and there
+    is a terminal; otherwise save it (text and PDF) and say where. Never says printed when it was not."""
+    number = receipt.receipt_number
+    if printing == "terminal" and terminal is not None:
+        terminal(transparent_print(render_text(receipt)))
+        return PrintOutcome(True, (), f"Receipt {number} sent to this terminal's printer. "
+                                      "If no paper came out, press S to save it as a file.")
+    saved = save_receipt(settings, receipt, user_code)
+    paths = tuple(sorted(saved, key=lambda path: path.suffix != ".pdf"))  # the PDF first: the one to print
+    reason = ("This station is not set up to print" if printing != "terminal"
+              else "This session has no terminal to print on")
+    return PrintOutcome(False, paths, f"{reason}; receipt {number} saved as "
+                                      f"{where_saved(settings, paths, user_code, remote)}")
 
 
 def save_receipt(settings, receipt: Receipt, user_code: str | None = None) -> list[Path]:
