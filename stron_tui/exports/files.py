@@ -35,6 +35,22 @@ def export_directory(settings, user_code: str | None = None) -> Path:
     return target
 
 
+UPLOAD_FOLDER = "upload"
+UPLOAD_FILE_LIMIT = 50 * 1024 * 1024  # the largest spreadsheet an import takes (excel_io.MAX_FILE_BYTES)
+UPLOAD_FOLDER_LIMIT = 200 * 1024 * 1024  # all of one user's uploads together
+
+
+def upload_directory(settings, user_code: str) -> Path:
+    """The user's upload folder: `upload/` in their export directory (their SFTP root), the one place
+    SFTP may write and the place the import screen and `stron-tui import` list."""
+    target = export_directory(settings, user_code) / UPLOAD_FOLDER
+    try:
+        target.mkdir(mode=0o700, exist_ok=True)
+    except OSError as error:
+        raise ExportFailed(f"Cannot create the upload folder {target}: {error.strerror}.") from None
+    return target
+
+
 def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "export"
 
