@@ -300,3 +300,22 @@ async def test_export_and_import_through_the_keyboard(ctx, admin, tmp_path):
         errors = app.screen.query_one("#import-errors")
         assert [str(cell) for cell in errors.get_row_at(0)] == ["3", "Name", "Enter the name."]
     assert count(ctx, District) == 1
+
+
+async def test_new_customer_and_account_forms_come_with_the_next_free_number(ctx, admin):
+    seed(ctx, admin, meters=0)
+    L.create(ctx, admin, "customers", {"code": "C000041", "name": "Amina Bello"})
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_library(app, pilot, "customers")
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert app.screen.query_one("#input-code").value == "C000042"
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await open_library(app, pilot, "accounts")
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert app.screen.query_one("#input-account_number").value == "A0000001"
