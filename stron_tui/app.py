@@ -287,13 +287,15 @@ class StronApp(App):
         if actor is None:
             return
         driver = self._driver
-        terminal = None
-        if driver is not None and not self.is_headless:
-            def terminal(data: str) -> None:  # queued after the frames already written: the print stays whole
-                self.call_from_thread(driver.write, data)
+
+        def to_terminal(data: str) -> None:  # queued after the frames already written: the print stays whole
+            self.call_from_thread(driver.write, data)
+
+        has_terminal = driver is not None and not self.is_headless
         try:
             outcome = print_or_save(self.ctx.settings, receipt, printing=station_printing(self.ctx, actor.station_id),
-                                    terminal=terminal, user_code=actor.user_code, remote=self.remote)
+                                    terminal=to_terminal if has_terminal else None, user_code=actor.user_code,
+                                    remote=self.remote)
         except StronError as error:
             self.call_from_thread(self.notify, str(error), severity="error")
             return

@@ -35,7 +35,7 @@ def _count(ctx, model) -> int:
 def test_upload_folder_lists_spreadsheets_newest_first(ctx, admin):
     folder = upload_directory(ctx.settings, admin.user_code)
     older = _districts_sheet(folder / "older.xlsx", [["N1", "North", "rural"]])
-    newer = _districts_sheet(folder / "newer.xlsx", [["S1", "South", "rural"]])
+    _districts_sheet(folder / "newer.xlsx", [["S1", "South", "rural"]])
     os.utime(older, (1_700_000_000, 1_700_000_000))
     (folder / "notes.txt").write_text("not a spreadsheet")
     assert [upload.name for upload in uploaded_files(ctx, admin)] == ["newer.xlsx", "older.xlsx"]
