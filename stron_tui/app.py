@@ -264,34 +264,44 @@ class StronApp(App):
 
     # Printing at the station -------------------------------------------------
 
-    def print_receipt(self, text: str) -> None:
-        """Print on the station's own printer: over SSH the terminal passes the text between the ANSI
-        transparent-print sequences to the printer of the PC running the SSH client (PuTTY and others
-        do). Where there is no such terminal, the receipt is saved in the operator's export directory."""
-        from stron_tui.exports.receipts import transparent_print
+    @property
+    def remote(self) -> bool:
+        """A session over SSH: files it saves are fetched over SFTP, not opened on this machine."""
+        return self.source == "ssh"
 
-        driver = self._driver
-        if (self.source == "ssh" or os.environ.get("STRON_PRINT") == "terminal") and driver is not None \
-                and not self.is_headless:
-            driver.write(transparent_print(text))  # queued after the frames already written: stays whole
-            self.notify("Receipt sent to the station's printer.", timeout=4)
-            return
-        self._save_printed_receipt(text)
+    def where_saved(self, paths) -> str:
+        from stron_tui.exports.files import where_saved
+
+        return where_saved(self.ctx.settings, paths, self.actor.user_id if self.actor else None, self.remote)
+
+    def print_receipt(self, receipt) -> None:
+        """Print where the operator's station prints through its terminal (Sales Station Library:
+        Printing); everywhere else save the receipt and say where it is (see exports/receipts.py)."""
+        self._print_receipt(receipt)
 
     @work(thread=True, group="print-receipt")
-    def _save_printed_receipt(self, text: str) -> None:
+    def _print_receipt(self, receipt) -> None:
         from stron_tui.errors import StronError
-        from stron_tui.exports.files import atomic_file, export_path
+        from stron_tui.exports.receipts import print_or_save
+        from stron_tui.services.stations import station_printing
 
+        actor = self.actor
+        if actor is None:
+            return
+        driver = self._driver
+
+        def to_terminal(data: str) -> None:  # queued after the frames already written: the print stays whole
+            self.call_from_thread(driver.write, data)
+
+        has_terminal = driver is not None and not self.is_headless
         try:
-            path = export_path(self.ctx.settings, "receipt-print", "txt",
-                               user_id=self.actor.user_id if self.actor else None)
-            with atomic_file(path) as temporary:
-                temporary.write_text(text, encoding="utf-8")
+            outcome = print_or_save(self.ctx.settings, receipt, printing=station_printing(self.ctx, actor.station_id),
+                                    terminal=to_terminal if has_terminal else None, user_id=actor.user_id,
+                                    remote=self.remote)
         except StronError as error:
             self.call_from_thread(self.notify, str(error), severity="error")
             return
-        self.call_from_thread(self.notify, f"No printer on this terminal; receipt saved as {path}", timeout=8)
+        self.call_from_thread(self.notify, outcome.message, timeout=10 if outcome.paths else 5)
 
 
 def ascii_wanted(environ=None) -> bool:

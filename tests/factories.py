@@ -95,7 +95,7 @@ def add_meter(world: World, serial: str, *, tariff: str = "inclusive", dkga: str
     ctx = world.ctx
     with ctx.db.session() as session:
         tariff_row = session.get(Tariff, world.tariffs[tariff])
-        meter = Meter(meter_number=number, meter_type="single-phase integrated keypad", utility=tariff_row.utility,
+        meter = Meter(meter_number=number, meter_type="single-phase-integrated", utility=tariff_row.utility,
                       status=status, sgc=key_data.sgc, ti=key_data.ti, krn=key_data.krn, kt=key_data.kt,
                       ea=key_data.ea, dkga=key_data.dkga, base_date=key_data.base_date, ken=key_data.ken,
                       installed_sgc=key_data.sgc, installed_ti=key_data.ti, installed_krn=key_data.krn,

@@ -14,7 +14,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import DataTable, Input, ProgressBar, Static
+from textual.widgets import DataTable, Input, OptionList, ProgressBar, Static
+from textual.widgets.option_list import Option
 
 from screens.base import StronScreen
 from stron_tui.errors import StronError, ValidationError
@@ -110,7 +111,16 @@ class LibraryScreen(StronScreen):
         self.table.reload()
 
     def action_new(self) -> None:
-        self.app.push_screen(RecordFormScreen(self.lib, None, L.blank_form(self.lib)), self._after_form)
+        self._new()
+
+    @work(thread=True, exclusive=True, group="library")
+    def _new(self) -> None:
+        try:  # the form comes with the library's suggestions, e.g. the next free customer ID
+            values = L.new_form(self.app.ctx, self.app.actor, self.lib.name)
+        except StronError as error:
+            self.app.call_from_thread(self.say, str(error))
+            return
+        self.app.call_from_thread(self.app.push_screen, RecordFormScreen(self.lib, None, values), self._after_form)
 
     def action_edit(self) -> None:
         key = self.table.selected_key()
@@ -187,7 +197,7 @@ class LibraryScreen(StronScreen):
         except StronError as error:
             self.app.call_from_thread(self.say, str(error))
             return
-        self.app.call_from_thread(self.say, f"Exported {result.rows:,} rows to {result.path}")
+        self.app.call_from_thread(self.say, f"Exported {result.rows:,} rows to {self.app.where_saved([result.path])}")
 
     def action_template(self) -> None:
         self._template()
@@ -204,7 +214,7 @@ class LibraryScreen(StronScreen):
         except (StronError, OSError) as error:
             self.app.call_from_thread(self.say, f"Cannot write the template: {error}")
             return
-        self.app.call_from_thread(self.say, f"Template written to {path}")
+        self.app.call_from_thread(self.say, f"Template written to {self.app.where_saved([path])}")
 
     def action_import(self) -> None:
         self.app.push_screen(ImportScreen(self.lib), lambda changed: changed and self.table.reload())
@@ -315,6 +325,7 @@ class ImportScreen(StronScreen):
     ImportScreen #import-box { height: auto; padding: 0 2; }
     ImportScreen #import-result { height: auto; padding: 0 2; }
     ImportScreen #import-errors { height: 1fr; }
+    ImportScreen #uploads { height: auto; max-height: 6; }
     """
 
     def __init__(self, lib: L.Library):
@@ -326,9 +337,11 @@ class ImportScreen(StronScreen):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="import-box"):
-            yield Static(f"Give the path of an .xlsx file on the server (template: t in the {self.lib.title}). "
-                         "Enter imports. If any row is wrong nothing is imported.", classes="hint", markup=False)
-            yield LabeledField("File path", TextInput(id="import-path"), id="field-path")
+            yield Static("Upload the .xlsx over SFTP into /upload (same user and server as this session) and "
+                         f"choose it below, or type its name or a path on the server (template: t in the "
+                         f"{self.lib.title}). If any row is wrong nothing is imported.", classes="hint", markup=False)
+            yield OptionList(id="uploads")
+            yield LabeledField("File", TextInput(id="import-path"), id="field-path")
             yield ProgressBar(id="import-progress", show_eta=False)
         yield Static("", id="import-result", markup=False)
         table = DataTable(id="import-errors", cursor_type="row")
@@ -338,15 +351,48 @@ class ImportScreen(StronScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#import-path", Input).focus()
+        self._list_uploads()
+
+    @work(thread=True, exclusive=True, group="uploads")
+    def _list_uploads(self) -> None:
+        from stron_tui.services.excel_io import uploaded_files
+
+        try:
+            uploads = uploaded_files(self.app.ctx, self.app.actor)
+        except StronError as error:
+            self.app.call_from_thread(self.query_one("#import-result", Static).update, str(error))
+            return
+        self.app.call_from_thread(self._show_uploads, uploads)
+
+    def _show_uploads(self, uploads) -> None:
+        options = self.query_one("#uploads", OptionList)
+        options.clear_options()
+        zone = self.app.ctx.settings.zone
+        for upload in uploads:
+            when = upload.modified.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+            options.add_option(Option(f"{upload.name}  {upload.size / 1024:,.0f} KB  {when}", id=upload.name))
+        if not uploads:
+            options.add_option(Option("Your upload folder (/upload over SFTP) has no .xlsx files.", disabled=True))
+        else:
+            options.highlighted = 0
+            options.focus()
+
+    @on(OptionList.OptionSelected, "#uploads")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.query_one("#import-path", Input).value = event.option.id
+            self._begin(event.option.id)
 
     def action_back(self) -> None:
         self.dismiss(self.changed)
 
     @on(Input.Submitted, "#import-path")
     def _start(self, event: Input.Submitted) -> None:
-        path = event.value.strip()
+        self._begin(event.value.strip())
+
+    def _begin(self, path: str) -> None:
         if not path:
-            self.query_one("#field-path", LabeledField).show_error("Enter the path of an .xlsx file.")
+            self.query_one("#field-path", LabeledField).show_error("Choose an uploaded file or enter a file name.")
             return
         self.query_one("#field-path", LabeledField).show_error(None)
         self.query_one("#import-result", Static).update("Checking every row...")
@@ -397,7 +443,8 @@ class ImportScreen(StronScreen):
         except StronError as error:
             self.app.call_from_thread(self.query_one("#import-result", Static).update, str(error))
             return
-        self.app.call_from_thread(self.query_one("#import-result", Static).update, f"Problems written to {path}")
+        self.app.call_from_thread(self.query_one("#import-result", Static).update,
+                                  f"Problems written to {self.app.where_saved([path])}")
 
 
 class DistrictLibraryScreen(LibraryScreen):

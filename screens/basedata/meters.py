@@ -48,7 +48,8 @@ class BatchMeterScreen(StronScreen):
         self.plan = None
 
     def compose_body(self) -> ComposeResult:
-        yield Static("Give the first and last meter number of a consecutive run (check digits are computed), "
+        yield Static("Give the first and last meter number of a run, with or without the check digit "
+                     "(it is computed for every meter), "
                      "then the attributes they share. F8 (or Enter on the last field) previews, Ctrl+S creates.", classes="hint", markup=False)
         defaults = L.blank_form(self.lib)
         with VerticalScroll(id="batch-fields"):

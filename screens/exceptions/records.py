@@ -101,7 +101,7 @@ class TokenRecordScreen(StronScreen):
         except StronError as error:
             self.app.call_from_thread(self.say, str(error))
             return
-        self.app.call_from_thread(self.say, f"Exported {result.rows:,} rows to {result.path}")
+        self.app.call_from_thread(self.say, f"Exported {result.rows:,} rows to {self.app.where_saved([result.path])}")
 
 
 class ClearTamperRecordScreen(TokenRecordScreen):

@@ -241,7 +241,8 @@ class ReportScreen(StronScreen):
         except StronError as error:
             self.app.call_from_thread(self._export_done, f"! {error.message}")
             return
-        self.app.call_from_thread(self._export_done, f"Exported {result.rows:,} rows to {result.path}")
+        where = self.app.where_saved([result.path])
+        self.app.call_from_thread(self._export_done, f"Exported {result.rows:,} rows to {where}")
 
     def _progress(self, done: int, total: int | None) -> None:
         self.query_one("#export-progress", ProgressBar).update(total=total or None, progress=done)

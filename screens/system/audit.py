@@ -169,4 +169,4 @@ class AuditLogScreen(StronScreen):
         except StronError as error:
             self.app.call_from_thread(self.say, str(error))
             return
-        self.app.call_from_thread(self.say, f"Exported {result.rows} entries to {result.path}")
+        self.app.call_from_thread(self.say, f"Exported {result.rows} entries to {self.app.where_saved([result.path])}")

@@ -50,13 +50,11 @@ class ReceiptScreen(StronScreen):
         self.app.pop_screen()
 
     def action_print_receipt(self) -> None:
-        from stron_tui.exports.receipts import render_text
-
         printer = getattr(self.app, "print_receipt", None)
         if printer is None:
             self.notify("Printing is not available here; press S to save the receipt.", severity="warning")
             return
-        printer(render_text(self.receipt))
+        printer(self.receipt)  # prints only where the station prints; else saves it and says where
 
     def action_save_receipt(self) -> None:
         self._save()
@@ -70,8 +68,7 @@ class ReceiptScreen(StronScreen):
         except StronError as error:
             self.app.call_from_thread(self.notify, str(error), severity="error")
             return
-        self.app.call_from_thread(self.notify, "Saved " + ", ".join(path.name for path in paths)
-                                  + f" in {paths[0].parent}", timeout=8)
+        self.app.call_from_thread(self.notify, "Saved " + self.app.where_saved(paths), timeout=10)
 
 
 class ReprintScreen(StronScreen):

@@ -361,13 +361,11 @@ class TopUpScreen(StronScreen):
     def action_print_receipt(self) -> None:
         if self.receipt is None:
             return
-        from stron_tui.exports.receipts import render_text
-
         printer = getattr(self.app, "print_receipt", None)
         if printer is None:
             self.notify("Printing is not available here; press S to save the receipt.", severity="warning")
             return
-        printer(render_text(self.receipt))
+        printer(self.receipt)  # prints only where the station prints; else saves it and says where
 
     def action_save_receipt(self) -> None:
         if self.receipt is not None:
@@ -382,8 +380,7 @@ class TopUpScreen(StronScreen):
         except StronError as error:
             self.app.call_from_thread(self.notify, str(error), severity="error")
             return
-        self.app.call_from_thread(self.notify, "Saved " + ", ".join(path.name for path in paths)
-                                  + f" in {paths[0].parent}", timeout=8)
+        self.app.call_from_thread(self.notify, "Saved " + self.app.where_saved(paths), timeout=10)
 
     def action_reprint(self) -> None:
         self.app.open_entry("topup.reprint")

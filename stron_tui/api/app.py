@@ -50,9 +50,34 @@ async def _lifespan(app: FastAPI):
     yield
 
 
+DOCS_URL = "/docs"
+DOCS_ASSETS = "/docs/assets"
+
+
+def _serve_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from assets shipped in a Python package: servers often have no internet, and
+    FastAPI's default page loads its script and style from a CDN (a blank page offline)."""
+    from importlib.resources import files
+
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    assets = files("fastapi_offline") / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
+
+    @app.get(DOCS_URL, include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title}: documentation",
+                                   swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png")
+
+
 def create_app(ctx: AppContext, *, rate_limiter: SharedRateLimiter | None = None) -> FastAPI:
     app = FastAPI(title="stron-tui integration API", version="1.0", description=DESCRIPTION,
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None, lifespan=_lifespan)
+                  openapi_url="/openapi.json", docs_url=None, redoc_url=None, lifespan=_lifespan)
+    _serve_docs(app)
     app.state.ctx = ctx
     app.state.rate_limiter = rate_limiter or SharedRateLimiter(ctx)
     app.state.cursors = Cursors(ctx.settings.database_url)

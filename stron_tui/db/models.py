@@ -89,6 +89,8 @@ class SalesStation(Base):
     address: Mapped[str] = mapped_column(Unicode(200), nullable=False, default="")
     phone: Mapped[str] = mapped_column(Unicode(40), nullable=False, default="")
     receipt_width: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=40)
+    # How the station prints receipts: "none" (saved as files) or "terminal" (ANSI transparent print).
+    printing: Mapped[str] = mapped_column(Unicode(12), nullable=False, default="none", server_default="none")
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()

@@ -50,6 +50,22 @@ def export_directory(settings, user_id: int | None = None) -> Path:
     return target
 
 
+UPLOAD_FOLDER = "upload"
+UPLOAD_FILE_LIMIT = 50 * 1024 * 1024  # the largest spreadsheet an import takes (excel_io.MAX_FILE_BYTES)
+UPLOAD_FOLDER_LIMIT = 200 * 1024 * 1024  # all of one user's uploads together
+
+
+def upload_directory(settings, user_id: int) -> Path:
+    """The user's upload folder: `upload/` in their export directory (their SFTP root), the one place
+    SFTP may write and the place the import screen and `stron-tui import` list."""
+    target = export_directory(settings, user_id) / UPLOAD_FOLDER
+    try:
+        target.mkdir(mode=0o700, exist_ok=True)
+    except OSError as error:
+        raise ExportFailed(f"Cannot create the upload folder {target}: {error.strerror}.") from None
+    return target
+
+
 def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "export"
 
@@ -65,6 +81,29 @@ def export_path(settings, stem: str, extension: str, *, user_id: int | None = No
         path = directory / f"{safe_name(stem)}-{stamp}-{counter}.{extension}"
         counter += 1
     return path
+
+
+def sftp_path(settings, path: Path, user_id: int | None) -> str | None:
+    """The path an SFTP client sees for a file in the operator's export directory (its SFTP root)."""
+    if user_id is None:
+        return None
+    try:
+        inside = Path(path).resolve().relative_to(export_directory(settings, user_id).resolve())
+    except (ValueError, ExportFailed):
+        return None
+    return "/" + inside.as_posix()
+
+
+def where_saved(settings, paths, user_id: int | None, remote: bool) -> str:
+    """Which files were written and where to find them: the folder on this machine, or for a remote
+    session the path to fetch over SFTP (same user and server as the session)."""
+    paths = [Path(path) for path in paths]
+    names = ", ".join(path.name for path in paths)
+    if remote:
+        fetchable = [sftp_path(settings, path, user_id) for path in paths]
+        if all(fetchable):
+            return f"{names}; fetch over SFTP (same user and server as this session): get {fetchable[0]}"
+    return str(paths[0]) if len(paths) == 1 else f"{names} in {paths[0].parent}"
 
 
 @contextmanager

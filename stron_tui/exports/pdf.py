@@ -11,6 +11,7 @@ tens of microseconds each and a big report has two million cells.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -20,13 +21,43 @@ from typing import Any, Callable, Iterable, Sequence
 from stron_tui.exports.files import atomic_file
 from stron_tui.exports.tables import PROGRESS_EVERY, Column
 
-FONT = "Helvetica"
-BOLD = "Helvetica-Bold"
+FONT = "DejaVuSans"
+BOLD = "DejaVuSans-Bold"
+MONO = "DejaVuSansMono"
+FONT_DIR = Path(__file__).parent / "fonts"
 FONT_SIZE = 6.5
 ROW_HEIGHT = 9.0
 MARGIN = 28.0
 PADDING = 2.0
 NUMERIC_KINDS = {"money", "units", "integer"}
+
+
+def register_fonts() -> None:
+    """Embed DejaVu (shipped in fonts/ with its licence): the standard PDF fonts only know Latin-1, and
+    customers are named in every script (Ọkọnkwọ, Дмитрий, محمد)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    registered = set(pdfmetrics.getRegisteredFontNames())
+    for name in (FONT, BOLD, MONO):
+        if name not in registered:
+            pdfmetrics.registerFont(TTFont(name, str(FONT_DIR / f"{name}.ttf")))
+
+
+_RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+
+
+@lru_cache(maxsize=16384)
+def visual(text: str) -> str:
+    """Text in the order a PDF draws it: Arabic letters joined (their presentation forms) and right-to-left
+    runs laid out right to left. PDF text has no shaping or direction of its own; left as typed, محمد
+    would print as isolated letters backwards. Latin and Cyrillic pass unchanged."""
+    if not _RIGHT_TO_LEFT.search(text):
+        return text
+    import arabic_reshaper
+    from bidi import get_display
+
+    return get_display(arabic_reshaper.reshape(text))
 
 
 def cell_text(value: Any, kind: str = "text") -> str:
@@ -47,24 +78,20 @@ def cell_text(value: Any, kind: str = "text") -> str:
 
 
 class _Metrics:
-    """Text width and PDF string literal for the standard fonts (WinAnsi encoding)."""
+    """Text width from an embedded TrueType font's own width table, cached per text."""
 
     def __init__(self, font_name: str, size: float):
         from reportlab.pdfbase.pdfmetrics import getFont
 
-        widths = getFont(font_name).widths  # 256 entries in thousandths of an em, by WinAnsi code
+        face = getFont(font_name).face
         self.scale = size / 1000.0
-        self.by_char: dict[str, float] = {}
-        for code in range(256):
-            char = bytes([code]).decode("cp1252", errors="ignore")
-            if char:
-                self.by_char[char] = widths[code] * self.scale
-        self.fallback = widths[ord("?")] * self.scale
+        self.widths = face.charWidths  # code point -> thousandths of an em
+        self.fallback = face.defaultWidth * self.scale
         self.width = lru_cache(maxsize=65536)(self._width)
 
     def _width(self, text: str) -> float:
-        by_char, fallback = self.by_char, self.fallback
-        return sum(by_char.get(char, fallback) for char in text)
+        widths, scale, fallback = self.widths, self.scale, self.fallback
+        return sum(widths[code] * scale if code in widths else fallback for code in map(ord, text))
 
     def fit(self, text: str, room: float) -> str:
         if self.width(text) <= room:
@@ -77,23 +104,35 @@ class _Metrics:
 _PLAIN = frozenset(chr(code) for code in range(32, 127)) - {"(", ")", "\\"}
 
 
-def _literal(text: str) -> str:
-    """A PDF string literal in WinAnsi; characters outside it print as '?'."""
-    if _PLAIN.issuperset(text):
-        return f"({text})"
-    return _escaped(text)
+class _Shower:
+    """Text-showing operators for an embedded font.
 
+    reportlab embeds a TrueType font as 256-glyph subsets; printable ASCII always sits at its own code in
+    subset 0, so plain text is one literal. Other text is split by subset, each part shown with its
+    subset selected, and subset 0 selected again after.
+    """
 
-@lru_cache(maxsize=65536)
-def _escaped(text: str) -> str:
-    encoded = text.encode("cp1252", errors="replace")
-    if encoded.isascii():
-        plain = encoded.decode("ascii")
-        return "(" + plain.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ")"
-    # The page stream is written as UTF-8 text: bytes above 127 go as octal escapes.
-    return "(" + "".join(
-        "\\" + format(byte, "03o") if byte > 126 or byte in (40, 41, 92) else chr(byte) for byte in encoded
-    ) + ")"
+    def __init__(self, canvas, font_name: str, size: float):
+        from reportlab.pdfbase.pdfmetrics import getFont
+
+        self.font = getFont(font_name)
+        self.doc = canvas._doc
+        self.size = size
+        self.base = f"{self.font.getSubsetInternalName(0, self.doc)} {size} Tf"
+        self.show = lru_cache(maxsize=65536)(self._show)
+
+    def select(self) -> str:
+        return self.base
+
+    def _show(self, text: str) -> str:
+        if _PLAIN.issuperset(text):
+            return f"({text}) Tj"
+        parts = []
+        for subset, encoded in self.font.splitString(visual(text), self.doc):
+            escaped = "".join("\\" + format(byte, "03o") if byte > 126 or byte < 32 or byte in (40, 41, 92)
+                              else chr(byte) for byte in encoded)
+            parts.append(f"{self.font.getSubsetInternalName(subset, self.doc)} {self.size} Tf ({escaped}) Tj")
+        return " ".join(parts) + " " + self.base
 
 
 def write_pdf(
@@ -124,6 +163,7 @@ def write_pdf(
     rooms = [width - 2 * PADDING for width in widths]
     numeric = [column.kind in NUMERIC_KINDS for column in columns]
     kinds = [column.kind for column in columns]
+    register_fonts()
     metrics = {FONT: _Metrics(FONT, FONT_SIZE), BOLD: _Metrics(BOLD, FONT_SIZE)}
     # ASCII85 around compressed streams only makes the file 25 % bigger, and reportlab's
     # pure-Python encoder (no C accelerator installed) costs seconds at 100,000 rows.
@@ -141,15 +181,12 @@ def _write(path, columns, rows, title, filter_lines, totals, footer_note, progre
     with atomic_file(path) as temporary:
         canvas = Canvas(str(temporary), pagesize=(page_width, page_height), pageCompression=1)
         canvas.setTitle(title)
-        # Register both fonts with the document so their internal names exist.
-        canvas.setFont(BOLD, FONT_SIZE)
-        canvas.setFont(FONT, FONT_SIZE)
-        internal = {name: canvas._doc.getInternalFontName(name) for name in (FONT, BOLD)}
+        showers = {name: _Shower(canvas, name, FONT_SIZE) for name in (FONT, BOLD)}
         state = {"page": 0, "y": 0.0, "font": FONT, "ops": None}
 
         def begin_text(font: str) -> None:
             end_text()
-            state["ops"] = [f"BT {internal[font]} {FONT_SIZE} Tf"]
+            state["ops"] = [f"BT {showers[font].select()}"]
             state["font"] = font
 
         def end_text() -> None:
@@ -163,7 +200,7 @@ def _write(path, columns, rows, title, filter_lines, totals, footer_note, progre
 
         def draw_row(row: Sequence[Any], y: float) -> None:
             measure = metrics[state["font"]]
-            fit, width = measure.fit, measure.width
+            fit, width, show = measure.fit, measure.width, showers[state["font"]].show
             ops = state["ops"]
             y_op = f"{y:.2f} Tm "
             for index, value in enumerate(row):
@@ -171,11 +208,11 @@ def _write(path, columns, rows, title, filter_lines, totals, footer_note, progre
                     text = cell_text(value, kinds[index])
                     if text:
                         text = fit(text, rooms[index])
-                        ops.append(f"1 0 0 1 {right_edges[index] - width(text):.2f} {y_op}{_literal(text)} Tj")
+                        ops.append(f"1 0 0 1 {right_edges[index] - width(text):.2f} {y_op}{show(text)}")
                 else:
                     text = value if isinstance(value, str) else cell_text(value, kinds[index])
                     if text:
-                        ops.append(f"{left_ops[index]}{y_op}{_literal(fit(text, rooms[index]))} Tj")
+                        ops.append(f"{left_ops[index]}{y_op}{show(fit(text, rooms[index]))}")
 
         def new_page(font: str) -> None:
             end_text()
@@ -185,15 +222,15 @@ def _write(path, columns, rows, title, filter_lines, totals, footer_note, progre
             y = page_height - MARGIN
             if state["page"] == 1:
                 canvas.setFont(BOLD, 12)
-                canvas.drawString(MARGIN, y - 10, title)
+                canvas.drawString(MARGIN, y - 10, visual(title))
                 y -= 18
                 canvas.setFont(FONT, 8)
                 for line in filter_lines:
-                    canvas.drawString(MARGIN, y - 8, line)
+                    canvas.drawString(MARGIN, y - 8, visual(line))
                     y -= 10
                 y -= 4
             canvas.setFont(FONT, 7)
-            canvas.drawString(MARGIN, MARGIN - 14, footer_note or title)
+            canvas.drawString(MARGIN, MARGIN - 14, visual(footer_note or title))
             canvas.drawRightString(page_width - MARGIN - 12, MARGIN - 14, f"Page {state['page']} of ")
             canvas.doForm("page_count")
             y -= ROW_HEIGHT

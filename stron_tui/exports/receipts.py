@@ -2,7 +2,11 @@
 
 PuTTY, xterm and most terminal emulators pass everything between ESC[5i and
 ESC[4i to the printer of the PC they run on, so a cashier at a remote
-station prints on their own receipt printer through the SSH session.
+station prints on their own receipt printer through the SSH session. A
+terminal without it paints the receipt over the app instead, and nothing
+tells the server which kind it is talking to: so a receipt goes to the
+terminal only where the Sales Station Library says the station prints that
+way; everywhere else it is saved, and the cashier is told where.
 
 Every text a receipt shows comes from the database (names, reasons, codes);
 it is made printable on the way out, so the only escape sequences in a
@@ -11,10 +15,12 @@ print stream are our own ESC[5i and ESC[4i.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Callable
 
-from stron_tui.exports.files import atomic_file, export_path
+from stron_tui.exports.files import atomic_file, export_path, where_saved
 from stron_tui.services.receipts import Receipt
 from stron_tui.services.text import printable
 
@@ -107,6 +113,30 @@ def transparent_print(text: str) -> str:
     return PRINT_START + printable(text, keep_newlines=True).replace("\n", "\r\n") + "\x0c" + PRINT_END
 
 
+@dataclass(frozen=True)
+class PrintOutcome:
+    sent_to_printer: bool  # handed to the terminal's printer; False: saved as files instead
+    paths: tuple[Path, ...]
+    message: str
+
+
+def print_or_save(settings, receipt: Receipt, *, printing: str, terminal: Callable[[str], None] | None,
+                  user_id: int | None, remote: bool) -> PrintOutcome:
+    """Send the receipt to the station's printer where the station prints through its terminal and there
+    is a terminal; otherwise save it (text and PDF) and say where. Never says printed when it was not."""
+    number = receipt.receipt_number
+    if printing == "terminal" and terminal is not None:
+        terminal(transparent_print(render_text(receipt)))
+        return PrintOutcome(True, (), f"Receipt {number} sent to this terminal's printer. "
+                                      "If no paper came out, press S to save it as a file.")
+    saved = save_receipt(settings, receipt, user_id)
+    paths = tuple(sorted(saved, key=lambda path: path.suffix != ".pdf"))  # the PDF first: the one to print
+    reason = ("This station is not set up to print" if printing != "terminal"
+              else "This session has no terminal to print on")
+    return PrintOutcome(False, paths, f"{reason}; receipt {number} saved as "
+                                      f"{where_saved(settings, paths, user_id, remote)}")
+
+
 def save_receipt(settings, receipt: Receipt, user_id: int | None = None) -> list[Path]:
     """The receipt as 40- and 80-column text and as PDF in the operator's export directory."""
     stem = f"receipt-{receipt.receipt_number}" + ("-reprint" if receipt.reprint else "")
@@ -127,15 +157,18 @@ def _write_pdf(path: Path, text: str) -> None:
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas
 
+    from stron_tui.exports.pdf import MONO, register_fonts, visual
+
+    register_fonts()  # the customer's name in any script, in a monospaced font so the columns line up
     lines = text.splitlines()
     line_height = 4 * mm
     height = (len(lines) + 4) * line_height
     pdf = canvas.Canvas(str(path), pagesize=(80 * mm, height))
     pdf.setTitle("Receipt")
-    pdf.setFont("Courier", 8)
+    pdf.setFont(MONO, 8)
     y = height - 2 * line_height
     for line in lines:
-        pdf.drawString(3 * mm, y, line)
+        pdf.drawString(3 * mm, y, visual(line))
         y -= line_height
     pdf.showPage()
     pdf.save()

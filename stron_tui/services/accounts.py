@@ -19,7 +19,7 @@ from stron_tui.db.queries import chunked, prefix_match
 from stron_tui.errors import NotFound, ValidationError
 from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
-from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, register
+from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, next_free_code, register
 from stron_tui.services.permissions import Actor
 from stron_tui.services.reports.scope import visible_to
 from stron_tui.services.text import fold
@@ -35,7 +35,8 @@ class Accounts(Library):
     model = Account
     key_field = "account_number"
     fields = (
-        Field("account_number", "Account number", max_length=30, note="blank: made from the meter number",
+        Field("account_number", "Account number", max_length=30,
+              note="a new account is offered the next free number (A0000042); blank: made from the meter number",
               width=16),
         Field("customer_code", "Customer ID", required=True, max_length=30, example="C000001", width=14),
         Field("meter_number", "Meter number", required=True, max_length=13, example="01234567897", width=15),
@@ -140,6 +141,9 @@ class Accounts(Library):
 
     def describe(self, values):
         return f"account {values.get('account_number', '')}"
+
+    def suggest(self, session):
+        return {"account_number": next_free_code(session, self, "A0000001")}
 
     def delete_refusal(self, session: Session, record_id: int) -> str | None:
         if session.scalar(select(exists().where(Vend.account_id == record_id))):

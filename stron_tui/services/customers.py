@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from stron_tui.db.models import Account, Customer, District, Vend
 from stron_tui.db.queries import contains_match, prefix_match
 from stron_tui.services.districts import district_ids
-from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, register
+from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, next_free_code, register
 from stron_tui.services.text import fold
 
 
@@ -30,7 +30,8 @@ class Customers(Library):
         Field("code", "Customer ID", required=True, max_length=30, example="C000001", width=14),
         Field("name", "Name", required=True, max_length=120, example="Ngozi Okonkwo", width=28),
         Field("address", "Address", max_length=200, example="4 Adeola St, Ikoyi", width=30),
-        Field("phone", "Phone", max_length=40, example="+234 802 555 0101", width=18),
+        Field("phone", "Phone", kind="phone", max_length=40, example="+2348025550101",
+              note="E.164: + and the country code; spaces are dropped", width=18),
         Field("email", "E-mail", kind="email", max_length=120, example="ngozi@example.com", width=24),
         Field("district_code", "District code", max_length=20, example="LAG-01", width=12),
     )
@@ -81,8 +82,18 @@ class Customers(Library):
             ("prefix", prefix_match(Customer.name_key, key)),
             ("prefix", or_(prefix_match(Customer.code_key, key), prefix_match(Customer.phone_key, phone_key(text)))),
             ("contains", or_(contains_match(Customer.name_key, key), contains_match(Customer.address, text),
-                             contains_match(Customer.email, text))),
+                             contains_match(Customer.email, text), *self._national_phone(text))),
         ))
+
+    @staticmethod
+    def _national_phone(text: str) -> list:
+        """Phones are stored in E.164; a cashier types them as dialled at home (0802 555...): the digits
+        after the trunk 0 are found inside the stored number."""
+        digits = phone_key(text).lstrip("+").lstrip("0")
+        return [contains_match(Customer.phone_key, digits)] if len(digits) >= 4 and digits.isdigit() else []
+
+    def suggest(self, session):
+        return {"code": next_free_code(session, self, "C000001")}
 
     def describe(self, values):
         return f"customer {values.get('code', '')} {values.get('name', '')}".rstrip()

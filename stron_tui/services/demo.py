@@ -33,6 +33,7 @@ from stron_tui.db.models import (
 from stron_tui.services.bootstrap import VENDING_ROLE
 from stron_tui.services.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
+from stron_tui.services.customers import phone_key
 from stron_tui.services.passwords import DEFAULT_PASSWORD, hash_password
 from stron_tui.services.pricing import Payment, TariffTerms, quote_by_amount
 from stron_tui.services.reports.aggregates import start_meter_activity
@@ -85,7 +86,7 @@ def load_demo_data(ctx: AppContext, *, customers: int = 300, months: int = 4, se
         for code, name, district_code, width in STATIONS:
             station = SalesStation(code=code, code_key=fold(code), name=name, name_key=fold(name),
                                    district_id=districts[district_code].id, address=f"{name}, demo town",
-                                   phone="+000 555 0100", receipt_width=width, active=True,
+                                   phone=f"+25420555{len(stations) + 1:04d}", receipt_width=width, active=True,
                                    created_at=now, updated_at=now)
             session.add(station)
             stations.append(station)
@@ -120,7 +121,7 @@ def load_demo_data(ctx: AppContext, *, customers: int = 300, months: int = 4, se
         first_serial = 4100000000
         vends = 0
         cashier_role = session.scalar(select(Role).where(Role.name_key == fold(VENDING_ROLE)))
-        cashier = User(user_code="cashier1", user_key="cashier1", name="Demo Cashier", phone="+000 555 0101",
+        cashier = User(user_code="cashier1", user_key="cashier1", name="Demo Cashier", phone="+254205550101",
                        role_id=cashier_role.id, station_id=stations[1].id,
                        password_hash=hash_password(DEFAULT_PASSWORD),
                        payment_password_hash=hash_password(DEFAULT_PASSWORD), must_change_password=True,
@@ -133,18 +134,17 @@ def load_demo_data(ctx: AppContext, *, customers: int = 300, months: int = 4, se
             station = stations[index % len(stations)]
             customer = Customer(code=f"C{index + 1:06d}", code_key=fold(f"C{index + 1:06d}"), name=name,
                                 name_key=fold(name), address=f"{rng.randint(1, 250)} {rng.choice(STREETS)}",
-                                phone=f"+000 7{rng.randint(10000000, 99999999)}",
+                                phone=f"+2547{rng.randint(10000000, 99999999)}",  # E.164, as the library keeps it
                                 phone_key="", email=f"customer{index + 1}@example.com",
                                 district_id=districts[district_code].id, created_at=now, updated_at=now)
-            customer.phone_key = fold(customer.phone.replace(" ", ""))
+            customer.phone_key = phone_key(customer.phone)
             session.add(customer)
             tariff = tariffs[0] if index % 10 < 6 else tariffs[1] if index % 10 < 7 else \
                 tariffs[2] if index % 10 < 9 else tariffs[3]
             key_data = groups[0] if index % 5 else groups[1]
             serial = str(first_serial + index)
             drn = serial + tokencore.drn_check_digit(serial)
-            meter_type = {"electricity": "single-phase integrated keypad", "water": "water integrated keypad",
-                          "gas": "gas split keypad"}[tariff.utility]
+            meter_type = demo_meter_type(tariff, index)
             meter = Meter(meter_number=drn, meter_type=meter_type, utility=tariff.utility, status="active",
                           sgc=key_data.sgc, ti=key_data.ti, krn=key_data.krn, kt=key_data.kt, ea=key_data.ea,
                           dkga=key_data.dkga, base_date=key_data.base_date, ken=key_data.ken,
@@ -198,6 +198,14 @@ def load_demo_data(ctx: AppContext, *, customers: int = 300, months: int = 4, se
     return (f"Demo data loaded: {len(DISTRICTS)} districts, {len(STATIONS)} sales stations, {len(TARIFFS)} tariffs, "
             f"{customers} customers with meters and accounts, {vends} past sales over {months} months. "
             "Cashier 'cashier1' (OnlyVending) starts with password 123456.")
+
+
+def demo_meter_type(tariff: Tariff, index: int) -> str:
+    """A meter type from the Meter Library's list that fits the tariff: commercial customers get three-phase."""
+    if tariff.utility == "electricity":
+        phase = "three-phase" if tariff.name.startswith("Commercial") else "single-phase"
+        return f"{phase}-{'split' if index % 3 == 0 else 'integrated'}"
+    return f"{tariff.utility}-{'split' if index % 2 else 'integrated'}"
 
 
 def _record_daily_totals(session, sale: Vend) -> None:

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO, Callable, Iterator
 from sqlalchemy.exc import IntegrityError
 
 from stron_tui.errors import StronError, ValidationError
-from stron_tui.exports.files import ExportCancelled, export_path
+from stron_tui.exports.files import ExportCancelled, export_path, upload_directory
 from stron_tui.exports.tables import Column, write_xlsx
 from stron_tui.services import audit
 from stron_tui.services import libraries as L
@@ -90,6 +90,46 @@ class ExportResult:
     rows: int
 
 
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    path: Path
+    size: int
+    modified: datetime  # UTC
+
+
+# Sessions whose operator is not at the server: they import only what they uploaded (SFTP /upload).
+REMOTE_SOURCES = frozenset({"ssh", "api"})
+
+
+def uploaded_files(ctx: AppContext, actor: Actor) -> list[Upload]:
+    """The .xlsx files in the operator's upload folder, newest first (what the import screen lists)."""
+    actor.require("basedata.import")
+    from datetime import timezone
+
+    folder = upload_directory(ctx.settings, actor.user_id)
+    found = []
+    for path in folder.iterdir():
+        if path.suffix.lower() == ".xlsx" and path.is_file() and not path.is_symlink():
+            info = path.stat()
+            found.append(Upload(path.name, path, info.st_size, datetime.fromtimestamp(info.st_mtime, timezone.utc)))
+    return sorted(found, key=lambda upload: (upload.modified, upload.name), reverse=True)
+
+
+def import_source(ctx: AppContext, actor: Actor, given: Path | str) -> Path:
+    """The file an import reads: a bare name is in the operator's upload folder; a remote session (SSH)
+    may only read from there, never another path on the server."""
+    text = str(given).strip()
+    upload = upload_directory(ctx.settings, actor.user_id)
+    path = Path(text).expanduser()
+    if not path.is_absolute() and len(path.parts) == 1:
+        path = upload / path
+    if actor.source in REMOTE_SOURCES and path.resolve().parent != upload.resolve():
+        raise ImportRejected(f"Import a file from your upload folder: put it there over SFTP (/upload, same user "
+                             f"and server as this session), then choose it here. {text} is not there.")
+    return path
+
+
 # ---------------------------------------------------------------- templates
 
 
@@ -139,7 +179,9 @@ def write_template(name: str, target: BinaryIO | Path) -> None:
 
 def describe_field(spec: L.Field) -> str:
     parts = []
-    if spec.choices:
+    if spec.choices and spec.labels:
+        parts.append("one of: " + ", ".join(f"{choice} ({label})" for choice, label in zip(spec.choices, spec.labels)))
+    elif spec.choices:
         parts.append("one of: " + ", ".join(spec.choices))
     elif spec.kind == "bool":
         parts.append("y or n")
@@ -151,6 +193,8 @@ def describe_field(spec: L.Field) -> str:
         parts.append("a percentage, e.g. 7.5 for 7.5 %")
     elif spec.kind == "email":
         parts.append("an e-mail address")
+    elif spec.kind == "phone":
+        parts.append("a phone number with its country code (E.164), e.g. +2348025550101; keep it as text")
     else:
         parts.append(f"text, at most {spec.max_length} characters")
     if spec.default is not None and not spec.required:
@@ -450,7 +494,7 @@ def import_library(ctx: AppContext, actor: Actor, name: str, path: Path | str,
     lib = L.library(name)
     actor.require("basedata.import")
     actor.require(lib.permission)
-    path = Path(path).expanduser()
+    path = import_source(ctx, actor, path)
     total, rows = read_rows(path, lib)
     headers = {spec.name: spec.header for spec in lib.fields}
     errors: list[RowError] = []
@@ -554,5 +598,6 @@ def _stamps(lib: L.Library, now: datetime, *, created: bool) -> dict:
     return stamps
 
 
-__all__ = ["ImportRejected", "ImportReport", "RowError", "ExportResult", "export_library", "import_library",
+__all__ = ["ImportRejected", "ImportReport", "RowError", "ExportResult", "Upload", "uploaded_files", "import_source",
+           "export_library", "import_library",
            "export_errors", "write_template", "read_rows", "coerce", "ExportCancelled", "MAX_ROWS", "MAX_FILE_BYTES"]

@@ -21,7 +21,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
-from stron_tui.db.queries import chunked, for_update, keyset_page
+from stron_tui.db.queries import chunked, for_update, keyset_page, prefix_match
 from stron_tui.errors import Conflict, NotFound, ValidationError
 from stron_tui.services import audit
 from stron_tui.services.clock import utcnow
@@ -32,7 +32,26 @@ from stron_tui.services.text import clean, fold
 PAGE_SIZE = 50
 YES = {"y", "yes", "true", "1", "on", "active"}
 NO = {"n", "no", "false", "0", "off", "inactive", ""}
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# name@example.com: no spaces, no leading, trailing or doubled dots, a domain of dotted labels ending in letters.
+EMAIL = re.compile(r"^(?!\.)(?!.*\.\.)[\w.!#$%&'*+/=?^`{|}~-]+(?<!\.)"
+                   r"@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}$")
+PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+
+
+def e164(text: str) -> str:
+    """A phone number in E.164 (+ country code and number, 8 to 15 digits), from how people write it:
+    spaces, dashes, dots and brackets are dropped, 00 stands for +. Raises ValueError with the reason."""
+    compact = PHONE_SEPARATORS.sub("", text)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    digits = compact.removeprefix("+")
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValueError(f"{text} is not a phone number: use digits, spaces and a leading +, e.g. +234 803 555 0100.")
+    if digits.startswith("0"):
+        raise ValueError(f"Write {text} with its country code, e.g. +234 803 555 0100 (not 0803 555 0100).")
+    if not 8 <= len(digits) <= 15:
+        raise ValueError(f"{text} has {len(digits)} digits; a phone number with its country code has 8 to 15.")
+    return "+" + digits
 
 
 # ---------------------------------------------------------------- descriptions
@@ -44,10 +63,11 @@ class Field:
 
     name: str
     label: str
-    kind: str = "text"  # text | int | decimal | percent | bool | choice | email
+    kind: str = "text"  # text | int | decimal | percent | bool | choice | email | phone
     required: bool = False
     max_length: int = 100
     choices: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()  # words for each choice, same order (a choice is also found by its label)
     example: str = ""
     note: str = ""
     width: int = 14
@@ -141,10 +161,15 @@ def parse_field(spec: Field, raw: Any) -> Any:
         if spec.kind == "email" and not EMAIL.match(text):
             raise ValidationError(f"{text} is not an e-mail address like name@example.com.", field=spec.name)
         return text
+    if spec.kind == "phone":
+        try:
+            return e164(text)
+        except ValueError as error:
+            raise ValidationError(str(error), field=spec.name) from None
     if spec.kind == "choice":
         folded = fold(text)
-        for choice in spec.choices:
-            if fold(choice) == folded:
+        for choice, label in zip(spec.choices, spec.labels or spec.choices):
+            if folded in (fold(choice), fold(label)):
                 return choice
         raise ValidationError(f"{spec.label} must be one of: {', '.join(spec.choices)}.", field=spec.name)
     if spec.kind == "bool":
@@ -267,6 +292,10 @@ class Library:
 
     def after_create(self, session: Session, records: Sequence[Mapping[str, Any]]) -> None:
         """Rows other tables keep for every new record (its inserted column values), same transaction."""
+
+    def suggest(self, session: Session) -> dict[str, str]:
+        """Values offered in a new record's form (e.g. the next free code); the operator may change them."""
+        return {}
 
     def delete_refusal(self, session: Session, record_id: int) -> str | None:
         return None
@@ -591,6 +620,38 @@ def blank_form(lib: Library) -> dict[str, str]:
     return {spec.name: as_text(spec, spec.default) if spec.default is not None else "" for spec in lib.fields}
 
 
+def new_form(ctx: AppContext, actor: Actor, name: str) -> dict[str, str]:
+    """A new record's form: defaults, and the library's suggestions (the next free customer ID, say)."""
+    lib = library(name)
+    actor.require(lib.permission)
+    with ctx.db.read_session() as session:
+        return blank_form(lib) | lib.suggest(session)
+
+
+_CODE_PATTERN = re.compile(r"^(\D*)(\d+)$")
+
+
+def next_free_code(session: Session, lib: Library, default: str) -> str:
+    """The next free code in the library's pattern: the newest record's letters and zero-padded number
+    (C000041 after C000040), or `default`'s pattern when the newest code has none. Index look-ups only."""
+    key_column, shown = lib.key_column(), getattr(lib.model, lib.key_field)
+    newest = session.scalar(select(shown).order_by(lib.model.id.desc()).limit(1))
+    match = _CODE_PATTERN.match(newest or "") or _CODE_PATTERN.match(default)
+    prefix, width = match.group(1), len(match.group(2))
+    same_shape = session.scalars(
+        select(shown).where(prefix_match(key_column, lib.fold_key(prefix)),
+                            func.length(key_column) == len(prefix) + width)
+        .order_by(key_column.desc()).limit(50))
+    numbered = [(int(code[len(prefix):]), code[:len(prefix)]) for code in same_shape if code[len(prefix):].isdigit()]
+    highest, prefix = max(numbered, default=(0, prefix))  # the highest code's letters as it writes them
+    number = highest + 1
+    while True:
+        code = f"{prefix}{number:0{width}d}"
+        if session.scalar(select(lib.model.id).where(key_column == lib.fold_key(code))) is None:
+            return code
+        number += 1
+
+
 def form_text(lib: Library, record: Record) -> dict[str, str]:
     return {spec.name: as_text(spec, record.get(spec.name)) for spec in lib.fields}
 
@@ -598,6 +659,6 @@ def form_text(lib: Library, record: Record) -> dict[str, str]:
 __all__ = [
     "Field", "ListColumn", "Library", "Page", "Record", "SearchPlan", "create", "update", "remove", "search",
     "get", "find", "count", "library", "load_libraries", "register", "stream_values", "existing_by_key",
-    "bulk_write", "audit_rows", "blank_form", "form_text", "parse_field", "parse_values", "display", "as_text",
-    "comparable", "PAGE_SIZE",
+    "bulk_write", "audit_rows", "blank_form", "form_text", "new_form", "next_free_code", "e164", "parse_field",
+    "parse_values", "display", "as_text", "comparable", "PAGE_SIZE",
 ]

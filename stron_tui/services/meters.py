@@ -7,6 +7,7 @@ token operation sees the difference and issues key change tokens first.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -26,8 +27,33 @@ from stron_tui.services.permissions import Actor
 from stron_tui.services.reports.aggregates import forget_meter_activity, start_meter_activity_by_number
 from stron_tui.services.text import fold
 
-METER_TYPES = ("single-phase-integrated", "single-phase-split", "three-phase-integrated", "three-phase-split",
-               "water", "gas", "other")
+@dataclass(frozen=True)
+class MeterType:
+    """A kind of meter: its stored code, the words shown for it, what it measures, its phases (0: not electric)."""
+
+    code: str
+    label: str
+    utility: str | None  # None: any utility
+    phases: int = 0
+
+
+# The one list of meter types: forms, imports, exports, demo data and management tokens all use it.
+METER_TYPE_LIST = (
+    MeterType("single-phase-integrated", "Single-phase, integrated keypad", "electricity", 1),
+    MeterType("single-phase-split", "Single-phase, split keypad", "electricity", 1),
+    MeterType("three-phase-integrated", "Three-phase, integrated keypad", "electricity", 3),
+    MeterType("three-phase-split", "Three-phase, split keypad", "electricity", 3),
+    MeterType("water-integrated", "Water, integrated keypad", "water"),
+    MeterType("water-split", "Water, split keypad", "water"),
+    MeterType("gas-integrated", "Gas, integrated keypad", "gas"),
+    MeterType("gas-split", "Gas, split keypad", "gas"),
+    MeterType("other", "Other", None),
+)
+METER_TYPES = tuple(kind.code for kind in METER_TYPE_LIST)
+METER_TYPES_BY_CODE = {kind.code: kind for kind in METER_TYPE_LIST}
+# Older names still found in spreadsheets and databases (the first releases stored these).
+_METER_TYPE_ALIASES = {"water": "water-integrated", "gas": "gas-integrated", "singlephase": "single-phase-integrated",
+                       "threephase": "three-phase-integrated", "electricity": "single-phase-integrated"}
 UTILITIES = ("electricity", "water", "gas", "other")
 STATUSES = ("active", "inactive", "faulty", "retired")
 KEY_FIELDS = ("sgc", "ti", "krn", "kt", "ea", "dkga", "base_date", "ken")
@@ -35,12 +61,27 @@ BATCH_CHUNK = 5000
 MAX_BATCH = 1_000_000
 
 
+def _type_words(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", fold(text)).replace("keypad", "")
+
+
+_METER_TYPE_WORDS = ({_type_words(kind.code): kind.code for kind in METER_TYPE_LIST}
+                     | {_type_words(kind.label): kind.code for kind in METER_TYPE_LIST} | _METER_TYPE_ALIASES)
+
+
+def meter_type_code(text: str) -> str | None:
+    """The meter type's code from its code, its label or an older name, however spaced or cased; None if unknown."""
+    return _METER_TYPE_WORDS.get(_type_words(text or ""))
+
+
+def meter_type_label(code: str) -> str:
+    kind = METER_TYPES_BY_CODE.get(code)
+    return kind.label if kind else code
+
+
 def utility_for_type(meter_type: str) -> str | None:
-    if meter_type in ("water", "gas"):
-        return meter_type
-    if meter_type == "other":
-        return None
-    return "electricity"
+    kind = METER_TYPES_BY_CODE.get(meter_type)
+    return kind.utility if kind else None
 
 
 def meter_number(text: str, field: str = "meter_number") -> str:
@@ -79,7 +120,7 @@ class Meters(Library):
         Field("meter_number", "Meter number", required=True, max_length=13, example="01234567897",
               note="11 or 13 digits with the check digit; keep it as text in Excel", width=15),
         Field("meter_type", "Meter type", kind="choice", choices=METER_TYPES, default="single-phase-integrated",
-              width=22),
+              labels=tuple(kind.label for kind in METER_TYPE_LIST), width=22),
         Field("utility", "Utility", kind="choice", choices=UTILITIES, default="electricity", width=11),
         Field("status", "Status", kind="choice", choices=STATUSES, default="active", width=9),
         Field("sgc", "SGC", required=True, max_length=6, example="600727", width=8),
@@ -124,6 +165,8 @@ class Meters(Library):
             text = str(raw.get(name) or "").strip().upper().removeprefix("EA").removeprefix("DKGA")
             if len(text) == 1 and text.isdigit():
                 raw[name] = "0" + text
+        if isinstance(raw.get("meter_type"), str) and meter_type_code(raw["meter_type"]):
+            raw["meter_type"] = meter_type_code(raw["meter_type"])
         values = parse_values(self.fields, raw)
         values["meter_number"] = meter_number(values["meter_number"])
         return check_shared(values)
@@ -174,7 +217,8 @@ def check_shared(values: dict) -> dict:
     """Type, utility and key data rules that hold for every meter."""
     expected = utility_for_type(values["meter_type"])
     if expected and values["utility"] != expected:
-        raise ValidationError(f"A {values['meter_type']} meter measures {expected}.", field="utility")
+        raise ValidationError(f"A {meter_type_label(values['meter_type']).lower()} meter measures {expected}.",
+                              field="utility")
     data = key_data(values)
     values.update(sgc=data.sgc, ti=data.ti, krn=data.krn, kt=data.kt, ken=data.ken, ea=data.ea, dkga=data.dkga,
                   base_date=str(data.base_date))
@@ -227,10 +271,22 @@ class BatchResult:
     skipped: int
 
 
+def run_end(text: str, field: str) -> str:
+    """One end of a batch run as a full meter number: typed with its check digit (11 or 13 digits, checked)
+    or without it (10 or 12 digits, computed)."""
+    digits = re.sub(r"[\s-]", "", text or "")
+    if digits.isascii() and digits.isdigit() and len(digits) in (10, 12):
+        return digits + tokencore.drn_check_digit(digits)
+    if digits.isascii() and digits.isdigit() and len(digits) not in (11, 13):
+        raise ValidationError(f"Type the serial without its check digit (10 or 12 digits) or the whole meter "
+                              f"number (11 or 13 digits); {digits} has {len(digits)}.", field=field)
+    return meter_number(text, field)
+
+
 def batch_numbers(first: str, last: str) -> tuple[str, str, int, int, int]:
     """Check a run's ends; returns (first, last, width, first serial, last serial)."""
-    first = meter_number(first, "first")
-    last = meter_number(last, "last")
+    first = run_end(first, "first")
+    last = run_end(last, "last")
     if len(first) != len(last):
         raise ValidationError("The first and last meter numbers must have the same number of digits.", field="last")
     start, end = int(first[:-1]), int(last[:-1])

@@ -12,6 +12,18 @@ from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan,
 from stron_tui.services.text import fold
 
 
+PRINTING = ("none", "terminal")
+
+
+def station_printing(ctx, station_id: int | None) -> str:
+    """How this station prints receipts, read fresh (an administrator may have just changed it);
+    an operator without a station has no printer."""
+    if station_id is None:
+        return "none"
+    with ctx.db.read_session() as session:
+        return session.scalar(select(SalesStation.printing).where(SalesStation.id == station_id)) or "none"
+
+
 class Stations(Library):
     name = "stations"
     title = "Sales Station Library"
@@ -24,8 +36,13 @@ class Stations(Library):
         Field("name", "Name", required=True, max_length=100, example="Marina office", width=28),
         Field("district_code", "District code", required=True, max_length=20, example="LAG-01", width=12),
         Field("address", "Address", max_length=200, example="12 Marina Rd", width=30),
-        Field("phone", "Phone", max_length=40, example="+234 801 000 0000", width=16),
+        Field("phone", "Phone", kind="phone", max_length=40, example="+2348010000000",
+              note="E.164: + and the country code; spaces are dropped", width=16),
         Field("receipt_width", "Receipt width", kind="choice", choices=("40", "80"), default="40", width=8),
+        Field("printing", "Printing", kind="choice", choices=PRINTING, default="none", width=9,
+              labels=("Saved as files", "Terminal printer"),
+              note="none: P saves the receipt as a file to fetch over SFTP; terminal: the station's terminal "
+                   "prints (ANSI transparent print, e.g. PuTTY with a printer set)"),
         Field("active", "Active", kind="bool", default=True, width=8),
     )
     list_columns = (
@@ -38,7 +55,8 @@ class Stations(Library):
     def values_query(self):
         return (
             select(SalesStation.id, SalesStation.code, SalesStation.name, District.code.label("district_code"),
-                   SalesStation.address, SalesStation.phone, SalesStation.receipt_width, SalesStation.active)
+                   SalesStation.address, SalesStation.phone, SalesStation.receipt_width, SalesStation.printing,
+                   SalesStation.active)
             .join(District, District.id == SalesStation.district_id)
         )
 
@@ -65,7 +83,8 @@ class Stations(Library):
         return {"code": values["code"], "code_key": fold(values["code"]), "name": values["name"],
                 "name_key": fold(values["name"]), "district_id": values["_district_id"],
                 "address": values["address"], "phone": values["phone"],
-                "receipt_width": int(values["receipt_width"]), "active": values["active"]}
+                "receipt_width": int(values["receipt_width"]), "printing": values["printing"],
+                "active": values["active"]}
 
     def search_plan(self, text):
         key = fold(text)

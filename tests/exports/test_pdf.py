@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -64,3 +65,28 @@ def test_cell_text():
     assert cell_text(12345, "integer") == "12,345"
     assert cell_text(datetime(2024, 3, 5, 9, 0, 7), "datetime") == "2024-03-05 09:00:07"
     assert cell_text(None) == ""
+
+
+NAMES = ["Adaeze Ọkọnkwọ", "Łukasz Żółć", "Дмитрий Иванов", "محمد الأمين"]
+
+
+def test_every_script_in_customer_names_is_in_the_pdf_text(tmp_path):
+    path = tmp_path / "names.pdf"
+    rows = [(date(2024, 1, 2), name, Decimal("10.00"), Decimal("1.5")) for name in NAMES]
+    write_pdf(path, COLUMNS, rows, title="Receipts: Ọkọnkwọ", filter_lines=["Customer: Дмитрий"],
+              totals=[("Total", "Всего", Decimal("40.00"), Decimal("6.0"))])
+    # Arabic is drawn joined (presentation forms): NFKC gives back the letters as typed.
+    text = unicodedata.normalize("NFKC", PdfReader(path).pages[0].extract_text())
+    for name in NAMES + ["Receipts: Ọkọnkwọ", "Customer: Дмитрий", "Всего", "40.00"]:
+        assert name in text, name
+    assert "?" not in text
+    # The font travels inside the file: a PC without DejaVu shows the same letters.
+    fonts = PdfReader(path).pages[0]["/Resources"]["/Font"]
+    assert any("DejaVuSans" in str(font.get_object()["/BaseFont"]) for font in fonts.values())
+
+
+def test_a_name_cut_to_its_column_keeps_its_letters(tmp_path):
+    path = tmp_path / "cut.pdf"
+    write_pdf(path, [Column("Name", 5), Column("Rest", 60)], [("Ọkọnkwọ Ọkọnkwọ Ọkọnkwọ Ọkọnkwọ", "x")], title="Cut")
+    text = PdfReader(path).pages[0].extract_text()
+    assert "Ọkọ" in text and "…" in text and "?" not in text

@@ -180,7 +180,7 @@ async def test_customer_keyboard_flow_with_non_ascii_search(ctx, admin):
         await settle(app, pilot)
         await search(app, pilot, "zoë")
         assert [row[:2] for row in table_rows(app)] == [["C2", "Zoë 李"]]
-        await edit_current(app, pilot, {"phone": "0803 000 1111"})
+        await edit_current(app, pilot, {"phone": "+234 803 000 1111"})
         await delete_current(app, pilot)
     with ctx.db.read_session() as session:
         assert list(session.scalars(select(Customer.code))) == ["C1"]
@@ -211,7 +211,7 @@ async def test_account_keyboard_flow_with_view(ctx, admin):
         await open_library(app, pilot, "accounts")
         await new_record(app, pilot, {"customer_code": "C1", "meter_number": number, "station_code": "ST1",
                                       "tariff_name": "Home"})
-        assert table_rows(app)[0][0] == f"{number}-1"
+        assert table_rows(app)[0][0] == "A0000001"  # the number the new form offered
         await pilot.press("enter")
         await settle(app, pilot)
         body = str(app.screen.query_one("#account-body").render())
@@ -290,7 +290,7 @@ async def test_export_and_import_through_the_keyboard(ctx, admin, tmp_path):
         await pilot.press("x")
         await settle(app, pilot)
         message = str(app.screen.query_one("#library-message").render())
-        assert "Exported 1 rows to" in message and str(ctx.settings.export_dir) in message
+        assert "Exported 1 rows to " in message and "districts-" in message and str(ctx.settings.export_dir) in message
         await pilot.press("i")
         await settle(app, pilot)
         await type_text(pilot, str(bad))
@@ -300,3 +300,22 @@ async def test_export_and_import_through_the_keyboard(ctx, admin, tmp_path):
         errors = app.screen.query_one("#import-errors")
         assert [str(cell) for cell in errors.get_row_at(0)] == ["3", "Name", "Enter the name."]
     assert count(ctx, District) == 1
+
+
+async def test_new_customer_and_account_forms_come_with_the_next_free_number(ctx, admin):
+    seed(ctx, admin, meters=0)
+    L.create(ctx, admin, "customers", {"code": "C000041", "name": "Amina Bello"})
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_library(app, pilot, "customers")
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert app.screen.query_one("#input-code").value == "C000042"
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await open_library(app, pilot, "accounts")
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert app.screen.query_one("#input-account_number").value == "A0000001"

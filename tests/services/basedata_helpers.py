@@ -22,7 +22,7 @@ def seed(ctx, admin, meters: int = 2) -> dict:
     station = L.create(ctx, admin, "stations", {"code": "ST1", "name": "Main office", "district_code": "D1"})
     tariff = L.create(ctx, admin, "tariffs", {"name": "Home", "utility": "electricity", "unit": "kWh",
                                               "price_per_unit": "0.25", "currency_code": "USD", "vat_rate": "7.5"})
-    customer = L.create(ctx, admin, "customers", {"code": "C1", "name": "Ngozi Ọkọnkwọ", "phone": "0802 555 0101",
+    customer = L.create(ctx, admin, "customers", {"code": "C1", "name": "Ngozi Ọkọnkwọ", "phone": "+234 802 555 0101",
                                                   "email": "ngozi@example.com", "district_code": "D1"})
     made = [L.create(ctx, admin, "meters", meter_values(drn(n))) for n in range(1, meters + 1)]
     return {"district": district, "station": station, "tariff": tariff, "customer": customer, "meters": made}

@@ -83,7 +83,7 @@ def test_export_then_import_is_a_no_op_round_trip(ctx, admin, name):
     data = seed(ctx, admin, meters=3)
     L.create(ctx, admin, "accounts", {"customer_code": "C1", "meter_number": data["meters"][0]["meter_number"],
                                       "station_code": "ST1", "tariff_name": "Home"})
-    L.create(ctx, admin, "customers", {"code": "C2", "name": "Zoë 李", "address": "=1+1", "phone": "0803"})
+    L.create(ctx, admin, "customers", {"code": "C2", "name": "Zoë 李", "address": "=1+1", "phone": "+234 803 555 0000"})
     exported = export_library(ctx, admin, name)
     assert exported.path.exists() and exported.path.parent.is_relative_to(ctx.settings.export_dir)
     with ctx.db.read_session() as session:
@@ -101,15 +101,15 @@ def test_export_then_import_is_a_no_op_round_trip(ctx, admin, name):
 def test_import_updates_only_changed_records_and_audits_them(ctx, admin, tmp_path):
     seed(ctx, admin, meters=0)
     header = ["Customer ID", "Name", "Phone", "District code"]
-    path = write_sheet(tmp_path / "c.xlsx", header, [["C1", "Ngozi Ọkọnkwọ", "0802 555 0101", "D1"],
-                                                     ["C2", "Zoë", 8035550000, ""]])
+    path = write_sheet(tmp_path / "c.xlsx", header, [["C1", "Ngozi Ọkọnkwọ", "+2348025550101", "D1"],
+                                                     ["C2", "Zoë", 2348035550000, ""]])
     first = import_library(ctx, admin, "customers", path)
     # C1's address and e-mail are not in the file: they become blank, so C1 changes
     assert (first.created, first.updated) == (1, 1)
     second = import_library(ctx, admin, "customers", path)
     assert (second.created, second.updated, second.unchanged) == (0, 0, 2)
     with ctx.db.read_session() as session:
-        assert session.scalar(select(Customer.phone).where(Customer.code == "C2")) == "8035550000"
+        assert session.scalar(select(Customer.phone).where(Customer.code == "C2")) == "+2348035550000"
         entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "customers.import_update"))
         assert '"email": ["ngozi@example.com", ""]' in entry.detail
 

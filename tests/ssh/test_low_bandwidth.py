@@ -26,12 +26,19 @@ async def test_the_login_box_has_ascii_borders_for_a_station_that_asks(ctx, admi
         assert app.screen.query_one("#login-box").styles.border_top[0] == "round"
 
 
-async def test_printing_without_a_printing_terminal_saves_the_receipt(ctx, admin):
+async def test_printing_without_a_printing_station_saves_the_receipt_and_says_so(ctx, admin):
+    from tests.exports.receipt_samples import sample_receipt
+
     app = StronApp(ctx, actor=admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        app.print_receipt("RECEIPT 42\nTOKEN 1234\n")
+        app.print_receipt(sample_receipt())  # Admin has no station, so no printer
         await app.workers.wait_for_complete()
         await pilot.pause()
-    saved = list((ctx.settings.export_dir / f"u{admin.user_id}").glob("receipt-print-*.txt"))
-    assert len(saved) == 1 and saved[0].read_text() == "RECEIPT 42\nTOKEN 1234\n"
+        messages = [notice.message for notice in app._notifications]
+    saved = sorted((ctx.settings.export_dir / f"u{admin.user_id}").glob("receipt-S1-0000042-*"))
+    assert sorted(path.suffix for path in saved) == [".pdf", ".txt", ".txt"]
+    text = next(path for path in saved if "-40col-" in path.name).read_text()
+    assert "1234 5678 9012 3456 7890" in text
+    assert len(messages) == 1 and "not set up to print" in messages[0]
+    assert all(path.name in messages[0] for path in saved) and str(saved[0].parent) in messages[0]

@@ -22,7 +22,7 @@ async def test_sftp_lists_only_the_users_own_exports_and_refuses_writes_and_esca
     async with await station.connect() as conn:
         async with conn.start_sftp_client() as sftp:
             assert sorted(await sftp.listdir("/")) == [".", "..", "monthly.xlsx", "receipt-R1-40col.txt",
-                                                       "sneaky.txt"]
+                                                       "sneaky.txt", "upload"]
             async with sftp.open("/receipt-R1-40col.txt", "rb") as handle:
                 assert await handle.read() == b"TOKEN 1234\n"
             for escape in (f"/../u{cashier2.id}/secret.txt", f"../../u{cashier2.id}/secret.txt", "/sneaky.txt"):
@@ -40,14 +40,15 @@ async def test_sftp_lists_only_the_users_own_exports_and_refuses_writes_and_esca
             with pytest.raises(asyncssh.SFTPPermissionDenied):
                 await sftp.mkdir("/folder")
             assert await sftp.listdir("/..") == await sftp.listdir("/")  # nothing above the user's root
-    assert sorted(path.name for path in mine.iterdir()) == ["monthly.xlsx", "receipt-R1-40col.txt", "sneaky.txt"]
+    assert sorted(path.name for path in mine.iterdir()) == ["monthly.xlsx", "receipt-R1-40col.txt", "sneaky.txt",
+                                                            "upload"]
     assert (theirs / "secret.txt").read_text() == "not yours"
 
 
 async def _sftp_names(station, username: str, *, password: str | None = None, client_keys=()) -> list[str]:
     async with await station.connect(username, password, client_keys=client_keys) as conn:
         async with conn.start_sftp_client() as sftp:
-            return sorted(name for name in await sftp.listdir("/") if name not in (".", ".."))
+            return sorted(name for name in await sftp.listdir("/") if name not in (".", "..", "upload"))
 
 
 async def test_users_whose_names_fold_alike_get_their_own_folders(station, ctx, admin):
@@ -79,3 +80,45 @@ async def test_a_key_login_typed_in_another_case_reaches_the_password_logins_fol
     by_key = await _sftp_names(station, "CLERK1", client_keys=[key])
     assert by_key == by_password == [saved.name]
     assert sorted(p.name for p in ctx.settings.export_dir.iterdir()) == [f"u{clerk.id}"]
+
+
+async def test_uploads_go_only_into_the_upload_folder_as_plain_files_within_the_limits(station, ctx, monkeypatch):
+    import stron_tui.ssh.sftp as sftp_module
+
+    monkeypatch.setattr(sftp_module, "UPLOAD_FILE_LIMIT", 1000)
+    monkeypatch.setattr(sftp_module, "UPLOAD_FOLDER_LIMIT", 1500)
+    upload = export_directory(ctx.settings, 1) / "upload"
+    async with await station.connect() as conn:
+        async with conn.start_sftp_client() as sftp:
+            async with sftp.open("/upload/meters.xlsx.filepart", "wb",
+                                 asyncssh.SFTPAttrs(permissions=0o777)) as handle:
+                await handle.write(b"x" * 900)
+            await sftp.rename("/upload/meters.xlsx.filepart", "/upload/meters.xlsx")
+            with pytest.raises(asyncssh.SFTPPermissionDenied):
+                await sftp.chmod("/upload/meters.xlsx", 0o755)
+            assert sorted(await sftp.listdir("/upload")) == [".", "..", "meters.xlsx"]
+            with pytest.raises(asyncssh.SFTPFailure) as too_big:  # past one file's limit
+                async with sftp.open("/upload/big.xlsx", "wb") as handle:
+                    await handle.write(b"x" * 1001)
+            assert "at most" in str(too_big.value)
+            with pytest.raises(asyncssh.SFTPFailure):  # past the folder's limit (900 bytes are there)
+                async with sftp.open("/upload/second.xlsx", "wb") as handle:
+                    await handle.write(b"x" * 700)
+            with pytest.raises(asyncssh.SFTPFailure):  # appending cannot sneak past it either
+                async with sftp.open("/upload/meters.xlsx", "ab") as handle:
+                    await handle.write(b"x" * 700)
+            for outside in ("/elsewhere.xlsx", "/upload/../elsewhere.xlsx", "/upload", "/upload/sub/x.xlsx"):
+                with pytest.raises(asyncssh.SFTPError):
+                    async with sftp.open(outside, "wb") as handle:
+                        await handle.write(b"x")
+            with pytest.raises(asyncssh.SFTPPermissionDenied):
+                await sftp.mkdir("/upload/sub")
+            with pytest.raises(asyncssh.SFTPPermissionDenied):
+                await sftp.rename("/upload/meters.xlsx", "/meters.xlsx")
+            with pytest.raises(asyncssh.SFTPPermissionDenied):
+                await sftp.symlink("/upload/meters.xlsx", "/upload/link.xlsx")
+            await sftp.remove("/upload/second.xlsx")
+    kept = upload / "meters.xlsx"
+    assert kept.read_bytes() == b"x" * 900
+    assert kept.stat().st_mode & 0o777 == 0o600  # never executable, whatever the client asked
+    assert not (export_directory(ctx.settings, 1) / "elsewhere.xlsx").exists()

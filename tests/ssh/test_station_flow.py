@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from stron_tui.db.models import AuditEntry, Meter, MeterVendActivity, Vend, VendDailyTotal
+from stron_tui.db.models import AuditEntry, Meter, MeterVendActivity, SalesStation, User, Vend, VendDailyTotal
 from stron_tui.exports.receipts import PRINT_END, PRINT_START
 from tests.factories import add_meter, build_world
 from tests.ssh.conftest import Terminal
@@ -39,9 +39,17 @@ async def _wait_until_sessions_end(station, timeout: float = 10.0) -> None:
     raise AssertionError("the session's app process did not end after the link dropped")
 
 
+def _seat_admin_at(ctx, world, printing: str) -> None:
+    """Admin works at the world's station, which prints as given (Sales Station Library: Printing)."""
+    with ctx.db.session() as session:
+        session.execute(update(User).where(User.user_code == "Admin").values(station_id=world.station_id))
+        session.execute(update(SalesStation).where(SalesStation.id == world.station_id).values(printing=printing))
+
+
 async def test_a_complete_vend_by_keyboard_through_ssh_prints_at_the_station(station, ctx):
     world = build_world(ctx)
     meter = add_meter(world, "4300000001")
+    _seat_admin_at(ctx, world, "terminal")
     async with await station.connect() as conn:
         terminal = await Terminal.open(conn)
         await _to_payment_password(terminal, meter)
@@ -65,6 +73,31 @@ async def test_a_complete_vend_by_keyboard_through_ssh_prints_at_the_station(sta
         assert start < end and grouped in printed and vend.receipt_number in printed
         assert max(len(line) for line in lines) == 40  # the station prints 40 columns
         assert "\x1b" not in printed  # nothing of the screen got mixed into the printout
+    assert not list((ctx.settings.export_dir / "u1").glob("receipt-*"))
+
+
+async def test_a_station_that_does_not_print_saves_the_receipt_to_fetch_over_sftp(station, ctx):
+    world = build_world(ctx)
+    meter = add_meter(world, "4300000003")
+    _seat_admin_at(ctx, world, "none")
+    async with await station.connect() as conn:
+        terminal = await Terminal.open(conn)
+        await _to_payment_password(terminal, meter)
+        mark = terminal.mark()
+        await terminal.press("enter")
+        await terminal.wait_for(r"TOKEN\s+\d{4} \d{4}", since=mark)
+        with ctx.db.read_session() as session:
+            vend = session.scalar(select(Vend))
+        mark = terminal.mark()
+        await terminal.press("p")
+        await terminal.wait_for(r"not set up to print", since=mark)
+        assert PRINT_START.encode() not in bytes(terminal.raw[mark:])  # nothing painted over the app
+        saved = sorted((ctx.settings.export_dir / "u1").glob(f"receipt-{vend.receipt_number}-*"))
+        assert sorted(path.suffix for path in saved) == [".pdf", ".txt", ".txt"]
+        async with conn.start_sftp_client() as sftp:  # where the message says, as the cashier fetches it
+            pdf = next(path for path in saved if path.suffix == ".pdf")
+            async with sftp.open(f"/{pdf.name}", "rb") as handle:
+                assert await handle.read() == pdf.read_bytes()
 
 
 async def test_a_link_dropped_mid_sale_leaves_a_whole_sale_or_none_and_the_next_login_shows_it(station, ctx):
