@@ -24,7 +24,7 @@ class MainMenuScreen(StronScreen):
         Binding("f6", "app.open_module('system')", "System", show=False),
         Binding("p", "app.open_entry('system.password')", "Password"),
         Binding("f10", "app.logout", "Log out"),
-        Binding("escape", "app.logout", "Log out", show=False),
+        Binding("escape", "log_out", "Log out (asks)"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -67,6 +67,16 @@ class MainMenuScreen(StronScreen):
             f"  {r.receipt_number:<15} {r.local_time}  {r.meter_number}  {r.gross} {r.currency}" for r in receipts
         ]
         self.app.call_from_thread(self.query_one("#last-receipts", Static).update, "\n".join(lines))
+
+    def action_log_out(self) -> None:
+        """Esc asks first (F10 logs out at once: it says so)."""
+        from widgets.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.action_logout()
+
+        self.app.push_screen(ConfirmScreen(f"Log {self.app.actor.user_code} out?", "F10 logs out without asking."), answered)
 
     @on(OptionList.OptionSelected, "#modules")
     def _open(self, event: OptionList.OptionSelected) -> None:
