@@ -13,6 +13,11 @@ from screens.registry import entries_for
 from stron_tui.services.permissions import MODULES, MODULES_BY_KEY
 
 
+def receipt_line(receipt) -> str:
+    """One past receipt on one line at 80 columns: number, local time, meter, amount."""
+    return f"{receipt.receipt_number:<15} {receipt.local_time}  {receipt.meter_number:<13} {receipt.gross} {receipt.currency}"
+
+
 class MainMenuScreen(StronScreen):
     """Only the modules the operator may use are listed."""
 
@@ -44,12 +49,21 @@ class MainMenuScreen(StronScreen):
             classes="hint",
             markup=False,
         )
-        yield Static("", id="last-receipts", markup=False)
+        yield Static("", id="last-receipts-title", markup=False)
+        yield OptionList(id="last-receipts")
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one("#last-receipts", OptionList).display = False
         self.query_one("#modules", OptionList).focus()
-        if self.app.actor.can("topup.reprint"):
+        self._refresh_receipts()
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self._refresh_receipts()  # a sale made meanwhile shows at once
+
+    def _refresh_receipts(self) -> None:
+        if self.app.actor is not None and self.app.actor.can("topup.reprint"):
             self._last_receipts()
 
     @work(thread=True, exclusive=True, group="last-receipts")
@@ -61,12 +75,37 @@ class MainMenuScreen(StronScreen):
         from stron_tui.services.receipts import recent_receipts
 
         receipts = recent_receipts(self.app.ctx, self.app.actor, limit=3)
-        if not receipts:
+        self.app.call_from_thread(self._show_receipts, receipts)
+
+    def _show_receipts(self, receipts) -> None:
+        title = self.query_one("#last-receipts-title", Static)
+        options = self.query_one("#last-receipts", OptionList)
+        shown = [option.id for option in (options.get_option_at_index(i) for i in range(options.option_count))]
+        if shown == [r.receipt_number for r in receipts]:
+            return  # nothing new: no repaint
+        options.clear_options()
+        for r in receipts:
+            options.add_option(Option(receipt_line(r), id=r.receipt_number))
+        options.display = bool(receipts)
+        options.highlighted = 0 if receipts else None
+        title.update("Your last receipts here (Tab, then Enter reprints):" if receipts else "")
+
+    @on(OptionList.OptionSelected, "#last-receipts")
+    def _reprint(self, event: OptionList.OptionSelected) -> None:
+        self._reprint_receipt(event.option.id)
+
+    @work(thread=True, exclusive=True, group="reprint")
+    def _reprint_receipt(self, number: str) -> None:
+        from screens.topup.receipt import ReceiptScreen
+        from stron_tui.errors import StronError
+        from stron_tui.services.receipts import reprint_receipt
+
+        try:
+            receipt = reprint_receipt(self.app.ctx, self.app.actor, number)
+        except StronError as error:
+            self.app.call_from_thread(self.notify, str(error), severity="error")
             return
-        lines = ["Your last receipts (F2, then F8 reprints):"] + [
-            f"  {r.receipt_number:<15} {r.local_time}  {r.meter_number}  {r.gross} {r.currency}" for r in receipts
-        ]
-        self.app.call_from_thread(self.query_one("#last-receipts", Static).update, "\n".join(lines))
+        self.app.call_from_thread(self.app.push_screen, ReceiptScreen(receipt))
 
     def action_log_out(self) -> None:
         """Esc asks first (F10 logs out at once: it says so)."""

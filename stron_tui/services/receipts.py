@@ -234,13 +234,23 @@ def lookup_receipt(ctx: AppContext, actor: Actor, number: str) -> Receipt:
         return find_receipt(ctx, session, number)
 
 
-def recent_receipts(ctx: AppContext, actor: Actor, limit: int = 5) -> list[Receipt]:
-    """The operator's own last receipts (shown after login, e.g. after a dropped link)."""
+def recent_receipts(ctx: AppContext, actor: Actor, limit: int = 5, *, number: str = "") -> list[Receipt]:
+    """The operator's own last sales at their station, newest first (shown after login and after each
+    sale, e.g. after a dropped link); `number`: only those whose receipt or transaction number holds it."""
+    actor.require("topup.reprint")
+    part = number.strip().upper()
+    query = select(Vend)
+    if actor.user_id is not None:
+        query = query.where(Vend.operator_id == actor.user_id)
+    else:
+        query = query.where(Vend.api_account_id == actor.api_account_id)
+    if actor.station_id is not None:
+        query = query.where(Vend.station_id == actor.station_id)
+    if part:
+        escaped = part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Vend.receipt_number.like(f"%{escaped}%", escape="\\")
+                            | Vend.transaction_number.like(f"%{escaped}%", escape="\\"))
+    # (operator, business date) is indexed: the newest days come first without sorting every sale.
+    query = query.order_by(Vend.business_date.desc(), Vend.id.desc()).limit(limit)
     with ctx.db.read_session() as session:
-        if actor.user_id is not None:
-            vends = session.scalars(select(Vend).where(Vend.operator_id == actor.user_id)
-                                    .order_by(Vend.id.desc()).limit(limit))
-        else:
-            vends = session.scalars(select(Vend).where(Vend.api_account_id == actor.api_account_id)
-                                    .order_by(Vend.id.desc()).limit(limit))
-        return [vend_receipt(ctx, session, vend) for vend in vends]
+        return [vend_receipt(ctx, session, vend) for vend in session.scalars(query)]
