@@ -34,6 +34,7 @@ class TextInput(Input):
 
     def _on_paste(self, event: events.Paste) -> None:
         event.stop()
+        event.prevent_default()  # Input's own handler would insert it a second time
         text = pasted_line(event.text)
         if not text:
             return
