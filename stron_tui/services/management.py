@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from stron_tui.db.models import Account, ApiAccount, Customer, ManagementToken, Meter, SalesStation, Tariff, User
 from stron_tui.db.queries import for_update, prefix_match
 from stron_tui.errors import Conflict, NotFound, ValidationError
-from stron_tui.services import audit, tokens
+from stron_tui.services import audit, auth, tokens
 from stron_tui.exports.files import export_path
 from stron_tui.exports.tables import Column as XColumn
 from stron_tui.exports.tables import write_xlsx
@@ -70,6 +70,21 @@ def _field_for(request: ManagementRequest) -> tuple[int, int | None]:
     raise ValidationError(f"Unknown management token {request.kind!r}.", field="kind")
 
 
+def unsupported_reason(kind: str, meter_number: str, meter_type: str, utility: str) -> str | None:
+    """Why the meter can't take this kind of token (None when it can).
+
+    Power limits are for electricity meters; a phase unbalance limit only
+    for three-phase ones. Clear tamper, clear credit and key change tokens
+    are understood by every STS meter.
+    """
+    if kind == "set_power_limit" and utility != "electricity":
+        return f"Meter {meter_number} is a {utility} meter; power limits are for electricity meters."
+    if kind == "set_phase_unbalance" and (utility != "electricity" or "three" not in meter_type.lower()):
+        return (f"Meter {meter_number} is {meter_type.replace('-', ' ')}; phase unbalance limits are "
+                "for three-phase electricity meters only.")
+    return None
+
+
 def _existing(ctx: AppContext, session: Session, request: ManagementRequest, number: str) -> Receipt | None:
     row = session.scalar(select(ManagementToken).where(ManagementToken.request_id == request.request_id))
     if row is None:
@@ -80,8 +95,13 @@ def _existing(ctx: AppContext, session: Session, request: ManagementRequest, num
     return management_receipt(ctx, session, row)
 
 
-def issue(ctx: AppContext, actor: Actor, request: ManagementRequest) -> Receipt:
-    """Issue a management token; returns its receipt after commit (retries return the same)."""
+def issue(ctx: AppContext, actor: Actor, request: ManagementRequest, *,
+          payment_password: str | None = None) -> Receipt:
+    """Issue a management token; returns its receipt after commit (retries return the same).
+
+    Operators confirm with their payment password, as for a sale (wrong ones
+    count toward the lockout); API accounts authenticate with their key instead.
+    """
     if request.kind not in KINDS:
         raise ValidationError(f"Unknown management token {request.kind!r}.", field="kind")
     subclass, permission = KINDS[request.kind]
@@ -94,6 +114,8 @@ def issue(ctx: AppContext, actor: Actor, request: ManagementRequest) -> Receipt:
     if request.kind in ("clear_tamper", "clear_credit") and not reason:
         raise ValidationError("Give the reason for this token (it goes on the record).", field="reason")
     field_value, register = (None, None) if request.kind == "key_change" else _field_for(request)
+    if actor.api_account_id is None:
+        auth.confirm_payment(ctx, actor, payment_password or "")
     try:
         return _issue_once(ctx, actor, request, number, subclass, field_value, register, reason)
     except IntegrityError:
@@ -112,6 +134,9 @@ def _issue_once(ctx, actor, request, number, subclass, field_value, register, re
         earlier = _existing(ctx, session, request, number)
         if earlier is not None:
             return earlier
+        refusal = unsupported_reason(request.kind, number, meter.meter_type, meter.utility)
+        if refusal:
+            raise ValidationError(refusal, field="meter")
         account = session.scalar(select(Account).where(Account.meter_id == meter.id, Account.status == "open"))
         station_id = actor.station_id or (account.station_id if account else None)
         if station_id is None:
