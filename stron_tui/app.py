@@ -170,6 +170,11 @@ class StronApp(App):
                          lambda yes: then() if yes else None)
         return True
 
+    async def action_quit(self) -> None:
+        """Ctrl+Q: at once, unless a sale is open (then it asks, like every other way out)."""
+        if not self._ask_before_dropping_sale("Quit", self.exit):
+            self.exit()
+
     def action_logout(self) -> None:
         if self.actor is None:
             return

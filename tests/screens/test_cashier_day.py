@@ -298,6 +298,12 @@ async def test_esc_asks_before_dropping_a_sale_logging_out_or_quitting(ctx, admi
         await pilot.press("n")
         await settle(app, pilot)
         assert app.screen is screen and app.actor is not None
+        await pilot.press("ctrl+q")  # and quitting
+        await settle(app, pilot)
+        assert "Quit and drop the sale in progress?" in text_of(app.screen, "#confirm-question")
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert app.screen is screen and app.is_running
         await pilot.press("escape", "y")
         await settle(app, pilot)
         assert isinstance(app.screen, MainMenuScreen)
