@@ -1,9 +1,15 @@
 """The Top-up Center: find the meter, preview the sale, confirm with the payment password, receipt.
 
-The whole flow is keyboard only: type a meter number, customer name or
-account (matches appear as you type; Enter takes the highlighted one), type
-the amount (or units), Enter shows the breakdown, type the payment password,
-Enter sells. The token appears only after the sale has committed.
+The whole flow is keyboard only: type a meter number, account number,
+customer ID or any word of the name (matches appear as you type; Enter takes
+the only one, or the one picked with Down/Up), type the amount (or units),
+Enter shows the breakdown, type the payment password, Enter sells. The token
+appears only after the sale has committed.
+
+A sale in progress is never dropped without a word: F9 (New sale) is the one
+key that clears it; Esc, F10, Ctrl+Q and opening another module ask first.
+Changing the amount, currency or payment type drops the preview, never the
+sale; the payment type starts from the default for each new customer.
 """
 
 from __future__ import annotations
