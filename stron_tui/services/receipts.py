@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from stron_tui.db.models import (
@@ -25,6 +25,7 @@ from stron_tui.db.models import (
     User,
     Vend,
 )
+from stron_tui.db.queries import contains_match
 from stron_tui.errors import NotFound
 from stron_tui.services import audit
 from stron_tui.services.clock import local_date, utcnow
@@ -247,9 +248,8 @@ def recent_receipts(ctx: AppContext, actor: Actor, limit: int = 5, *, number: st
     if actor.station_id is not None:
         query = query.where(Vend.station_id == actor.station_id)
     if part:
-        escaped = part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Vend.receipt_number.like(f"%{escaped}%", escape="\\")
-                            | Vend.transaction_number.like(f"%{escaped}%", escape="\\"))
+        query = query.where(or_(contains_match(Vend.receipt_number, part),
+                                contains_match(Vend.transaction_number, part)))
     # (operator, business date) is indexed: the newest days come first without sorting every sale.
     query = query.order_by(Vend.business_date.desc(), Vend.id.desc()).limit(limit)
     with ctx.db.read_session() as session:
