@@ -186,6 +186,11 @@ class LockScreen(StronScreen):
         self.query_one("#unlock-password", Input).focus()
 
     def action_other_user(self) -> None:
+        # The work is kept only while this operator stays: a sale left open is not dropped without a yes.
+        if not self.app.ask_before_dropping_sale("Let another operator log in", self._other_user):
+            self._other_user()
+
+    def _other_user(self) -> None:
         from stron_tui.services import auth
 
         actor = self.app.actor

@@ -159,7 +159,7 @@ class StronApp(App):
         """A screen below holds a sale that was typed but not sold (see TopUpScreen.sale_in_progress)."""
         return any(getattr(screen, "sale_in_progress", lambda: False)() for screen in self.screen_stack)
 
-    def _ask_before_dropping_sale(self, what: str, then) -> bool:
+    def ask_before_dropping_sale(self, what: str, then) -> bool:
         """Ask before `what` drops an unfinished sale; True when it asked (and `then` runs on yes)."""
         if not self._sale_open():
             return False
@@ -172,13 +172,13 @@ class StronApp(App):
 
     async def action_quit(self) -> None:
         """Ctrl+Q: at once, unless a sale is open (then it asks, like every other way out)."""
-        if not self._ask_before_dropping_sale("Quit", self.exit):
+        if not self.ask_before_dropping_sale("Quit", self.exit):
             self.exit()
 
     def action_logout(self) -> None:
         if self.actor is None:
             return
-        if self._ask_before_dropping_sale("Log out", self._log_out):
+        if self.ask_before_dropping_sale("Log out", self._log_out):
             return
         self._log_out()
 
@@ -257,7 +257,7 @@ class StronApp(App):
             self.notify(f"You may not use {MODULES_BY_KEY[module_key].title}.", severity="warning")
             return
         title = MODULES_BY_KEY[module_key].title
-        if self._ask_before_dropping_sale(f"Open {title}", lambda: self._open_module(module_key)):
+        if self.ask_before_dropping_sale(f"Open {title}", lambda: self._open_module(module_key)):
             return
         self._open_module(module_key)
 

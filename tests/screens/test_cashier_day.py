@@ -441,3 +441,26 @@ async def test_last_receipts_are_this_operators_at_this_station_refresh_and_repr
     with ctx.db.read_session() as session:
         assert session.scalar(select(func.count(Vend.id))) == 1
         assert list(session.scalars(select(ReceiptPrint.receipt_number))) == [sold, sold]
+
+
+async def test_another_operator_at_the_idle_lock_does_not_drop_an_open_sale_without_a_yes(ctx, admin):
+    world = build_world(ctx)
+    meter = add_meter(world, "4300000014")
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_topup(app, pilot)
+        await choose_meter(app, pilot, meter)
+        await pilot.press(*"15")
+        app.lock_session()
+        await settle(app, pilot)
+        await pilot.press("f9")
+        await settle(app, pilot)
+        assert "Let another operator log in and drop the sale in progress?" in text_of(
+            app.screen, "#confirm-question")
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert app.session_locked and app.actor is not None
+        await pilot.press(*"AdminPass1", "enter")
+        await settle(app, pilot)
+        assert app.screen is screen and screen.query_one("#value", Input).value == "15"
+    assert sales(ctx) == 0
