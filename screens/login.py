@@ -14,10 +14,24 @@ from stron_tui.errors import AccountLocked, PermissionDenied, StronError
 from widgets.fields import LabeledField, TextInput
 
 
+def confirm_quit(app) -> None:
+    """Esc on the login screens closes the app (the SSH session too), after a yes."""
+    from widgets.confirm import ConfirmScreen
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            app.exit()
+
+    app.push_screen(ConfirmScreen("Quit stron-tui?", "Over SSH this ends the session."), answered)
+
+
 class LoginScreen(StronScreen):
     """User ID and password; Enter logs in."""
 
-    BINDINGS = [Binding("escape", "app.quit", "Quit")]
+    BINDINGS = [Binding("escape", "quit", "Quit (asks)")]
+
+    def action_quit(self) -> None:
+        confirm_quit(self.app)
 
     def __init__(self, user_code: str = "", notice: str = ""):
         super().__init__()
@@ -88,7 +102,10 @@ class LoginScreen(StronScreen):
 class FirstStartScreen(StronScreen):
     """The first start: the built-in Admin has no password yet."""
 
-    BINDINGS = [Binding("escape", "app.quit", "Quit")]
+    BINDINGS = [Binding("escape", "quit", "Quit (asks)")]
+
+    def action_quit(self) -> None:
+        confirm_quit(self.app)
 
     def compose_body(self) -> ComposeResult:
         with Center():
@@ -147,7 +164,7 @@ class LockScreen(StronScreen):
 
     TITLE_TEXT = "Session locked"
     BINDINGS = [
-        Binding("escape", "stay", "Back", show=False),
+        Binding("escape", "stay", "Stay locked"),
         Binding("f9", "other_user", "Other user"),
         Binding("f10", "app.logout", "Log out"),
     ]
@@ -175,6 +192,11 @@ class LockScreen(StronScreen):
         self.query_one("#unlock-password", Input).focus()
 
     def action_other_user(self) -> None:
+        # The work is kept only while this operator stays: a sale left open is not dropped without a yes.
+        if not self.app.ask_before_dropping_sale("Let another operator log in", self._other_user):
+            self._other_user()
+
+    def _other_user(self) -> None:
         from stron_tui.services import auth
 
         actor = self.app.actor

@@ -7,11 +7,18 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
+from rich.text import Text
 
 from screens.base import StronScreen
 from screens.registry import entries_for
 from stron_tui.services.permissions import MODULES, MODULES_BY_KEY
 from stron_tui.services.text import printable
+
+
+def receipt_line(receipt) -> str:
+    """One past receipt on one line at 80 columns: number, local time, meter, amount."""
+    return printable(f"{receipt.receipt_number:<15} {receipt.local_time}  {receipt.meter_number:<13} "
+                     f"{receipt.gross} {receipt.currency}")
 
 
 class MainMenuScreen(StronScreen):
@@ -25,7 +32,7 @@ class MainMenuScreen(StronScreen):
         Binding("f6", "app.open_module('system')", "System", show=False),
         Binding("p", "app.open_entry('system.password')", "Password"),
         Binding("f10", "app.logout", "Log out"),
-        Binding("escape", "app.logout", "Log out", show=False),
+        Binding("escape", "log_out", "Log out (asks)"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -45,12 +52,21 @@ class MainMenuScreen(StronScreen):
             classes="hint",
             markup=False,
         )
-        yield Static("", id="last-receipts", markup=False)
+        yield Static("", id="last-receipts-title", markup=False)
+        yield OptionList(id="last-receipts")
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one("#last-receipts", OptionList).display = False
         self.query_one("#modules", OptionList).focus()
-        if self.app.actor.can("topup.reprint"):
+        self._refresh_receipts()
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self._refresh_receipts()  # a sale made meanwhile shows at once
+
+    def _refresh_receipts(self) -> None:
+        if self.app.actor is not None and self.app.actor.can("topup.reprint"):
             self._last_receipts()
 
     @work(thread=True, exclusive=True, group="last-receipts")
@@ -62,13 +78,47 @@ class MainMenuScreen(StronScreen):
         from stron_tui.services.receipts import recent_receipts
 
         receipts = recent_receipts(self.app.ctx, self.app.actor, limit=3)
-        if not receipts:
+        self.app.call_from_thread(self._show_receipts, receipts)
+
+    def _show_receipts(self, receipts) -> None:
+        title = self.query_one("#last-receipts-title", Static)
+        options = self.query_one("#last-receipts", OptionList)
+        shown = [option.id for option in (options.get_option_at_index(i) for i in range(options.option_count))]
+        if shown == [r.receipt_number for r in receipts]:
+            return  # nothing new: no repaint
+        options.clear_options()
+        for r in receipts:
+            options.add_option(Option(Text(receipt_line(r)), id=r.receipt_number))  # stored text, never markup
+        options.display = bool(receipts)
+        options.highlighted = 0 if receipts else None
+        title.update("Your last receipts here (Tab, then Enter reprints):" if receipts else "")
+
+    @on(OptionList.OptionSelected, "#last-receipts")
+    def _reprint(self, event: OptionList.OptionSelected) -> None:
+        self._reprint_receipt(event.option.id)
+
+    @work(thread=True, exclusive=True, group="reprint")
+    def _reprint_receipt(self, number: str) -> None:
+        from screens.topup.receipt import ReceiptScreen
+        from stron_tui.errors import StronError
+        from stron_tui.services.receipts import reprint_receipt
+
+        try:
+            receipt = reprint_receipt(self.app.ctx, self.app.actor, number)
+        except StronError as error:
+            self.app.call_from_thread(self.notify, str(error), severity="error")
             return
-        lines = ["Your last receipts (F2, then F8 reprints):"] + [
-            f"  {r.receipt_number:<15} {r.local_time}  {r.meter_number}  {r.gross} {r.currency}" for r in receipts
-        ]
-        self.app.call_from_thread(self.query_one("#last-receipts", Static).update,
-                                  printable("\n".join(lines), keep_newlines=True))
+        self.app.call_from_thread(self.app.push_screen, ReceiptScreen(receipt))
+
+    def action_log_out(self) -> None:
+        """Esc asks first (F10 logs out at once: it says so)."""
+        from widgets.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.action_logout()
+
+        self.app.push_screen(ConfirmScreen(f"Log {self.app.actor.user_code} out?", "F10 logs out without asking."), answered)
 
     @on(OptionList.OptionSelected, "#modules")
     def _open(self, event: OptionList.OptionSelected) -> None:

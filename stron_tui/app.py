@@ -119,6 +119,15 @@ class StronApp(App):
         self._station_label = self._station_name(actor)
         while len(self.screen_stack) > 1:
             self.pop_screen()
+        confirms_with_payment_password = actor.can("topup.vend") or actor.can_use_module("exceptions")
+        if not actor.must_change_password and actor.user_id is not None and confirms_with_payment_password:
+            from dataclasses import replace
+
+            from stron_tui.services import auth
+
+            # A temporary payment password (after a reset) is replaced before the first sale, too.
+            if auth.password_state(self.ctx, actor).payment_temporary:
+                self.actor = actor = replace(actor, must_change_password=True)
         if actor.must_change_password:
             from screens.login import ChangePasswordScreen
 
@@ -148,7 +157,34 @@ class StronApp(App):
             station = session.get(SalesStation, actor.station_id)
             return f"{station.code} {station.name}" if station else ""
 
+    def _sale_open(self) -> bool:
+        """A screen below holds a sale that was typed but not sold (see TopUpScreen.sale_in_progress)."""
+        return any(getattr(screen, "sale_in_progress", lambda: False)() for screen in self.screen_stack)
+
+    def ask_before_dropping_sale(self, what: str, then) -> bool:
+        """Ask before `what` drops an unfinished sale; True when it asked (and `then` runs on yes)."""
+        if not self._sale_open():
+            return False
+        from widgets.confirm import ConfirmScreen
+
+        self.push_screen(ConfirmScreen(f"{what} and drop the sale in progress?",
+                                       "It is not finished; nothing was sold."),
+                         lambda yes: then() if yes else None)
+        return True
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: at once, unless a sale is open (then it asks, like every other way out)."""
+        if not self.ask_before_dropping_sale("Quit", self.exit):
+            self.exit()
+
     def action_logout(self) -> None:
+        if self.actor is None:
+            return
+        if self.ask_before_dropping_sale("Log out", self._log_out):
+            return
+        self._log_out()
+
+    def _log_out(self) -> None:
         if self.actor is None:
             return
         from stron_tui.services import auth
@@ -222,6 +258,12 @@ class StronApp(App):
         if not self.actor.can_use_module(module_key):
             self.notify(f"You may not use {MODULES_BY_KEY[module_key].title}.", severity="warning")
             return
+        title = MODULES_BY_KEY[module_key].title
+        if self.ask_before_dropping_sale(f"Open {title}", lambda: self._open_module(module_key)):
+            return
+        self._open_module(module_key)
+
+    def _open_module(self, module_key: str) -> None:
         self._back_to_menu()
         if module_key == "topup" and self.actor.can("topup.vend"):
             # The Top-up Center is the sale itself: one key from the menu to selling.

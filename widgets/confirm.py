@@ -15,7 +15,7 @@ class ConfirmScreen(Screen[bool]):
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
         Binding("n", "answer(False)", "No"),
-        Binding("escape", "answer(False)", "Cancel"),
+        Binding("escape", "cancel", "Cancel"),  # its own action: the Footer shows one key per action
     ]
 
     def __init__(self, question: str, detail: str = ""):
@@ -33,3 +33,6 @@ class ConfirmScreen(Screen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

@@ -2,22 +2,69 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
 
+def pasted_line(text: str) -> str:
+    """What a paste puts into a one-line field: the first line with text, without control
+    characters or the blanks around it (a copied cell or receipt line often ends in a newline)."""
+    for line in text.splitlines():
+        kept = "".join(ch for ch in line if unicodedata.category(ch) != "Cc" or ch == "\t").replace("\t", " ")
+        if kept.strip():
+            return kept.strip()
+    return ""
+
+
 class TextInput(Input):
-    """An Input whose cursor does not blink (a blink repaints twice a second over SSH)."""
+    """An Input whose cursor does not blink (a blink repaints twice a second over SSH).
+
+    Nothing typed or pasted is dropped without a word: what would pass the
+    field's length is refused with "too long" beside the field.
+    """
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("compact", True)  # one line instead of three: fits 80x24
         super().__init__(*args, **kwargs)
         self.cursor_blink = False
 
+    def _on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        event.prevent_default()  # Input's own handler would insert it a second time
+        text = pasted_line(event.text)
+        if not text:
+            return
+        start, end = sorted(self.selection)
+        if self.max_length and len(self.value) - (end - start) + len(text) > self.max_length:
+            self._refuse(f"Too long: this field takes at most {self.max_length} characters "
+                         f"(the pasted text has {len(text)}).")
+            return
+        self.replace(text, start, end)
+
+    def restricted(self) -> None:
+        if self.max_length and len(self.value) >= self.max_length:
+            self._refuse(f"Too long: this field takes at most {self.max_length} characters.")
+        else:
+            super().restricted()
+
+    def _refuse(self, message: str) -> None:
+        self.app.bell()
+        field = self.parent
+        if isinstance(field, LabeledField):
+            field.show_error(message)
+        else:
+            self.notify(message, severity="warning")
+
 
 class LabeledField(Vertical):
-    """A label, an input and a line for the error message about that input."""
+    """A label, an input and a line for the error message about that input.
+
+    The error goes as soon as the input changes: it was about what stood there before.
+    """
 
     DEFAULT_CSS = """
     LabeledField { height: auto; margin: 0 0 1 0; }
@@ -37,7 +84,19 @@ class LabeledField(Vertical):
         yield self.input
         yield Static("", classes="field-error -empty", markup=False)  # messages quote what was typed
 
+    @property
+    def error(self) -> str:
+        """The error shown now ("" when none)."""
+        return getattr(self, "_error", "")
+
     def show_error(self, message: str | None) -> None:
+        self._error = message or ""
+        self._error_value = self.input.value  # the text the message is about
         error = self.query_one(".field-error", Static)
         error.update(f"! {message}" if message else "")
         error.set_class(not message, "-empty")
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        if event.input is self.input and self.error and event.value != self._error_value:
+            self.show_error(None)

@@ -1,7 +1,9 @@
-"""Issue one management token: meter number, the kind's own field, reason, Enter issues, then the receipt.
+"""Issue one management token: meter number, the kind's own field, reason, payment password, the receipt.
 
 Enter on the meter number shows the meter's customer, account, tariff and
-key data; Enter on each field moves to the next; Enter on the last issues.
+key data (a meter whose type can't take this token is refused there); Enter
+on each field moves to the next; the payment password, last, confirms and
+issues, as for a sale.
 A request id is made when the operator confirms and kept if the issue fails,
 so pressing Enter again can never give the meter two tokens.
 """
@@ -53,7 +55,7 @@ class ManagementTokenScreen(StronScreen):
     def field_names(self) -> list[str]:
         """The inputs in Enter order; the last one issues."""
         own = {"clear_credit": ["register"], "set_power_limit": ["watts"], "set_phase_unbalance": ["watts"]}
-        return ["meter", *own.get(self.kind, []), "reason"]
+        return ["meter", *own.get(self.kind, []), "reason", "pin"]
 
     def compose_body(self) -> ComposeResult:
         labels = {
@@ -61,13 +63,14 @@ class ManagementTokenScreen(StronScreen):
             "register": "Register: empty = all; 0 electricity, 1 water, 2 gas",
             "watts": "Limit in watts (W)",
             "reason": "Reason (required)" if self.kind in REASON_REQUIRED else "Reason (optional)",
+            "pin": "Your payment password (Enter issues)",
         }
-        lengths = {"meter": 20, "register": 2, "watts": 9, "reason": 200}
+        lengths = {"meter": 20, "register": 2, "watts": 9, "reason": 200, "pin": 200}
         with Horizontal(id="exc-main"):
             with Vertical(id="exc-left"):
                 for name in self.field_names():
-                    yield LabeledField(labels[name], TextInput(id=name, max_length=lengths[name]), id=f"field-{name}")
-                yield Static("Enter on the last field issues the token.", classes="hint", markup=False)
+                    yield LabeledField(labels[name], TextInput(id=name, max_length=lengths[name],
+                                                               password=name == "pin"), id=f"field-{name}")
             with VerticalScroll(id="exc-right"):
                 yield Static("Type the meter number and press Enter.", id="facts", markup=False)
         yield Static("", id="exc-message", markup=False)
@@ -113,8 +116,16 @@ class ManagementTokenScreen(StronScreen):
         self.query_one("#facts", Static).update("Type the meter number and press Enter.")
 
     def _show_meter(self, facts) -> None:
+        from stron_tui.services.management import unsupported_reason
+
         if self.facts is None or self.facts.meter_number != facts.meter_number:
             self.request_id = ""  # another meter: another token
+            self._say("")
+        refusal = unsupported_reason(self.kind, facts.meter_number, facts.meter_type, facts.utility)
+        if refusal:
+            # Offered only where the meter's type takes it: nothing to fill in for this meter.
+            self._meter_failed(refusal)
+            return
         self.facts = facts
         self._field("meter").show_error(None)
         meter = self.query_one("#meter", Input)
@@ -136,7 +147,16 @@ class ManagementTokenScreen(StronScreen):
 
     # The other fields and issuing ------------------------------------------------
 
-    @on(Input.Submitted, "#register, #watts, #reason")
+    @on(Input.Changed, "#meter")
+    def _meter_typed(self, event: Input.Changed) -> None:
+        if self.facts is not None and event.value.strip().replace(" ", "") != self.facts.meter_number:
+            # Another meter is being typed: nothing may be issued to the one shown before.
+            self.facts = None
+            self.request_id = ""
+            self._say("")
+            self.query_one("#facts", Static).update("Type the meter number and press Enter.")
+
+    @on(Input.Submitted, "#register, #watts, #reason, #pin")
     def _next(self, event: Input.Submitted) -> None:
         names = self.field_names()
         current = names.index(event.input.id)
@@ -179,15 +199,20 @@ class ManagementTokenScreen(StronScreen):
         except ValidationError as error:
             self._failed(error)
             return
+        password = self.query_one("#pin", Input).value
+        if not password:
+            self._field("pin").show_error("Enter your payment password.")
+            self.query_one("#pin", Input).focus()
+            return
         self._say("Issuing...")
-        self._issue(request)
+        self._issue(request, password)
 
     @work(thread=True, exclusive=True, group="issue")
-    def _issue(self, request) -> None:
+    def _issue(self, request, password: str) -> None:
         from stron_tui.services import management
 
         try:
-            receipt = management.issue(self.app.ctx, self.app.actor, request)
+            receipt = management.issue(self.app.ctx, self.app.actor, request, payment_password=password)
         except StronError as error:
             self.app.call_from_thread(self._failed, error)
             return
@@ -201,7 +226,12 @@ class ManagementTokenScreen(StronScreen):
         self.app.call_from_thread(self._issued, receipt)
 
     def _failed(self, error: StronError) -> None:
+        pin = self.query_one("#pin", Input)
+        with pin.prevent(Input.Changed):
+            pin.value = ""
         field = getattr(error, "field", None)
+        if field == "payment_password" or "password" in str(error).lower():
+            field = "pin"
         if field in self.field_names():
             self._field(field).show_error(str(error))
             self.query_one(f"#{field}", Input).focus()

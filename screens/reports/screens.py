@@ -134,10 +134,12 @@ class CustomerPaymentScreen(ReportScreen):
 class TransactionReportScreen(ReportScreen):
     TITLE_TEXT = "Transaction Number Report"
     REPORT_KEY = "transactions"
-    BINDINGS = ReportScreen.BINDINGS + [Binding("ctrl+p", "reprint", "Reprint")]
+    # F4, not Ctrl+P: Ctrl+P is the command palette everywhere.
+    BINDINGS = ReportScreen.BINDINGS + [Binding("f4", "reprint", "Reprint")]
 
     def filter_fields(self):
-        return [FilterField("numbers", "Transaction numbers (separate with spaces or commas)", 70, "V0000000001 ...")]
+        return [FilterField("numbers", "Transaction numbers, sales (V...) or tokens (M...), spaces between", 70,
+                            "V0000000001 M0000000001 ...")]
 
     def read_filters(self):
         self.numbers = reports.split_numbers(self.query_one("#filter-numbers").value)
@@ -170,12 +172,15 @@ class TransactionReportScreen(ReportScreen):
     def _reprint(self, reprint, receipt_number: str) -> None:
         from stron_tui.errors import StronError
 
+        from screens.topup.receipt import ReceiptScreen
+
         try:
-            reprint(self.app.ctx, self.app.actor, receipt_number)
+            receipt = reprint(self.app.ctx, self.app.actor, receipt_number)
         except StronError as error:
             self.message(f"! {error.message}")
             return
         self.message(f"Receipt {receipt_number} reprinted (marked as a reprint).")
+        self.app.push_screen(ReceiptScreen(receipt))  # P prints it, S saves it
 
 
 def _reprint_service():

@@ -1,4 +1,9 @@
-"""Change Password: every operator's own login or payment password (also the forced first change)."""
+"""Change Password: every operator's own login or payment password, and the forced first change.
+
+The forced change after a temporary password (123456) sets every password
+that is still temporary on one screen, so the first sale is never refused
+for a temporary payment password.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ class ChangePasswordScreen(StronScreen):
     TITLE_TEXT = "Change Password"
     BINDINGS = [
         Binding("escape", "back", "Back"),
+        Binding("escape", "log_out", "Log out"),  # the forced change: Esc asks, then logs out
         Binding("f8", "switch_kind", "Login/payment"),
     ]
 
@@ -27,29 +33,46 @@ class ChangePasswordScreen(StronScreen):
         super().__init__()
         self.kind = kind
         self.forced = forced
+        self.state = None
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "back":
+            return not self.forced
+        if action in ("log_out", "switch_kind"):
+            return self.forced if action == "log_out" else not self.forced
+        return True
+
+    def field_order(self) -> list[str]:
+        """The inputs in Enter order; Enter on the last saves."""
+        if not self.forced:
+            return ["old", "new", "repeat"]
+        order = ["old"]
+        if self.state.login_temporary:
+            order += ["new", "repeat"]
+        if self.state.payment_temporary:
+            order += ["pay-new", "pay-repeat"]
+        return order
 
     def compose_body(self) -> ComposeResult:
+        from stron_tui.services import auth
+
+        self.state = auth.password_state(self.app.ctx, self.app.actor)
+        if self.forced:
+            yield from self._compose_forced()
+            return
         label = "payment password" if self.kind == "payment" else "login password"
         minimum = MIN_PAYMENT_LENGTH if self.kind == "payment" else MIN_LOGIN_LENGTH
         with Vertical(classes="form"):
-            if self.forced:
-                yield Static(
-                    "You are using a temporary password. Choose your own before you continue.",
-                    classes="warning",
-                    markup=False,
-                )
-            yield Static(
-                "Keys: Enter moves to the next field and saves on the last"
-                + ("." if self.forced else "; F8 switches between login and payment password."),
-                classes="hint",
-            )
+            yield Static("Keys: Enter moves to the next field and saves on the last; "
+                         "F8 switches between login and payment password.", classes="hint")
             yield Static(f"Change your {label}", id="kind-title", markup=False)
-            current = f"Current {label}"
-            if self.kind == "payment":
-                current += " (your login password if you have none yet)"
-            yield LabeledField(current, TextInput(id="old", password=True), id="field-old")
-            yield LabeledField(f"New {label}", TextInput(id="new", password=True), id="field-new")
-            yield LabeledField("Repeat the new one", TextInput(id="repeat", password=True), id="field-repeat")
+            # Who has no payment password yet proves who they are with the login password.
+            current = ("Current payment password" if self.kind == "payment" and self.state.has_payment_password
+                       else "Current login password")
+            yield LabeledField(current, TextInput(id="old", password=True, max_length=200), id="field-old")
+            yield LabeledField(f"New {label}", TextInput(id="new", password=True, max_length=200), id="field-new")
+            yield LabeledField(f"Repeat the new {label}", TextInput(id="repeat", password=True, max_length=200),
+                               id="field-repeat")
             yield Static(
                 f"At least {minimum} characters; not your user ID, not 123456, nothing easy to guess.",
                 classes="hint",
@@ -57,41 +80,100 @@ class ChangePasswordScreen(StronScreen):
             )
             yield Static("", id="change-message", markup=False)
 
+    def _compose_forced(self) -> ComposeResult:
+        both = self.state.login_temporary and self.state.payment_temporary
+        what = "login and payment passwords" if both else (
+            "login password" if self.state.login_temporary else "payment password")
+        with Vertical(classes="form"):
+            yield Static(f"Your {what} {'are' if both else 'is'} temporary (123456). Choose your own now; "
+                         f"Enter moves on and saves on the last field.", classes="warning", markup=False)
+            yield Static(f"Change your {what}", id="kind-title", markup=False)
+            yield LabeledField("Current login password (the one you just logged in with)",
+                               TextInput(id="old", password=True, max_length=200), id="field-old")
+            if self.state.login_temporary:
+                yield LabeledField(f"New login password (at least {MIN_LOGIN_LENGTH} characters)",
+                                   TextInput(id="new", password=True, max_length=200), id="field-new")
+                yield LabeledField("Repeat the new login password",
+                                   TextInput(id="repeat", password=True, max_length=200), id="field-repeat")
+            if self.state.payment_temporary:
+                yield LabeledField(f"New payment password, confirms each sale (at least {MIN_PAYMENT_LENGTH})",
+                                   TextInput(id="pay-new", password=True, max_length=200), id="field-pay-new")
+                yield LabeledField("Repeat the new payment password",
+                                   TextInput(id="pay-repeat", password=True, max_length=200),
+                                   id="field-pay-repeat")
+            yield Static("", id="change-message", markup=False)
+
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#old", Input).focus()
 
     def action_back(self) -> None:
-        if self.forced:
-            self.notify("Choose your own password first, or press F10 to log out.", severity="warning")
-            return
         self.app.pop_screen()
 
+    def action_log_out(self) -> None:
+        from widgets.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.action_logout()
+
+        self.app.push_screen(ConfirmScreen("Log out without choosing your own password?",
+                                           "You will be asked again at the next login."), answered)
+
     def action_switch_kind(self) -> None:
-        if self.forced:
-            return
         self.app.switch_screen(ChangePasswordScreen("payment" if self.kind == "login" else "login"))
 
-    @on(Input.Submitted, "#old")
-    def _to_new(self) -> None:
-        self.query_one("#new", Input).focus()
-
-    @on(Input.Submitted, "#new")
-    def _to_repeat(self) -> None:
-        self.query_one("#repeat", Input).focus()
-
-    @on(Input.Submitted, "#repeat")
-    def _submit(self) -> None:
-        for field in ("old", "new", "repeat"):
-            self.query_one(f"#field-{field}", LabeledField).show_error(None)
-        old = self.query_one("#old", Input).value
-        new = self.query_one("#new", Input).value
-        if new != self.query_one("#repeat", Input).value:
-            self.query_one("#field-repeat", LabeledField).show_error("The two new passwords differ.")
-            self.query_one("#repeat", Input).focus()
+    @on(Input.Submitted)
+    def _next_or_save(self, event: Input.Submitted) -> None:
+        order = self.field_order()
+        if event.input.id not in order:
             return
+        position = order.index(event.input.id)
+        if position < len(order) - 1:
+            self.query_one(f"#{order[position + 1]}", Input).focus()
+        else:
+            self._submit()
+
+    def _value(self, name: str) -> str:
+        return self.query_one(f"#{name}", Input).value
+
+    def _submit(self) -> None:
+        order = self.field_order()
+        for field in order:
+            self.query_one(f"#field-{field}", LabeledField).show_error(None)
+        for new, repeat, label in (("new", "repeat", "new passwords"), ("pay-new", "pay-repeat",
+                                                                       "new payment passwords")):
+            if new in order and self._value(new) != self._value(repeat):
+                self._show_error(repeat, f"The two {label if self.forced else 'new passwords'} differ.")
+                return
         self.query_one("#change-message", Static).update("Saving...")
-        self._change(old, new)
+        if self.forced:
+            self._replace_temporary(self._value("old"), self._value("new") if "new" in order else None,
+                                    self._value("pay-new") if "pay-new" in order else None)
+        else:
+            self._change(self._value("old"), self._value("new"))
+
+    @work(thread=True, exclusive=True)
+    def _replace_temporary(self, old: str, new_login: str | None, new_payment: str | None) -> None:
+        from stron_tui.services import auth
+
+        app = self.app
+        actor = app.actor
+        try:
+            auth.replace_temporary_passwords(app.ctx, actor, old, new_login=new_login, new_payment=new_payment)
+        except AccountLocked as locked:
+            app.call_from_thread(self._locked_out, actor, str(locked))
+            return
+        except ValidationError as error:
+            field = {"new_payment": "pay-new"}.get(error.field, error.field)
+            if field == "new" and new_login is None:
+                field = "pay-new"
+            app.call_from_thread(self._show_error, field or "new", str(error))
+            return
+        except StronError as error:
+            app.call_from_thread(self._show_error, "old", str(error))
+            return
+        app.call_from_thread(self._done)
 
     @work(thread=True, exclusive=True)
     def _change(self, old: str, new: str) -> None:
@@ -121,7 +203,7 @@ class ChangePasswordScreen(StronScreen):
         app.call_from_thread(self._done)
 
     def _show_error(self, field: str, message: str) -> None:
-        field = field if field in ("old", "new", "repeat") else "new"
+        field = field if field in self.field_order() else self.field_order()[1]
         self.query_one("#change-message", Static).update("")
         self.query_one(f"#field-{field}", LabeledField).show_error(message)
         self.query_one(f"#{field}", Input).focus()
@@ -133,9 +215,10 @@ class ChangePasswordScreen(StronScreen):
         self.app.show_login(actor.user_code, message)
 
     def _done(self) -> None:
+        if self.forced:
+            self.notify("Your own passwords are set.")
+            self.app.password_changed()
+            return
         label = "Payment password" if self.kind == "payment" else "Password"
         self.notify(f"{label} changed.")
-        if self.forced:
-            self.app.password_changed()
-        else:
-            self.app.pop_screen()
+        self.app.pop_screen()

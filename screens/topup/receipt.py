@@ -6,7 +6,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Input, Static
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
 
 from screens.base import StronScreen
 from tokencore import format_token
@@ -72,42 +73,105 @@ class ReceiptScreen(StronScreen):
 
 
 class ReprintScreen(StronScreen):
-    """Find a past receipt by receipt or transaction number and print it again (marked REPRINT)."""
+    """Find a past receipt by its number, or a part of it, and print it again (marked REPRINT).
+
+    The list shows the operator's last receipts at this station, narrowed to
+    those holding the typed part; Enter on the field takes a full number or
+    the only match, Down goes into the list, Enter there reprints that one.
+    """
 
     TITLE_TEXT = "Reprint Receipt"
+    MATCHES = 8
 
     def compose_body(self) -> ComposeResult:
-        yield LabeledField("Receipt or transaction number", TextInput(id="number", max_length=24),
+        yield LabeledField("Receipt or transaction number, or a part of it", TextInput(id="number", max_length=24),
                            id="field-number")
         yield Static("Your last receipts:", id="recent", markup=False, classes="hint")
+        yield OptionList(id="receipts")
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#number", Input).focus()
-        self._recent()
+        self._recent("")
+
+    @on(Input.Changed, "#number")
+    def _typed(self, event: Input.Changed) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        text = event.value.strip()
+        self._timer = self.set_timer(0.3, lambda: self._recent(text))
+
+    _timer = None
 
     @work(thread=True, exclusive=True, group="recent")
-    def _recent(self) -> None:
+    def _recent(self, part: str, choose: bool = False) -> None:
         from stron_tui.services.receipts import recent_receipts
 
-        receipts = recent_receipts(self.app.ctx, self.app.actor)
-        lines = ["Your last receipts:"] + [
-            f"  {r.receipt_number:<16} {r.local_time}  {r.meter_number}  {r.gross} {r.currency}" for r in receipts
-        ]
-        self.app.call_from_thread(self.query_one("#recent", Static).update,
-                                  "\n".join(lines) if receipts else "You have no receipts yet.")
+        try:
+            receipts = recent_receipts(self.app.ctx, self.app.actor, limit=self.MATCHES, number=part)
+        except StronError as error:
+            self.app.call_from_thread(self.query_one("#field-number", LabeledField).show_error, str(error))
+            return
+        self.app.call_from_thread(self._show_recent, part, receipts, choose)
+
+    def _show_recent(self, part: str, receipts, choose: bool) -> None:
+        from screens.menu import receipt_line
+
+        if self.query_one("#number", Input).value.strip() != part:
+            return  # typed on meanwhile
+        options = self.query_one("#receipts", OptionList)
+        options.clear_options()
+        for receipt in receipts:
+            options.add_option(Option(receipt_line(receipt), id=receipt.receipt_number))
+        options.display = bool(receipts)
+        if not part:
+            title = "Your last receipts here (Down, then Enter reprints):" if receipts else "You have no receipts yet."
+        elif receipts:
+            title = f"Your receipts holding {part!r} (Down, then Enter reprints one):"
+        else:
+            title = f"None of your last receipts here holds {part!r}."
+        self.query_one("#recent", Static).update(title)
+        if choose:
+            if len(receipts) == 1:
+                self._reprint(receipts[0].receipt_number)
+            elif receipts:
+                options.highlighted = 0
+                options.focus()
+            else:
+                self.query_one("#field-number", LabeledField).show_error(
+                    f"There is no receipt or transaction numbered {part.upper()}, and none of your last "
+                    "receipts here holds it.")
+
+    def on_key(self, event) -> None:
+        options = self.query_one("#receipts", OptionList)
+        if event.key == "down" and self.focused is self.query_one("#number", Input) and options.option_count:
+            options.highlighted = 0
+            options.focus()
+            event.stop()
+            event.prevent_default()
 
     @on(Input.Submitted, "#number")
     def _find(self, event: Input.Submitted) -> None:
         if event.value.strip():
-            self._reprint(event.value)
+            self._reprint(event.value, partial=True)
+
+    @on(OptionList.OptionSelected, "#receipts")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self._reprint(event.option.id)
 
     @work(thread=True, exclusive=True, group="reprint")
-    def _reprint(self, number: str) -> None:
+    def _reprint(self, number: str, partial: bool = False) -> None:
+        from stron_tui.errors import NotFound
         from stron_tui.services.receipts import reprint_receipt
 
         try:
             receipt = reprint_receipt(self.app.ctx, self.app.actor, number)
+        except NotFound as error:
+            if partial:  # not a whole number: offer the operator's receipts that hold it
+                self.app.call_from_thread(self._recent, number.strip(), True)
+                return
+            self.app.call_from_thread(self.query_one("#field-number", LabeledField).show_error, str(error))
+            return
         except StronError as error:
             self.app.call_from_thread(self.query_one("#field-number", LabeledField).show_error, str(error))
             return

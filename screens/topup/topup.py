@@ -1,9 +1,15 @@
 """The Top-up Center: find the meter, preview the sale, confirm with the payment password, receipt.
 
-The whole flow is keyboard only: type a meter number, customer name or
-account (matches appear as you type; Enter takes the highlighted one), type
-the amount (or units), Enter shows the breakdown, type the payment password,
-Enter sells. The token appears only after the sale has committed.
+The whole flow is keyboard only: type a meter number, account number,
+customer ID or any word of the name (matches appear as you type; Enter takes
+the only one, or the one picked with Down/Up), type the amount (or units),
+Enter shows the breakdown, type the payment password, Enter sells. The token
+appears only after the sale has committed.
+
+A sale in progress is never dropped without a word: F9 (New sale) is the one
+key that clears it; Esc, F10, Ctrl+Q and opening another module ask first.
+Changing the amount, currency or payment type drops the preview, never the
+sale; the payment type starts from the default for each new customer.
 """
 
 from __future__ import annotations
@@ -22,6 +28,14 @@ from stron_tui.services.text import printable
 from widgets.fields import LabeledField, TextInput
 
 SEARCH_DELAY = 0.3  # seconds of typing pause before asking the database (debounce)
+MATCH_LIMIT = 8  # matches listed under the search box
+
+
+def _match_line(match, width: int) -> str:
+    """One match on one line of `width` columns: meter, name (shortened with ~), account."""
+    room = max(6, width - len(match.meter_number) - len(match.account_number) - 2)
+    name = match.customer_name if len(match.customer_name) <= room else match.customer_name[:room - 1] + "~"
+    return f"{match.meter_number} {name:<{room}} {match.account_number}"[:max(width, 20)]
 
 
 def money(value, currency: str = "") -> str:
@@ -36,10 +50,10 @@ class TopUpScreen(StronScreen):
         Binding("f7", "switch_mode", "Amount/Units"),
         Binding("f8", "reprint", "Reprint"),
         Binding("f9", "new_sale", "New sale"),
-        # Active while the receipt has the focus (in a field these letters are typed).
+        # Only while a receipt is shown (and has the focus: in a field these letters are typed).
         Binding("p", "print_receipt", "Print"),
         Binding("s", "save_receipt", "Save"),
-        Binding("enter", "new_sale", "Next sale", show=False),
+        Binding("enter", "next_sale", "Next sale", show=False),
     ]
 
     def __init__(self, mode: str = "amount"):
@@ -52,6 +66,7 @@ class TopUpScreen(StronScreen):
         self._search_timer: Timer | None = None
         self._currencies: list[str] = []
         self._payment_types: list[tuple[str, str]] = []
+        self._quoted = None  # the request the preview on screen was made for
 
     def compose_body(self) -> ComposeResult:
         from stron_tui.services import vending
@@ -87,11 +102,35 @@ class TopUpScreen(StronScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#matches", OptionList).display = False
+        # Focusable only while a receipt is shown: Tab/Enter during a sale can never land on "next sale".
+        self.query_one("#topup-right", VerticalScroll).can_focus = False
         self.query_one("#find", Input).focus()
 
     def _default_currency(self) -> str:
         default = self.app.ctx.settings.currency
         return default if default in self._currencies else self._currencies[0]
+
+    def _default_payment_type(self) -> str:
+        """The first active payment type in the configured order (System > currencies and payment types)."""
+        return self._payment_types[0][0]
+
+    def _set_choice(self, selector: str, value: str) -> None:
+        """Set a dropdown without it counting as the cashier's choice."""
+        select = self.query_one(selector, Select)
+        if select.value != value:
+            with select.prevent(Select.Changed):
+                select.value = value
+
+    def sale_in_progress(self) -> bool:
+        """Something typed for a sale that has not been sold (what Esc and F9 would drop)."""
+        if self.receipt is not None:
+            return False
+        return self.target is not None or any(self.query_one(s, Input).value.strip() for s in ("#find", "#value"))
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action in ("print_receipt", "save_receipt", "next_sale"):
+            return self.receipt is not None
+        return True
 
     # Finding the meter --------------------------------------------------------
 
@@ -99,6 +138,10 @@ class TopUpScreen(StronScreen):
     def _typed(self, event: Input.Changed) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
+        if self.target is not None and event.value.strip().replace(" ", "") != self.target.meter_number:
+            # The cashier is looking for another meter: what was shown is no longer what would be sold.
+            self._forget_target()
+        self._say("")
         text = event.value.strip()
         if len(text) < 2:
             self.query_one("#matches", OptionList).display = False
@@ -106,52 +149,81 @@ class TopUpScreen(StronScreen):
         self._search_timer = self.set_timer(SEARCH_DELAY, lambda: self._search(text))
 
     @work(thread=True, exclusive=True, group="search")
-    def _search(self, text: str) -> None:
+    def _search(self, text: str, choose: bool = False) -> None:
         from stron_tui.services import vending
 
         try:
-            matches = vending.find_accounts(self.app.ctx, self.app.actor, text)
+            matches = vending.find_accounts(self.app.ctx, self.app.actor, text, limit=MATCH_LIMIT + 1)
         except StronError as error:
             self.app.call_from_thread(self._say, str(error))
             return
-        self.app.call_from_thread(self._show_matches, matches)
+        self.app.call_from_thread(self._show_matches, text, matches, choose)
 
-    def _show_matches(self, matches) -> None:
-        if self.target is not None and self.query_one("#find", Input).value == self.target.meter_number:
-            return  # a late answer for what was typed before the meter was chosen
+    def _show_matches(self, text: str, matches, choose: bool = False) -> None:
+        find = self.query_one("#find", Input)
+        if find.value.strip() != text:
+            return  # a late answer for what was typed before
+        if self.target is not None:
+            return  # a meter was chosen meanwhile
+        more = len(matches) > MATCH_LIMIT
+        matches = matches[:MATCH_LIMIT]
         options = self.query_one("#matches", OptionList)
         options.clear_options()
+        # The left column less the list's scrollbar gutter and option padding.
+        width = self.query_one("#topup-left").content_size.width - 4
         for match in matches:
-            options.add_option(Option(f"{match.meter_number}  {match.customer_name[:24]}  {match.account_number}",
-                                      id=match.meter_number))
+            options.add_option(Option(_match_line(match, width), id=match.meter_number))
         options.display = bool(matches)
-        if matches:
-            options.highlighted = 0
+        # One match is highlighted for Enter; of several the cashier picks one: none is taken silently.
+        options.highlighted = 0 if len(matches) == 1 else None
+        field = self.query_one("#field-find", LabeledField)
+        if len(matches) > 1:
+            field.show_error(None)
+            self._say(f"{len(matches)}{'+' if more else ''} accounts match: Down/Up picks one, Enter takes it"
+                      + ("; type more to narrow." if more else "."))
+        if not choose:
+            return
+        digits = text.replace(" ", "")
+        exact = [m for m in matches if m.meter_number == digits]
+        if len(matches) == 1 or exact:
+            self._stop_search()
+            self._load_target((exact or matches)[0].meter_number)
+        elif not matches:
+            if digits.isdigit():
+                self._load_target(digits)  # says clearly whether the meter exists or has no account
+            else:
+                field.show_error(f"No open account matches {text!r}: type a meter number, customer ID, "
+                                 "account number or name.")
 
     def on_key(self, event) -> None:
         # Up/Down in the search box move through the matches without leaving it.
         if self.focused is self.query_one("#find", Input) and event.key in ("down", "up"):
             options = self.query_one("#matches", OptionList)
             if options.display and options.option_count:
-                current = options.highlighted or 0
                 step = 1 if event.key == "down" else -1
-                options.highlighted = max(0, min(options.option_count - 1, current + step))
+                if options.highlighted is None:
+                    options.highlighted = 0 if step == 1 else options.option_count - 1
+                else:
+                    options.highlighted = max(0, min(options.option_count - 1, options.highlighted + step))
                 event.prevent_default()
                 event.stop()
 
     @on(Input.Submitted, "#find")
     def _choose_typed(self, event: Input.Submitted) -> None:
         options = self.query_one("#matches", OptionList)
-        text = event.value.strip().replace(" ", "")
+        text = event.value.strip()
+        if self.target is not None and text.replace(" ", "") == self.target.meter_number:
+            self.query_one("#value", Input).focus()
+            return
         if options.display and options.highlighted is not None:
-            number = options.get_option_at_index(options.highlighted).id
+            self._stop_search()
+            self._load_target(options.get_option_at_index(options.highlighted).id)
         elif text:
-            number = text
+            # Enter before the matches came (or for a full number): look now, and take it only if one fits.
+            self._stop_search()
+            self._search(text, choose=True)
         else:
             self.query_one("#field-find", LabeledField).show_error("Type a meter number, customer or account.")
-            return
-        self._stop_search()
-        self._load_target(number)
 
     @on(OptionList.OptionSelected, "#matches")
     def _choose_listed(self, event: OptionList.OptionSelected) -> None:
@@ -164,19 +236,43 @@ class TopUpScreen(StronScreen):
             self._search_timer = None
 
     @work(thread=True, exclusive=True, group="target")
-    def _load_target(self, meter_number: str) -> None:
+    def _load_target(self, meter_number: str, refresh: bool = False) -> None:
         from stron_tui.services import vending
 
         try:
             target = vending.load_target(self.app.ctx, self.app.actor, meter_number)
         except StronError as error:
-            self.app.call_from_thread(self.query_one("#field-find", LabeledField).show_error, str(error))
+            self.app.call_from_thread(self._target_failed, str(error))
             return
-        self.app.call_from_thread(self._show_target, target)
+        self.app.call_from_thread(self._show_target, target, refresh)
 
-    def _show_target(self, target) -> None:
-        self.target = target
+    def _target_failed(self, message: str) -> None:
+        self._forget_target()
+        self.query_one("#field-find", LabeledField).show_error(message)
+        self.query_one("#find", Input).focus()
+
+    def _forget_target(self) -> None:
+        """No meter chosen: nothing shown about one, nothing that could be sold to it."""
+        self.target = None
+        self._drop_preview()
+        self.query_one("#target", Static).update("Find a meter to begin.")
+
+    def _drop_preview(self) -> None:
         self.quote = None
+        self._quoted = None
+        self.query_one("#preview", Static).update("")
+
+    def _booked_station(self, target) -> str:
+        """The station the sale is booked to, by the rule the sale itself applies: the operator's own
+        station, else (an operator without one, such as Admin) the station of the customer's account."""
+        if self.app.actor.station_id is not None:
+            return f"{(self.app._station_label or 'your station').split()[0]} (your station)"
+        return f"{target.station_code} (account's; you have none)"
+
+    def _show_target(self, target, refresh: bool = False) -> None:
+        another = self.target is None or self.target.meter_number != target.meter_number or not refresh
+        self.target = target
+        self._drop_preview()
         self.query_one("#field-find", LabeledField).show_error(None)
         self.query_one("#matches", OptionList).display = False
         find = self.query_one("#find", Input)
@@ -190,6 +286,7 @@ class TopUpScreen(StronScreen):
             f"Tariff {terms.name[:28]}",
             f"  {terms.price_all_in.normalize()} {terms.currency}/{terms.unit}"
             + (" incl. taxes" if terms.prices_include_vat else " + taxes"),
+            f"Booked to {self._booked_station(target)}"[:40],
         ]
         if target.meter_status != "active":
             lines.append(f"! Meter is {target.meter_status}: no sales")
@@ -202,11 +299,18 @@ class TopUpScreen(StronScreen):
         if not target.last_vends:
             lines.append("No purchases yet.")
         self.query_one("#target", Static).update(printable("\n".join(lines), keep_newlines=True))
-        self.query_one("#preview", Static).update("")
-        currency = self.query_one("#currency", Select)
-        if terms.currency in self._currencies:
-            currency.value = terms.currency
-        self.query_one("#value", Input).focus()
+        if another:
+            # A new customer: the payment type and currency start from the defaults again, and the
+            # messages about the previous meter go.
+            self._set_choice("#payment-type", self._default_payment_type())
+            if terms.currency in self._currencies:
+                self._set_choice("#currency", terms.currency)
+            for name in ("value", "pin"):
+                self.query_one(f"#field-{name}", LabeledField).show_error(None)
+            self._say("")
+            self.query_one("#value", Input).focus()
+        else:
+            self._say("Meter data refreshed.")
 
     # Preview and sale -----------------------------------------------------------
 
@@ -220,7 +324,7 @@ class TopUpScreen(StronScreen):
             mode=self.mode,
             value=self.query_one("#value", Input).value,
             currency=currency if isinstance(currency, str) else None,
-            payment_type=payment if isinstance(payment, str) else "cash",
+            payment_type=payment if isinstance(payment, str) else self._default_payment_type(),
             request_id=self.request_id,
             quote_id=self.quote.quote_id if self.quote is not None else "",  # sell exactly what was previewed
         )
@@ -233,21 +337,24 @@ class TopUpScreen(StronScreen):
             return
         self._preview(self._request())
 
-    @on(Select.Changed)
-    def _choice_changed(self) -> None:
-        if self.quote is not None and self.target is not None:
-            self._forget_preview()
-            self._preview(self._request())
-
     @on(Input.Changed, "#value")
-    def _value_edited(self) -> None:
+    def _value_changed(self) -> None:
         if self.quote is not None:
-            self._forget_preview()
+            # The preview was for another amount: it must be seen again before anything is sold.
+            self._drop_preview()
+            self._say("Amount changed: press Enter to see the new breakdown.")
 
-    def _forget_preview(self) -> None:
-        """Any change to the sale needs a new preview: the sale is bound to the previewed one."""
-        self.quote = None
-        self.query_one("#preview", Static).update("")
+    @on(Select.Changed)
+    def _choice_changed(self, event: Select.Changed) -> None:
+        """The cashier picked a currency or payment type: the sale stays, the focus moves on once."""
+        if self.target is None:
+            self.query_one("#find", Input).focus()
+            return
+        if not self.query_one("#value", Input).value.strip():
+            self.query_one("#value", Input).focus()
+            return
+        self._drop_preview()
+        self._preview(self._request())  # focuses the payment password when the breakdown is shown
 
     @work(thread=True, exclusive=True, group="preview")
     def _preview(self, request) -> None:
@@ -256,13 +363,22 @@ class TopUpScreen(StronScreen):
         try:
             quote = vending.preview(self.app.ctx, self.app.actor, request)
         except StronError as error:
-            self.app.call_from_thread(self._preview_failed, error)
+            self.app.call_from_thread(self._preview_failed, request, error)
             return
-        self.app.call_from_thread(self._show_preview, quote)
+        self.app.call_from_thread(self._show_preview, request, quote)
 
-    def _preview_failed(self, error: StronError) -> None:
-        self.quote = None
-        self.query_one("#preview", Static).update("")
+    def _still_asked(self, request) -> bool:
+        """The answer is for what the screen shows now (not for an amount or meter changed meanwhile)."""
+        if self.target is None or self.receipt is not None:
+            return False
+        now = self._request()
+        return (now.meter_number, now.mode, now.value, now.currency, now.payment_type) == (
+            request.meter_number, request.mode, request.value, request.currency, request.payment_type)
+
+    def _preview_failed(self, request, error: StronError) -> None:
+        if not self._still_asked(request):
+            return
+        self._drop_preview()
         field = getattr(error, "field", None)
         if field in ("amount", "units", "mode"):
             self.query_one("#field-value", LabeledField).show_error(str(error))
@@ -270,10 +386,13 @@ class TopUpScreen(StronScreen):
         else:
             self._say(str(error))
 
-    def _show_preview(self, quote) -> None:
+    def _show_preview(self, request, quote) -> None:
         from stron_tui.services import vending
 
+        if not self._still_asked(request):
+            return
         self.quote = quote
+        self._quoted = request
         self.request_id = vending.new_request_id()  # one id per confirmed sale: a retry reuses it
         self.query_one("#field-value", LabeledField).show_error(None)
         lines = ["PREVIEW: nothing sold yet"]
@@ -289,14 +408,14 @@ class TopUpScreen(StronScreen):
             f"UNITS       {quote.units} {quote.unit}",
         ]
         self.query_one("#preview", Static).update("\n".join(lines))
-        self._say("Check the preview, then type the payment password and press Enter to sell.")
+        self._say("Check the preview, then type your payment password and press Enter to sell.")
         self.query_one("#pin", Input).focus()
 
     @on(Input.Submitted, "#pin")
     def _confirm(self, event: Input.Submitted) -> None:
-        if self.quote is None or self.target is None:
+        if self.quote is None or self.target is None or not self._still_asked(self._quoted):
             self._say("Preview the sale first: enter the amount and press Enter.")
-            self.query_one("#value", Input).focus()
+            self.query_one("#value" if self.target is not None else "#find", Input).focus()
             return
         if not event.value:
             self.query_one("#field-pin", LabeledField).show_error("Enter your payment password.")
@@ -329,7 +448,7 @@ class TopUpScreen(StronScreen):
         pin = self.query_one("#pin", Input)
         pin.value = ""
         if isinstance(error, PriceChanged):
-            self._forget_preview()
+            self._drop_preview()
             self.query_one("#value", Input).focus()
         if isinstance(error, ValidationError) and error.field in ("amount", "units"):
             self.query_one("#field-value", LabeledField).show_error(str(error))
@@ -355,8 +474,10 @@ class TopUpScreen(StronScreen):
         self.query_one("#target", Static).update("\n".join(head))
         self.query_one("#preview", Static).update(render_text(receipt, width))
         self._say(f"Sold: receipt {receipt.receipt_number}. P prints, S saves, Enter starts the next sale.")
+        panel.can_focus = True
         panel.scroll_home(animate=False)
         panel.focus()
+        self.refresh_bindings()
 
     def action_print_receipt(self) -> None:
         if self.receipt is None:
@@ -392,28 +513,62 @@ class TopUpScreen(StronScreen):
 
     def action_refresh_target(self) -> None:
         if self.target is not None:
-            self._load_target(self.target.meter_number)
+            self._load_target(self.target.meter_number, refresh=True)
 
     def action_switch_mode(self) -> None:
         self.mode = "units" if self.mode == "amount" else "amount"
         self.query_one("#topup-title", Static).update(self._title())
         self.query_one("#field-value", LabeledField).query_one("Label").update(self._value_label())
-        self.quote = None
-        self.query_one("#preview", Static).update("")
+        if self.quote is not None:
+            self._say("Switched to top-up by " + ("units" if self.mode == "units" else "amount")
+                      + ": press Enter on the value to see the new breakdown.")
+        self._drop_preview()
+
+    def action_back(self) -> None:
+        """Esc leaves the Top-up Center; with a sale open it asks first (F9 clears it instead)."""
+        if not self.sale_in_progress():
+            self.app.pop_screen()
+            return
+        from widgets.confirm import ConfirmScreen
+
+        what = f"meter {self.target.meter_number}" if self.target is not None else "the typed search"
+        amount = self.query_one("#value", Input).value.strip()
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                self.app.pop_screen()
+
+        self.app.push_screen(ConfirmScreen(
+            "Leave the Top-up Center and drop the sale in progress?",
+            f"The sale {f'of {amount} ' if amount else ''}for {what} is not finished; nothing was sold. "
+            "Press n to go back to it."),
+            answered)
+
+    def action_next_sale(self) -> None:
+        self.action_new_sale()
 
     def action_new_sale(self, focus: bool = True) -> None:
+        """F9: an explicit new sale (clears the fields); also after each sale."""
+        dropped = focus and self.sale_in_progress()
         self.receipt = None
         self.target = None
-        self.quote = None
         self.request_id = ""
+        self._drop_preview()
         for selector in ("#find", "#value", "#pin"):
             field = self.query_one(selector, Input)
             with field.prevent(Input.Changed):
                 field.value = ""
+        for name in ("find", "value", "pin"):
+            self.query_one(f"#field-{name}", LabeledField).show_error(None)
+        self.query_one("#matches", OptionList).display = False
+        self._set_choice("#payment-type", self._default_payment_type())
+        self._set_choice("#currency", self._default_currency())
         self.query_one("#target", Static).update("Find a meter to begin.")
-        self.query_one("#preview", Static).update("")
+        panel = self.query_one("#topup-right", VerticalScroll)
+        panel.can_focus = False
+        self.refresh_bindings()
         if focus:
-            self._say("")
+            self._say("New sale: the previous entries were cleared; nothing was sold." if dropped else "")
             self.query_one("#find", Input).focus()
 
 

@@ -10,6 +10,7 @@ the session.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -243,3 +244,63 @@ def set_first_admin_password(ctx: AppContext, password: str, *, source: str = "t
         admin.password_changed_at = utcnow()
         audit.record(session, None, "admin_password_set", entity="user", entity_id=admin.id,
                      user_code=admin.user_code, source=source, summary="first Admin password set")
+
+
+@dataclass(frozen=True)
+class PasswordState:
+    """Which of the operator's own passwords are temporary (123456 after creation or a reset)."""
+
+    login_temporary: bool
+    payment_temporary: bool
+    has_payment_password: bool
+
+
+def password_state(ctx: AppContext, actor: Actor) -> PasswordState:
+    with ctx.db.read_session() as session:
+        user = session.get(User, actor.user_id)
+        if user is None:
+            raise AuthenticationFailed("This operator no longer exists.")
+        return PasswordState(bool(user.must_change_password), bool(user.must_change_payment_password),
+                             user.payment_password_hash is not None)
+
+
+def replace_temporary_passwords(ctx: AppContext, actor: Actor, current: str, *, new_login: str | None,
+                                new_payment: str | None) -> None:
+    """The forced first change: the temporary login and/or payment password replaced in one step.
+
+    `current` is the login password the operator logged in with; both new
+    passwords pass the policy before anything changes, and both change in one
+    transaction, so a first sale is never refused for a temporary payment password.
+    """
+    if new_login is not None:
+        check_policy(new_login, user_code=actor.user_code, kind="login")
+    if new_payment is not None:
+        try:
+            check_policy(new_payment, user_code=actor.user_code, kind="payment")
+        except ValidationError as error:
+            raise ValidationError(error.message, field="new_payment") from None
+    with ctx.db.session() as session:
+        user = session.get(User, actor.user_id, with_for_update=True)
+        if user is None:
+            raise AuthenticationFailed("This operator no longer exists.")
+        check_not_locked(ctx, user)
+        if not verify_password(user.password_hash, current):
+            register_failure(session, ctx, user, source=actor.source, remote=actor.remote, what="password")
+            failed = True
+        else:
+            failed = False
+            if new_login is not None:
+                if verify_password(user.password_hash, new_login):
+                    raise ValidationError("The new password must differ from the old one.", field="new")
+                user.password_hash = hash_password(new_login)
+                user.must_change_password = False
+                user.password_changed_at = utcnow()
+                audit.record(session, actor, "password_changed", entity="user", entity_id=user.id,
+                             summary="changed own login password")
+            if new_payment is not None:
+                user.payment_password_hash = hash_password(new_payment)
+                user.must_change_payment_password = False
+                audit.record(session, actor, "payment_password_changed", entity="user", entity_id=user.id,
+                             summary="changed own payment password")
+    if failed:
+        raise AuthenticationFailed("The current password is wrong.")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from stron_tui.db.models import ApiAccount, Customer, ManagementToken, User
 from stron_tui.db.queries import prefix_match
 from stron_tui.errors import NotFound, ValidationError
-from stron_tui.services import audit, tokens
+from stron_tui.services import audit, auth, tokens
 from stron_tui.exports.files import export_path
 from stron_tui.exports.tables import Column as XColumn
 from stron_tui.exports.tables import write_xlsx
@@ -109,6 +109,9 @@ class ManagementOrder:
         return {}
 
     def plan(self, session: Session, facts: SaleFacts, now) -> None:
+        refusal = unsupported_reason(self.request.kind, facts.meter_number, facts.meter_type, facts.utility)
+        if refusal:
+            raise ValidationError(refusal, field="meter")
         if facts.station_id is None:
             raise ValidationError(f"Meter {facts.meter_number} has no open account and you have no sales station; "
                                   "the token needs a station for its receipt.", field="meter")
@@ -151,8 +154,28 @@ class ManagementOrder:
         return management_receipt(ctx, session, row)
 
 
-def issue(ctx: AppContext, actor: Actor, request: ManagementRequest) -> Receipt:
-    """Issue a management token; returns its receipt after commit (retries return the same)."""
+def unsupported_reason(kind: str, meter_number: str, meter_type: str, utility: str) -> str | None:
+    """Why the meter can't take this kind of token (None when it can).
+
+    Power limits are for electricity meters; a phase unbalance limit only
+    for three-phase ones. Clear tamper, clear credit and key change tokens
+    are understood by every STS meter.
+    """
+    if kind == "set_power_limit" and utility != "electricity":
+        return f"Meter {meter_number} is a {utility} meter; power limits are for electricity meters."
+    if kind == "set_phase_unbalance" and (utility != "electricity" or "three" not in meter_type.lower()):
+        return (f"Meter {meter_number} is {meter_type.replace('-', ' ')}; phase unbalance limits are "
+                "for three-phase electricity meters only.")
+    return None
+
+
+def issue(ctx: AppContext, actor: Actor, request: ManagementRequest, *,
+          payment_password: str | None = None) -> Receipt:
+    """Issue a management token; returns its receipt after commit (retries return the same).
+
+    Operators confirm with their payment password, as for a sale (wrong ones
+    count toward the lockout); API accounts authenticate with their key instead.
+    """
     if request.kind not in KINDS:
         raise ValidationError(f"Unknown management token {request.kind!r}.", field="kind")
     subclass, permission = KINDS[request.kind]
@@ -163,6 +186,8 @@ def issue(ctx: AppContext, actor: Actor, request: ManagementRequest) -> Receipt:
     if request.kind in ("clear_tamper", "clear_credit") and not reason:
         raise ValidationError("Give the reason for this token (it goes on the record).", field="reason")
     field_value, register = (None, None) if request.kind == "key_change" else _field_for(request)
+    if actor.api_account_id is None:
+        auth.confirm_payment(ctx, actor, payment_password or "")
     return issue_token(ctx, actor, ManagementOrder(request, number, subclass, field_value, register, reason))
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from stron_tui.db.models import (
@@ -25,6 +25,7 @@ from stron_tui.db.models import (
     User,
     Vend,
 )
+from stron_tui.db.queries import contains_match
 from stron_tui.errors import NotFound
 from stron_tui.services import audit
 from stron_tui.services.clock import local_date, utcnow
@@ -250,10 +251,22 @@ def lookup_receipt(ctx: AppContext, actor: Actor, number: str) -> Receipt:
         return find_receipt(ctx, session, actor, number)
 
 
-def recent_receipts(ctx: AppContext, actor: Actor, limit: int = 5) -> list[Receipt]:
-    """The operator's own last receipts (shown after login, e.g. after a dropped link)."""
+def recent_receipts(ctx: AppContext, actor: Actor, limit: int = 5, *, number: str = "") -> list[Receipt]:
+    """The operator's own last sales at their station, newest first (shown after login and after each
+    sale, e.g. after a dropped link); `number`: only those whose receipt or transaction number holds it."""
+    actor.require("topup.reprint")
+    part = number.strip().upper()
+    query = select(Vend).where(visible_to(actor, Vend))
+    if actor.user_id is not None:
+        query = query.where(Vend.operator_id == actor.user_id)
+    else:
+        query = query.where(Vend.api_account_id == actor.api_account_id)
+    if actor.station_id is not None:
+        query = query.where(Vend.station_id == actor.station_id)
+    if part:
+        query = query.where(or_(contains_match(Vend.receipt_number, part),
+                                contains_match(Vend.transaction_number, part)))
+    # (operator, business date) is indexed: the newest days come first without sorting every sale.
+    query = query.order_by(Vend.business_date.desc(), Vend.id.desc()).limit(limit)
     with ctx.db.read_session() as session:
-        own = Vend.operator_id == actor.user_id if actor.user_id is not None else (
-            Vend.api_account_id == actor.api_account_id)
-        vends = session.scalars(select(Vend).where(own, visible_to(actor, Vend)).order_by(Vend.id.desc()).limit(limit))
-        return [vend_receipt(ctx, session, vend) for vend in vends]
+        return [vend_receipt(ctx, session, vend) for vend in session.scalars(query)]

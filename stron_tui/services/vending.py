@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -47,7 +48,7 @@ from stron_tui.db.models import (
     Vend,
     VendingKey,
 )
-from stron_tui.db.queries import for_update, prefix_match
+from stron_tui.db.queries import chunked, for_update, prefix_match
 from stron_tui.errors import Conflict, NotFound, PermissionDenied, StronError, ValidationError
 from stron_tui.services import audit, auth, tokens
 from stron_tui.services.clock import local_date, utcnow
@@ -139,29 +140,79 @@ def _validate_meter_number(text: str) -> str:
         raise ValidationError(str(error), field="meter") from None
 
 
+NAME_SCAN_LIMIT = 200  # candidate names a word search reads before it stops (see find_accounts)
+# Letters that carry accents in customers' names: in the word search they match any one character,
+# and Python then compares the names without accents (no SQL function does that on every backend).
+_ACCENTED_LETTERS = frozenset("aceginorsuyz")
+
+
+def plain(text: str) -> str:
+    """Folded and without accents: "Ọkọnkwọ" and "okonkwo" compare equal."""
+    decomposed = unicodedata.normalize("NFKD", fold(text))
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+
+
+def _name_has_words(name: str, words: list[str]) -> bool:
+    """Every typed word starts a word of the name, accents and case aside."""
+    name_words = plain(name).split()
+    return all(any(part.startswith(word) for part in name_words) for word in words)
+
+
+def _word_pattern(word: str, loose: bool) -> str:
+    """A LIKE pattern for a name holding `word`; `loose` lets accent-prone letters match any character."""
+    escaped = "".join("\\" + ch if ch in "\\%_" else ("_" if loose and ch in _ACCENTED_LETTERS else ch)
+                      for ch in word)
+    return f"%{escaped}%"
+
+
 def find_accounts(ctx: AppContext, actor: Actor, query: str, limit: int = 8) -> list[AccountMatch]:
-    """Type-ahead: open accounts by meter number, account number, customer ID or name prefix."""
+    """Type-ahead: open accounts by meter number, account number, customer ID, or any word of the name.
+
+    Case and accents don't matter ("kamau" finds "Zoë Kamau", "okonkwo" finds "Ọkọnkwọ").
+    """
     actor.require("topup.vend")
     text = query.strip()
-    if not text:
+    if not text or len(text) > 120:
         return []
     key = fold(text)
     digits = text.replace(" ", "")
     # One small index-served query per kind of match, then the matches by meter number. A single query
     # with the conditions OR-ed over three tables scans every open account (seconds at a million meters,
     # on every keystroke of every cashier).
-    searches = [(Customer.name_key, key), (Customer.code_key, key), (Account.account_number, key)]
+    searches = [(Customer.name_key, key), (Customer.code_key, key), (Account.account_number, key.upper())]
     if digits.isdigit():
         searches.append((Meter.meter_number, digits))
+    elif " " in key:
+        searches.append((Account.account_number, key.replace(" ", "").upper()))
+
+    def open_accounts(condition, order, count):
+        return session.scalars(
+            select(Account.id)
+            .join(Meter, Meter.id == Account.meter_id)
+            .join(Customer, Customer.id == Account.customer_id)
+            .where(Account.status == "open", condition)
+            .order_by(order).limit(count))
+
     with ctx.db.read_session() as session:
         ids: set[int] = set()
         for column, value in searches:
-            ids.update(session.scalars(
-                select(Account.id)
-                .join(Meter, Meter.id == Account.meter_id)
-                .join(Customer, Customer.id == Account.customer_id)
-                .where(Account.status == "open", prefix_match(column, value))
-                .order_by(column).limit(limit)))
+            ids.update(open_accounts(prefix_match(column, value), column, limit))
+        words = plain(text).split()
+        if len(ids) < limit and not digits.isdigit() and words:
+            # A later word of the name ("kamau" in "Zoë Kamau") or a name typed without its accents: no
+            # index serves a word inside a name, so this reads at most NAME_SCAN_LIMIT candidate names
+            # (exact letters first, then accent-prone letters loose) and keeps those whose words match.
+            longest = max(words, key=len)
+            for loose in (False, True):
+                if len(ids) >= limit or (loose and len(longest) < 3):
+                    break
+                rows = session.execute(
+                    select(Customer.id, Customer.name)
+                    .where(Customer.name_key.like(_word_pattern(longest, loose), escape="\\"))
+                    .limit(NAME_SCAN_LIMIT)).all()
+                customers = [customer_id for customer_id, name in rows if _name_has_words(name, words)]
+                for chunk in chunked(customers):
+                    ids.update(open_accounts(Account.customer_id.in_(chunk), Account.id, limit - len(ids)))
         if not ids:
             return []
         rows = session.execute(

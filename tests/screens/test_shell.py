@@ -38,7 +38,7 @@ def menu_titles(screen):
 def make_cashier(ctx, admin, user_code="cashier", password="Cashier-pw-1"):
     users.create_user(ctx, admin, user_code=user_code, role="OnlyVending")
     actor = auth.authenticate(ctx, user_code, "123456")
-    auth.change_own_password(ctx, actor, "123456", password)
+    auth.replace_temporary_passwords(ctx, actor, "123456", new_login=password, new_payment="Pay-" + password)
 
 
 async def test_admin_logs_in_and_sees_every_module(ctx, admin):
@@ -103,16 +103,22 @@ async def test_new_user_must_change_123456_before_seeing_the_menu(ctx, admin):
         await settle(app, pilot)
         await log_in(app, pilot, "newbie", "123456")
         assert isinstance(app.screen, ChangePasswordScreen) and app.screen.forced
-        await pilot.press("escape", "f2")
+        await pilot.press("escape")  # asks before logging out
+        await settle(app, pilot)
+        assert "Log out without choosing your own password?" in str(app.screen.query_one("#confirm-question").render())
+        await pilot.press("n", "f2")
         app.open_entry("topup.amount")
         await settle(app, pilot)
         assert isinstance(app.screen, ChangePasswordScreen)
-        await pilot.press(*"123456", "enter", *"123456", "enter", *"123456", "enter")  # typed, once
+        await pilot.press(*"123456", "enter", *"123456", "enter", *"123456", "enter",
+                          *"Pay-2468", "enter", *"Pay-2468", "enter")  # typed, once
         await settle(app, pilot)
         assert "can't be the temporary password 123456" in str(app.screen.query_one("#field-new .field-error", Static).render())
         await enter(pilot, "old", "123456")
         await enter(pilot, "new", "Newbie-pw-7")
         await enter(pilot, "repeat", "Newbie-pw-7")
+        await enter(pilot, "pay-new", "Pay-2468")
+        await enter(pilot, "pay-repeat", "Pay-2468")
         await settle(app, pilot)
         assert isinstance(app.screen, MainMenuScreen)
         assert not app.actor.must_change_password

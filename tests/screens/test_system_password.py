@@ -27,7 +27,7 @@ async def enter(pilot, widget_id, text):
 def cashier_actor(ctx, admin):
     users.create_user(ctx, admin, user_code="cashier", role="OnlyVending")
     actor = auth.authenticate(ctx, "cashier", "123456")
-    auth.change_own_password(ctx, actor, "123456", "Cashier-pw-1")
+    auth.replace_temporary_passwords(ctx, actor, "123456", new_login="Cashier-pw-1", new_payment="Pay-1357")
     return auth.authenticate(ctx, "cashier", "Cashier-pw-1")
 
 
@@ -71,7 +71,8 @@ async def test_only_vending_operator_changes_login_then_payment_password(ctx, ad
         screen = app.screen
         assert screen.kind == "payment"
         assert "payment password" in str(screen.query_one("#kind-title", Static).render())
-        await change(pilot, "123456", "Pay-2468", "Pay-2468")
+        assert "Current payment password" in str(screen.query_one("#field-old Label").render())
+        await change(pilot, "Pay-1357", "Pay-2468", "Pay-2468")
         await settle(app, pilot)
         assert isinstance(app.screen, MainMenuScreen)
     user = stored(ctx)

@@ -65,7 +65,7 @@ async def test_idle_session_locks_without_losing_the_screen(ctx, admin):
 async def test_wrong_passwords_at_the_lock_lock_out_and_log_out(ctx, admin):
     users.create_user(ctx, admin, user_code="clerk", role="OnlyVending")
     clerk = auth.authenticate(ctx, "clerk", "123456")
-    auth.change_own_password(ctx, clerk, "123456", "Clerk-pw-11")
+    auth.replace_temporary_passwords(ctx, clerk, "123456", new_login="Clerk-pw-11", new_payment="Clerk-pay-1")
     app = StronApp(ctx, actor=auth.authenticate(ctx, "clerk", "Clerk-pw-11"))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)

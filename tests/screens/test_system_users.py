@@ -147,7 +147,7 @@ async def test_builtin_admin_refusals_are_shown(ctx, admin):
 async def test_operator_without_the_right_cannot_reach_user_management(ctx, admin):
     users.create_user(ctx, admin, user_code="cashier", role="OnlyVending")
     cashier = auth.authenticate(ctx, "cashier", "123456")
-    auth.change_own_password(ctx, cashier, "123456", "Cashier-pw-1")
+    auth.replace_temporary_passwords(ctx, cashier, "123456", new_login="Cashier-pw-1", new_payment="Cashier-pay-1")
     cashier = auth.authenticate(ctx, "cashier", "Cashier-pw-1")
     app = StronApp(ctx, actor=cashier)
     async with app.run_test(size=(100, 30)) as pilot:

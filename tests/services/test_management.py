@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from stron_tui.db.models import AuditEntry, ManagementToken, Meter, User
-from stron_tui.errors import PermissionDenied, ValidationError
+from stron_tui.errors import PermissionDenied, StronError, ValidationError
 from stron_tui.services import auth, management, users
 from stron_tui.services.management import ManagementRequest
 from stron_tui.services.vending import new_request_id
@@ -21,9 +21,14 @@ def world(ctx, admin):
 
 
 def issue(ctx, actor, meter, kind, *, reason="meter opened for inspection", register=None, watts=None,
-          request_id=None):
+          request_id=None, payment_password="AdminPass1"):
     return management.issue(ctx, actor, ManagementRequest(meter, kind, request_id or new_request_id(), reason,
-                                                          register, watts))
+                                                          register, watts), payment_password=payment_password)
+
+
+def set_meter_type(ctx, meter, meter_type):
+    with ctx.db.session() as session:
+        session.scalar(select(Meter).where(Meter.meter_number == meter)).meter_type = meter_type
 
 
 def token_rows(ctx) -> int:
@@ -63,6 +68,7 @@ def test_clear_credit_all_registers_and_one_register(ctx, admin, world):
 
 def test_power_limit_and_phase_unbalance_carry_the_watts(ctx, admin, world):
     meter = add_meter(world, "4300000003")
+    set_meter_type(ctx, meter, "three-phase-integrated")
     keypad = world.meter_simulator(meter)
     limit = issue(ctx, admin, meter, "set_power_limit", watts=5000, reason="")
     assert keypad.enter(limit.token).accepted and keypad.power_limit == 5000
@@ -179,3 +185,25 @@ def test_records_export_to_excel_is_audited(ctx, admin, world):
     with ctx.db.read_session() as session:
         assert session.scalar(select(func.count()).select_from(AuditEntry)
                               .where(AuditEntry.action == "report.export")) == 1
+
+
+def test_management_tokens_are_confirmed_with_the_payment_password(ctx, admin, world):
+    meter = add_meter(world, "4300000021")
+    for wrong in ("", "not-it"):
+        with pytest.raises(StronError, match="payment password"):
+            issue(ctx, admin, meter, "clear_tamper", payment_password=wrong)
+    assert token_rows(ctx) == 0
+    assert issue(ctx, admin, meter, "clear_tamper").token
+
+
+def test_tokens_are_refused_for_meters_whose_type_cannot_take_them(ctx, admin, world):
+    single = add_meter(world, "4300000022")  # single-phase electricity
+    water = add_meter(world, "4300000023", tariff="water")
+    set_meter_type(ctx, water, "water")
+    with pytest.raises(ValidationError, match="three-phase electricity meters only"):
+        issue(ctx, admin, single, "set_phase_unbalance", watts=1200, reason="")
+    with pytest.raises(ValidationError, match="power limits are for electricity meters"):
+        issue(ctx, admin, water, "set_power_limit", watts=1200, reason="")
+    assert token_rows(ctx) == 0
+    assert management.unsupported_reason("set_phase_unbalance", "1", "three-phase-split", "electricity") is None
+    assert issue(ctx, admin, water, "clear_tamper").token  # every meter takes a clear tamper token

@@ -23,3 +23,34 @@ def test_type_ahead_merges_meter_and_name_matches_by_meter_number_up_to_the_limi
 
     assert [m.meter_number for m in vending.find_accounts(ctx, admin, meters[5], limit=3)] == [meters[5]]
     assert vending.find_accounts(ctx, admin, "customer 4199") == []
+
+
+def _rename(ctx, serial, name):
+    from sqlalchemy import select
+
+    from stron_tui.db.models import Customer
+    from stron_tui.services.text import fold
+
+    with ctx.db.session() as session:
+        customer = session.scalar(select(Customer).where(Customer.code == f"C{serial}"))
+        customer.name, customer.name_key = name, fold(name)
+
+
+def test_type_ahead_finds_any_word_accounts_and_ids_whatever_the_case_and_accents(ctx, admin):
+    world = build_world(ctx)
+    zoe, juma, ada, other = (add_meter(world, f"41000002{n:02d}") for n in range(4))
+    _rename(ctx, "4100000200", "Zoë Kamau")
+    _rename(ctx, "4100000201", "Juma KAMAU")
+    _rename(ctx, "4100000202", "Adaeze Ọkọnkwọ")
+    _rename(ctx, "4100000203", "Akamaus Otieno")  # "kamau" inside a word is not a word of the name
+
+    def found(text):
+        return sorted(m.meter_number for m in vending.find_accounts(ctx, admin, text))
+
+    assert found("kamau") == sorted([zoe, juma])
+    assert found("Kamau zoe") == [zoe]
+    assert found("okonkwo") == found("ỌKỌNKWỌ") == found("adaeze okon") == [ada]
+    assert found(world.accounts[juma].lower()) == found(world.accounts[juma]) == [juma]
+    assert found("c4100000202") == [ada]
+    assert found("otieno") == [other]
+    assert found("%amau") == found("k_mau") == []

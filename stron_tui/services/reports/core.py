@@ -575,7 +575,44 @@ def transactions(ctx: AppContext, actor: Actor, numbers: Sequence[str]) -> Trans
                     vend.currency, vend.gross_amount, vend.vat_amount, vend.excise_amount, vend.net_amount,
                     vend.units, token_text(vend.token), vend.key_change_tokens, int(count or 0),
                 )
+        missing = [n for n in wanted if n not in found]
+        if missing:
+            found.update(_management_transactions(session, actor, missing, zone))
     return TransactionLookup([found[n] for n in wanted if n in found], [n for n in wanted if n not in found])
+
+
+def _management_transactions(session: Session, actor: Actor, numbers: Sequence[str], zone) -> dict:
+    """Management tokens (M... numbers) in the same shape; they carry no money, tariff or units."""
+    by_upper = {n.upper(): n for n in numbers}
+    reprints = (
+        select(func.count(ReceiptPrint.id)).where(ReceiptPrint.receipt_number == ManagementToken.receipt_number)
+        .scalar_subquery()
+    )
+    found = {}
+    for chunk in chunked(list(by_upper)):
+        query = (
+            select(ManagementToken, Customer.code, Customer.name, Customer.phone, Customer.address,
+                   Account.account_number, District.name, SalesStation.name, User.user_code,
+                   reprints.label("reprints"))
+            .outerjoin(Customer, Customer.id == ManagementToken.customer_id)
+            .outerjoin(Account, Account.id == ManagementToken.account_id)
+            .outerjoin(District, District.id == ManagementToken.district_id)
+            .outerjoin(SalesStation, SalesStation.id == ManagementToken.station_id)
+            .outerjoin(User, User.id == ManagementToken.operator_id)
+            .where(ManagementToken.transaction_number.in_(chunk), visible_to(actor, ManagementToken))
+        )
+        for row, c_code, c_name, c_phone, c_address, account_number, district, station, operator, count in (
+            session.execute(query)
+        ):
+            kind = row.kind.replace("_", " ").capitalize()
+            found[by_upper[row.transaction_number]] = TransactionDetail(
+                row.transaction_number, row.receipt_number, row.created_at.astimezone(zone), row.business_date,
+                c_code or "", c_name or "", c_phone or "", c_address or "", row.meter_number, account_number or "",
+                district or "", station or "", operator or "(API)", row.source, "", "", "", row.kind, kind, "",
+                None, None, "", None, None, None, None, None, token_text(row.token), row.key_change_tokens,
+                int(count or 0),
+            )
+    return found
 
 
 # ---------------------------------------------------------------------------
@@ -886,6 +923,7 @@ class CashupLine:
     currency: str
     count: int
     amount: Decimal | None  # money handed over, in `currency`; None for reprints and tokens
+    station: str = ""  # the station the sales are booked to (an operator without one books to the account's)
 
 
 @dataclass(frozen=True)
@@ -896,7 +934,7 @@ class Cashup:
 
 
 def cashup(ctx: AppContext, actor: Actor, filters: ReportFilters, *, by_day: bool = True) -> Cashup:
-    """Per operator (and day): sales and money by payment type and currency, reprints, management tokens."""
+    """Per operator, station (and day): sales and money by payment type and currency, reprints, tokens."""
     with _start(ctx, actor) as session:
         scope = resolve(session, actor, filters)
         if scope.meter_id is not None or scope.customer_id is not None:
@@ -905,9 +943,10 @@ def cashup(ctx: AppContext, actor: Actor, filters: ReportFilters, *, by_day: boo
         source = _source(scope)
         day = [source.business_date] if by_day else []
         sales = session.execute(
-            select(source.operator, *day, source.payment_type, source.paid_currency, source.count, source.paid)
+            select(source.operator, source.station_id, *day, source.payment_type, source.paid_currency,
+                   source.count, source.paid)
             .where(*_conditions(source, scope))
-            .group_by(source.operator, *day, source.payment_type, source.paid_currency)
+            .group_by(source.operator, source.station_id, *day, source.payment_type, source.paid_currency)
         ).all()
 
         def events(model, *extra):
@@ -927,8 +966,8 @@ def cashup(ctx: AppContext, actor: Actor, filters: ReportFilters, *, by_day: boo
                 where.append(model.district_id == scope.district_id)
             operator = func.coalesce(model.operator_id, 0)
             return session.execute(
-                select(operator, *day_column, *extra, func.count(model.id)).where(*where)
-                .group_by(operator, *day_column, *extra)
+                select(operator, model.station_id, *day_column, *extra, func.count(model.id)).where(*where)
+                .group_by(operator, model.station_id, *day_column, *extra)
             ).all()
 
         # Reprints and tokens carry no payment type or utility: they are left out under such a filter.
@@ -936,27 +975,37 @@ def cashup(ctx: AppContext, actor: Actor, filters: ReportFilters, *, by_day: boo
         reprints = [] if by_payment else events(ReceiptPrint)
         tokens = [] if by_payment else events(ManagementToken, ManagementToken.kind)
         operators = _user_codes(session, [r[0] for r in sales] + [r[0] for r in reprints] + [r[0] for r in tokens])
+        stations = _names(session, SalesStation, [r[1] for r in sales] + [r[1] for r in reprints]
+                          + [r[1] for r in tokens])
         type_names = dict(payment_type_order(session, (r[-4] for r in sales)))
         money = _Money(session)
 
+    def station_code(station_id) -> str:
+        return stations.get(station_id, ("", ""))[0]
+
     lines: list[tuple] = []
     for row in sales:
-        operator, rest = row[0], row[1:]
+        operator, station_id, rest = row[0], row[1], row[2:]
         day_value, (payment_type, currency, count, paid) = (rest[0], rest[1:]) if by_day else (None, rest)
-        lines.append((operators.get(operator or 0, "?"), day_value, 0, f"Sales: {type_names.get(payment_type, payment_type)}",
-                      currency, int(count), money(paid, currency)))
+        lines.append((operators.get(operator or 0, "?"), day_value, station_code(station_id), 0,
+                      f"Sales: {type_names.get(payment_type, payment_type)}", currency, int(count),
+                      money(paid, currency)))
     for row in reprints:
-        operator, day_value, count = (row[0], row[1], row[2]) if by_day else (row[0], None, row[1])
-        lines.append((operators.get(operator or 0, "?"), day_value, 1, "Reprints", "", int(count), None))
+        operator, station_id, rest = row[0], row[1], row[2:]
+        day_value, count = (rest[0], rest[1]) if by_day else (None, rest[0])
+        lines.append((operators.get(operator or 0, "?"), day_value, station_code(station_id), 1, "Reprints", "",
+                      int(count), None))
     for row in tokens:
-        operator, day_value, kind, count = (row[0], row[1], row[2], row[3]) if by_day else (row[0], None, row[1], row[2])
-        lines.append((operators.get(operator or 0, "?"), day_value, 2, f"Token: {kind}", "", int(count), None))
-    lines.sort(key=lambda l: (l[0], l[1] or date.min, l[2], l[3], l[4]))
-    result = [CashupLine(op, day_value, item, currency, count, amount)
-              for op, day_value, _, item, currency, count, amount in lines]
+        operator, station_id, rest = row[0], row[1], row[2:]
+        day_value, kind, count = (rest[0], rest[1], rest[2]) if by_day else (None, rest[0], rest[1])
+        lines.append((operators.get(operator or 0, "?"), day_value, station_code(station_id), 2, f"Token: {kind}",
+                      "", int(count), None))
+    lines.sort(key=lambda l: (l[0], l[1] or date.min, l[2], l[3], l[4], l[5]))
+    result = [CashupLine(op, day_value, item, currency, count, amount, station)
+              for op, day_value, station, _, item, currency, count, amount in lines]
 
     totals: dict[tuple[int, str, str], list] = {}
-    for op, day_value, order, item, currency, count, amount in lines:
+    for op, day_value, station, order, item, currency, count, amount in lines:
         t = totals.setdefault((order, item, currency), [0, None if amount is None else Decimal(0)])
         t[0] += count
         if amount is not None:

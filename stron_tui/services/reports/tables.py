@@ -135,13 +135,13 @@ def silent_table(rows: Iterable[SilentMeterRow], count: int, filters=()) -> Repo
 
 CASHUP_COLUMNS = [
     Column("Operator", 12), Column("Date", 11, "date"), Column("Item", 24), Column("Currency", 8),
-    Column("Count", 9, "integer"), Column("Amount", 14, "money"),
+    Column("Count", 9, "integer"), Column("Amount", 14, "money"), Column("Station", 8),
 ]
 
 
 def cashup_table(report: Cashup) -> ReportTable:
     def values(line):
-        return (line.operator, line.business_date, line.item, line.currency, line.count, line.amount)
+        return (line.operator, line.business_date, line.item, line.currency, line.count, line.amount, line.station)
 
     return ReportTable("Cash-up Report", CASHUP_COLUMNS, [values(l) for l in report.lines],
                        [values(t) for t in report.totals], report.filters)
