@@ -57,6 +57,10 @@ class Scoped:
 def operator(ctx, admin, user_code: str, role: str, station_id: int | None):
     users.create_user(ctx, admin, user_code=user_code, role=role, station_id=station_id)
     with ctx.db.session() as session:
+        first = auth.actor_for(session, session.scalar(select(User).where(User.user_key == fold(user_code))), "tui")
+    # Past the first login's forced change of both passwords.
+    auth.replace_temporary_passwords(ctx, first, "123456", new_login=f"{user_code}-Pass1", new_payment=f"{user_code}-Pay1")
+    with ctx.db.session() as session:
         user = session.scalar(select(User).where(User.user_key == fold(user_code)))
         return auth.actor_for(session, user, "tui")
 
@@ -92,8 +96,9 @@ def build_scoped(ctx, admin) -> Scoped:
         return vending.vend(ctx, actor, request, payment_password=password)
 
     def clear_credit(actor, meter, reason):
+        password = None if actor.api_account_id else ADMIN_PAYMENT_PASSWORD
         return management.issue(ctx, actor, ManagementRequest(meter, "clear_credit", vending.new_request_id(),
-                                                              reason))
+                                                              reason), payment_password=password)
 
     return Scoped(
         world, m1, m2, s2_id, cashier1, cashier2, key_a, key_b, partner_a, partner_b,

@@ -41,7 +41,7 @@ def test_the_shared_cleaner_removes_every_control_and_override():
 def test_a_management_reason_through_the_service_is_stored_without_controls(ctx, admin):
     world = build_world(ctx)
     meter = add_meter(world, "4800000001")
-    receipt = management.issue(ctx, admin, ManagementRequest(meter, "clear_tamper", new_request_id(), HOSTILE))
+    receipt = management.issue(ctx, admin, ManagementRequest(meter, "clear_tamper", new_request_id(), HOSTILE), payment_password="AdminPass1")
     assert receipt.reason == "seal ]0;owned ok[2J[4i 31m end"
     with ctx.db.read_session() as session:
         stored = session.scalar(select(ManagementToken.reason))
@@ -54,7 +54,7 @@ def test_a_reason_of_only_controls_is_no_reason(ctx, admin):
     world = build_world(ctx)
     meter = add_meter(world, "4800000002")
     with pytest.raises(ValidationError, match="reason"):
-        management.issue(ctx, admin, ManagementRequest(meter, "clear_tamper", new_request_id(), "\x1b\x07\x9b"))
+        management.issue(ctx, admin, ManagementRequest(meter, "clear_tamper", new_request_id(), "\x1b\x07\x9b"), payment_password="AdminPass1")
     with ctx.db.read_session() as session:
         assert session.scalar(select(ManagementToken.id)) is None
 
@@ -106,7 +106,7 @@ def test_a_row_planted_with_escape_sequences_prints_without_them(ctx, admin, tmp
     harmless on the receipt, on screen and in the print stream."""
     world = build_world(ctx)
     meter = add_meter(world, "4800000003")
-    receipt = management.issue(ctx, admin, ManagementRequest(meter, "clear_tamper", new_request_id(), "seal"))
+    receipt = management.issue(ctx, admin, ManagementRequest(meter, "clear_tamper", new_request_id(), "seal"), payment_password="AdminPass1")
     with ctx.db.session() as session:
         session.execute(update(ManagementToken).values(reason="seal\x1b[4i\x1b]0;owned\x07\x9b2J\u202e"))
         session.execute(update(Customer).values(name="Ada\x1b[2J Obi"))

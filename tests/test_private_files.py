@@ -86,7 +86,7 @@ def test_exports_and_receipts_are_private_even_under_a_loose_umask(ctx, admin):
     previous = os.umask(0o022)
     try:
         meter = add_meter(build_world(ctx), "4900000001")
-        receipt = management.issue(ctx, admin, ManagementRequest(meter, "clear_tamper", new_request_id(), "seal"))
+        receipt = management.issue(ctx, admin, ManagementRequest(meter, "clear_tamper", new_request_id(), "seal"), payment_password="AdminPass1")
         written = [excel_io.export_library(ctx, admin, "customers").path,
                    *save_receipt(ctx.settings, receipt, user_id=admin.user_id)]
     finally:

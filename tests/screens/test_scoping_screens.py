@@ -32,7 +32,8 @@ async def test_reprint_of_another_stations_receipt_is_no_receipt_and_shows_no_to
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await _reprint_by_keyboard(app, pilot, scoped.s1_sale.receipt_number)
-        assert _error_shown(app) == f"! There is no receipt or transaction numbered {scoped.s1_sale.receipt_number}."
+        assert _error_shown(app) == (f"! There is no receipt or transaction numbered {scoped.s1_sale.receipt_number}"
+                                     ", and none of your last receipts here holds it.")
         assert type(app.screen).__name__ == "ReprintScreen"
         shown = str(app.screen.query_one("#recent", Static).render())
         assert shown == "You have no receipts yet."

@@ -19,9 +19,11 @@ def manager(ctx, admin, user_code, permission):
     roles.create_role(ctx, admin, name=f"{user_code} role", permissions=[permission, "topup.vend", "topup.reprint"])
     users.create_user(ctx, admin, user_code=user_code, role=f"{user_code} role")
     with ctx.db.session() as session:
-        user = auth.find_user(session, user_code)
-        user.must_change_password = False  # past the first login's forced change
-        return auth.actor_for(session, user, "tui")
+        first = auth.actor_for(session, auth.find_user(session, user_code), "tui")
+    # Past the first login's forced change of both passwords.
+    auth.replace_temporary_passwords(ctx, first, "123456", new_login="Manager-Pass1", new_payment="Manager-Pay1")
+    with ctx.db.session() as session:
+        return auth.actor_for(session, auth.find_user(session, user_code), "tui")
 
 
 def api_rows(ctx):

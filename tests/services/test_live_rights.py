@@ -71,7 +71,7 @@ def test_a_disabled_cashier_sells_nothing_more_in_its_open_session(ctx, admin, w
         vending.preview(ctx, cashier, request(meter))
     with pytest.raises(PermissionDenied, match="cashier is disabled"):
         management.issue(ctx, cashier, ManagementRequest(meter, "clear_tamper", vending.new_request_id(),
-                                                         "opened"))
+                                                         "opened"), payment_password=PAYMENT)
     assert counts(ctx) == before
 
 
@@ -90,7 +90,7 @@ def test_a_role_that_lost_a_permission_stops_that_door_at_once(ctx, admin, world
     take_permission(ctx, "Till", "exceptions.clear_tamper")
     with pytest.raises(PermissionDenied, match="cashier may no longer issue clear tamper tokens"):
         management.issue(ctx, cashier, ManagementRequest(meter, "clear_tamper", vending.new_request_id(),
-                                                         "opened"))
+                                                         "opened"), payment_password=PAYMENT)
     assert counts(ctx) == before
 
 

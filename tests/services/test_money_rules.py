@@ -22,6 +22,8 @@ from tests.services.test_basedata_excel import write_sheet
 
 PAYMENT_PASSWORD = "AdminPass1"
 
+ADMIN_PASSWORD = "AdminPass1"  # the admin fixture's login password, also its payment password
+
 
 @pytest.fixture
 def world(ctx, admin):
@@ -90,22 +92,27 @@ def test_the_same_key_with_any_other_field_is_a_conflict(ctx, admin, world, chan
 def test_a_management_key_with_any_other_field_is_a_conflict(ctx, admin, world, change):
     meter, other = add_meter(world, "4800000004"), add_meter(world, "4800000005")
     first = management.issue(ctx, admin, ManagementRequest(meter, "clear_credit", "mgmt-key-0001",
-                                                           reason="customer moved", register=0))
+                                                           reason="customer moved", register=0),
+                             payment_password=ADMIN_PASSWORD)
     fields = {"kind": "clear_credit", "reason": "customer moved", "register": 0} | change
     target = other if fields.pop("meter", None) else meter
     with pytest.raises(Conflict, match=f"different token \\(receipt {first.receipt_number}\\)"):
-        management.issue(ctx, admin, ManagementRequest(target, request_id="mgmt-key-0001", **fields))
+        management.issue(ctx, admin, ManagementRequest(target, request_id="mgmt-key-0001", **fields),
+                         payment_password=ADMIN_PASSWORD)
     assert count(ctx, ManagementToken) == 1
     # The same request again is the same token.
     assert management.issue(ctx, admin, ManagementRequest(meter, "clear_credit", "mgmt-key-0001",
-                                                          reason="customer  moved", register=0)) == first
+                                                          reason="customer  moved", register=0),
+                            payment_password=ADMIN_PASSWORD) == first
 
 
 def test_a_power_limit_key_with_another_limit_is_a_conflict_and_other_callers_get_their_own(ctx, admin, world):
     meter = add_meter(world, "4800000006")
-    first = management.issue(ctx, admin, ManagementRequest(meter, "set_power_limit", "limit-key-01", watts=5000))
+    first = management.issue(ctx, admin, ManagementRequest(meter, "set_power_limit", "limit-key-01", watts=5000),
+                             payment_password=ADMIN_PASSWORD)
     with pytest.raises(Conflict):
-        management.issue(ctx, admin, ManagementRequest(meter, "set_power_limit", "limit-key-01", watts=6000))
+        management.issue(ctx, admin, ManagementRequest(meter, "set_power_limit", "limit-key-01", watts=6000),
+                         payment_password=ADMIN_PASSWORD)
     mine = management.issue(ctx, partner(ctx, admin, world, "Partner D"),
                             ManagementRequest(meter, "set_power_limit", "limit-key-01", watts=5000))
     assert mine.receipt_number != first.receipt_number and mine.token != first.token
@@ -242,8 +249,9 @@ def test_a_token_always_belongs_to_an_operator_or_an_api_account(ctx, admin, wor
     from stron_tui.services.permissions import SYSTEM_ACTOR
 
     meter = add_meter(world, "4800000012")
-    with pytest.raises(PermissionDenied, match="operator or an API account"):
-        management.issue(ctx, SYSTEM_ACTOR, ManagementRequest(meter, "clear_tamper", "system-token-1", reason="x"))
+    with pytest.raises(AuthenticationFailed):  # a token needs an operator's payment password first
+        management.issue(ctx, SYSTEM_ACTOR, ManagementRequest(meter, "clear_tamper", "system-token-1", reason="x"),
+                         payment_password=ADMIN_PASSWORD)
     with pytest.raises(AuthenticationFailed):  # a sale needs an operator's payment password first
         vending.vend(ctx, SYSTEM_ACTOR, VendRequest(meter, "amount", "5", request_id="system-sale-01"))
     assert count(ctx, Vend) == count(ctx, ManagementToken) == 0

@@ -28,7 +28,7 @@ from tests.ssh.conftest import Terminal
 async def _station_works(station, source: str = "127.0.0.9", username="Admin", password="AdminPass1") -> None:
     async with await station.connect(username, password, source=source) as conn:
         terminal = await Terminal.open(conn)
-        await terminal.wait_for(r"Main menu|temporary password")
+        await terminal.wait_for(r"Main menu|temporary")
         await terminal.press("f10")
 
 
