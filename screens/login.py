@@ -17,7 +17,7 @@ from widgets.fields import LabeledField, TextInput
 class LoginScreen(StronScreen):
     """User ID and password; Enter logs in."""
 
-    BINDINGS = [Binding("escape", "app.quit", "Quit")]
+    BINDINGS = [Binding("escape", "app.quit", "Quit", id="login.quit")]
 
     def __init__(self, user_code: str = "", notice: str = ""):
         super().__init__()
@@ -82,7 +82,7 @@ class LoginScreen(StronScreen):
 class FirstStartScreen(StronScreen):
     """The first start: the built-in Admin has no password yet."""
 
-    BINDINGS = [Binding("escape", "app.quit", "Quit")]
+    BINDINGS = [Binding("escape", "app.quit", "Quit", id="login.quit")]
 
     def compose_body(self) -> ComposeResult:
         with Center():
@@ -141,9 +141,9 @@ class LockScreen(StronScreen):
 
     TITLE_TEXT = "Session locked"
     BINDINGS = [
-        Binding("escape", "stay", "Back", show=False),
-        Binding("f9", "other_user", "Other user"),
-        Binding("f10", "app.logout", "Log out"),
+        Binding("escape", "stay", "Back", show=False, id="login.stay"),
+        Binding("f9", "other_user", "Other user", id="login.other-user"),
+        Binding("f10", "app.logout", "Log out", id="login.logout"),
     ]
 
     def __init__(self, minutes: float = 0):

@@ -56,6 +56,8 @@ class Settings:
     low_bandwidth: bool = False
     utility_name: str = "Stron Utility"
     api_threads: int = 4  # requests each API process works on at once (see stron_tui/api/app.py)
+    # Binding id -> keys ("f2" or "f2,ctrl+t"), from the TOML file's [keymap] table; F1 lists the ids.
+    keymap: dict[str, str] = field(default_factory=dict, compare=False)
     config_file: Path | None = field(default=None, compare=False)
 
     @property
@@ -87,6 +89,20 @@ def _parse_int(name: str, value: object) -> int:
     return number
 
 
+def _parse_keymap(table: object, config_file: Path) -> dict[str, str]:
+    """The [keymap] table: each binding id names its keys as text, e.g. `"topup.reprint" = "f8,ctrl+r"`."""
+    if not isinstance(table, dict):
+        raise ConfigurationError(f"keymap in {config_file} must be a table of binding id = \"keys\".")
+    keymap: dict[str, str] = {}
+    for binding_id, keys in table.items():
+        if not isinstance(keys, str) or not keys.strip() or any(not key.strip() for key in keys.split(",")):
+            raise ConfigurationError(
+                f"keymap entry {binding_id!r} in {config_file} must name keys such as \"f8\" or \"f8,ctrl+r\"."
+            )
+        keymap[str(binding_id)] = ",".join(key.strip() for key in keys.split(","))
+    return keymap
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read the settings; raises ConfigurationError with one clear sentence."""
     env = dict(os.environ if environ is None else environ)
@@ -103,11 +119,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
                 document = tomllib.load(handle)
         except (OSError, tomllib.TOMLDecodeError) as error:
             raise ConfigurationError(f"Cannot read the config file {config_file}: {error}.") from None
+        keymap = _parse_keymap(document.pop("keymap", {}), config_file)
         known = set(ENVIRONMENT.values())
         unknown = sorted(set(document) - known)
         if unknown:
             raise ConfigurationError(
-                f"Unknown setting {unknown[0]!r} in {config_file}; known settings are {', '.join(sorted(known))}."
+                f"Unknown setting {unknown[0]!r} in {config_file}; known settings are {', '.join(sorted(known | {'keymap'}))}."
             )
         values.update(document)
         if "data_dir" in document and not data_dir_text:
@@ -128,6 +145,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         else:
             values[name] = str(values[name])
 
+    if config_file.exists():
+        values["keymap"] = keymap
     database_url = str(values.pop("database_url", "") or f"sqlite:///{data_dir / 'stron.sqlite3'}")
     export_dir = Path(str(values.pop("export_dir", data_dir / "exports"))).expanduser()
     master_key_file = Path(str(values.pop("master_key_file", data_dir / "master.key"))).expanduser()

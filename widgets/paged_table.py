@@ -49,10 +49,10 @@ class RowsTable(DataTable):
     """The rows: PageUp/PageDown/Home/End move between database pages, not within the few rows shown."""
 
     BINDINGS = [
-        Binding("pagedown", "page('next')", "PgDn", show=False),
-        Binding("pageup", "page('previous')", "PgUp", show=False),
-        Binding("home", "page('first')", "Home", show=False),
-        Binding("end", "page('last')", "End", show=False),
+        Binding("pagedown", "page('next')", "Next page", show=False, id="table.page-next"),
+        Binding("pageup", "page('previous')", "Previous page", show=False, id="table.page-previous"),
+        Binding("home", "page('first')", "First page", show=False, id="table.page-first"),
+        Binding("end", "page('last')", "Last page", show=False, id="table.page-last"),
     ]
 
     def action_page(self, where: str) -> None:
@@ -70,11 +70,11 @@ class PagedTable(Vertical):
     """
 
     BINDINGS = [
-        Binding("slash", "focus_search", "Search"),
-        Binding("pagedown", "next_page", "PgDn", show=False),
-        Binding("pageup", "previous_page", "PgUp", show=False),
-        Binding("home", "first_page", "Home", show=False),
-        Binding("end", "last_page", "End", show=False),
+        Binding("slash", "focus_search", "Search", id="table.focus-search"),
+        Binding("pagedown", "next_page", "Next page", show=False, id="table.page-next"),
+        Binding("pageup", "previous_page", "Previous page", show=False, id="table.page-previous"),
+        Binding("home", "first_page", "First page", show=False, id="table.page-first"),
+        Binding("end", "last_page", "Last page", show=False, id="table.page-last"),
     ]
 
     class Opened(Message):

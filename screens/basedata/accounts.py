@@ -26,7 +26,7 @@ class AccountViewScreen(StronScreen):
     """Customer, meter and key data, tariff and recent tokens of one account."""
 
     TITLE_TEXT = "Account"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("e", "edit", "Edit")]
+    BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("e", "edit", "Edit", id="accounts.edit")]
     DEFAULT_CSS = "AccountViewScreen #account-body { height: 1fr; padding: 0 2; }"
 
     def __init__(self, account_id: int):

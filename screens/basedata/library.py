@@ -32,15 +32,15 @@ class LibraryScreen(StronScreen):
     LIBRARY = ""
     DEFAULT_CSS = LIST_CSS
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("slash", "search", "Search"),
-        Binding("n", "new", "New"),
-        Binding("e", "edit", "Edit"),
-        Binding("d", "delete", "Delete"),
-        Binding("x", "export", "Export"),
-        Binding("i", "import", "Import"),
-        Binding("t", "template", "Template"),
-        Binding("o", "sort", "Sort"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("slash", "search", "Search", id="library.search"),
+        Binding("n", "new", "New", id="library.new"),
+        Binding("e", "edit", "Edit", id="library.edit"),
+        Binding("d", "delete", "Delete", id="library.delete"),
+        Binding("x", "export", "Export", id="library.export"),
+        Binding("i", "import", "Import", show=False, id="library.import"),
+        Binding("t", "template", "Template", show=False, id="library.template"),
+        Binding("o", "sort", "Sort", show=False, id="library.sort"),
     ]
 
     def __init__(self):
@@ -213,8 +213,8 @@ class RecordFormScreen(StronScreen):
     """Add or edit one record; every field says what is wrong right under it."""
 
     BINDINGS = [
-        Binding("escape", "back", "Cancel"),
-        Binding("ctrl+s", "save", "Save"),
+        Binding("escape", "back", "Cancel", id="back"),
+        Binding("ctrl+s", "save", "Save", id="library.save"),
     ]
     DEFAULT_CSS = """
     RecordFormScreen #form-fields { height: 1fr; padding: 0 2; }
@@ -307,8 +307,8 @@ class ImportScreen(StronScreen):
     """Ask for an .xlsx path, import it all-or-nothing, list every problem."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("ctrl+e", "export_errors", "Export problems"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("ctrl+e", "export_errors", "Export problems", id="library.export-errors"),
     ]
     DEFAULT_CSS = """
     ImportScreen #import-box { height: auto; padding: 0 2; }

@@ -57,13 +57,13 @@ class ReportScreen(StronScreen):
     REPORT_KEY = ""  # the export name in stron_tui.services.reports.REPORTS
     PAGED = False
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("ctrl+r", "run", "Run"),
-        Binding("pagedown", "next_page", "Next page"),
-        Binding("pageup", "previous_page", "Prev page"),
-        Binding("f7", "export('xlsx')", "Excel"),
-        Binding("f8", "export('pdf')", "PDF"),
-        Binding("f9", "export('csv')", "CSV"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("ctrl+r", "run", "Run", id="report.run"),
+        Binding("pagedown", "next_page", "Next page", id="report.next-page"),
+        Binding("pageup", "previous_page", "Prev page", id="report.previous-page"),
+        Binding("f7", "export('xlsx')", "Excel", id="report.export-xlsx"),
+        Binding("f8", "export('pdf')", "PDF", id="report.export-pdf"),
+        Binding("f9", "export('csv')", "CSV", id="report.export-csv"),
     ]
     DEFAULT_CSS = """
     ReportScreen #report-table { height: 1fr; }

@@ -80,8 +80,8 @@ class MonthlySummaryScreen(ReportScreen):
 class CustomerPaymentScreen(ReportScreen):
     TITLE_TEXT = "Customer Payment Report"
     REPORT_KEY = "payments"
-    BINDINGS = ReportScreen.BINDINGS + [Binding("ctrl+o", "open_row", "Drill down"),
-                                        Binding("backspace", "up", "Stations", show=False)]
+    BINDINGS = ReportScreen.BINDINGS + [Binding("ctrl+o", "open_row", "Drill down", id="report.open-row"),
+                                        Binding("backspace", "up", "Stations", show=False, id="report.up")]
 
     def __init__(self, **initial):
         super().__init__(**initial)
@@ -134,7 +134,7 @@ class CustomerPaymentScreen(ReportScreen):
 class TransactionReportScreen(ReportScreen):
     TITLE_TEXT = "Transaction Number Report"
     REPORT_KEY = "transactions"
-    BINDINGS = ReportScreen.BINDINGS + [Binding("ctrl+p", "reprint", "Reprint")]
+    BINDINGS = ReportScreen.BINDINGS + [Binding("f6", "reprint", "Reprint", id="report.reprint")]
 
     def filter_fields(self):
         return [FilterField("numbers", "Transaction numbers (separate with spaces or commas)", 70, "V0000000001 ...")]
@@ -224,7 +224,7 @@ class NonVendingMeterScreen(ReportScreen):
 class CashupScreen(ReportScreen):
     TITLE_TEXT = "Cash-up Report"
     REPORT_KEY = "cashup"
-    BINDINGS = ReportScreen.BINDINGS + [Binding("ctrl+b", "toggle_days", "By day / period")]
+    BINDINGS = ReportScreen.BINDINGS + [Binding("ctrl+b", "toggle_days", "By day", id="report.toggle-days")]
 
     def __init__(self, **initial):
         super().__init__(**initial)

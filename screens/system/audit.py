@@ -26,11 +26,11 @@ class AuditLogScreen(StronScreen):
     TITLE_TEXT = "Audit Log"
     CSS_PATH = "system.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("slash", "filters", "Filter"),
-        Binding("right_square_bracket", "page(1)", "Older"),
-        Binding("left_square_bracket", "page(-1)", "Newer"),
-        Binding("x", "export", "Export Excel"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("slash", "filters", "Filter", id="audit.filters"),
+        Binding("right_square_bracket", "page(1)", "Older", id="audit.page-next"),
+        Binding("left_square_bracket", "page(-1)", "Newer", id="audit.page-previous"),
+        Binding("x", "export", "Export Excel", id="audit.export"),
     ]
 
     def __init__(self):

@@ -19,8 +19,8 @@ class ChangePasswordScreen(StronScreen):
 
     TITLE_TEXT = "Change Password"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("f8", "switch_kind", "Login/payment"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("f8", "switch_kind", "Login/payment", id="password.switch-kind"),
     ]
 
     def __init__(self, kind: str = "login", forced: bool = False):

@@ -47,10 +47,10 @@ class RoleListScreen(StronScreen):
     CSS_PATH = "system.tcss"
     TITLE_TEXT = "Role Management"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("n", "new", "New"),
-        Binding("e", "edit", "Edit"),
-        Binding("delete", "delete", "Delete"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("n", "new", "New", id="roles.new"),
+        Binding("e", "edit", "Edit", id="roles.edit"),
+        Binding("delete", "delete", "Delete", id="roles.delete"),
     ]
 
     def __init__(self):
@@ -145,8 +145,8 @@ class RoleFormScreen(StronScreen):
 
     CSS_PATH = "system.tcss"
     BINDINGS = [
-        Binding("escape", "cancel", "Back"),
-        Binding("ctrl+s", "save", "Save"),
+        Binding("escape", "cancel", "Back", id="back"),
+        Binding("ctrl+s", "save", "Save", id="roles.save"),
     ]
 
     def __init__(self, role=None):

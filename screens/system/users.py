@@ -26,17 +26,17 @@ class UserListScreen(StronScreen):
     CSS_PATH = "system.tcss"
     TITLE_TEXT = "User Management"
     BINDINGS = [
-        Binding("escape", "back", "Back", show=False),
-        Binding("n", "new", "New"),
-        Binding("e", "edit", "Edit"),
-        Binding("d", "toggle_enabled", "Disable"),
-        Binding("u", "unlock", "Unlock"),
-        Binding("r", "reset('login')", "Reset pw"),
-        Binding("p", "reset('payment')", "Pay pw"),
-        Binding("delete", "delete", "Delete"),
-        Binding("slash", "search", "Search", show=False),
-        Binding("right_square_bracket", "page(1)", "Next page", show=False),
-        Binding("left_square_bracket", "page(-1)", "Prev page", show=False),
+        Binding("escape", "back", "Back", show=False, id="back"),
+        Binding("n", "new", "New", id="users.new"),
+        Binding("e", "edit", "Edit", id="users.edit"),
+        Binding("d", "toggle_enabled", "Disable", id="users.toggle-enabled"),
+        Binding("u", "unlock", "Unlock", id="users.unlock"),
+        Binding("r", "reset('login')", "Reset pw", id="users.reset-login"),
+        Binding("p", "reset('payment')", "Pay pw", id="users.reset-payment"),
+        Binding("delete", "delete", "Delete", show=False, id="users.delete"),
+        Binding("slash", "search", "Search", show=False, id="users.search"),
+        Binding("right_square_bracket", "page(1)", "Next page", show=False, id="users.page-next"),
+        Binding("left_square_bracket", "page(-1)", "Prev page", show=False, id="users.page-previous"),
     ]
 
     def __init__(self):
@@ -224,8 +224,8 @@ class UserFormScreen(StronScreen):
 
     CSS_PATH = "system.tcss"
     BINDINGS = [
-        Binding("escape", "cancel", "Back"),
-        Binding("ctrl+s", "save", "Save"),
+        Binding("escape", "cancel", "Back", id="back"),
+        Binding("ctrl+s", "save", "Save", id="users.save"),
     ]
 
     def __init__(self, user=None):

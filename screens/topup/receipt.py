@@ -16,10 +16,10 @@ from widgets.fields import LabeledField, TextInput
 
 class ReceiptScreen(StronScreen):
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("enter", "back", "Done", show=False),
-        Binding("p", "print_receipt", "Print"),
-        Binding("s", "save_receipt", "Save txt/pdf"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("enter", "back", "Done", show=False, id="receipt.back"),
+        Binding("p", "print_receipt", "Print", id="receipt.print-receipt"),
+        Binding("s", "save_receipt", "Save txt/pdf", id="receipt.save-receipt"),
     ]
     DEFAULT_CSS = """
     ReceiptScreen #receipt-text { width: auto; padding: 0 2; }

@@ -30,15 +30,15 @@ def money(value, currency: str = "") -> str:
 class TopUpScreen(StronScreen):
     CSS_PATH = "topup.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("f5", "refresh_target", "Refresh"),
-        Binding("f7", "switch_mode", "Amount/Units"),
-        Binding("f8", "reprint", "Reprint"),
-        Binding("f9", "new_sale", "New sale"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("f5", "refresh_target", "Refresh", show=False, id="topup.refresh-target"),
+        Binding("f7", "switch_mode", "Amount/Units", id="topup.switch-mode"),
+        Binding("f8", "reprint", "Reprint", id="topup.reprint"),
+        Binding("f9", "new_sale", "New sale", id="topup.new-sale"),
         # Active while the receipt has the focus (in a field these letters are typed).
-        Binding("p", "print_receipt", "Print"),
-        Binding("s", "save_receipt", "Save"),
-        Binding("enter", "new_sale", "Next sale", show=False),
+        Binding("p", "print_receipt", "Print", id="topup.print-receipt"),
+        Binding("s", "save_receipt", "Save", id="topup.save-receipt"),
+        Binding("enter", "new_sale", "Next sale", show=False, id="topup.new-sale-enter"),
     ]
 
     def __init__(self, mode: str = "amount"):
