@@ -74,8 +74,8 @@ class KeysScreen(StronScreen):
 
     def compose_body(self) -> ComposeResult:
         width = max([len(key.keys) for key in self._keys] + [4]) + 2
-        lines = [f"{'Key':<{width}}{'Does':<34}Keymap id"]
-        lines += [f"{key.keys:<{width}}{key.description:<34}{key.binding_id}" for key in self._keys]
+        lines = [f"{'Key':<{width}}{'Does':<33} Keymap id"]
+        lines += [f"{key.keys:<{width}}{key.description:<33} {key.binding_id}" for key in self._keys]
         with VerticalScroll(id="keys-list"):
             yield Static("\n".join(lines), id="keys-text", markup=False)
         yield Static(

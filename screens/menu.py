@@ -34,7 +34,8 @@ class MainMenuScreen(StronScreen):
         modules = actor.visible_modules()
         yield OptionList(
             *[
-                Option(f"{module.function_key.upper():>3}  {module.title:<20} {module.description}", id=module.key)
+                Option(f"{self.app.key_display(f'module.{module.key}', module.function_key).upper():>3}  {module.title:<20} "
+                       f"{module.description}", id=module.key)
                 for module in modules
             ],
             id="modules",

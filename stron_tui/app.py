@@ -27,7 +27,7 @@ class ScreenCommands(Provider):
         if actor is None:
             return
         for module in actor.visible_modules():
-            yield f"{module.title}", f"Open the {module.title} menu ({module.function_key.upper()})", partial(
+            yield f"{module.title}", f"Open the {module.title} menu ({app.key_display(f'module.{module.key}', module.function_key).upper()})", partial(
                 app.open_module, module.key
             )
         for entry in ENTRIES:

@@ -124,7 +124,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         unknown = sorted(set(document) - known)
         if unknown:
             raise ConfigurationError(
-                f"Unknown setting {unknown[0]!r} in {config_file}; known settings are {', '.join(sorted(known | {'keymap'}))}."
+                f"Unknown setting {unknown[0]!r} in {config_file}; known settings are "
+                f"{', '.join(sorted(known | {'keymap'}))}."
             )
         values.update(document)
         if "data_dir" in document and not data_dir_text:

@@ -20,7 +20,7 @@ class MeterLibraryScreen(LibraryScreen):
     # The footer's room goes to batch input here (a meter library grows by batches); Export is in F1.
     BINDINGS = [binding for binding in LibraryScreen.BINDINGS if binding.key != "x"] + [
         Binding("x", "export", "Export", show=False, id="library.export"),
-        Binding("b", "batch", "Batch", tooltip="Batch input: a range of meter numbers at once", id="meters.batch"),
+        Binding("b", "batch", "Batch", tooltip="Batch input of a meter number range", id="meters.batch"),
     ]
 
     def search_hint(self) -> str:
