@@ -49,5 +49,19 @@ async def enter(pilot, widget_id: str, text: str) -> None:
 
 
 async def type_text(pilot, text: str) -> None:
-    """Type into the focused field: printable keys one by one, as a cashier would."""
-    await pilot.press(*text)
+    """Type into the focused field key by key, as a cashier would; text beyond ASCII arrives as a paste would."""
+    if text.isascii():
+        await pilot.press(*[{" ": "space"}.get(character, character) for character in text])
+    else:
+        pilot.app.focused.insert_text_at_cursor(text)
+        await pilot.pause()
+
+
+async def fill(app, pilot, values: dict[str, str]) -> None:
+    """Fill form inputs (`#input-<name>`): clear each, then type its new value."""
+    for name, value in values.items():
+        field = app.screen.query_one(f"#input-{name}", Input)
+        field.focus()
+        field.value = ""
+        await pilot.pause()
+        await type_text(pilot, value)
