@@ -12,6 +12,7 @@ from textual.widgets import DataTable
 
 from screens.reports.base import COMMON_FIELDS, ReportScreen, Result, date_field
 from stron_tui.services import reports
+from stron_tui.money import money_text
 from stron_tui.services.clock import utcnow
 from stron_tui.services.reports import ReportFilters, tables
 from widgets.bar_chart import BarChart
@@ -25,9 +26,11 @@ def _fields(*names: str) -> list[FilterField]:
 def _money_summary(totals) -> str:
     parts = []
     for t in totals:
-        paid = f" (paid {t.paid_amount:,} {t.paid_currency})" if t.paid_currency != t.currency else ""
-        parts.append(f"{t.vend_count:,} sales: {t.gross_amount:,} {t.currency}{paid}, VAT {t.vat_amount:,}, "
-                     f"excise {t.excise_amount:,}, net {t.net_amount:,}, {t.units:,} units")
+        paid = f" (paid {money_text(t.paid_amount, t.paid_currency)})" if t.paid_currency != t.currency else ""
+        units = ", ".join(f"{units:,} {unit} {utility}" for utility, unit, units in t.units_by_utility)
+        parts.append(f"{t.vend_count:,} sales: {money_text(t.gross_amount, t.currency)}{paid}, "
+                     f"VAT {money_text(t.vat_amount)}, excise {money_text(t.excise_amount)}, "
+                     f"net {money_text(t.net_amount)}; {units}")
     return "Totals: " + " | ".join(parts) if parts else "Totals: no sales"
 
 
