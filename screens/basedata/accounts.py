@@ -10,6 +10,7 @@ from textual.widgets import Static
 from screens.base import StronScreen
 from screens.basedata.library import LibraryScreen
 from stron_tui.errors import StronError
+from stron_tui.money import money_text
 
 
 class AccountLibraryScreen(LibraryScreen):
@@ -79,7 +80,7 @@ class AccountViewScreen(StronScreen):
             "",
             f"Recent sales ({view.vend_count} in all):",
         ]
-        lines += [f"  {local_text(v.created_at, zone)}  {v.receipt_number}  {v.amount:.2f} {v.currency}  "
+        lines += [f"  {local_text(v.created_at, zone)}  {v.receipt_number}  {money_text(v.amount, v.currency)}  "
                   f"{v.units} {t['unit']}  {v.token}" for v in view.vends] or ["  none"]
         lines += ["", "Recent management tokens:"]
         lines += [f"  {local_text(k.created_at, zone)}  {k.kind}  {k.token}  {k.reason}" for k in view.tokens] or ["  none"]

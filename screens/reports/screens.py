@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable
 
 from screens.reports.base import COMMON_FIELDS, ReportScreen, Result, date_field
-from stron_tui.services import reports
 from stron_tui.money import money_text
+from stron_tui.services import reports
 from stron_tui.services.clock import utcnow
 from stron_tui.services.reports import ReportFilters, tables
 from widgets.bar_chart import BarChart

@@ -18,13 +18,14 @@ from textual.widgets.option_list import Option
 
 from screens.base import StronScreen
 from stron_tui.errors import StronError, ValidationError
+from stron_tui.money import money_text
 from widgets.fields import LabeledField, TextInput
 
 SEARCH_DELAY = 0.3  # seconds of typing pause before asking the database (debounce)
 
 
 def money(value, currency: str = "") -> str:
-    return f"{value:,.2f} {currency}".strip()
+    return money_text(value, currency)  # quotes come rounded to the currency's minor unit (XOF 0, KWD 3)
 
 
 class TopUpScreen(StronScreen):

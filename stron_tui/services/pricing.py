@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from stron_tui.errors import ValidationError
+from stron_tui.money import in_minor_unit, money_text
 
 UNIT_STEP = Decimal("0.1")
 STS_MAX_UNITS = Decimal("1820162.4")
@@ -85,12 +86,8 @@ class Quote:
     price_all_in: Decimal
 
 
-def quantum(minor_unit: int) -> Decimal:
-    return Decimal(1).scaleb(-minor_unit)
-
-
 def round_money(value: Decimal, minor_unit: int) -> Decimal:
-    return value.quantize(quantum(minor_unit), rounding=ROUND_HALF_UP)
+    return in_minor_unit(value, minor_unit)
 
 
 def round_units_down(value: Decimal) -> Decimal:
@@ -136,15 +133,17 @@ def split_gross(gross: Decimal, terms: TariffTerms) -> tuple[Decimal, Decimal, D
 
 
 def _check_limits(gross: Decimal, units: Decimal, terms: TariffTerms, field: str) -> None:
-    symbol = terms.currency
+    def shown(amount: Decimal) -> str:  # limits are stored with four places; people read the minor unit
+        return money_text(amount, terms.currency, terms.currency_minor_unit)
+
     if gross < terms.min_purchase:
         raise ValidationError(
-            f"The minimum purchase on tariff {terms.name} is {terms.min_purchase} {symbol}; this sale is {gross} {symbol}.",
+            f"The minimum purchase on tariff {terms.name} is {shown(terms.min_purchase)}; this sale is {shown(gross)}.",
             field=field,
         )
     if terms.max_purchase is not None and gross > terms.max_purchase:
         raise ValidationError(
-            f"The maximum purchase on tariff {terms.name} is {terms.max_purchase} {symbol}; this sale is {gross} {symbol}.",
+            f"The maximum purchase on tariff {terms.name} is {shown(terms.max_purchase)}; this sale is {shown(gross)}.",
             field=field,
         )
     if units > STS_MAX_UNITS:
@@ -155,7 +154,7 @@ def _check_limits(gross: Decimal, units: Decimal, terms: TariffTerms, field: str
     if units < UNIT_STEP:
         raise ValidationError(
             f"This amount buys less than {UNIT_STEP} {terms.unit} at {terms.price_all_in.normalize()} "
-            f"{symbol} per {terms.unit}; enter a larger amount.",
+            f"{terms.currency} per {terms.unit}; enter a larger amount.",
             field=field,
         )
 

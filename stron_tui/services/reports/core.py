@@ -18,7 +18,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Select, and_, case, exists, extract, func, or_, select, text, union_all
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    exists,
+    extract,
+    func,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from stron_tui.db.models import (
@@ -38,6 +49,7 @@ from stron_tui.db.models import (
 )
 from stron_tui.db.queries import Page, chunked, keyset_page
 from stron_tui.errors import ValidationError
+from stron_tui.money import DEFAULT_MINOR_UNIT, in_minor_unit
 from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
@@ -143,8 +155,7 @@ class _Money:
         self.minor = dict(session.execute(select(Currency.code, Currency.minor_unit)).all())
 
     def __call__(self, value, currency: str) -> Decimal:
-        value = Decimal(value or 0)
-        return value.quantize(Decimal(1).scaleb(-self.minor.get(currency, 2)))
+        return in_minor_unit(value or 0, self.minor.get(currency, DEFAULT_MINOR_UNIT))
 
 
 def _units(value) -> Decimal:
