@@ -58,6 +58,9 @@ class StronApp(App):
     StronApp.-ascii Toast { border-left: none; }
     """
     TITLE = "stron-tui"
+    # Screens narrower than the 80-column design size get "-narrow": two-column screens give the right
+    # column (receipt, token) the room, so the token never wraps at 60 columns or more.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal")]
     COMMANDS = App.COMMANDS | {ScreenCommands}
     BINDINGS = [
         Binding("f1", "show_keys", "Keys", show=False, id="app.keys"),

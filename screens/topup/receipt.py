@@ -31,6 +31,7 @@ class ReceiptScreen(StronScreen):
         self.receipt = receipt
 
     def compose_body(self) -> ComposeResult:
+        from screens.topup.topup import receipt_view_width
         from stron_tui.exports.receipts import render_text
 
         title = "Receipt (reprint)" if self.receipt.reprint else "Receipt"
@@ -42,8 +43,8 @@ class ReceiptScreen(StronScreen):
             summary.append(f"TOKEN  {format_token(self.receipt.token)}")
         yield Static("\n".join(summary), id="token-line", markup=False)
         with VerticalScroll():
-            # On screen at the station's width when it fits, else 40 columns.
-            width = self.receipt.receipt_width if self.app.size.width >= self.receipt.receipt_width + 6 else 40
+            # On screen the receipt takes the room it has; the printer keeps the station's width.
+            width = receipt_view_width(self.app.size.width - 6)
             yield Static(render_text(self.receipt, width), id="receipt-text", markup=False)
 
     def action_back(self) -> None:

@@ -24,6 +24,11 @@ from widgets.fields import LabeledField, TextInput
 SEARCH_DELAY = 0.3  # seconds of typing pause before asking the database (debounce)
 
 
+def receipt_view_width(room: int) -> int:
+    """A receipt on screen uses the room it has (not the printer's 32 or 40 columns), 32 to 60 wide."""
+    return max(32, min(room, 60))
+
+
 def money(value, currency: str = "") -> str:
     return money_text(value, currency)  # quotes come rounded to the currency's minor unit (XOF 0, KWD 3)
 
@@ -33,7 +38,7 @@ class TopUpScreen(StronScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("f5", "refresh_target", "Refresh", show=False, id="topup.refresh-target"),
-        Binding("f7", "switch_mode", "Amount/Units", id="topup.switch-mode"),
+        Binding("f7", "switch_mode", "Amount/Units", show=False, id="topup.switch-mode"),
         Binding("f8", "reprint", "Reprint", id="topup.reprint"),
         Binding("f9", "new_sale", "New sale", id="topup.new-sale"),
         # Active while the receipt has the focus (in a field these letters are typed).
@@ -198,7 +203,7 @@ class TopUpScreen(StronScreen):
         if target.key_change_pending:
             lines.append("! Key change tokens come first")
         for past in target.last_vends[:2]:
-            lines.append(f"Last {past.when[5:]} {money(past.amount)} {past.units}{past.unit}")
+            lines.append(f"Last {past.when[5:]} {money(past.amount, past.currency)} {past.units}{past.unit}")
         if not target.last_vends:
             lines.append("No purchases yet.")
         self.query_one("#target", Static).update("\n".join(lines))
@@ -330,7 +335,7 @@ class TopUpScreen(StronScreen):
         self.action_new_sale(focus=False)
         self.receipt = receipt
         panel = self.query_one("#topup-right", VerticalScroll)
-        width = max(32, min(receipt.receipt_width, panel.size.width - 3))
+        width = receipt_view_width(panel.size.width - 3)
         head = []
         if receipt.key_change_tokens:
             head.append(f"KEY CHANGE FIRST: {len(receipt.key_change_tokens)} tokens, in order (below)")

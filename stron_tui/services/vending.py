@@ -39,12 +39,13 @@ from stron_tui.db.models import (
 )
 from stron_tui.db.queries import for_update, prefix_match
 from stron_tui.errors import Conflict, NotFound, StronError, ValidationError
+from stron_tui.money import in_minor_unit
 from stron_tui.services import audit, auth, tokens
 from stron_tui.services.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.services.pricing import Payment, Quote, TariffTerms, parse_decimal, quote_by_amount, quote_by_units
-from stron_tui.services.receipts import Receipt, build_vend_receipt, vend_receipt
+from stron_tui.services.receipts import Receipt, _minor_unit, build_vend_receipt, vend_receipt
 from stron_tui.services.text import fold
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
@@ -188,7 +189,8 @@ def _past_vends(ctx: AppContext, session: Session, meter_id: int, limit: int = 5
     rows = session.scalars(select(Vend).where(Vend.meter_id == meter_id).order_by(Vend.id.desc()).limit(limit))
     return tuple(
         PastVend(row.created_at.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M"), row.receipt_number,
-                 row.gross_amount, row.currency, row.units, row.unit, row.token)
+                 in_minor_unit(row.gross_amount, _minor_unit(session, row.currency)), row.currency, row.units,
+                 row.unit, row.token)
         for row in rows
     )
 

@@ -19,7 +19,7 @@ def _pending_debounces(app) -> list[asyncio.Task]:
     for node in app.screen.walk_children(with_self=True):
         for timer in list(node._timers):
             task = timer._task
-            if task is not None and not task.done() and timer._repeat == 1 and timer._interval <= SHORT_TIMER:
+            if task is not None and not task.done() and timer._repeat == 0 and timer._interval <= SHORT_TIMER:
                 tasks.append(task)
     return tasks
 

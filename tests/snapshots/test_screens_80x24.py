@@ -122,7 +122,7 @@ def test_clear_tamper_unknown_meter(snap_compare, ctx, admin, shop):
 def test_reprint_receipt(snap_compare, ctx, admin, shop):
     async def run_before(pilot):
         await opened("topup.reprint")(pilot)
-        await pilot.press(*"V", "enter")
+        await pilot.press(*"S1-00000002", "enter")
         await settle(pilot.app, pilot)
     assert snap_compare(StronApp(ctx, actor=admin), terminal_size=SIZE, run_before=run_before)
 

@@ -1,0 +1,59 @@
+"""What a cashier sees at the edges of the design size: the token on one line, receipts that use the room."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from stron_tui.app import StronApp
+from stron_tui.db.models import Vend
+from stron_tui.services import vending
+from stron_tui.services.vending import VendRequest
+from tests.factories import add_meter, build_world
+from tests.screens.keyboard import enter, settle
+
+
+def screen_lines(app) -> list[str]:
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+async def sell_by_keys(app, pilot, meter: str, amount: str) -> None:
+    app.open_entry("topup.amount")
+    await settle(app, pilot)
+    await pilot.press(*meter)
+    await settle(app, pilot)
+    await pilot.press("enter")
+    await settle(app, pilot)
+    await enter(pilot, "value", amount)
+    await settle(app, pilot)
+    await enter(pilot, "pin", "AdminPass1")
+    await settle(app, pilot)
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+async def test_the_token_never_wraps_from_60_columns(ctx, admin, width):
+    world = build_world(ctx)
+    meter = add_meter(world, "4300000001")
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await sell_by_keys(app, pilot, meter, "10")
+        with ctx.db.read_session() as session:
+            token = session.scalar(select(Vend.token))
+        grouped = " ".join(token[i:i + 4] for i in range(0, 20, 4))
+        assert any(grouped in line for line in screen_lines(app)), "\n".join(screen_lines(app))
+
+
+@pytest.mark.parametrize(("width", "receipt_width"), [(80, 60), (120, 60), (60, 54)])
+async def test_the_receipt_view_uses_the_room_it_has(ctx, admin, width, receipt_width):
+    world = build_world(ctx)
+    meter = add_meter(world, "4300000002")
+    receipt = vending.vend(ctx, admin, VendRequest(meter, "amount", "10", request_id=vending.new_request_id()),
+                           payment_password="AdminPass1")
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(width, 24)) as pilot:
+        app.open_entry("topup.reprint")
+        await settle(app, pilot)
+        await enter(pilot, "number", receipt.receipt_number)
+        await settle(app, pilot)
+        rules = [line.strip() for line in screen_lines(app) if line.strip().startswith("----")]
+        assert rules and len(rules[0]) == receipt_width
