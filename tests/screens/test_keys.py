@@ -141,3 +141,16 @@ async def test_a_keymap_in_the_settings_moves_keys_by_id(ctx, admin):
         await settle(app, pilot)
         listed = str(app.screen.query_one("#keys-text", Static).render())
         assert any(line.startswith("a ") and line.rstrip().endswith("library.new") for line in listed.splitlines())
+
+
+async def test_the_top_up_keys_after_a_sale_are_findable(ctx, admin):
+    from tests.factories import add_meter
+    from tests.screens.test_layout import sell_by_keys
+
+    world = build_world(ctx)
+    meter = add_meter(world, "4300000003")
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=SIZE) as pilot:
+        await sell_by_keys(app, pilot, meter, "10")
+        assert app.screen.receipt is not None
+        assert await problems_of(app, pilot) == []

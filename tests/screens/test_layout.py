@@ -57,3 +57,32 @@ async def test_the_receipt_view_uses_the_room_it_has(ctx, admin, width, receipt_
         await settle(app, pilot)
         rules = [line.strip() for line in screen_lines(app) if line.strip().startswith("----")]
         assert rules and len(rules[0]) == receipt_width
+
+
+async def test_dropdowns_show_several_options_at_once(ctx, admin):
+    from textual.widgets import Select
+    from textual.widgets._select import SelectOverlay
+
+    build_world(ctx)
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_entry("topup.amount")
+        await settle(app, pilot)
+        select = app.screen.query_one("#payment-type", Select)
+        select.focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        overlay = select.query_one(SelectOverlay)
+        assert overlay.option_count >= 3
+        assert overlay.region.height >= overlay.option_count
+        await pilot.press("escape")
+        app.open_entry("system.users")
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        select = app.screen.query_one("#role", Select)
+        select.focus()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        overlay = select.query_one(SelectOverlay)
+        assert overlay.option_count >= 3 and overlay.region.height >= 3
