@@ -22,7 +22,7 @@ class LabeledField(Vertical):
     DEFAULT_CSS = """
     LabeledField { height: auto; margin: 0 0 1 0; }
     LabeledField > Input { width: 100%; }
-    LabeledField > Label { color: $text-muted; }
+    LabeledField > Label { color: $text-muted; width: 100%; }  /* a long label wraps, never cut */
     LabeledField > .field-error { color: $error; height: auto; }
     LabeledField > .field-error.-empty { display: none; }
     """

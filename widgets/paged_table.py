@@ -32,6 +32,9 @@ class TablePage:
     first_key: Any = None
     last_key: Any = None
     note: str = ""
+    total: int | None = None  # rows in the whole list, when the caller counted them
+    page_size: int = 0  # the rows a full page holds (to count the pages)
+    noun: str = "rows"  # what the rows are: "353 meters"
 
 
 @dataclass
@@ -217,6 +220,9 @@ class PagedTable(Vertical):
         where = f"page {number}" if number else "last page"
         if not page.rows:
             info = "Nothing found." if text else "The list is empty."
+        elif page.total is not None and page.page_size:
+            pages = max(1, -(-page.total // page.page_size))
+            info = f"page {number or pages} of {pages}, {page.total:,} {page.noun}"
         else:
             info = f"{where}: {len(page.rows)} row(s)"
             info += "  PgDn more" if has_next else ""

@@ -11,6 +11,7 @@ from screens.base import StronScreen
 from screens.basedata.library import LibraryScreen
 from stron_tui.errors import StronError
 from stron_tui.money import money_text
+from widgets.words import code_words
 
 
 class AccountLibraryScreen(LibraryScreen):
@@ -83,5 +84,5 @@ class AccountViewScreen(StronScreen):
         lines += [f"  {local_text(v.created_at, zone)}  {v.receipt_number}  {money_text(v.amount, v.currency)}  "
                   f"{v.units} {t['unit']}  {v.token}" for v in view.vends] or ["  none"]
         lines += ["", "Recent management tokens:"]
-        lines += [f"  {local_text(k.created_at, zone)}  {k.kind}  {k.token}  {k.reason}" for k in view.tokens] or ["  none"]
+        lines += [f"  {local_text(k.created_at, zone)}  {code_words(k.kind)}  {k.token}  {k.reason}" for k in view.tokens] or ["  none"]
         return "\n".join(lines)

@@ -70,12 +70,19 @@ class LibraryScreen(StronScreen):
 
     # runs in the table's worker thread
     def fetch(self, text: str, after: Any, backwards: bool) -> TablePage:
+        limit = self.page_size()
         page = L.search(self.app.ctx, self.app.actor, self.lib.name, text, sort=self.sort, after=after,
-                        backwards=backwards, limit=self.page_size())
+                        backwards=backwards, limit=limit)
+        # The whole library is counted when the list starts over (one indexed count), not on each page turn.
+        if text:
+            self._total = None
+        elif after is None or getattr(self, "_total", None) is None:
+            self._total = L.count(self.app.ctx, self.app.actor, self.lib.name)
         rows = [(record.id, [self.cell(column.name, record.get(column.name)) for column in self.lib.list_columns])
                 for record in page.rows]
         note = "" if page.mode in ("all", "prefix") else "matches anywhere in the text"
-        return TablePage(rows, page.has_more, page.first_key, page.last_key, note)
+        return TablePage(rows, page.has_more, page.first_key, page.last_key, note, total=self._total,
+                         page_size=limit, noun=self.lib.name)
 
     def page_size(self) -> int:
         return max(10, self.size.height - 6) if self.size.height else L.PAGE_SIZE

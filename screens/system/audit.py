@@ -12,6 +12,7 @@ from screens.base import StronScreen
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.services.clock import local_text
 from widgets.fields import LabeledField, TextInput
+from widgets.words import code_words
 
 FILTERS = (
     ("user_code", "User ID", 14),
@@ -110,7 +111,7 @@ class AuditLogScreen(StronScreen):
         self._next_key = page.next_key
         for row in self._rows:
             table.add_row(local_text(row.occurred_at, zone, with_seconds=True), row.source.upper(),
-                          row.user_code, row.action, row.summary, key=str(row.id))
+                          row.user_code, code_words(row.action), row.summary, key=str(row.id))
         number = len(self._keys)
         parts = [f"Page {number}, newest first: {len(self._rows)} entries"]
         if page.next_key:
@@ -132,7 +133,7 @@ class AuditLogScreen(StronScreen):
         row = self._rows[index]
         where = f" from {row.remote}" if row.remote else ""
         what = f" on {row.entity} {row.entity_id}" if row.entity else ""
-        detail.update(f"{row.action}{what} by {row.user_code or '-'} via {row.source.upper()}{where}: "
+        detail.update(f"{code_words(row.action)} ({row.action}){what} by {row.user_code or '-'} via {row.source.upper()}{where}: "
                       f"{row.summary}" + (f"\n{row.detail}" if row.detail else ""))
 
     def say(self, message: str) -> None:
