@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Sequence
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.suggester import SuggestFromList, Suggester
 from textual.widgets import Input, Label, Static
 
 
@@ -14,6 +18,35 @@ class TextInput(Input):
         kwargs.setdefault("compact", True)  # one line instead of three: fits 80x24
         super().__init__(*args, **kwargs)
         self.cursor_blink = False
+
+
+class LookupSuggester(Suggester):
+    """Type-ahead for a field that names a record: `lookup(prefix)` (a database call, run off the UI
+    thread) gives the first name starting with what was typed, or None."""
+
+    def __init__(self, lookup: Callable[[str], str | None]):
+        super().__init__(use_cache=True, case_sensitive=False)
+        self._lookup = lookup
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if not value.strip():
+            return None
+        suggestion = await asyncio.to_thread(self._lookup, value)
+        # The record's own spelling (Enter takes it); it must continue what was typed.
+        return suggestion if suggestion and suggestion.lower().startswith(value.lower()) else None
+
+
+def choice_suggester(choices: Sequence[str]) -> Suggester:
+    """Type-ahead over a fixed list (meter types, statuses)."""
+    return SuggestFromList(choices, case_sensitive=False)
+
+
+def accept_suggestion(field: Input) -> None:
+    """Enter takes the suggested name, as a picker would, before moving on."""
+    suggestion = getattr(field, "_suggestion", "")
+    if suggestion and suggestion.lower().startswith(field.value.lower()) and suggestion != field.value:
+        field.value = suggestion
+        field.cursor_position = len(suggestion)
 
 
 class LabeledField(Vertical):

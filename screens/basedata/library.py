@@ -20,7 +20,7 @@ from screens.base import StronScreen
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.services import libraries as L
 from widgets.confirm import ConfirmScreen
-from widgets.fields import LabeledField, TextInput
+from widgets.fields import LabeledField, LookupSuggester, TextInput, accept_suggestion, choice_suggester
 from widgets.paged_table import PagedTable, TablePage
 
 LIST_CSS = """
@@ -216,6 +216,11 @@ class LibraryScreen(StronScreen):
         self.app.push_screen(ImportScreen(self.lib), lambda changed: changed and self.table.reload())
 
 
+# Form fields that name a record of another library (or a currency): typed, they complete to a real name.
+REFERENCES = {"district_code": "districts", "station_code": "stations", "tariff_name": "tariffs",
+              "customer_code": "customers", "meter_number": "meters", "currency_code": "currencies"}
+
+
 class RecordFormScreen(StronScreen):
     """Add or edit one record; every field says what is wrong right under it."""
 
@@ -242,7 +247,8 @@ class RecordFormScreen(StronScreen):
         with VerticalScroll(id="form-fields"):
             for spec in self.lib.fields:
                 yield LabeledField(spec.hint(), TextInput(self.initial.get(spec.name, ""), id=f"input-{spec.name}",
-                                                          max_length=max(spec.max_length, 20)),
+                                                          max_length=max(spec.max_length, 20),
+                                                          suggester=self._suggester(spec)),
                                    id=f"field-{spec.name}")
         yield Static("", id="form-message", markup=False)
 
@@ -250,11 +256,34 @@ class RecordFormScreen(StronScreen):
         super().on_mount()
         self.query_one(f"#input-{self.lib.fields[0].name}", Input).focus()
 
+    def _suggester(self, spec: L.Field):
+        """Fields that name a record or pick from a list complete as they are typed; Enter takes the name."""
+        if spec.choices:
+            return choice_suggester(spec.choices)
+        reference = REFERENCES.get(spec.name)
+        if reference is None or reference == self.lib.name:  # a record's own key is typed, not picked
+            return None
+        ctx, actor = self.app.ctx, self.app.actor
+        if reference == "currencies":
+            from stron_tui.services.vending import currencies
+
+            return LookupSuggester(lambda prefix: next(
+                (code for code in currencies(ctx) if code.lower().startswith(prefix.lower())), None))
+
+        def first_key(prefix: str) -> str | None:
+            page = L.search(ctx, actor, reference, prefix, limit=5)
+            key_field = L.library(reference).key_field
+            keys = [str(record.get(key_field) or "") for record in page.rows]
+            return next((key for key in sorted(keys) if key.lower().startswith(prefix.lower())), None)
+
+        return LookupSuggester(first_key)
+
     def action_back(self) -> None:
         self.dismiss(None)
 
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:
+        accept_suggestion(event.input)
         names = [spec.name for spec in self.lib.fields]
         current = (event.input.id or "").removeprefix("input-")
         if current in names and names.index(current) < len(names) - 1:

@@ -86,3 +86,41 @@ async def test_dropdowns_show_several_options_at_once(ctx, admin):
         await settle(app, pilot)
         overlay = select.query_one(SelectOverlay)
         assert overlay.option_count >= 3 and overlay.region.height >= 3
+
+
+async def test_fields_that_name_a_record_complete_as_typed_and_enter_takes_the_name(ctx, admin):
+    from textual.widgets import Input
+
+    from stron_tui.services.meters import METER_TYPES
+
+    build_world(ctx)  # district D1, tariffs Home, Business, Water
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_entry("basedata.stations")
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        field = app.screen.query_one("#input-district_code", Input)
+        field.focus()
+        await pilot.press("d")
+        await settle(app, pilot)
+        assert field._suggestion.lower() == "d1"
+        await pilot.press("enter")
+        assert field.value == "D1"
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await pilot.press("escape")
+        app.open_entry("basedata.meters")
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        field = app.screen.query_one("#input-meter_type", Input)
+        field.focus()
+        field.value = ""
+        wanted = next(kind for kind in METER_TYPES if kind.startswith("three"))
+        await pilot.press(*"three")
+        await settle(app, pilot)
+        await pilot.press("enter")
+        assert field.value == wanted
+        number = app.screen.query_one("#input-meter_number", Input)
+        assert number.suggester is None  # a new meter's own number is typed, never completed
