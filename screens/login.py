@@ -141,7 +141,7 @@ class LockScreen(StronScreen):
 
     TITLE_TEXT = "Session locked"
     BINDINGS = [
-        Binding("escape", "stay", "Back", show=False, id="login.stay"),
+        Binding("escape", "stay", "Stay locked", id="login.stay"),
         Binding("f9", "other_user", "Other user", id="login.other-user"),
         Binding("f10", "app.logout", "Log out", id="login.logout"),
     ]

@@ -26,11 +26,11 @@ class UserListScreen(StronScreen):
     CSS_PATH = "system.tcss"
     TITLE_TEXT = "User Management"
     BINDINGS = [
-        Binding("escape", "back", "Back", show=False, id="back"),
+        Binding("escape", "back", "Back", id="back"),
         Binding("n", "new", "New", id="users.new"),
         Binding("e", "edit", "Edit", id="users.edit"),
         Binding("d", "toggle_enabled", "Disable", id="users.toggle-enabled"),
-        Binding("u", "unlock", "Unlock", id="users.unlock"),
+        Binding("u", "unlock", "Unlock", show=False, id="users.unlock"),
         Binding("r", "reset('login')", "Reset pw", id="users.reset-login"),
         Binding("p", "reset('payment')", "Pay pw", id="users.reset-payment"),
         Binding("delete", "delete", "Delete", show=False, id="users.delete"),
