@@ -27,10 +27,10 @@ class KeyHelp:
 
 
 def binding_sources(screen: Screen) -> list[DOMNode]:
-    """The nodes whose keys work on this screen: its own widgets (any of them may take focus), the
-    screen, then the app. Textual's stock widgets are left out: their keys are the usual editing keys."""
+    """The nodes whose keys work on this screen: the screen first, its own widgets (any of them may take
+    focus), then the app. Textual's stock widgets are left out: their keys are the usual editing keys."""
     widgets = [node for node in screen.walk_children(with_self=False) if _declares_our_bindings(node)]
-    return [*widgets, screen, screen.app]
+    return [screen, *widgets, screen.app]
 
 
 def _declares_our_bindings(node: DOMNode) -> bool:
