@@ -13,7 +13,7 @@ from screens.system.confirm import ConfirmScreen
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.services.clock import local_text
 from stron_tui.services.passwords import DEFAULT_PASSWORD
-from widgets.fields import LabeledField, TextInput
+from widgets.fields import LabeledField, LookupSuggester, TextInput, accept_suggestion
 
 PAGE_SIZE = 50
 TEMPORARY_REMINDER = (f"New and reset users log in with the temporary password {DEFAULT_PASSWORD} "
@@ -248,7 +248,8 @@ class UserFormScreen(StronScreen):
                           disabled=bool(user and user.builtin_admin))
             yield LabeledField("Role", role, id="field-role")
             yield LabeledField("Sales station code (optional)",
-                               TextInput(user.station_code if user else "", id="station", max_length=20),
+                               TextInput(user.station_code if user else "", id="station", max_length=20,
+                                         suggester=LookupSuggester(self._station_starting)),
                                id="field-station")
             if user is None:
                 yield Static(TEMPORARY_REMINDER, classes="warning", markup=False)
@@ -284,8 +285,20 @@ class UserFormScreen(StronScreen):
     def _say(self, message: str) -> None:
         self.query_one("#form-message", Static).update(message)
 
+    def _station_starting(self, prefix: str) -> str | None:
+        """Type-ahead for the station code (runs in a thread); none for an operator who may not see stations."""
+        from stron_tui.services import libraries
+
+        try:
+            page = libraries.search(self.app.ctx, self.app.actor, "stations", prefix, limit=5)
+        except StronError:
+            return None
+        codes = sorted(str(record.get("code") or "") for record in page.rows)
+        return next((code for code in codes if code.lower().startswith(prefix.lower())), None)
+
     @on(Input.Submitted)
     def _next_field(self, event: Input.Submitted) -> None:
+        accept_suggestion(event.input)
         if event.input.id == "station":
             self.action_save()
         else:

@@ -124,3 +124,23 @@ async def test_fields_that_name_a_record_complete_as_typed_and_enter_takes_the_n
         assert field.value == wanted
         number = app.screen.query_one("#input-meter_number", Input)
         assert number.suggester is None  # a new meter's own number is typed, never completed
+
+
+async def test_the_user_form_completes_the_station_code(ctx, admin):
+    from textual.widgets import Input
+
+    build_world(ctx)  # station S1
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_entry("system.users")
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        field = app.screen.query_one("#station", Input)
+        field.focus()
+        await pilot.press("s")
+        await settle(app, pilot)
+        assert field._suggestion == "S1"
+        await pilot.press("enter")  # takes the code, then tries to save (the empty user ID is refused)
+        await settle(app, pilot)
+        assert field.value == "S1"
