@@ -15,7 +15,8 @@ class StronScreen(Screen):
     """A full screen (not a dimmed modal: a plain screen costs half the bytes over SSH)."""
 
     TITLE_TEXT = ""
-    BINDINGS = [Binding("escape", "back", "Back")]
+    # F1 comes first on every footer: the footer holds the most used keys, F1 lists them all.
+    BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("f1", "app.show_keys", "Keys", id="app.keys")]
 
     def compose(self) -> ComposeResult:
         if self.TITLE_TEXT:

@@ -28,7 +28,7 @@ def confirm_quit(app) -> None:
 class LoginScreen(StronScreen):
     """User ID and password; Enter logs in."""
 
-    BINDINGS = [Binding("escape", "quit", "Quit (asks)")]
+    BINDINGS = [Binding("escape", "quit", "Quit (asks)", id="login.quit")]
 
     def action_quit(self) -> None:
         confirm_quit(self.app)
@@ -102,7 +102,7 @@ class LoginScreen(StronScreen):
 class FirstStartScreen(StronScreen):
     """The first start: the built-in Admin has no password yet."""
 
-    BINDINGS = [Binding("escape", "quit", "Quit (asks)")]
+    BINDINGS = [Binding("escape", "quit", "Quit (asks)", id="login.quit")]
 
     def action_quit(self) -> None:
         confirm_quit(self.app)
@@ -164,9 +164,9 @@ class LockScreen(StronScreen):
 
     TITLE_TEXT = "Session locked"
     BINDINGS = [
-        Binding("escape", "stay", "Stay locked"),
-        Binding("f9", "other_user", "Other user"),
-        Binding("f10", "app.logout", "Log out"),
+        Binding("escape", "stay", "Stay locked", id="login.stay"),
+        Binding("f9", "other_user", "Other user", id="login.other-user"),
+        Binding("f10", "app.logout", "Log out", id="login.logout"),
     ]
 
     def __init__(self, minutes: float = 0):

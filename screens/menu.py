@@ -25,14 +25,15 @@ class MainMenuScreen(StronScreen):
     """Only the modules the operator may use are listed."""
 
     BINDINGS = [
-        Binding("f2", "app.open_module('topup')", "Top-up", show=False),
-        Binding("f3", "app.open_module('basedata')", "Base Data", show=False),
-        Binding("f4", "app.open_module('exceptions')", "Exceptions", show=False),
-        Binding("f5", "app.open_module('reports')", "Reports", show=False),
-        Binding("f6", "app.open_module('system')", "System", show=False),
-        Binding("p", "app.open_entry('system.password')", "Password"),
-        Binding("f10", "app.logout", "Log out"),
-        Binding("escape", "log_out", "Log out (asks)"),
+        # The modules' function keys come from their one definition (MODULES); a keymap may move them.
+        *[
+            Binding(module.function_key, f"app.open_module('{module.key}')", module.title, show=False,
+                    id=f"module.{module.key}")
+            for module in MODULES
+        ],
+        Binding("p", "app.open_entry('system.password')", "Password", id="menu.password"),
+        Binding("f10", "app.logout", "Log out", id="menu.logout"),
+        Binding("escape", "log_out", "Log out (asks)", id="menu.logout-escape"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -41,7 +42,8 @@ class MainMenuScreen(StronScreen):
         modules = actor.visible_modules()
         yield OptionList(
             *[
-                Option(f"{module.function_key.upper():>3}  {module.title:<20} {module.description}", id=module.key)
+                Option(f"{self.app.key_display(f'module.{module.key}', module.function_key).upper():>3}  {module.title:<20} "
+                       f"{module.description}", id=module.key)
                 for module in modules
             ],
             id="modules",
@@ -128,8 +130,10 @@ class MainMenuScreen(StronScreen):
 class ModuleScreen(StronScreen):
     """A module's functions; number keys open them directly."""
 
-    BINDINGS = [Binding("escape", "back", "Back")] + [
-        Binding(str(number), f"open_number({number})", str(number), show=False) for number in range(1, 10)
+    BINDINGS = [Binding("escape", "back", "Back", id="back")] + [
+        Binding(str(number), f"open_number({number})", f"Open function {number}", show=False,
+                id=f"menu.open-{number}")
+        for number in range(1, 10)
     ]
 
     def __init__(self, module_key: str):

@@ -27,7 +27,7 @@ class ScreenCommands(Provider):
         if actor is None:
             return
         for module in actor.visible_modules():
-            yield f"{module.title}", f"Open the {module.title} menu ({module.function_key.upper()})", partial(
+            yield f"{module.title}", f"Open the {module.title} menu ({app.key_display(f'module.{module.key}', module.function_key).upper()})", partial(
                 app.open_module, module.key
             )
         for entry in ENTRIES:
@@ -58,10 +58,14 @@ class StronApp(App):
     StronApp.-ascii Toast { border-left: none; }
     """
     TITLE = "stron-tui"
+    # Screens narrower than the 80-column design size get "-narrow": two-column screens give the right
+    # column (receipt, token) the room, so the token never wraps at 60 columns or more.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal")]
     COMMANDS = App.COMMANDS | {ScreenCommands}
     BINDINGS = [
-        Binding("f10", "logout", "Log out", show=False),
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("f1", "show_keys", "Keys", show=False, id="app.keys"),
+        Binding("f10", "logout", "Log out", show=False, id="app.logout"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
     ]
 
     def __init__(self, ctx: AppContext, *, source: str = "tui", actor: Actor | None = None,
@@ -90,6 +94,7 @@ class StronApp(App):
             # The terminal's own 16 colours: short escape codes, and the station's palette reads well.
             self.theme = "ansi-dark"
         self._arm_idle_timer(self.idle_lock_seconds)
+        self._apply_keymap(self.ctx.settings.keymap)
         if self._preauthenticated is not None:
             self.after_login(self._preauthenticated)
             return
@@ -101,6 +106,30 @@ class StronApp(App):
             self.push_screen(FirstStartScreen())
         else:
             self.show_login()
+
+    def _apply_keymap(self, keymap: dict[str, str]) -> None:
+        """The user's own keys (settings [keymap]); an id no screen has is named, not silently ignored."""
+        if not keymap:
+            return
+        from screens.keys import all_binding_ids
+
+        unknown = sorted(set(keymap) - all_binding_ids())
+        if unknown:
+            self.notify(f"The keymap names no key {', '.join(unknown)}; F1 on a screen lists its key ids.",
+                        severity="warning", timeout=10)
+        self.set_keymap({binding_id: keys for binding_id, keys in keymap.items() if binding_id not in unknown})
+
+    def key_display(self, binding_id: str, default: str) -> str:
+        """How a key is shown in text (menus, hints) once the keymap has moved it."""
+        keys = self._keymap.get(binding_id, default)
+        return self.get_key_display(Binding(keys.split(",")[0], ""))
+
+    def action_show_keys(self) -> None:
+        from screens.help import KeysScreen
+
+        if isinstance(self.screen, KeysScreen):
+            return
+        self.push_screen(KeysScreen(self.screen))
 
     def show_login(self, user_code: str = "", notice: str = "") -> None:
         from screens.login import LoginScreen

@@ -79,6 +79,8 @@ class Settings:
     ssh_max_startups: int = 100  # connections not logged in yet, in total ...
     ssh_startups_per_address: int = 10  # ... and from one address
     ssh_login_grace_seconds: int = 30  # time a connection has to log in
+    # Binding id -> keys ("f2" or "f2,ctrl+t"), from the TOML file's [keymap] table; F1 lists the ids.
+    keymap: dict[str, str] = field(default_factory=dict, compare=False)
     config_file: Path | None = field(default=None, compare=False)
 
     @property
@@ -110,6 +112,20 @@ def _parse_int(name: str, value: object) -> int:
     return number
 
 
+def _parse_keymap(table: object, config_file: Path) -> dict[str, str]:
+    """The [keymap] table: each binding id names its keys as text, e.g. `"topup.reprint" = "f8,ctrl+r"`."""
+    if not isinstance(table, dict):
+        raise ConfigurationError(f"keymap in {config_file} must be a table of binding id = \"keys\".")
+    keymap: dict[str, str] = {}
+    for binding_id, keys in table.items():
+        if not isinstance(keys, str) or not keys.strip() or any(not key.strip() for key in keys.split(",")):
+            raise ConfigurationError(
+                f"keymap entry {binding_id!r} in {config_file} must name keys such as \"f8\" or \"f8,ctrl+r\"."
+            )
+        keymap[str(binding_id)] = ",".join(key.strip() for key in keys.split(","))
+    return keymap
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read the settings; raises ConfigurationError with one clear sentence."""
     env = dict(os.environ if environ is None else environ)
@@ -126,11 +142,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
                 document = tomllib.load(handle)
         except (OSError, tomllib.TOMLDecodeError) as error:
             raise ConfigurationError(f"Cannot read the config file {config_file}: {error}.") from None
+        keymap = _parse_keymap(document.pop("keymap", {}), config_file)
         known = set(ENVIRONMENT.values())
         unknown = sorted(set(document) - known)
         if unknown:
             raise ConfigurationError(
-                f"Unknown setting {unknown[0]!r} in {config_file}; known settings are {', '.join(sorted(known))}."
+                f"Unknown setting {unknown[0]!r} in {config_file}; known settings are "
+                f"{', '.join(sorted(known | {'keymap'}))}."
             )
         values.update(document)
         if "data_dir" in document and not data_dir_text:
@@ -151,6 +169,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         else:
             values[name] = str(values[name])
 
+    if config_file.exists():
+        values["keymap"] = keymap
     database_url = str(values.pop("database_url", "") or f"sqlite:///{data_dir / 'stron.sqlite3'}")
     export_dir = Path(str(values.pop("export_dir", data_dir / "exports"))).expanduser()
     master_key_file = Path(str(values.pop("master_key_file", data_dir / "master.key"))).expanduser()

@@ -49,3 +49,18 @@ def test_unknown_key_in_config_file_is_named(tmp_path):
     (tmp_path / "stron.toml").write_text('databse_url = "sqlite://"\n')
     with pytest.raises(ConfigurationError, match="Unknown setting 'databse_url'"):
         load_settings({"STRON_DATA_DIR": str(tmp_path)})
+
+
+def test_keymap_table_is_read_from_the_config_file(tmp_path):
+    (tmp_path / "stron.toml").write_text('utility_name = "X"\n[keymap]\n"topup.reprint" = "f6, ctrl+r"\nback = "escape"\n')
+    settings = load_settings({"STRON_DATA_DIR": str(tmp_path)})
+    assert settings.keymap == {"topup.reprint": "f6,ctrl+r", "back": "escape"}
+    assert settings.utility_name == "X"
+
+
+@pytest.mark.parametrize("table", ['keymap = "f6"\n', '[keymap]\nback = 3\n', '[keymap]\nback = ""\n',
+                                   '[keymap]\nback = "f1,,f2"\n'])
+def test_a_bad_keymap_is_one_clear_sentence(tmp_path, table):
+    (tmp_path / "stron.toml").write_text(table)
+    with pytest.raises(ConfigurationError, match="keymap"):
+        load_settings({"STRON_DATA_DIR": str(tmp_path)})

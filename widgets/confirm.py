@@ -13,9 +13,9 @@ class ConfirmScreen(Screen[bool]):
     """Full screen, not a dimmed modal: half the bytes over a slow link."""
 
     BINDINGS = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n", "answer(False)", "No"),
-        Binding("escape", "cancel", "Cancel"),  # its own action: the Footer shows one key per action
+        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+        Binding("n", "answer(False)", "No", id="confirm.no"),
+        Binding("escape", "cancel", "Cancel", id="confirm.cancel"),  # its own action: the Footer shows one key per action
     ]
 
     def __init__(self, question: str, detail: str = ""):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import unicodedata
+from collections.abc import Callable, Sequence
 
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.suggester import SuggestFromList, Suggester
 from textual.widgets import Input, Label, Static
 
 
@@ -60,6 +63,35 @@ class TextInput(Input):
             self.notify(message, severity="warning")
 
 
+class LookupSuggester(Suggester):
+    """Type-ahead for a field that names a record: `lookup(prefix)` (a database call, run off the UI
+    thread) gives the first name starting with what was typed, or None."""
+
+    def __init__(self, lookup: Callable[[str], str | None]):
+        super().__init__(use_cache=True, case_sensitive=False)
+        self._lookup = lookup
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if not value.strip():
+            return None
+        suggestion = await asyncio.to_thread(self._lookup, value)
+        # The record's own spelling (Enter takes it); it must continue what was typed.
+        return suggestion if suggestion and suggestion.lower().startswith(value.lower()) else None
+
+
+def choice_suggester(choices: Sequence[str]) -> Suggester:
+    """Type-ahead over a fixed list (meter types, statuses)."""
+    return SuggestFromList(choices, case_sensitive=False)
+
+
+def accept_suggestion(field: Input) -> None:
+    """Enter takes the suggested name, as a picker would, before moving on."""
+    suggestion = getattr(field, "_suggestion", "")
+    if suggestion and suggestion.lower().startswith(field.value.lower()) and suggestion != field.value:
+        field.value = suggestion
+        field.cursor_position = len(suggestion)
+
+
 class LabeledField(Vertical):
     """A label, an input and a line for the error message about that input.
 
@@ -69,7 +101,7 @@ class LabeledField(Vertical):
     DEFAULT_CSS = """
     LabeledField { height: auto; margin: 0 0 1 0; }
     LabeledField > Input { width: 100%; }
-    LabeledField > Label { color: $text-muted; }
+    LabeledField > Label { color: $text-muted; width: 100%; }  /* a long label wraps, never cut */
     LabeledField > .field-error { color: $error; height: auto; }
     LabeledField > .field-error.-empty { display: none; }
     """

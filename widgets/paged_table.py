@@ -33,6 +33,9 @@ class TablePage:
     first_key: Any = None
     last_key: Any = None
     note: str = ""
+    total: int | None = None  # rows in the whole list, when the caller counted them
+    page_size: int = 0  # the rows a full page holds (to count the pages)
+    noun: str = "rows"  # what the rows are: "353 meters"
 
 
 @dataclass
@@ -50,10 +53,10 @@ class RowsTable(DataTable):
     """The rows: PageUp/PageDown/Home/End move between database pages, not within the few rows shown."""
 
     BINDINGS = [
-        Binding("pagedown", "page('next')", "PgDn", show=False),
-        Binding("pageup", "page('previous')", "PgUp", show=False),
-        Binding("home", "page('first')", "Home", show=False),
-        Binding("end", "page('last')", "End", show=False),
+        Binding("pagedown", "page('next')", "Next page", show=False, id="table.page-next"),
+        Binding("pageup", "page('previous')", "Previous page", show=False, id="table.page-previous"),
+        Binding("home", "page('first')", "First page", show=False, id="table.page-first"),
+        Binding("end", "page('last')", "Last page", show=False, id="table.page-last"),
     ]
 
     def action_page(self, where: str) -> None:
@@ -71,11 +74,11 @@ class PagedTable(Vertical):
     """
 
     BINDINGS = [
-        Binding("slash", "focus_search", "Search"),
-        Binding("pagedown", "next_page", "PgDn", show=False),
-        Binding("pageup", "previous_page", "PgUp", show=False),
-        Binding("home", "first_page", "Home", show=False),
-        Binding("end", "last_page", "End", show=False),
+        Binding("slash", "focus_search", "Search", id="table.focus-search"),
+        Binding("pagedown", "next_page", "Next page", show=False, id="table.page-next"),
+        Binding("pageup", "previous_page", "Previous page", show=False, id="table.page-previous"),
+        Binding("home", "first_page", "First page", show=False, id="table.page-first"),
+        Binding("end", "last_page", "Last page", show=False, id="table.page-last"),
     ]
 
     class Opened(Message):
@@ -218,6 +221,9 @@ class PagedTable(Vertical):
         where = f"page {number}" if number else "last page"
         if not page.rows:
             info = "Nothing found." if text else "The list is empty."
+        elif page.total is not None and page.page_size:
+            pages = max(1, -(-page.total // page.page_size))
+            info = f"page {number or pages} of {pages}, {page.total:,} {page.noun}"
         else:
             info = f"{where}: {len(page.rows)} row(s)"
             info += "  PgDn more" if has_next else ""

@@ -11,6 +11,8 @@ from screens.base import StronScreen
 from screens.basedata.library import LibraryScreen
 from stron_tui.errors import StronError
 from stron_tui.services.text import printable
+from stron_tui.money import money_text
+from widgets.words import code_words
 
 
 class AccountLibraryScreen(LibraryScreen):
@@ -27,7 +29,7 @@ class AccountViewScreen(StronScreen):
     """Customer, meter and key data, tariff and recent tokens of one account."""
 
     TITLE_TEXT = "Account"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("e", "edit", "Edit")]
+    BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("e", "edit", "Edit", id="accounts.edit")]
     DEFAULT_CSS = "AccountViewScreen #account-body { height: 1fr; padding: 0 2; }"
 
     def __init__(self, account_id: int):
@@ -81,8 +83,8 @@ class AccountViewScreen(StronScreen):
             "",
             f"Recent sales ({view.vend_count} in all):",
         ]
-        lines += [f"  {local_text(v.created_at, zone)}  {v.receipt_number}  {v.amount:.2f} {v.currency}  "
+        lines += [f"  {local_text(v.created_at, zone)}  {v.receipt_number}  {money_text(v.amount, v.currency)}  "
                   f"{v.units} {t['unit']}  {v.token}" for v in view.vends] or ["  none"]
         lines += ["", "Recent management tokens:"]
-        lines += [f"  {local_text(k.created_at, zone)}  {k.kind}  {k.token}  {k.reason}" for k in view.tokens] or ["  none"]
+        lines += [f"  {local_text(k.created_at, zone)}  {code_words(k.kind)}  {k.token}  {k.reason}" for k in view.tokens] or ["  none"]
         return "\n".join(lines)

@@ -22,7 +22,7 @@ from stron_tui.errors import StronError, ValidationError
 from stron_tui.services import libraries as L
 from widgets.cells import plain_cells
 from widgets.confirm import ConfirmScreen
-from widgets.fields import LabeledField, TextInput
+from widgets.fields import LabeledField, LookupSuggester, TextInput, accept_suggestion, choice_suggester
 from widgets.paged_table import PagedTable, TablePage
 
 LIST_CSS = """
@@ -34,15 +34,15 @@ class LibraryScreen(StronScreen):
     LIBRARY = ""
     DEFAULT_CSS = LIST_CSS
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("slash", "search", "Search"),
-        Binding("n", "new", "New"),
-        Binding("e", "edit", "Edit"),
-        Binding("d", "delete", "Delete"),
-        Binding("x", "export", "Export"),
-        Binding("i", "import", "Import"),
-        Binding("t", "template", "Template"),
-        Binding("o", "sort", "Sort"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("slash", "search", "Search", id="library.search"),
+        Binding("n", "new", "New", id="library.new"),
+        Binding("e", "edit", "Edit", id="library.edit"),
+        Binding("d", "delete", "Delete", id="library.delete"),
+        Binding("x", "export", "Export", id="library.export"),
+        Binding("i", "import", "Import", show=False, id="library.import"),
+        Binding("t", "template", "Template", show=False, id="library.template"),
+        Binding("o", "sort", "Sort", show=False, id="library.sort"),
     ]
 
     def __init__(self):
@@ -72,12 +72,19 @@ class LibraryScreen(StronScreen):
 
     # runs in the table's worker thread
     def fetch(self, text: str, after: Any, backwards: bool) -> TablePage:
+        limit = self.page_size()
         page = L.search(self.app.ctx, self.app.actor, self.lib.name, text, sort=self.sort, after=after,
-                        backwards=backwards, limit=self.page_size())
+                        backwards=backwards, limit=limit)
+        # The whole library is counted when the list starts over (one indexed count), not on each page turn.
+        if text:
+            self._total = None
+        elif after is None or getattr(self, "_total", None) is None:
+            self._total = L.count(self.app.ctx, self.app.actor, self.lib.name)
         rows = [(record.id, [self.cell(column.name, record.get(column.name)) for column in self.lib.list_columns])
                 for record in page.rows]
         note = "" if page.mode in ("all", "prefix") else "matches anywhere in the text"
-        return TablePage(rows, page.has_more, page.first_key, page.last_key, note)
+        return TablePage(rows, page.has_more, page.first_key, page.last_key, note, total=self._total,
+                         page_size=limit, noun=self.lib.name)
 
     def page_size(self) -> int:
         return max(10, self.size.height - 6) if self.size.height else L.PAGE_SIZE
@@ -220,12 +227,17 @@ class LibraryScreen(StronScreen):
         self.app.push_screen(ImportScreen(self.lib), lambda changed: changed and self.table.reload())
 
 
+# Form fields that name a record of another library (or a currency): typed, they complete to a real name.
+REFERENCES = {"district_code": "districts", "station_code": "stations", "tariff_name": "tariffs",
+              "customer_code": "customers", "meter_number": "meters", "currency_code": "currencies"}
+
+
 class RecordFormScreen(StronScreen):
     """Add or edit one record; every field says what is wrong right under it."""
 
     BINDINGS = [
-        Binding("escape", "back", "Cancel"),
-        Binding("ctrl+s", "save", "Save"),
+        Binding("escape", "back", "Cancel", id="back"),
+        Binding("ctrl+s", "save", "Save", id="library.save"),
     ]
     DEFAULT_CSS = """
     RecordFormScreen #form-fields { height: 1fr; padding: 0 2; }
@@ -246,7 +258,8 @@ class RecordFormScreen(StronScreen):
         with VerticalScroll(id="form-fields"):
             for spec in self.lib.fields:
                 yield LabeledField(spec.hint(), TextInput(self.initial.get(spec.name, ""), id=f"input-{spec.name}",
-                                                          max_length=max(spec.max_length, 20)),
+                                                          max_length=max(spec.max_length, 20),
+                                                          suggester=self._suggester(spec)),
                                    id=f"field-{spec.name}")
         yield Static("", id="form-message", markup=False)
 
@@ -254,11 +267,34 @@ class RecordFormScreen(StronScreen):
         super().on_mount()
         self.query_one(f"#input-{self.lib.fields[0].name}", Input).focus()
 
+    def _suggester(self, spec: L.Field):
+        """Fields that name a record or pick from a list complete as they are typed; Enter takes the name."""
+        if spec.choices:
+            return choice_suggester(spec.choices)
+        reference = REFERENCES.get(spec.name)
+        if reference is None or reference == self.lib.name:  # a record's own key is typed, not picked
+            return None
+        ctx, actor = self.app.ctx, self.app.actor
+        if reference == "currencies":
+            from stron_tui.services.vending import currencies
+
+            return LookupSuggester(lambda prefix: next(
+                (code for code in currencies(ctx) if code.lower().startswith(prefix.lower())), None))
+
+        def first_key(prefix: str) -> str | None:
+            page = L.search(ctx, actor, reference, prefix, limit=5)
+            key_field = L.library(reference).key_field
+            keys = [str(record.get(key_field) or "") for record in page.rows]
+            return next((key for key in sorted(keys) if key.lower().startswith(prefix.lower())), None)
+
+        return LookupSuggester(first_key)
+
     def action_back(self) -> None:
         self.dismiss(None)
 
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:
+        accept_suggestion(event.input)
         names = [spec.name for spec in self.lib.fields]
         current = (event.input.id or "").removeprefix("input-")
         if current in names and names.index(current) < len(names) - 1:
@@ -318,8 +354,8 @@ class ImportScreen(StronScreen):
     """Ask for an .xlsx path, import it all-or-nothing, list every problem."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("ctrl+e", "export_errors", "Export problems"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("ctrl+e", "export_errors", "Export problems", id="library.export-errors"),
     ]
     DEFAULT_CSS = """
     ImportScreen #import-box { height: auto; padding: 0 2; }

@@ -17,7 +17,11 @@ from widgets.fields import LabeledField, TextInput
 
 class MeterLibraryScreen(LibraryScreen):
     LIBRARY = "meters"
-    BINDINGS = LibraryScreen.BINDINGS + [Binding("b", "batch", "Batch input")]
+    # The footer's room goes to batch input here (a meter library grows by batches); Export is in F1.
+    BINDINGS = [binding for binding in LibraryScreen.BINDINGS if binding.key != "x"] + [
+        Binding("x", "export", "Export", show=False, id="library.export"),
+        Binding("b", "batch", "Batch", tooltip="Batch input of a meter number range", id="meters.batch"),
+    ]
 
     def search_hint(self) -> str:
         return "Search meter number (prefix), type, utility, status or SGC"
@@ -31,9 +35,9 @@ class BatchMeterScreen(StronScreen):
 
     TITLE_TEXT = "Meter Library: batch input"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("f8", "preview", "Preview"),
-        Binding("ctrl+s", "create", "Create"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("f8", "preview", "Preview", id="meters.preview"),
+        Binding("ctrl+s", "create", "Create", id="meters.create"),
     ]
     DEFAULT_CSS = """
     BatchMeterScreen #batch-fields { height: 1fr; padding: 0 2; }

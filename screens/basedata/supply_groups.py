@@ -20,7 +20,7 @@ FIELDS = (("sgc", "SGC (6 digits)"), ("krn", "KRN (1-9)"), ("dkga", "DKGA (02 or
 
 class SupplyGroupScreen(StronScreen):
     TITLE_TEXT = "Supply Groups"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("n", "new", "New"), Binding("ctrl+s", "save", "Save")]
+    BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("n", "new", "New", id="supply-groups.new"), Binding("ctrl+s", "save", "Save", id="supply-groups.save")]
     DEFAULT_CSS = """
     SupplyGroupScreen #groups { height: 1fr; }
     SupplyGroupScreen #group-form { height: auto; padding: 0 2; display: none; }

@@ -33,8 +33,8 @@ REASON_REQUIRED = ("clear_tamper", "clear_credit")
 
 class ManagementTokenScreen(StronScreen):
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("f9", "new_token", "New token"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("f9", "new_token", "New token", id="exception.new-token"),
     ]
     DEFAULT_CSS = """
     ManagementTokenScreen #exc-main { height: 1fr; }

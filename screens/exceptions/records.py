@@ -24,9 +24,9 @@ COLUMNS = [("Customer ID", 12), ("Meter number", 13), ("Operator", 10), ("Token"
 
 class TokenRecordScreen(StronScreen):
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("slash", "search", "Search"),
-        Binding("x", "export", "Export"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("slash", "search", "Search", id="records.search"),
+        Binding("x", "export", "Export", id="records.export"),
     ]
     DEFAULT_CSS = """
     TokenRecordScreen #records-message { height: auto; padding: 0 1; }

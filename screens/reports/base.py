@@ -58,13 +58,13 @@ class ReportScreen(StronScreen):
     REPORT_KEY = ""  # the export name in stron_tui.services.reports.REPORTS
     PAGED = False
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("ctrl+r", "run", "Run"),
-        Binding("pagedown", "next_page", "Next page"),
-        Binding("pageup", "previous_page", "Prev page"),
-        Binding("f7", "export('xlsx')", "Excel"),
-        Binding("f8", "export('pdf')", "PDF"),
-        Binding("f9", "export('csv')", "CSV"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("ctrl+r", "run", "Run", id="report.run"),
+        Binding("pagedown", "next_page", "Next page", id="report.next-page"),
+        Binding("pageup", "previous_page", "Prev page", id="report.previous-page"),
+        Binding("f7", "export('xlsx')", "Excel", id="report.export-xlsx"),
+        Binding("f8", "export('pdf')", "PDF", id="report.export-pdf"),
+        Binding("f9", "export('csv')", "CSV", id="report.export-csv"),
     ]
     DEFAULT_CSS = """
     ReportScreen #report-table { height: 1fr; }
@@ -175,19 +175,22 @@ class ReportScreen(StronScreen):
         table = self.query_one("#report-table", DataTable)
         table.clear(columns=True)
         kinds = [column.kind for column in result.table.columns]
-        for column in result.table.columns:
-            table.add_column(column.title, width=max(column.width, len(column.title)))
 
         def cells(values):
             return [plain_cell(cell_text(value, kind), justify="right" if kind in NUMERIC_KINDS else None)
                     for value, kind in zip(values, kinds)]
 
         rows = list(result.table.rows)
-        for index, values in enumerate(rows):
-            table.add_row(*cells(values), key=str(index))
-        for index, values in enumerate(result.table.totals):
-            table.add_row(*[Text(cell.plain, style="bold", justify=cell.justify) for cell in cells(values)],
-                          key=f"total-{index}")
+        row_cells = [cells(values) for values in rows]
+        total_cells = [[Text(cell.plain, style="bold", justify=cell.justify) for cell in cells(values)]
+                       for values in result.table.totals]
+        for index, column in enumerate(result.table.columns):
+            table.add_column(column.title, width=fitted_width(column.title, column.width,
+                                                              (line[index] for line in row_cells + total_cells)))
+        for index, line in enumerate(row_cells):
+            table.add_row(*line, key=str(index))
+        for index, line in enumerate(total_cells):
+            table.add_row(*line, key=f"total-{index}")
         self.result_rows = rows
         page = len(self.page_keys)
         paging = ""
@@ -251,6 +254,12 @@ class ReportScreen(StronScreen):
         self.exporting = False
         self.query_one("#export-progress", ProgressBar).add_class("-idle")
         self.message(text)
+
+
+def fitted_width(title: str, planned: int, cells) -> int:
+    """A column as wide as its widest value on this page: a cut value could read like another one
+    (two receipt numbers, two times in the same minute); the table scrolls sideways instead."""
+    return max([len(title), planned, *(cell.cell_len for cell in cells)])
 
 
 def days_ago(days: int) -> date:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable
 
 from screens.reports.base import COMMON_FIELDS, ReportScreen, Result, date_field
+from stron_tui.money import money_text
 from stron_tui.services import reports
 from stron_tui.services.clock import utcnow
 from stron_tui.services.reports import ReportFilters, tables
@@ -25,9 +25,11 @@ def _fields(*names: str) -> list[FilterField]:
 def _money_summary(totals) -> str:
     parts = []
     for t in totals:
-        paid = f" (paid {t.paid_amount:,} {t.paid_currency})" if t.paid_currency != t.currency else ""
-        parts.append(f"{t.vend_count:,} sales: {t.gross_amount:,} {t.currency}{paid}, VAT {t.vat_amount:,}, "
-                     f"excise {t.excise_amount:,}, net {t.net_amount:,}, {t.units:,} units")
+        paid = f" (paid {money_text(t.paid_amount, t.paid_currency)})" if t.paid_currency != t.currency else ""
+        units = ", ".join(f"{units:,} {unit} {utility}" for utility, unit, units in t.units_by_utility)
+        parts.append(f"{t.vend_count:,} sales: {money_text(t.gross_amount, t.currency)}{paid}, "
+                     f"VAT {money_text(t.vat_amount)}, excise {money_text(t.excise_amount)}, "
+                     f"net {money_text(t.net_amount)}; {units}")
     return "Totals: " + " | ".join(parts) if parts else "Totals: no sales"
 
 
@@ -80,8 +82,8 @@ class MonthlySummaryScreen(ReportScreen):
 class CustomerPaymentScreen(ReportScreen):
     TITLE_TEXT = "Customer Payment Report"
     REPORT_KEY = "payments"
-    BINDINGS = ReportScreen.BINDINGS + [Binding("ctrl+o", "open_row", "Drill down"),
-                                        Binding("backspace", "up", "Stations", show=False)]
+    BINDINGS = ReportScreen.BINDINGS + [Binding("ctrl+o", "open_row", "Drill down", id="report.open-row"),
+                                        Binding("backspace", "up", "Stations", show=False, id="report.up")]
 
     def __init__(self, **initial):
         super().__init__(**initial)
@@ -135,7 +137,7 @@ class TransactionReportScreen(ReportScreen):
     TITLE_TEXT = "Transaction Number Report"
     REPORT_KEY = "transactions"
     # F4, not Ctrl+P: Ctrl+P is the command palette everywhere.
-    BINDINGS = ReportScreen.BINDINGS + [Binding("f4", "reprint", "Reprint")]
+    BINDINGS = ReportScreen.BINDINGS + [Binding("f4", "reprint", "Reprint", id="report.reprint")]
 
     def filter_fields(self):
         return [FilterField("numbers", "Transaction numbers, sales (V...) or tokens (M...), spaces between", 70,
@@ -229,7 +231,7 @@ class NonVendingMeterScreen(ReportScreen):
 class CashupScreen(ReportScreen):
     TITLE_TEXT = "Cash-up Report"
     REPORT_KEY = "cashup"
-    BINDINGS = ReportScreen.BINDINGS + [Binding("ctrl+b", "toggle_days", "By day / period")]
+    BINDINGS = ReportScreen.BINDINGS + [Binding("ctrl+b", "toggle_days", "By day", id="report.toggle-days")]
 
     def __init__(self, **initial):
         super().__init__(**initial)

@@ -31,10 +31,10 @@ class ApiAccountsScreen(StronScreen):
     ApiAccountsScreen #new-key { height: auto; }
     """
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("f2", "create", "Create"),
-        Binding("f5", "rotate", "New key"),
-        Binding("f6", "toggle", "Enable/Disable"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("f2", "create", "Create", id="api-accounts.create"),
+        Binding("f5", "rotate", "New key", id="api-accounts.rotate"),
+        Binding("f6", "toggle", "Enable/Disable", id="api-accounts.toggle"),
     ]
 
     def __init__(self):

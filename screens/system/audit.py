@@ -14,6 +14,7 @@ from stron_tui.services.clock import local_text
 from stron_tui.services.text import printable
 from widgets.cells import plain_cells
 from widgets.fields import LabeledField, TextInput
+from widgets.words import code_words
 
 FILTERS = (
     ("user_code", "User ID", 14),
@@ -28,11 +29,11 @@ class AuditLogScreen(StronScreen):
     TITLE_TEXT = "Audit Log"
     CSS_PATH = "system.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("slash", "filters", "Filter"),
-        Binding("right_square_bracket", "page(1)", "Older"),
-        Binding("left_square_bracket", "page(-1)", "Newer"),
-        Binding("x", "export", "Export Excel"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("slash", "filters", "Filter", id="audit.filters"),
+        Binding("right_square_bracket", "page(1)", "Older", id="audit.page-next"),
+        Binding("left_square_bracket", "page(-1)", "Newer", id="audit.page-previous"),
+        Binding("x", "export", "Export Excel", id="audit.export"),
     ]
 
     def __init__(self):
@@ -112,7 +113,7 @@ class AuditLogScreen(StronScreen):
         self._next_key = page.next_key
         for row in self._rows:
             table.add_row(*plain_cells(local_text(row.occurred_at, zone, with_seconds=True), row.source.upper(),
-                                      row.user_code, row.action, row.summary), key=str(row.id))
+                                      row.user_code, code_words(row.action), row.summary), key=str(row.id))
         number = len(self._keys)
         parts = [f"Page {number}, newest first: {len(self._rows)} entries"]
         if page.next_key:
@@ -134,8 +135,9 @@ class AuditLogScreen(StronScreen):
         row = self._rows[index]
         where = f" from {row.remote}" if row.remote else ""
         what = f" on {row.entity} {row.entity_id}" if row.entity else ""
-        detail.update(printable(f"{row.action}{what} by {row.user_code or '-'} via {row.source.upper()}{where}: "
-                                f"{row.summary}" + (f"\n{row.detail}" if row.detail else ""), keep_newlines=True))
+        detail.update(printable(f"{code_words(row.action)} ({row.action}){what} by {row.user_code or '-'} via "
+                                f"{row.source.upper()}{where}: {row.summary}" + (f"\n{row.detail}" if row.detail else ""),
+                                keep_newlines=True))
 
     def say(self, message: str) -> None:
         self.query_one("#audit-message", Static).update(message)

@@ -24,9 +24,9 @@ class ChangePasswordScreen(StronScreen):
 
     TITLE_TEXT = "Change Password"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("escape", "log_out", "Log out"),  # the forced change: Esc asks, then logs out
-        Binding("f8", "switch_kind", "Login/payment"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("escape", "log_out", "Log out", id="password.log-out"),  # the forced change: Esc asks, then logs out
+        Binding("f8", "switch_kind", "Login/payment", id="password.switch-kind"),
     ]
 
     def __init__(self, kind: str = "login", forced: bool = False):

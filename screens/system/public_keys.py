@@ -18,8 +18,8 @@ class PublicKeysScreen(StronScreen):
 
     TITLE_TEXT = "SSH Keys for remote stations"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("delete", "remove_key", "Remove key"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("delete", "remove_key", "Remove key", id="ssh-keys.remove-key"),
     ]
 
     def __init__(self):

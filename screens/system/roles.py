@@ -48,10 +48,10 @@ class RoleListScreen(StronScreen):
     CSS_PATH = "system.tcss"
     TITLE_TEXT = "Role Management"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("n", "new", "New"),
-        Binding("e", "edit", "Edit"),
-        Binding("delete", "delete", "Delete"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("n", "new", "New", id="roles.new"),
+        Binding("e", "edit", "Edit", id="roles.edit"),
+        Binding("delete", "delete", "Delete", id="roles.delete"),
     ]
 
     def __init__(self):
@@ -59,9 +59,7 @@ class RoleListScreen(StronScreen):
         self._roles: list = []
 
     def compose_body(self) -> ComposeResult:
-        table = DataTable(id="roles", cursor_type="row", zebra_stripes=False)
-        table.add_columns("Role", "Users", "API accounts", "Permissions", "Description")
-        yield table
+        yield DataTable(id="roles", cursor_type="row", zebra_stripes=False)
         yield Static("Enter or E edits the name and permissions; a role still given to someone can't be deleted. "
                      "Changed permissions apply from each holder's next login.", classes="hint", markup=False)
         yield Static("", id="roles-message", classes="warning", markup=False)
@@ -84,12 +82,16 @@ class RoleListScreen(StronScreen):
 
     def _show(self, found: list, select_role_id: int | None) -> None:
         table = self.query_one("#roles", DataTable)
-        table.clear()
+        table.clear(columns=True)
         self._roles = found
-        for index, role in enumerate(found):
-            rights = "all" if role.administrator else str(len(role.permissions))
-            table.add_row(*plain_cells(role.name, str(role.users), str(role.api_accounts), rights, role.description),
-                          key=str(role.id))
+        rows = [(role.name, str(role.users), str(role.api_accounts),
+                 "all" if role.administrator else str(len(role.permissions)), role.description or "")
+                for role in found]
+        # Columns as wide as their widest value, set once: a role name is never cut (the table scrolls).
+        for index, title in enumerate(("Role", "Users", "API accounts", "Permissions", "Description")):
+            table.add_column(title, width=max([len(title), *(len(row[index]) for row in rows)]))
+        for index, (role, row) in enumerate(zip(found, rows)):
+            table.add_row(*plain_cells(*row), key=str(role.id))
             if role.id == select_role_id:
                 table.move_cursor(row=index)
 
@@ -146,8 +148,8 @@ class RoleFormScreen(StronScreen):
 
     CSS_PATH = "system.tcss"
     BINDINGS = [
-        Binding("escape", "cancel", "Back"),
-        Binding("ctrl+s", "save", "Save"),
+        Binding("escape", "cancel", "Back", id="back"),
+        Binding("ctrl+s", "save", "Save", id="roles.save"),
     ]
 
     def __init__(self, role=None):

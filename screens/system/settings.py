@@ -24,15 +24,15 @@ class MoneySettingsScreen(StronScreen):
     TITLE_TEXT = "Currencies and Payment Types"
     CSS_PATH = "system.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("1", "section('currencies')", "Currencies"),
-        Binding("2", "section('rates')", "Rates"),
-        Binding("3", "section('payment-types')", "Payment types"),
-        Binding("n", "new", "New"),
-        Binding("e", "edit", "Edit"),
-        Binding("delete", "withdraw", "Withdraw rate"),
-        Binding("right_square_bracket", "page(1)", "Older rates", show=False),
-        Binding("left_square_bracket", "page(-1)", "Newer rates", show=False),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("1", "section('currencies')", "Currency", id="settings.section-currencies"),
+        Binding("2", "section('rates')", "Rates", id="settings.section-rates"),
+        Binding("3", "section('payment-types')", "Pay types", id="settings.section-payment-types"),
+        Binding("n", "new", "New", id="settings.new"),
+        Binding("e", "edit", "Edit", id="settings.edit"),
+        Binding("delete", "withdraw", "Withdraw rate", show=False, id="settings.withdraw"),
+        Binding("right_square_bracket", "page(1)", "Older rates", show=False, id="settings.page-next"),
+        Binding("left_square_bracket", "page(-1)", "Newer rates", show=False, id="settings.page-previous"),
     ]
 
     def __init__(self):
@@ -217,8 +217,8 @@ class FieldsFormScreen(StronScreen):
 
     CSS_PATH = "system.tcss"
     BINDINGS = [
-        Binding("escape", "cancel", "Back"),
-        Binding("ctrl+s", "save", "Save"),
+        Binding("escape", "cancel", "Back", id="back"),
+        Binding("ctrl+s", "save", "Save", id="settings.save"),
     ]
 
     def __init__(self, title: str, fields: list[tuple[str, str, str, bool]],

@@ -14,7 +14,7 @@ from stron_tui.errors import StronError, ValidationError
 from stron_tui.services.clock import local_text
 from stron_tui.services.passwords import DEFAULT_PASSWORD
 from widgets.cells import plain_cells
-from widgets.fields import LabeledField, TextInput
+from widgets.fields import LabeledField, LookupSuggester, TextInput, accept_suggestion
 
 PAGE_SIZE = 50
 TEMPORARY_REMINDER = (f"New and reset users log in with the temporary password {DEFAULT_PASSWORD} "
@@ -27,17 +27,17 @@ class UserListScreen(StronScreen):
     CSS_PATH = "system.tcss"
     TITLE_TEXT = "User Management"
     BINDINGS = [
-        Binding("escape", "back", "Back", show=False),
-        Binding("n", "new", "New"),
-        Binding("e", "edit", "Edit"),
-        Binding("d", "toggle_enabled", "Disable"),
-        Binding("u", "unlock", "Unlock"),
-        Binding("r", "reset('login')", "Reset pw"),
-        Binding("p", "reset('payment')", "Pay pw"),
-        Binding("delete", "delete", "Delete"),
-        Binding("slash", "search", "Search", show=False),
-        Binding("right_square_bracket", "page(1)", "Next page", show=False),
-        Binding("left_square_bracket", "page(-1)", "Prev page", show=False),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("n", "new", "New", id="users.new"),
+        Binding("e", "edit", "Edit", id="users.edit"),
+        Binding("d", "toggle_enabled", "Disable", id="users.toggle-enabled"),
+        Binding("u", "unlock", "Unlock", show=False, id="users.unlock"),
+        Binding("r", "reset('login')", "Reset pw", id="users.reset-login"),
+        Binding("p", "reset('payment')", "Pay pw", id="users.reset-payment"),
+        Binding("delete", "delete", "Delete", show=False, id="users.delete"),
+        Binding("slash", "search", "Search", show=False, id="users.search"),
+        Binding("right_square_bracket", "page(1)", "Next page", show=False, id="users.page-next"),
+        Binding("left_square_bracket", "page(-1)", "Prev page", show=False, id="users.page-previous"),
     ]
 
     def __init__(self):
@@ -225,8 +225,8 @@ class UserFormScreen(StronScreen):
 
     CSS_PATH = "system.tcss"
     BINDINGS = [
-        Binding("escape", "cancel", "Back"),
-        Binding("ctrl+s", "save", "Save"),
+        Binding("escape", "cancel", "Back", id="back"),
+        Binding("ctrl+s", "save", "Save", id="users.save"),
     ]
 
     def __init__(self, user=None):
@@ -249,7 +249,8 @@ class UserFormScreen(StronScreen):
                           disabled=bool(user and user.builtin_admin))
             yield LabeledField("Role", role, id="field-role")
             yield LabeledField("Sales station code (optional)",
-                               TextInput(user.station_code if user else "", id="station", max_length=20),
+                               TextInput(user.station_code if user else "", id="station", max_length=20,
+                                         suggester=LookupSuggester(self._station_starting)),
                                id="field-station")
             if user is None:
                 yield Static(TEMPORARY_REMINDER, classes="warning", markup=False)
@@ -285,8 +286,20 @@ class UserFormScreen(StronScreen):
     def _say(self, message: str) -> None:
         self.query_one("#form-message", Static).update(message)
 
+    def _station_starting(self, prefix: str) -> str | None:
+        """Type-ahead for the station code (runs in a thread); none for an operator who may not see stations."""
+        from stron_tui.services import libraries
+
+        try:
+            page = libraries.search(self.app.ctx, self.app.actor, "stations", prefix, limit=5)
+        except StronError:
+            return None
+        codes = sorted(str(record.get("code") or "") for record in page.rows)
+        return next((code for code in codes if code.lower().startswith(prefix.lower())), None)
+
     @on(Input.Submitted)
     def _next_field(self, event: Input.Submitted) -> None:
+        accept_suggestion(event.input)
         if event.input.id == "station":
             self.action_save()
         else:

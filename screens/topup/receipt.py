@@ -17,10 +17,10 @@ from widgets.fields import LabeledField, TextInput
 
 class ReceiptScreen(StronScreen):
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("enter", "back", "Done", show=False),
-        Binding("p", "print_receipt", "Print"),
-        Binding("s", "save_receipt", "Save txt/pdf"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("enter", "back", "Done", show=False, id="receipt.back"),
+        Binding("p", "print_receipt", "Print", id="receipt.print-receipt"),
+        Binding("s", "save_receipt", "Save txt/pdf", id="receipt.save-receipt"),
     ]
     DEFAULT_CSS = """
     ReceiptScreen #receipt-text { width: auto; padding: 0 2; }
@@ -32,6 +32,7 @@ class ReceiptScreen(StronScreen):
         self.receipt = receipt
 
     def compose_body(self) -> ComposeResult:
+        from screens.topup.topup import receipt_view_width
         from stron_tui.exports.receipts import render_text
 
         title = "Receipt (reprint)" if self.receipt.reprint else "Receipt"
@@ -43,8 +44,8 @@ class ReceiptScreen(StronScreen):
             summary.append(f"TOKEN  {format_token(self.receipt.token)}")
         yield Static("\n".join(summary), id="token-line", markup=False)
         with VerticalScroll():
-            # On screen at the station's width when it fits, else 40 columns.
-            width = self.receipt.receipt_width if self.app.size.width >= self.receipt.receipt_width + 6 else 40
+            # On screen the receipt takes the room it has; the printer keeps the station's width.
+            width = receipt_view_width(self.app.size.width - 6)
             yield Static(render_text(self.receipt, width), id="receipt-text", markup=False)
 
     def action_back(self) -> None:

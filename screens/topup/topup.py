@@ -25,6 +25,7 @@ from textual.widgets.option_list import Option
 from screens.base import StronScreen
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.services.text import printable
+from stron_tui.money import money_text
 from widgets.fields import LabeledField, TextInput
 
 SEARCH_DELAY = 0.3  # seconds of typing pause before asking the database (debounce)
@@ -38,22 +39,27 @@ def _match_line(match, width: int) -> str:
     return f"{match.meter_number} {name:<{room}} {match.account_number}"[:max(width, 20)]
 
 
+def receipt_view_width(room: int) -> int:
+    """A receipt on screen uses the room it has (not the printer's 32 or 40 columns), 32 to 60 wide."""
+    return max(32, min(room, 60))
+
+
 def money(value, currency: str = "") -> str:
-    return f"{value:,.2f} {currency}".strip()
+    return money_text(value, currency)  # quotes come rounded to the currency's minor unit (XOF 0, KWD 3)
 
 
 class TopUpScreen(StronScreen):
     CSS_PATH = "topup.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("f5", "refresh_target", "Refresh"),
-        Binding("f7", "switch_mode", "Amount/Units"),
-        Binding("f8", "reprint", "Reprint"),
-        Binding("f9", "new_sale", "New sale"),
+        Binding("escape", "back", "Back", id="back"),
+        Binding("f5", "refresh_target", "Refresh", show=False, id="topup.refresh-target"),
+        Binding("f7", "switch_mode", "Amount/Units", show=False, id="topup.switch-mode"),
+        Binding("f8", "reprint", "Reprint", id="topup.reprint"),
+        Binding("f9", "new_sale", "New sale", id="topup.new-sale"),
         # Only while a receipt is shown (and has the focus: in a field these letters are typed).
-        Binding("p", "print_receipt", "Print"),
-        Binding("s", "save_receipt", "Save"),
-        Binding("enter", "next_sale", "Next sale", show=False),
+        Binding("p", "print_receipt", "Print", id="topup.print-receipt"),
+        Binding("s", "save_receipt", "Save", id="topup.save-receipt"),
+        Binding("enter", "next_sale", "Next sale", show=False, id="topup.next-sale"),
     ]
 
     def __init__(self, mode: str = "amount"):
@@ -295,7 +301,7 @@ class TopUpScreen(StronScreen):
         if target.key_change_pending:
             lines.append("! Key change tokens come first")
         for past in target.last_vends[:2]:
-            lines.append(f"Last {past.when[5:]} {money(past.amount)} {past.units}{past.unit}")
+            lines.append(f"Last {past.when[5:]} {money(past.amount, past.currency)} {past.units}{past.unit}")
         if not target.last_vends:
             lines.append("No purchases yet.")
         self.query_one("#target", Static).update(printable("\n".join(lines), keep_newlines=True))
@@ -466,7 +472,7 @@ class TopUpScreen(StronScreen):
         self.action_new_sale(focus=False)
         self.receipt = receipt
         panel = self.query_one("#topup-right", VerticalScroll)
-        width = max(32, min(receipt.receipt_width, panel.size.width - 3))
+        width = receipt_view_width(panel.size.width - 3)
         head = []
         if receipt.key_change_tokens:
             head.append(f"KEY CHANGE FIRST: {len(receipt.key_change_tokens)} tokens, in order (below)")

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from stron_tui.money import DEFAULT_MINOR_UNIT, money_text
 from stron_tui.services.receipts import Receipt
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{8,64}$"
@@ -42,7 +43,7 @@ def money(value: Decimal | None, currency: str, minor_units: dict[str, int]) -> 
     """Stored amounts carry four places; money shows the currency's own (2 unless configured)."""
     if value is None:
         return None
-    return str(Decimal(value).quantize(Decimal(1).scaleb(-minor_units.get(currency, 2))))
+    return money_text(value, minor_unit=minor_units.get(currency, DEFAULT_MINOR_UNIT), grouped=False)
 
 
 def units_text(value: Decimal | None) -> str | None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from stron_tui.exports.files import atomic_file, export_path, where_saved
+from stron_tui.money import money_text
 from stron_tui.services.receipts import Receipt
 from stron_tui.services.text import printable
 
@@ -29,8 +30,8 @@ PRINT_END = "\x1b[4i"
 
 
 def _money(value: Decimal | None, currency: str) -> str:
-    return "" if value is None else f"{value:,.2f} {currency}" if value == value.quantize(Decimal("0.01")) \
-        else f"{value:,} {currency}"
+    """A receipt's amounts come in their currency's minor unit (services.receipts): shown as they are."""
+    return money_text(value, currency)
 
 
 def _token_lines(token: str, width: int) -> list[str]:

@@ -58,6 +58,7 @@ from sqlalchemy import Numeric
 
 from stron_tui.db.models import Vend
 from stron_tui.errors import ValidationError
+from stron_tui.money import in_minor_unit, money_text, quantum
 
 UNIT_STEP = Decimal("0.1")
 STS_MAX_UNITS = Decimal("1820162.4")
@@ -108,12 +109,8 @@ class Quote:
     quote_id: str = ""  # set by vending.preview: the fingerprint a sale must match to be this sale
 
 
-def quantum(minor_unit: int) -> Decimal:
-    return Decimal(1).scaleb(-minor_unit)
-
-
 def round_money(value: Decimal, minor_unit: int) -> Decimal:
-    return value.quantize(quantum(minor_unit), rounding=ROUND_HALF_UP)
+    return in_minor_unit(value, minor_unit)
 
 
 def round_money_down(value: Decimal, minor_unit: int) -> Decimal:
@@ -228,6 +225,9 @@ def split_gross(gross: Decimal, terms: TariffTerms) -> tuple[Decimal, Decimal, D
 
 
 def _check_limits(gross: Decimal, units: Decimal, terms: TariffTerms, field: str) -> None:
+    def shown(amount: Decimal) -> str:  # limits are stored with four places; people read the minor unit
+        return money_text(amount, terms.currency, terms.currency_minor_unit)
+
     symbol = terms.currency
     if gross <= 0:
         raise ValidationError(
@@ -236,12 +236,12 @@ def _check_limits(gross: Decimal, units: Decimal, terms: TariffTerms, field: str
     fits_column(gross, Vend.gross_amount, f"The sale ({gross:f} {symbol})", field)
     if gross < terms.min_purchase:
         raise ValidationError(
-            f"The minimum purchase on tariff {terms.name} is {terms.min_purchase} {symbol}; this sale is {gross} {symbol}.",
+            f"The minimum purchase on tariff {terms.name} is {shown(terms.min_purchase)}; this sale is {shown(gross)}.",
             field=field,
         )
     if terms.max_purchase is not None and gross > terms.max_purchase:
         raise ValidationError(
-            f"The maximum purchase on tariff {terms.name} is {terms.max_purchase} {symbol}; this sale is {gross} {symbol}.",
+            f"The maximum purchase on tariff {terms.name} is {shown(terms.max_purchase)}; this sale is {shown(gross)}.",
             field=field,
         )
     if units > STS_MAX_UNITS:
@@ -252,7 +252,7 @@ def _check_limits(gross: Decimal, units: Decimal, terms: TariffTerms, field: str
     if units < UNIT_STEP:
         raise ValidationError(
             f"This amount buys less than {UNIT_STEP} {terms.unit} at {terms.price_all_in.normalize()} "
-            f"{symbol} per {terms.unit}; enter a larger amount.",
+            f"{terms.currency} per {terms.unit}; enter a larger amount.",
             field=field,
         )
 

@@ -27,6 +27,7 @@ from stron_tui.db.models import (
 )
 from stron_tui.db.queries import contains_match
 from stron_tui.errors import NotFound
+from stron_tui.money import in_minor_unit
 from stron_tui.services import audit
 from stron_tui.services.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
@@ -103,7 +104,7 @@ def _minor_unit(session: Session, currency: str) -> int:
 
 def _in_minor_unit(amount: Decimal, places: int) -> Decimal:
     """Amounts are stored with four places; a receipt shows the currency's own minor unit."""
-    return amount.quantize(Decimal(1).scaleb(-places))
+    return in_minor_unit(amount, places)
 
 
 def vend_receipt(ctx: AppContext, session: Session, vend: Vend) -> Receipt:

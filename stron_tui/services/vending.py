@@ -50,6 +50,7 @@ from stron_tui.db.models import (
 )
 from stron_tui.db.queries import chunked, for_update, prefix_match
 from stron_tui.errors import Conflict, NotFound, PermissionDenied, StronError, ValidationError
+from stron_tui.money import in_minor_unit
 from stron_tui.services import audit, auth, tokens
 from stron_tui.services.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
@@ -64,7 +65,7 @@ from stron_tui.services.pricing import (
     quote_by_amount,
     quote_by_units,
 )
-from stron_tui.services.receipts import Receipt, build_vend_receipt, vend_receipt
+from stron_tui.services.receipts import Receipt, _minor_unit, build_vend_receipt, vend_receipt
 from stron_tui.services.text import fold
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
@@ -240,7 +241,8 @@ def _past_vends(ctx: AppContext, session: Session, actor: Actor, meter_id: int, 
                            .order_by(Vend.id.desc()).limit(limit))
     return tuple(
         PastVend(row.created_at.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M"), row.receipt_number,
-                 row.gross_amount, row.currency, row.units, row.unit, row.token)
+                 in_minor_unit(row.gross_amount, _minor_unit(session, row.currency)), row.currency, row.units,
+                 row.unit, row.token)
         for row in rows
     )
 

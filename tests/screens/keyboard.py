@@ -1,10 +1,67 @@
-"""Helpers for driving screens with the Pilot."""
+"""The one way tests drive screens with the Pilot: settle, fill a field, type text.
+
+`settle` replaces fixed sleeps: it waits for exactly what the screen is waiting on (a
+type-ahead's short debounce timer, thread workers, the repaint after them), however
+busy the machine is, and no longer.
+"""
 
 from __future__ import annotations
 
+import asyncio
 
-async def settle(app, pilot):
-    """Let the screen react, the thread workers finish, and the screen show their results."""
+from textual.widgets import Input
+
+SHORT_TIMER = 2.0  # seconds: one-shot timers up to this long are debounces to wait for (the idle lock is not)
+
+
+def _pending_debounces(app) -> list[asyncio.Task]:
+    tasks = []
+    for node in app.screen.walk_children(with_self=True):
+        for timer in list(node._timers):
+            task = timer._task
+            if task is not None and not task.done() and timer._repeat == 0 and timer._interval <= SHORT_TIMER:
+                tasks.append(task)
+    return tasks
+
+
+async def settle(app, pilot, *, timeout: float = 10.0) -> None:
+    """Let the screen react, its debounce timers fire, the thread workers finish, and the screen show their
+    results; repeated while any of them starts more work."""
+    for _round in range(20):
+        await pilot.pause()
+        debounces = _pending_debounces(app)
+        if debounces:
+            await asyncio.wait(debounces, timeout=timeout)
+        busy = any(worker.is_running for worker in app.workers)
+        if busy:
+            await app.workers.wait_for_complete()
+        if not debounces and not busy:
+            break
     await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+
+
+async def enter(pilot, widget_id: str, text: str) -> None:
+    """Fill a field as if typed and press Enter (typing every key is slow and tested elsewhere)."""
+    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
+    field.focus()
+    field.value = text
+    await pilot.press("enter")
+
+
+async def type_text(pilot, text: str) -> None:
+    """Type into the focused field key by key, as a cashier would; text beyond ASCII arrives as a paste would."""
+    if text.isascii():
+        await pilot.press(*[{" ": "space"}.get(character, character) for character in text])
+    else:
+        pilot.app.focused.insert_text_at_cursor(text)
+        await pilot.pause()
+
+
+async def fill(app, pilot, values: dict[str, str]) -> None:
+    """Fill form inputs (`#input-<name>`): clear each, then type its new value."""
+    for name, value in values.items():
+        field = app.screen.query_one(f"#input-{name}", Input)
+        field.focus()
+        field.value = ""
+        await pilot.pause()
+        await type_text(pilot, value)

@@ -10,7 +10,7 @@ from stron_tui.services import libraries as L
 from tests.services.basedata_helpers import drn, seed
 from widgets.fields import LabeledField
 from widgets.paged_table import PagedTable
-from tests.screens.keyboard import settle
+from tests.screens.keyboard import fill, settle, type_text
 
 SIZE = (110, 40)
 MENU = {"meters": "1", "tariffs": "2", "customers": "3", "districts": "4", "stations": "5", "accounts": "6",
@@ -20,23 +20,6 @@ MENU = {"meters": "1", "tariffs": "2", "customers": "3", "districts": "4", "stat
 async def open_library(app, pilot, name):
     await pilot.press("f3", MENU[name])
     await settle(app, pilot)
-
-
-async def type_text(pilot, text):
-    await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in text]) if text.isascii() else None
-    if not text.isascii():
-        pilot.app.focused.insert_text_at_cursor(text)
-        await pilot.pause()
-
-
-async def fill(app, pilot, values: dict):
-    """Fill form inputs by id: select all, type the new value."""
-    for name, value in values.items():
-        field = app.screen.query_one(f"#input-{name}")
-        field.focus()
-        field.value = ""
-        await pilot.pause()
-        await type_text(pilot, value)
 
 
 def table_rows(app):

@@ -48,7 +48,11 @@ async def test_receipt_report_filters_totals_and_pages(ctx, admin):
         assert "no sales station with code S9" in text(screen, "#filter-error")
         # Paging: 50 per page is more than six, so shrink the page through the service's limit.
         await run_with(app, pilot, screen, station="")
-        assert screen.query_one(DataTable).row_count == 6 + 2  # six sales, two currency pairs
+        # six sales, two currency pairs; the USD pair sold kWh and m3, so its units stay on two more lines
+        assert screen.query_one(DataTable).row_count == 6 + 2 + 2
+        assert [cells(screen, row)[0] for row in range(8, 10)] == ["Total electricity (kWh)", "Total water (m3)"]
+        assert [cells(screen, row)[14] for row in range(8, 10)] == ["440.0", "15.0"]
+        assert "440.0 kWh electricity, 15.0 m3 water" in text(screen, "#report-summary")
         assert "last page" in text(screen, "#report-message")
     assert sales
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from sqlalchemy import select
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from screens.login import LoginScreen
 from screens.menu import MainMenuScreen
@@ -13,15 +13,8 @@ from stron_tui.app import StronApp
 from stron_tui.db.models import AuditEntry, User
 from stron_tui.services import auth, users
 from stron_tui.services.passwords import verify_password
-from tests.screens.keyboard import settle
+from tests.screens.keyboard import enter, settle
 
-
-async def enter(pilot, widget_id, text):
-    """Fill a field as if typed and press Enter (typing every key is slow and tested elsewhere)."""
-    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
-    field.focus()
-    field.value = text
-    await pilot.press("enter")
 
 
 def cashier_actor(ctx, admin):

@@ -11,15 +11,8 @@ from stron_tui.app import StronApp
 from stron_tui.db.models import AuditEntry
 from stron_tui.services import auth, roles, users
 from stron_tui.services.permissions import ALL_PERMISSIONS
-from tests.screens.keyboard import settle
+from tests.screens.keyboard import enter, settle
 
-
-async def enter(pilot, widget_id, text):
-    """Fill a field as if typed and press Enter (typing every key is slow and tested elsewhere)."""
-    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
-    field.focus()
-    field.value = text
-    await pilot.press("enter")
 
 
 def message(screen):

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 
 from sqlalchemy import select
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from screens.login import LockScreen, LoginScreen
 from screens.system.users import UserListScreen
 from stron_tui.app import StronApp
 from stron_tui.db.models import AuditEntry
 from stron_tui.services import auth, users
-from tests.screens.keyboard import settle
+from tests.screens.keyboard import enter, settle
 
 IDLE = 2.0  # seconds, instead of settings.idle_lock_minutes (set once the screen under test is open)
 
-
-async def enter(pilot, widget_id, text):
-    """Fill a field as if typed and press Enter (typing every key is slow and tested elsewhere)."""
-    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
-    field.focus()
-    field.value = text
-    await pilot.press("enter")
 
 
 def message(app):

@@ -12,14 +12,8 @@ from stron_tui.app import StronApp
 from stron_tui.db.models import AuditEntry
 from stron_tui.services import money_settings as money
 from stron_tui.services.clock import utcnow
-from tests.screens.keyboard import settle
+from tests.screens.keyboard import enter, settle
 
-
-async def enter(pilot, widget_id, text):
-    field = pilot.app.screen.query_one(f"#{widget_id}", Input)
-    field.focus()
-    field.value = text
-    await pilot.press("enter")
 
 
 def rows(screen, table_id):

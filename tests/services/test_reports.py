@@ -47,6 +47,7 @@ from stron_tui.db.models import (
 )
 from stron_tui.errors import PermissionDenied, ValidationError
 from stron_tui.services import auth, reports, users
+from stron_tui.services.reports import tables
 from stron_tui.services.clock import local_date, utcnow
 from stron_tui.services.reports import ReportFilters, core
 from stron_tui.services.text import fold
@@ -236,9 +237,26 @@ def test_receipt_totals_per_currency_pair(sales):
     by_pair = {(t.paid_currency, t.currency): t for t in totals}
     usd = by_pair[("USD", "USD")]
     assert (usd.vend_count, usd.paid_amount, usd.gross_amount) == (5, D("250.00"), D("250.00"))
-    assert (usd.vat_amount, usd.excise_amount, usd.net_amount, usd.units) == (D("30.12"), D("3.75"), D("216.13"), D("455.0"))
+    assert (usd.vat_amount, usd.excise_amount, usd.net_amount) == (D("30.12"), D("3.75"), D("216.13"))
+    # T3 sold 15.0 m3 of water, the other four USD sales 440.0 kWh: never one sum of 455.0 "units".
+    assert usd.units is None
+    assert usd.units_by_utility == (("electricity", "kWh", D("440.0")), ("water", "m3", D("15.0")))
     ngn = by_pair[("NGN", "USD")]
     assert (ngn.vend_count, ngn.paid_amount, ngn.gross_amount, ngn.vat_amount) == (1, D("45000.00"), D("30.00"), D("1.43"))
+    assert (ngn.units, ngn.units_by_utility) == (D("15.0"), (("water", "m3", D("15.0")),))
+
+
+def test_receipt_total_rows_line_up_with_their_columns_and_keep_units_apart(sales):
+    totals = reports.receipt_totals(sales.ctx, sales.admin, ReportFilters())
+    columns = [column.title for column in tables.RECEIPT_COLUMNS]
+    rows = tables.receipt_totals_values(totals)
+    assert all(len(row) == len(columns) for row in rows)
+    by_label = {row[0]: dict(zip(columns, row)) for row in rows}
+    usd = by_label["Total: 5 sales"]
+    assert (usd["Paid"], usd["Cur"], usd["Gross"], usd["Units"], usd["Token"]) == (
+        D("250.00"), "USD", D("250.00"), None, None)
+    assert by_label["Total electricity (kWh)"]["Units"] == D("440.0")
+    assert by_label["Total water (m3)"]["Units"] == D("15.0")
 
 
 def test_receipt_totals_with_a_meter_filter_sum_the_single_sales(sales):
@@ -607,9 +625,11 @@ def test_receipt_export_to_excel_holds_the_screen_rows_and_totals(sales, test_se
     assert data[0][0] == datetime(2024, 3, 5, 9, 0)  # local time
     assert data[0][15] == "1111 2222 3333 4444 5556"
     totals = rows[header + 7:]
-    assert [t[0] for t in totals] == ["Total: 1 sales", "Total: 5 sales"]
-    assert [D(str(t[10])) for t in totals] == [D("30"), D("250")]
+    assert [t[0] for t in totals] == ["Total: 1 sales", "Total: 5 sales", "Total electricity (kWh)",
+                                      "Total water (m3)"]
+    assert [D(str(t[10])) for t in totals[:2]] == [D("30"), D("250")]
     assert D(str(totals[1][11])).quantize(D("0.01")) == D("30.12")
+    assert (totals[1][14], totals[1][15], totals[2][14], totals[3][14]) == (None, None, 440, 15)  # Units, Token
     with sales.ctx.db.read_session() as s:
         entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "report.export"))
         assert entry.entity_id == "receipts" and "6 rows" in entry.summary and entry.user_code == "Admin"

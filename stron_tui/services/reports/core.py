@@ -19,7 +19,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Select, and_, case, exists, extract, func, or_, select, text, union_all
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    exists,
+    extract,
+    func,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from stron_tui.db.models import (
@@ -39,6 +50,7 @@ from stron_tui.db.models import (
 )
 from stron_tui.db.queries import Page, chunked, keyset_page
 from stron_tui.errors import ValidationError
+from stron_tui.money import DEFAULT_MINOR_UNIT, in_minor_unit
 from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
@@ -146,8 +158,7 @@ class _Money:
         self.minor = dict(session.execute(select(Currency.code, Currency.minor_unit)).all())
 
     def __call__(self, value, currency: str) -> Decimal:
-        value = Decimal(value or 0)
-        return value.quantize(Decimal(1).scaleb(-self.minor.get(currency, 2)))
+        return in_minor_unit(value or 0, self.minor.get(currency, DEFAULT_MINOR_UNIT))
 
 
 def _units(value) -> Decimal:
@@ -228,7 +239,11 @@ class SaleTotals:
     vat_amount: Decimal
     excise_amount: Decimal
     net_amount: Decimal
-    units: Decimal
+    units: Decimal | None  # None when the sales are of different units: kWh and m3 are never added
+    units_by_utility: tuple[tuple[str, str, Decimal], ...] = ()  # (utility, unit, units) for each utility sold
+
+
+UTILITY_UNITS = {"electricity": "kWh", "water": "m3", "gas": "m3"}  # the unit a utility's tariffs sell
 
 
 @dataclass(frozen=True)
@@ -301,18 +316,30 @@ def sale_totals(session: Session, scope: Scope, zone) -> list[SaleTotals]:
     where = _vend_conditions(scope, zone) if source.from_vends else _conditions(source, scope)
     query = (
         select(source.paid_currency, source.currency, source.count, source.paid, source.gross, source.vat,
-               source.excise, source.net, source.units)
+               source.excise, source.net, source.units, source.utility)
         .where(*where)
-        .group_by(source.paid_currency, source.currency)
-        .order_by(source.currency, source.paid_currency)
+        .group_by(source.paid_currency, source.currency, source.utility)
+        .order_by(source.currency, source.paid_currency, source.utility)
     )
+    # Money adds up per currency pair; units only per utility (a kWh and a m3 are not the same thing).
+    pairs: dict[tuple[str, str], list] = {}
+    for row in session.execute(query):
+        if not row[2]:
+            continue
+        sums = pairs.setdefault((row[0], row[1]), [0, Decimal(0), Decimal(0), Decimal(0), Decimal(0), Decimal(0), []])
+        sums[0] += int(row[2])
+        for index in range(1, 6):
+            sums[index] += Decimal(row[index + 2] or 0)
+        sums[6].append((row[9], UTILITY_UNITS.get(row[9], ""), _units(row[8])))
     money = _Money(session)
-    return [
-        SaleTotals(row[0], row[1], int(row[2] or 0), money(row[3], row[0]), money(row[4], row[1]),
-                   money(row[5], row[1]), money(row[6], row[1]), money(row[7], row[1]), _units(row[8]))
-        for row in session.execute(query)
-        if row[2]
-    ]
+    totals = []
+    for (paid_currency, currency), (count, paid, gross, vat, excise, net, by_utility) in pairs.items():
+        one_unit = len({unit for _utility, unit, _units_sold in by_utility}) == 1
+        units = sum((units_sold for _utility, _unit, units_sold in by_utility), Decimal("0.0")) if one_unit else None
+        totals.append(SaleTotals(paid_currency, currency, count, money(paid, paid_currency), money(gross, currency),
+                                 money(vat, currency), money(excise, currency), money(net, currency), units,
+                                 tuple(by_utility)))
+    return totals
 
 
 def receipt_totals(ctx: AppContext, actor: Actor, filters: ReportFilters) -> list[SaleTotals]:

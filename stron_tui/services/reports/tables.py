@@ -57,9 +57,17 @@ def receipt_line(row, zone) -> tuple:
 
 
 def receipt_totals_values(totals: Sequence[SaleTotals]) -> list[tuple]:
-    return [(f"Total: {t.vend_count:,} sales", None, None, None, None, None, None, None, t.paid_amount,
-             t.paid_currency, t.gross_amount, t.vat_amount, t.excise_amount, t.net_amount, t.units,
-             t.currency, None, None) for t in totals]
+    """A total row per currency pair, each cell under its own column (Cur under Cur); where the sales
+    were of different units, the units stay apart: one row per utility under Units."""
+    rows: list[tuple] = []
+    for t in totals:
+        rows.append((f"Total: {t.vend_count:,} sales", None, None, None, None, None, None, None, t.paid_amount,
+                     t.paid_currency, t.gross_amount, t.vat_amount, t.excise_amount, t.net_amount, t.units,
+                     None, None, None))
+        if t.units is None:
+            rows += [(f"Total {utility} ({unit})", None, None, None, None, None, None, None, None, None, None, None,
+                      None, None, units, None, None, None) for utility, unit, units in t.units_by_utility]
+    return rows
 
 
 def receipts_table(rows: Iterable[ReceiptRow], totals: Sequence[SaleTotals], filters=()) -> ReportTable:
