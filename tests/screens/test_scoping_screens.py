@@ -36,7 +36,7 @@ async def test_reprint_of_another_stations_receipt_is_no_receipt_and_shows_no_to
                                      ", and none of your last receipts here holds it.")
         assert type(app.screen).__name__ == "ReprintScreen"
         shown = str(app.screen.query_one("#recent", Static).render())
-        assert shown == "You have no receipts yet."
+        assert shown == f"None of your last receipts here holds '{scoped.s1_sale.receipt_number}'."
     with ctx.db.read_session() as session:
         assert session.scalar(select(func.count(ReceiptPrint.id))) == 0
     # The control: the cashier of S1 reprints it.
