@@ -49,7 +49,28 @@ async def _lifespan(app: FastAPI):
     # overlap the database round trips) the rest wait their turn and each finishes fast: on two cores,
     # 16 clients selling at once get the same throughput with half the 99th percentile latency.
     anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.ctx.settings.api_threads
-    yield
+    sender = _start_message_sender(app.state.ctx)
+    try:
+        yield
+    finally:
+        if sender is not None:
+            sender[0].set()
+            sender[1].join(10)
+
+
+def _start_message_sender(ctx: AppContext):
+    """Tokens to customers go out from the API server when a channel is configured (services/messages.py);
+    several workers may each run one: a message is claimed by one sender only."""
+    import threading
+
+    from stron_tui.services import messages
+
+    if not (ctx.settings.smtp_host or ctx.settings.sms_gateway_url):
+        return None
+    stop = threading.Event()
+    thread = threading.Thread(target=messages.run_sender, args=(ctx, stop), name="message-sender", daemon=True)
+    thread.start()
+    return stop, thread
 
 
 DOCS_URL = "/docs"

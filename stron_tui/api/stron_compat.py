@@ -132,14 +132,18 @@ def _amount(fields: Fields, name: str = "Amount") -> Decimal:
 
 
 def _by_unit(fields: Fields) -> bool:
-    raw = fields.values.get(_key("is_vend_by_unit"))
+    return _flag(fields, "is_vend_by_unit")
+
+
+def _flag(fields: Fields, name: str) -> bool:
+    raw = fields.values.get(_key(name))
     if raw is None or raw is False or (isinstance(raw, str) and raw.strip().lower() in ("false", "0", "")):
         return False
     if raw is True or (isinstance(raw, str) and raw.strip().lower() in ("true", "1")):
         return True
     if isinstance(raw, int) and raw in (0, 1):
         return bool(raw)
-    raise StronInputError('is_vend_by_unit is "true" or "false".', field="is_vend_by_unit")
+    raise StronInputError(f'{name} is "true" or "false".', field=name)
 
 
 def _client_reference(request: Request, fields: Fields, what: str) -> str:
@@ -284,7 +288,7 @@ def _sale_request(request: Request, fields: Fields, *, by_unit: bool, request_id
                   currency: str | None = None) -> vending.VendRequest:
     return vending.VendRequest(meter_number=_meter_number(fields), mode="units" if by_unit else "amount",
                                value=str(_amount(fields)), currency=currency, payment_type="cash",
-                               request_id=request_id)
+                               request_id=request_id, send_token=_flag(fields, "SendToken"))
 
 
 def vend(request: Request, actor: Actor, fields: Fields) -> list[dict]:
