@@ -45,6 +45,7 @@ ENVIRONMENT = {
     "STRON_SMTP_PASSWORD": "smtp_password",
     "STRON_SMTP_STARTTLS": "smtp_starttls",
     "STRON_SMTP_FROM": "smtp_from",
+    "STRON_SMTP_CA_FILE": "smtp_ca_file",
     "STRON_SMS_GATEWAY_URL": "sms_gateway_url",
     "STRON_SMS_GATEWAY_AUTHORIZATION": "sms_gateway_authorization",
     "STRON_SMS_GATEWAY_BODY": "sms_gateway_body",
@@ -102,6 +103,7 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = True  # refuse to send (and retry later) when the server offers no STARTTLS
     smtp_from: str = ""
+    smtp_ca_file: str = ""  # a CA bundle to trust for the server's certificate (else the system's)
     sms_gateway_url: str = ""
     sms_gateway_authorization: str = ""  # the Authorization header, e.g. "Basic ..." or "Bearer ..."
     # The gateway's request body; {phone} and {text} are filled in (escaped for JSON or a form as the

@@ -163,7 +163,7 @@ def _send_email(ctx: AppContext, recipient: str, subject: str, body: str) -> Non
             if settings.smtp_starttls:
                 if not smtp.has_extn("starttls"):
                     raise Unavailable("the SMTP server offers no STARTTLS (smtp_starttls is on)")
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=ssl.create_default_context(cafile=settings.smtp_ca_file or None))
                 smtp.ehlo()
             if settings.smtp_username:
                 smtp.login(settings.smtp_username, settings.smtp_password)

@@ -151,6 +151,31 @@ def test_a_wrong_smtp_password_is_retried_not_lost(ctx, world, meter, api, admin
     assert row.status == "queued" and row.last_error.startswith("the mail server") and not mailbox.messages
 
 
+def test_starttls_with_a_verified_certificate_and_auth(ctx, world, meter, api, admin_key, tmp_path):
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(str(cert), str(key))
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(), authenticator=_authenticator,
+                            tls_context=server_tls, require_starttls=True)
+    controller.start()
+    try:
+        configure(ctx, smtp_host="127.0.0.1", smtp_port=controller.port, smtp_starttls=True, smtp_ca_file=str(cert),
+                  smtp_username="tokens", smtp_password="mail-secret")
+        consent(ctx, "4700000001", email=True, auto=True)
+        sold = vend(api, admin_key, meter)
+        assert messages.deliver_due(ctx) == messages.DeliveryRun(sent=1)
+        assert sold["token_grouped"] in mailbox.messages[0][1]
+    finally:
+        controller.stop()
+
+
 def test_starttls_required_but_not_offered_is_not_sent_in_clear(ctx, world, meter, api, admin_key, smtp_server):
     controller, mailbox = smtp_server
     configure(ctx, smtp_host="127.0.0.1", smtp_port=controller.port, smtp_starttls=True)
