@@ -272,16 +272,17 @@ def _management_item(ctx, receipt: Receipt) -> dict:
 # Handlers (run in the thread pool) -----------------------------------------------------------------------
 
 
-def _check_customer(ctx, actor: Actor, fields: Fields, meter_number: str):
-    """A CustomerId sent with a meter must be that meter's customer (a mistyped meter sells to nobody)."""
+def _check_customer(ctx, actor: Actor, fields: Fields, meter_number: str, *, management_token: bool = False):
+    """A CustomerId sent with a meter must be that meter's customer (a mistyped meter sells to nobody).
+    Looked up with the right the request itself needs (selling, or the Exception Handling module)."""
     customer = fields.text("CustomerId", "Customer_id")
-    target = None
-    if customer:
-        target = vending.load_target(ctx, actor, meter_number)
-        if fold(customer) != fold(target.customer_code):
-            raise StronInputError(f"Meter {meter_number} does not belong to customer {customer[:40]}.",
-                                  field="CustomerId")
-    return target
+    if not customer:
+        return
+    found = (management.find_meter(ctx, actor, meter_number) if management_token
+             else vending.load_target(ctx, actor, meter_number))
+    if fold(customer) != fold(found.customer_code or ""):
+        raise StronInputError(f"Meter {meter_number} does not belong to customer {customer[:40]}.",
+                              field="CustomerId")
 
 
 def _sale_request(request: Request, fields: Fields, *, by_unit: bool, request_id: str = "",
@@ -349,7 +350,7 @@ def _clear(kind: str) -> Callable:
     def clear(request: Request, actor: Actor, fields: Fields) -> list[dict]:
         ctx = request.app.state.ctx
         number = _meter_number(fields)
-        _check_customer(ctx, actor, fields, number)
+        _check_customer(ctx, actor, fields, number, management_token=True)
         reason = fields.text("Reason", "Remark") or CLEAR_REASON
         order = management.ManagementRequest(meter_number=number, kind=kind, reason=reason,
                                              request_id=_client_reference(request, fields, "token"))

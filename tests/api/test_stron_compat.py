@@ -288,3 +288,17 @@ def test_rate_limit_applies_in_the_stron_shape(ctx, admin, world, meter, api):
     assert statuses[:2] == [200, 200] and statuses[2] == 429
     limited = js_post(api, "/api/QueryMeterInfo", body)
     assert limited.json()["ResultCode"] == 6 and int(limited.headers["Retry-After"]) >= 1
+
+
+def test_a_clear_tamper_account_without_selling_rights_may_name_the_customer(ctx, admin, world, meter, api):
+    roles.create_role(ctx, admin, name="Technicians", permissions={"exceptions.clear_tamper"})
+    key = api_accounts.create_account(ctx, admin, name="Tech", role="Technicians",
+                                      station_code=world.station_code).api_key
+    body = {"CompanyName": ctx.settings.utility_name, "UserName": "Tech", "PassWord": key, "METER_ID": meter}
+    ok = js_post(api, "/api/ClearTamper", {**body, "CustomerId": f"C{METER_SERIAL}"})
+    assert ok.status_code == 200, ok.text
+    assert world.meter_simulator(meter).enter(ok.json()[0]["Token"]).accepted
+    wrong = js_post(api, "/api/ClearTamper", {**body, "CustomerId": "C1"})
+    assert wrong.status_code == 422 and count(ctx, ManagementToken) == 1
+    sale = js_post(api, "/api/VendingMeter", {**body, "MeterID": meter, "Amount": 5})
+    assert sale.status_code == 403 and count(ctx, Vend) == 0
