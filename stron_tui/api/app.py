@@ -33,6 +33,11 @@ The same data and rules as the stron-tui screens, for partners with an API accou
   process; too many wrong keys from one address are refused for a while the same way.
 * Request bodies are at most 1 MB (413) and JSON nests at most 32 levels (400) unless the operator
   configured other limits; the key is checked before the body is read.
+* Library maintenance: create and change customers, meters and accounts one at a time or in batches of up
+  to 1,000 rows (all or nothing, as the Excel import); tariffs, districts and stations to read.
+* Tokens to customers: `send_token` on a sale, `/receipts/{number}/send`, `/customers/{code}/last-tokens`.
+* Beside this API, the same server answers Stron's Vending API shapes (`POST /api/VendingMeter`, ...) and
+  MicroPowerManager's Stron plug-in (`/api/login/`, `/api/vending/`): see docs/stron-api.md.
 """
 
 _ERRORS = {status: {"model": Problem, "content": {problems.MEDIA_TYPE: {}}, "description": title}
