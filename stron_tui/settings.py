@@ -52,6 +52,7 @@ ENVIRONMENT = {
     "STRON_SMS_GATEWAY_CONTENT_TYPE": "sms_gateway_content_type",
     "STRON_MESSAGE_TEMPLATE": "message_template",
     "STRON_MESSAGE_SUBJECT": "message_subject",
+    "STRON_MESSAGE_MANAGEMENT_TEMPLATE": "message_management_template",
     "STRON_MESSAGE_TIMEOUT_SECONDS": "message_timeout_seconds",
     "STRON_MESSAGE_MAX_ATTEMPTS": "message_max_attempts",
     "STRON_MESSAGE_RETRY_SECONDS": "message_retry_seconds",
@@ -112,6 +113,7 @@ class Settings:
     sms_gateway_content_type: str = "application/json"
     message_template: str = ("{utility}: token {token} for meter {meter}, {units} {unit}, {amount} {currency}, "
                              "receipt {receipt}.")
+    message_management_template: str = "{utility}: {kind} token {token} for meter {meter}, receipt {receipt}."
     message_subject: str = "Your token from {utility}"
     message_timeout_seconds: int = 10  # a gateway or mail server that hangs longer is retried later
     message_max_attempts: int = 6

@@ -96,7 +96,8 @@ def _recipient(session: Session, customer_id: int | None) -> Recipient | None:
 
 def _rows(ctx: AppContext, recipient: Recipient, receipt: Receipt, key: str, now: datetime) -> list[dict]:
     values = message_values(ctx, receipt)
-    body = render(ctx.settings.message_template, values)[:2000]
+    template = ctx.settings.message_template if receipt.kind == "vend" else ctx.settings.message_management_template
+    body = render(template, values)[:2000]
     subject = render(ctx.settings.message_subject, values)[:200]
     return [dict(created_at=now, channel=channel, recipient=address, subject=subject if channel == "email" else "",
                  body=body, customer_id=recipient.customer_id, receipt_number=receipt.receipt_number,

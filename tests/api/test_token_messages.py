@@ -273,3 +273,13 @@ def test_last_three_tokens_for_a_customer_are_scoped_to_the_caller(ctx, world, m
     other = httpx.get(f"{api.url}/api/v1/customers/C4700000001/last-tokens",
                       headers={"Authorization": f"Bearer {vendor_key}"})
     assert other.status_code == 200 and other.json() == []
+
+
+def test_a_management_token_uses_its_own_template(ctx, world, meter, api, admin_key):
+    consent(ctx, "4700000001", sms=True, auto=True)
+    response = httpx.post(f"{api.url}/api/v1/meters/{meter}/clear-tamper", json={"reason": "seal broken"},
+                          headers={"Authorization": f"Bearer {admin_key}", "Idempotency-Key": "tamper-0001"})
+    issued = response.json()
+    [row] = outbox(ctx)
+    assert row.body == (f"{ctx.settings.utility_name}: {issued['title']} token {issued['token_grouped']} for meter "
+                        f"{meter}, receipt {issued['receipt_number']}.")
