@@ -50,6 +50,39 @@ def register_ssh(commands) -> None:
 def register(commands) -> None:
     register_ssh(commands)
     register_api(commands)
+    register_messages(commands)
+
+
+def cmd_send_messages(args: argparse.Namespace) -> int:
+    import threading
+
+    from stron_tui.services import messages
+    from stron_tui.services.context import open_context
+
+    ctx = open_context()
+    try:
+        if args.loop:
+            stop = threading.Event()
+            try:
+                messages.run_sender(ctx, stop, interval=args.loop)
+            except KeyboardInterrupt:
+                stop.set()
+            return 0
+        run = messages.deliver_due(ctx)
+        print(f"Messages: {run.sent} sent, {run.retrying} to retry later, {run.failed} failed.")
+    finally:
+        ctx.close()
+    return 0
+
+
+def register_messages(commands) -> None:
+    send = commands.add_parser(
+        "send-messages", help="send queued token SMS and e-mails to customers (serve-api also does)",
+        description="Deliver the queued token messages that are due (retries with backoff); with --loop, "
+                    "keep delivering every SECONDS until stopped.")
+    send.add_argument("--loop", type=float, default=0, metavar="SECONDS",
+                      help="keep running, delivering every SECONDS")
+    send.set_defaults(handler=cmd_send_messages)
 
 
 def cmd_serve_api(args: argparse.Namespace) -> int:

@@ -39,13 +39,31 @@ ENVIRONMENT = {
     "STRON_SSH_MAX_STARTUPS": "ssh_max_startups",
     "STRON_SSH_STARTUPS_PER_ADDRESS": "ssh_startups_per_address",
     "STRON_SSH_LOGIN_GRACE_SECONDS": "ssh_login_grace_seconds",
+    "STRON_SMTP_HOST": "smtp_host",
+    "STRON_SMTP_PORT": "smtp_port",
+    "STRON_SMTP_USERNAME": "smtp_username",
+    "STRON_SMTP_PASSWORD": "smtp_password",
+    "STRON_SMTP_STARTTLS": "smtp_starttls",
+    "STRON_SMTP_FROM": "smtp_from",
+    "STRON_SMTP_CA_FILE": "smtp_ca_file",
+    "STRON_SMS_GATEWAY_URL": "sms_gateway_url",
+    "STRON_SMS_GATEWAY_AUTHORIZATION": "sms_gateway_authorization",
+    "STRON_SMS_GATEWAY_BODY": "sms_gateway_body",
+    "STRON_SMS_GATEWAY_CONTENT_TYPE": "sms_gateway_content_type",
+    "STRON_MESSAGE_TEMPLATE": "message_template",
+    "STRON_MESSAGE_SUBJECT": "message_subject",
+    "STRON_MESSAGE_MANAGEMENT_TEMPLATE": "message_management_template",
+    "STRON_MESSAGE_TIMEOUT_SECONDS": "message_timeout_seconds",
+    "STRON_MESSAGE_MAX_ATTEMPTS": "message_max_attempts",
+    "STRON_MESSAGE_RETRY_SECONDS": "message_retry_seconds",
 }
 
 INTEGER_FIELDS = {"lockout_attempts", "lockout_minutes", "idle_lock_minutes", "api_threads", "api_max_body_bytes",
                   "api_max_json_depth", "api_failed_keys_per_minute", "ssh_max_sessions",
                   "ssh_sessions_per_user", "ssh_sessions_per_address", "ssh_max_startups",
-                  "ssh_startups_per_address", "ssh_login_grace_seconds"}
-BOOLEAN_FIELDS = {"low_bandwidth"}
+                  "ssh_startups_per_address", "ssh_login_grace_seconds", "smtp_port", "message_timeout_seconds",
+                  "message_max_attempts", "message_retry_seconds"}
+BOOLEAN_FIELDS = {"low_bandwidth", "smtp_starttls"}
 
 
 def default_data_dir() -> Path:
@@ -81,6 +99,27 @@ class Settings:
     ssh_login_grace_seconds: int = 30  # time a connection has to log in
     # Binding id -> keys ("f2" or "f2,ctrl+t"), from the TOML file's [keymap] table; F1 lists the ids.
     keymap: dict[str, str] = field(default_factory=dict, compare=False)
+    # Tokens to the customer (services/messages.py, docs/messages.md). No host / URL: that channel is off.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True  # refuse to send (and retry later) when the server offers no STARTTLS
+    smtp_from: str = ""
+    smtp_ca_file: str = ""  # a CA bundle to trust for the server's certificate (else the system's)
+    sms_gateway_url: str = ""
+    sms_gateway_authorization: str = ""  # the Authorization header, e.g. "Basic ..." or "Bearer ..."
+    # The gateway's request body; {phone} and {text} are filled in (escaped for JSON or a form as the
+    # content type says). Africa's Talking: username=...&to={phone}&message={text} as a form.
+    sms_gateway_body: str = '{"to": "{phone}", "message": "{text}"}'
+    sms_gateway_content_type: str = "application/json"
+    message_template: str = ("{utility}: token {token} for meter {meter}, {units} {unit}, {amount} {currency}, "
+                             "receipt {receipt}.")
+    message_management_template: str = "{utility}: {kind} token {token} for meter {meter}, receipt {receipt}."
+    message_subject: str = "Your token from {utility}"
+    message_timeout_seconds: int = 10  # a gateway or mail server that hangs longer is retried later
+    message_max_attempts: int = 6
+    message_retry_seconds: int = 30  # the first retry; each later one waits twice as long (at most an hour)
     config_file: Path | None = field(default=None, compare=False)
 
     @property

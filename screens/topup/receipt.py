@@ -21,6 +21,7 @@ class ReceiptScreen(StronScreen):
         Binding("enter", "back", "Done", show=False, id="receipt.back"),
         Binding("p", "print_receipt", "Print", id="receipt.print-receipt"),
         Binding("s", "save_receipt", "Save txt/pdf", id="receipt.save-receipt"),
+        Binding("m", "send_to_customer", "SMS/e-mail", id="receipt.send-to-customer"),
     ]
     DEFAULT_CSS = """
     ReceiptScreen #receipt-text { width: auto; padding: 0 2; }
@@ -60,6 +61,22 @@ class ReceiptScreen(StronScreen):
 
     def action_save_receipt(self) -> None:
         self._save()
+
+    def action_send_to_customer(self) -> None:
+        self._send()
+
+    @work(thread=True, exclusive=True, group="send")
+    def _send(self) -> None:
+        """Queue the token for the customer's consented phone / mailbox (services/messages.py)."""
+        from stron_tui.services.messages import send_receipt
+
+        try:
+            queued = send_receipt(self.app.ctx, self.app.actor, self.receipt.receipt_number)
+        except StronError as error:
+            self.app.call_from_thread(self.notify, str(error), severity="warning", timeout=10)
+            return
+        self.app.call_from_thread(self.notify, f"Token queued for the customer ({queued} message(s)); "
+                                               "it goes out in the background.", timeout=10)
 
     @work(thread=True, exclusive=True)
     def _save(self) -> None:

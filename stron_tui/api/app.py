@@ -11,7 +11,9 @@ from stron_tui.api import problems
 from stron_tui.api.cursors import Cursors
 from stron_tui.api.deps import MinorUnitCache, authenticate_request, refuse_unsafe_text
 from stron_tui.api.gate import RequestGate
-from stron_tui.api.routes import library, reports, sales
+from stron_tui.api.routes import library, library_write, reports, sales
+from stron_tui.api.stron_compat import StronPaths
+from stron_tui.api.stron_compat import router as stron_router
 from stron_tui.api.schemas import Problem
 from stron_tui.services.context import AppContext
 from stron_tui.services.rate_limits import SharedRateLimiter
@@ -31,6 +33,11 @@ The same data and rules as the stron-tui screens, for partners with an API accou
   process; too many wrong keys from one address are refused for a while the same way.
 * Request bodies are at most 1 MB (413) and JSON nests at most 32 levels (400) unless the operator
   configured other limits; the key is checked before the body is read.
+* Library maintenance: create and change customers, meters and accounts one at a time or in batches of up
+  to 1,000 rows (all or nothing, as the Excel import); tariffs, districts and stations to read.
+* Tokens to customers: `send_token` on a sale, `/receipts/{number}/send`, `/customers/{code}/last-tokens`.
+* Beside this API, the same server answers Stron's Vending API shapes (`POST /api/VendingMeter`, ...) and
+  MicroPowerManager's Stron plug-in (`/api/login/`, `/api/vending/`): see docs/stron-api.md.
 """
 
 _ERRORS = {status: {"model": Problem, "content": {problems.MEDIA_TYPE: {}}, "description": title}
@@ -47,7 +54,28 @@ async def _lifespan(app: FastAPI):
     # overlap the database round trips) the rest wait their turn and each finishes fast: on two cores,
     # 16 clients selling at once get the same throughput with half the 99th percentile latency.
     anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.ctx.settings.api_threads
-    yield
+    sender = _start_message_sender(app.state.ctx)
+    try:
+        yield
+    finally:
+        if sender is not None:
+            sender[0].set()
+            sender[1].join(10)
+
+
+def _start_message_sender(ctx: AppContext):
+    """Tokens to customers go out from the API server when a channel is configured (services/messages.py);
+    several workers may each run one: a message is claimed by one sender only."""
+    import threading
+
+    from stron_tui.services import messages
+
+    if not (ctx.settings.smtp_host or ctx.settings.sms_gateway_url):
+        return None
+    stop = threading.Event()
+    thread = threading.Thread(target=messages.run_sender, args=(ctx, stop), name="message-sender", daemon=True)
+    thread.start()
+    return stop, thread
 
 
 DOCS_URL = "/docs"
@@ -87,5 +115,9 @@ def create_app(ctx: AppContext, *, rate_limiter: SharedRateLimiter | None = None
     common = {"prefix": API_PREFIX, "responses": _ERRORS, "dependencies": [Depends(refuse_unsafe_text)]}
     app.include_router(sales.router, **common)
     app.include_router(library.router, **common)
+    app.include_router(library_write.router, **common)
     app.include_router(reports.router, **common)
+    # Stron's Vending API shapes beside ours (docs/stron-api.md): after /api/v1, so no v1 route is shadowed.
+    app.include_router(stron_router)
+    app.add_middleware(StronPaths)  # outermost: the gate sees the folded path
     return app

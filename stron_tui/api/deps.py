@@ -55,7 +55,7 @@ async def _minor_units(request: Request) -> dict[str, int]:
     return await request.app.state.minor_units.get()
 
 
-def _bearer_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+def bearer_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if not scheme or not key.strip():
         return None
@@ -70,12 +70,19 @@ def authenticate_request(request: Request) -> Actor:
     the client's address; an address over that limit is refused, whatever key it sends.
     Runs in the thread pool (database work), called by the request gate (api/gate.py).
     """
+    return counted_authentication(request, lambda: current_actor(request, bearer_credentials(request)))
+
+
+def counted_authentication(request: Request, check) -> Actor:
+    """`check()` (the actor or AuthenticationFailed), counted like every API door: a failure against the
+    address's failed-key limit, a success against the account's rate limit (shared by /api/v1 and the
+    Stron-compatible surface, api/stron_compat.py)."""
     limiter = request.app.state.rate_limiter
     settings = request.app.state.ctx.settings
     address = f"address:{request.client.host if request.client else ''}"[:100]
     failures_allowed = settings.api_failed_keys_per_minute
     try:
-        actor = current_actor(request, _bearer_credentials(request))
+        actor = check()
     except AuthenticationFailed:
         counted = limiter.take(address, failures_allowed)
         if not counted.allowed:

@@ -93,6 +93,8 @@ class SaleIn(Model):
     value: NumberText = Field(description="the amount or the units as a decimal string", examples=["10.00"])
     currency: str | None = Field(None, max_length=3, description="paid currency; default the tariff's")
     payment_type: str = Field("cash", min_length=1, max_length=20)
+    send_token: bool = Field(False, description="also send the token by SMS / e-mail to the customer's "
+                                                "consented phone or mailbox (queued; see /receipts/{number}/send)")
     quote_id: str | None = Field(
         None, pattern=r"^[0-9a-f]{32}$",
         description="the preview's quote_id: the sale is refused (409, code price_changed) unless it is exactly "

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Unicode,
     UnicodeText,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -109,6 +110,10 @@ class Customer(Base):
     phone_key: Mapped[str] = mapped_column(SearchKey(40), nullable=False, default="", index=True)
     email: Mapped[str] = mapped_column(Unicode(120), nullable=False, default="")
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), index=True)
+    # Token delivery (services/messages.py): consent per channel, and whether every token goes out unasked.
+    notify_sms: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    notify_email: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    notify_auto: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
 
@@ -559,3 +564,29 @@ class RateCounter(Base):
     bucket: Mapped[str] = mapped_column(Unicode(100), primary_key=True)
     minute: Mapped[int] = mapped_column(Integer, primary_key=True)  # minutes since 1970-01-01 UTC
     hits: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class OutboxMessage(Base):
+    """A token on its way to a customer's phone or mailbox (services/messages.py).
+
+    Written in the sale's own transaction; a sender delivers it with retries. `dedupe_key` makes a
+    message for one token and channel exist once, whatever retries the sale or the sender makes.
+    """
+
+    __tablename__ = "message_outbox"
+    id: Mapped[int] = _big_id()
+    created_at: Mapped[datetime] = _created()
+    channel: Mapped[str] = mapped_column(Unicode(8), nullable=False)  # sms | email
+    recipient: Mapped[str] = mapped_column(Unicode(120), nullable=False)
+    subject: Mapped[str] = mapped_column(Unicode(200), nullable=False, default="")
+    body: Mapped[str] = mapped_column(Unicode(2000), nullable=False)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    receipt_number: Mapped[str] = mapped_column(Unicode(24), nullable=False, default="")
+    dedupe_key: Mapped[str] = mapped_column(Unicode(100), nullable=False, unique=True)
+    status: Mapped[str] = mapped_column(Unicode(8), nullable=False, default="queued")  # queued | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = _created()
+    last_error: Mapped[str] = mapped_column(Unicode(400), nullable=False, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    __table_args__ = (Index("ix_message_outbox_due", "status", "next_attempt_at"),
+                      Index("ix_message_outbox_receipt", "receipt_number"))

@@ -132,6 +132,30 @@ def meter_tokens(ctx: AppContext, actor: Actor, meter_number: str, *, after: int
     return HistoryPage(found, found[-1].id if len(rows) > limit else None)
 
 
+def customer_last_vends(ctx: AppContext, actor: Actor, customer_code: str, limit: int = 3) -> list[MeterVend]:
+    """A customer's last sales over all their meters, newest first (a partner's USSD / SMS "my last tokens"),
+    scoped like every history: the caller's own sales unless its role sees all stations."""
+    from stron_tui.db.models import Customer
+    from stron_tui.errors import NotFound
+    from stron_tui.services.text import fold
+
+    _require_history(actor)
+    with ctx.db.read_session() as session:
+        customer_id = session.scalar(select(Customer.id).where(Customer.code_key == fold(customer_code.strip())))
+        if customer_id is None:
+            raise NotFound(f"There is no customer {customer_code.strip()[:40]}.")
+        rows = session.execute(
+            select(Vend, User.user_code, ApiAccount.name)
+            .outerjoin(User, User.id == Vend.operator_id)
+            .outerjoin(ApiAccount, ApiAccount.id == Vend.api_account_id)
+            .where(Vend.customer_id == customer_id, visible_to(actor, Vend))
+            .order_by(Vend.id.desc()).limit(max(1, min(limit, 10)))).all()
+    return [MeterVend(v.id, v.created_at, v.transaction_number, v.receipt_number, v.source, _operator(code, api),
+                      v.payment_type, v.paid_amount, v.paid_currency, v.gross_amount, v.currency, v.units, v.unit,
+                      v.token, tuple(t for t in v.key_change_tokens.split() if t))
+            for v, code, api in rows]
+
+
 def currency_minor_units(ctx: AppContext) -> dict[str, int]:
     """Decimal places per currency code, for showing stored amounts (kept with four places) as money."""
     from stron_tui.db.models import Currency

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from stron_tui.db.models import Account, Customer, District, Vend
 from stron_tui.db.queries import contains_match, prefix_match
+from stron_tui.errors import ValidationError
 from stron_tui.services.districts import district_ids
 from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, next_free_code, register
 from stron_tui.services.text import fold
@@ -34,6 +35,11 @@ class Customers(Library):
               note="E.164: + and the country code; spaces are dropped", width=18),
         Field("email", "E-mail", kind="email", max_length=120, example="ngozi@example.com", width=24),
         Field("district_code", "District code", max_length=20, example="LAG-01", width=12),
+        # Token delivery (services/messages.py): consent per channel, and whether every token goes out unasked.
+        Field("notify_sms", "Tokens by SMS", kind="bool", example="n", note="needs the phone", width=8),
+        Field("notify_email", "Tokens by e-mail", kind="bool", example="n", note="needs the e-mail", width=8),
+        Field("notify_auto", "Send every token", kind="bool", example="n",
+              note="send each new token without being asked", width=8),
     )
     list_columns = (
         ListColumn("Customer ID", "code", 12), ListColumn("Name", "name", 26), ListColumn("Phone", "phone", 16),
@@ -45,7 +51,8 @@ class Customers(Library):
     def values_query(self):
         return (
             select(Customer.id, Customer.code, Customer.name, Customer.address, Customer.phone, Customer.email,
-                   District.code.label("district_code"))
+                   District.code.label("district_code"), Customer.notify_sms, Customer.notify_email,
+                   Customer.notify_auto)
             .outerjoin(District, District.id == Customer.district_id)
         )
 
@@ -73,7 +80,20 @@ class Customers(Library):
         return {"code": values["code"], "code_key": fold(values["code"]), "name": values["name"],
                 "name_key": fold(values["name"])[:120], "address": values["address"], "phone": values["phone"],
                 "phone_key": phone_key(values["phone"]), "email": values["email"],
-                "district_id": values["_district_id"]}
+                "district_id": values["_district_id"], "notify_sms": values["notify_sms"],
+                "notify_email": values["notify_email"], "notify_auto": values["notify_auto"]}
+
+    def check(self, session, values, record_id):
+        problems = {}
+        if values["notify_sms"] and not values["phone"]:
+            problems["notify_sms"] = "Tokens by SMS need the customer's phone number."
+        if values["notify_email"] and not values["email"]:
+            problems["notify_email"] = "Tokens by e-mail need the customer's e-mail address."
+        if values["notify_auto"] and not (values["notify_sms"] or values["notify_email"]):
+            problems["notify_auto"] = "Sending every token needs SMS or e-mail delivery agreed."
+        if problems:
+            first = next(iter(problems))
+            raise ValidationError(problems[first], field=first, errors=problems)
 
     def search_plan(self, text):
         key = fold(text)

@@ -496,6 +496,17 @@ def import_library(ctx: AppContext, actor: Actor, name: str, path: Path | str,
     actor.require(lib.permission)
     path = import_source(ctx, actor, path)
     total, rows = read_rows(path, lib)
+    return import_rows(ctx, actor, name, rows, source=str(path), source_name=path.name, total=total,
+                       progress=progress)
+
+
+def import_rows(ctx: AppContext, actor: Actor, name: str, rows, *, source: str, source_name: str, total: int,
+                progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Rows ((row number, {field name: raw value}), ...) into a library, created or updated by their key:
+    all in one transaction, or none with a per-row error list. The Excel import and the API's batches."""
+    lib = L.library(name)
+    actor.require("basedata.import")
+    actor.require(lib.permission)
     headers = {spec.name: spec.header for spec in lib.fields}
     errors: list[RowError] = []
     counts = {"created": 0, "updated": 0, "unchanged": 0, "rows": 0}
@@ -580,13 +591,13 @@ def import_library(ctx: AppContext, actor: Actor, name: str, path: Path | str,
             if errors:
                 raise _Abort()
             audit.record(session, actor, f"{lib.name}.import", entity=lib.entity,
-                         summary=f"imported {path.name}: {counts['created']} new, {counts['updated']} changed, "
+                         summary=f"imported {source_name}: {counts['created']} new, {counts['updated']} changed, "
                                  f"{counts['unchanged']} unchanged",
-                         detail={"file": str(path), **counts})
+                         detail={"file": source, **counts})
     except _Abort:
-        return ImportReport(lib.name, str(path), counts["rows"], errors=tuple(errors[:MAX_ERRORS]),
+        return ImportReport(lib.name, source, counts["rows"], errors=tuple(errors[:MAX_ERRORS]),
                             more_errors=len(errors) > MAX_ERRORS)
-    return ImportReport(lib.name, str(path), counts["rows"], counts["created"], counts["updated"], counts["unchanged"])
+    return ImportReport(lib.name, source, counts["rows"], counts["created"], counts["updated"], counts["unchanged"])
 
 
 def _stamps(lib: L.Library, now: datetime, *, created: bool) -> dict:
@@ -599,5 +610,5 @@ def _stamps(lib: L.Library, now: datetime, *, created: bool) -> dict:
 
 
 __all__ = ["ImportRejected", "ImportReport", "RowError", "ExportResult", "Upload", "uploaded_files", "import_source",
-           "export_library", "import_library",
+           "export_library", "import_library", "import_rows",
            "export_errors", "write_template", "read_rows", "coerce", "ExportCancelled", "MAX_ROWS", "MAX_FILE_BYTES"]

@@ -58,6 +58,7 @@ class ManagementRequest:
     reason: str = ""
     register: int | None = None  # clear credit: one register (credit subclass), None = all
     watts: int | None = None  # power limits
+    send_token: bool = False  # also send the token to the customer's consented phone / mailbox
 
 
 def _field_for(request: ManagementRequest) -> tuple[int, int | None]:

@@ -132,6 +132,7 @@ class VendRequest:
     payment_type: str = "cash"
     request_id: str = ""
     quote_id: str = ""  # the preview's Quote.quote_id: the sale must be that sale at that price
+    send_token: bool = False  # also send the token to the customer's consented phone / mailbox
 
 
 def _validate_meter_number(text: str) -> str:
@@ -588,7 +589,16 @@ def _issue_once(ctx: AppContext, actor: Actor, order: TokenOrder) -> Receipt:
         receipt = order.receipt(ctx, actor, facts, plan, row)
         # Last, just before commit: shared rows (the day's totals) are locked for as short a time as possible.
         order.after_record(session, row)
+        _queue_messages(ctx, session, order, facts, receipt)
     return receipt
+
+
+def _queue_messages(ctx: AppContext, session: Session, order: TokenOrder, facts: SaleFacts, receipt: Receipt) -> None:
+    """The customer's SMS / e-mail copy of the token, in the token's own transaction (services/messages.py)."""
+    from stron_tui.services import messages
+
+    messages.queue_for_token(ctx, session, facts.customer_id, receipt,
+                             requested=bool(getattr(order.request, "send_token", False)))
 
 
 def actor_label(actor: Actor) -> str:

@@ -104,3 +104,37 @@ async def test_reprint_is_marked_and_issues_no_new_token(ctx, admin):
     with ctx.db.read_session() as session:
         assert session.scalar(select(func.count(Vend.id))) == 1
         assert session.scalar(select(ReceiptPrint.receipt_number)) == vend.receipt_number
+
+
+async def test_the_receipt_screen_sends_the_token_to_a_consenting_customer(ctx, admin):
+    from sqlalchemy import update
+
+    from stron_tui.db.models import Customer, OutboxMessage
+
+    world = build_world(ctx)
+    meter = add_meter(world, "4200000005")
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _sell_by_keyboard(app, pilot, meter, "10")
+        with ctx.db.read_session() as session:
+            vend = session.scalar(select(Vend))
+        await pilot.press("f8")
+        await pilot.pause()
+        await pilot.press(*vend.receipt_number, "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ReceiptScreen"
+        await pilot.press("m")  # no consent yet: refused with the reason, nothing queued
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        with ctx.db.read_session() as session:
+            assert session.scalar(select(func.count(OutboxMessage.id))) == 0
+        with ctx.db.session() as session:
+            session.execute(update(Customer).values(phone="+2348035550100", notify_sms=True))
+        await pilot.press("m")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    with ctx.db.read_session() as session:
+        row = session.scalar(select(OutboxMessage))
+    assert (row.channel, row.recipient, row.receipt_number) == ("sms", "+2348035550100", vend.receipt_number)
+    assert " ".join(vend.token[i:i + 4] for i in range(0, 20, 4)) in row.body

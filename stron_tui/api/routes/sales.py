@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from stron_tui.api.deps import ApiActor, Ctx, IdempotencyKey, MinorUnits
@@ -15,9 +16,14 @@ from stron_tui.api.schemas import (
     QuoteOut,
     ReceiptOut,
     SaleIn,
+    MeterVendOut,
     WhoAmI,
+    grouped,
+    money,
+    plain,
+    units_text,
 )
-from stron_tui.services import management, receipts, vending
+from stron_tui.services import api_queries, management, messages, receipts, vending
 
 router = APIRouter(tags=["sales and tokens"])
 
@@ -28,7 +34,7 @@ ReceiptNumber = Annotated[str, Path(min_length=1, max_length=40, description="re
 def _request(body: SaleIn, request_id: str = "") -> vending.VendRequest:
     return vending.VendRequest(meter_number=body.meter_number, mode=body.mode, value=body.value,
                                currency=body.currency or None, payment_type=body.payment_type,
-                               request_id=request_id, quote_id=body.quote_id or "")
+                               request_id=request_id, quote_id=body.quote_id or "", send_token=body.send_token)
 
 
 @router.get("/me", response_model=WhoAmI, summary="The calling API account: its permissions and rate limit")
@@ -86,3 +92,25 @@ def management_token(ctx: Ctx, actor: ApiActor, meter_number: MeterNumber, body:
             summary="A past receipt by receipt or transaction number (a look-up, not a reprint)")
 def receipt(ctx: Ctx, actor: ApiActor, number: ReceiptNumber, minor: MinorUnits):
     return ReceiptOut.of(receipts.lookup_receipt(ctx, actor, number), minor)
+
+
+class SentOut(BaseModel):
+    queued: int = Field(description="messages queued (one per consented channel)")
+
+
+@router.post("/receipts/{number}/send", response_model=SentOut,
+             summary="Send a past token again by SMS / e-mail to its customer's consented phone or mailbox")
+def send_receipt(ctx: Ctx, actor: ApiActor, number: ReceiptNumber):
+    return SentOut(queued=messages.send_receipt(ctx, actor, number))
+
+
+@router.get("/customers/{code}/last-tokens", response_model=list[MeterVendOut],
+            summary="A customer's last three tokens over all their meters, newest first (for USSD / SMS "
+                    "self-service), scoped like every history")
+def customer_last_tokens(ctx: Ctx, actor: ApiActor, minor: MinorUnits,
+                         code: Annotated[str, Path(min_length=1, max_length=60)]):
+    return [MeterVendOut(**(plain(row) | {
+        "token_grouped": grouped(row.token), "units": units_text(row.units),
+        "paid_amount": money(row.paid_amount, row.paid_currency, minor),
+        "gross_amount": money(row.gross_amount, row.currency, minor)}))
+        for row in api_queries.customer_last_vends(ctx, actor, code)]
