@@ -634,6 +634,9 @@ def check_revenue_sale(quote: Quote, terms: TariffTerms, schedule: Schedule, pos
     fits_column(quote.gross, Vend.gross_amount, f"The sale ({quote.gross:f} {symbol})", field)
     fits_column(quote.paid_amount, Vend.paid_amount, f"The amount ({quote.paid_amount:f} {quote.paid_currency})",
                 field)
+    if quote.units > STS_MAX_UNITS:
+        raise ValidationError(f"{quote.units} {unit} is more than one token can carry ({STS_MAX_UNITS} {unit}); "
+                              "sell it in parts.", field=field)
     if quote.gross < terms.min_purchase:
         raise ValidationError(f"The minimum purchase on tariff {terms.name} is {terms.min_purchase} {symbol}; "
                               f"this sale is {quote.gross} {symbol}.", field=field)
