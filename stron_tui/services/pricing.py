@@ -556,9 +556,10 @@ def _energy_cost(lines: list[tuple[int, Decimal, Decimal]]) -> Decimal:
 
 def _split(gross: Decimal, position: Position, minor: int) -> tuple[Decimal, Decimal, Decimal]:
     """(debt, charges, energy) of a gross: steps 1 and 2, energy the rest."""
-    debt = debt_share(gross, position, minor)
-    charge = min(position.charge_due, gross - debt)
-    return debt, charge, gross - debt - charge
+    step = quantum(minor)  # stored amounts carry four places: figures show the currency's own
+    debt = debt_share(gross, position, minor).quantize(step)
+    charge = min(position.charge_due, gross - debt).quantize(step)
+    return debt, charge, (gross - debt - charge).quantize(step)
 
 
 def _breakdown(mode: str, paid: Decimal, payment: Payment, terms: TariffTerms, schedule: Schedule,
@@ -580,7 +581,7 @@ def _breakdown(mode: str, paid: Decimal, payment: Payment, terms: TariffTerms, s
     subsidy = round_money(free * block_price_all_in(schedule.blocks[0].price, terms), minor) if free else Decimal(0)
     return Quote(mode, paid, payment.currency, payment.rate, terms.currency, gross, gross - vat - excise, excise, vat,
                  units, terms.unit, first_block.price, first_price,
-                 debt_recovered=debt, debt_after=position.debt - debt, fixed_charge=charge, fixed_charge_months=months,
+                 debt_recovered=debt, debt_after=(position.debt - debt).quantize(quantum(minor)), fixed_charge=charge, fixed_charge_months=months,
                  fixed_charge_vat=vat_f, energy=energy, blocks=lines, free_units=free, subsidy=subsidy,
                  tariff_version_id=schedule.version_id)
 
