@@ -399,14 +399,16 @@ class TopUpScreen(StronScreen):
         if quote.paid_currency != quote.currency:
             lines.append(f"Paid        {money(quote.paid_amount, quote.paid_currency)}"
                          f" @ {quote.exchange_rate.normalize()}")
-        lines += [
-            f"Gross       {money(quote.gross, quote.currency)}",
-            f"VAT         {money(quote.vat, quote.currency)}",
-            f"Excise      {money(quote.excise, quote.currency)}",
-            f"Net charge  {money(quote.net, quote.currency)}",
-            f"Price/unit  {quote.price_all_in.normalize()} {quote.currency}/{quote.unit}",
-            f"UNITS       {quote.units} {quote.unit}",
-        ]
+        lines += [f"Gross       {money(quote.gross, quote.currency)}", *revenue_lines(quote, money),
+                  f"VAT         {money(quote.vat, quote.currency)}",
+                  f"Excise      {money(quote.excise, quote.currency)}",
+                  f"Net charge  {money(quote.net, quote.currency)}"]
+        if len(quote.blocks) <= 1:
+            lines.append(f"Price/unit  {quote.price_all_in.normalize()} {quote.currency}/{quote.unit}")
+        lines.append(f"UNITS       {quote.units} {quote.unit}")
+        if quote.free_units:
+            lines.append(f"FREE UNITS  {quote.free_units} {quote.unit} (own token; subsidy "
+                         f"{money(quote.subsidy, quote.currency)})")
         self.query_one("#preview", Static).update("\n".join(lines))
         self._say("Check the preview, then type your payment password and press Enter to sell.")
         self.query_one("#pin", Input).focus()
@@ -575,3 +577,20 @@ class TopUpScreen(StronScreen):
 class TopUpByUnitScreen(TopUpScreen):
     def __init__(self):
         super().__init__(mode="units")
+
+
+def revenue_lines(quote, money) -> list[str]:
+    """The preview's split of the payment: debt, fixed charges, energy per block (none on a plain flat sale)."""
+    lines = []
+    if quote.debt_recovered or quote.debt_after:
+        lines.append(f"Debt        {money(quote.debt_recovered, quote.currency)}"
+                     f" (still owed {money(quote.debt_after, quote.currency)})")
+    if quote.fixed_charge:
+        months = quote.fixed_charge_months
+        lines.append(f"Fixed chg   {money(quote.fixed_charge, quote.currency)} ({months} month{'s' * (months != 1)})")
+    if lines or len(quote.blocks) > 1:
+        lines.append(f"Energy      {money(quote.energy_amount, quote.currency)}")
+    if len(quote.blocks) > 1:
+        lines += [f"  block {line.position}: {line.units} {quote.unit} x {line.price_all_in.normalize():f}"
+                  f" = {money(line.amount, quote.currency)}" for line in quote.blocks]
+    return lines
