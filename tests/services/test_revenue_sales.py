@@ -204,3 +204,27 @@ def test_debt_changes_are_audited_with_their_reason(ctx, admin, world):
     with ctx.db.read_session() as session:
         summaries = list(session.scalars(select(AuditEntry.detail).where(AuditEntry.action.like("debt.%"))))
         assert len(summaries) == 3 and all("reason" in detail for detail in summaries)
+
+
+def test_reports_show_charges_debt_free_units_and_units_per_block(ctx, admin, world):
+    from stron_tui.services.reports.revenue import debt_report, revenue_by_month, units_per_block
+    from stron_tui.services.reports.scope import ReportFilters
+
+    meter = add_meter(world, "4900000009")
+    steps_tariff(ctx, admin)
+    number = world.accounts[meter]
+    debt.change_debt(ctx, admin, number, "added", "100.00", "Arrears")
+    debt.change_debt(ctx, admin, number, "written_off", "20.00", "Hardship")
+    debt.set_revenue_terms(ctx, admin, number, debt.RevenueTerms(recovery_percent="25", free_units="20"))
+    sell(ctx, admin, meter, "40.00")  # D 10.00, F 5.00, E 25.00 on 0 units: 50 kWh x 0.10 + 100 kWh x 0.20
+    [month] = revenue_by_month(ctx, admin, ReportFilters())
+    assert (month.gross, month.fixed_charges, month.debt_recovered, month.energy) == (
+        D("40.00"), D("5.00"), D("10.00"), D("25.00"))
+    assert (month.free_units, month.subsidy) == (D("20.0"), D("2.00"))  # 20 kWh x 0.10
+    blocks = units_per_block(ctx, admin, ReportFilters())
+    assert [(row.block, row.units, row.amount) for row in blocks] == [(1, D("50.0"), D("5.00")),
+                                                                     (2, D("100.0"), D("20.00"))]
+    [row] = debt_report(ctx, admin, ReportFilters())
+    assert (row.opening, row.added, row.recovered, row.written_off, row.closing) == (
+        0, D("100.00"), D("-10.00"), D("-20.00"), D("70.00"))
+    assert row.district_name == "Test District"
