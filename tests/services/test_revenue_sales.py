@@ -226,5 +226,5 @@ def test_reports_show_charges_debt_free_units_and_units_per_block(ctx, admin, wo
                                                                      (2, D("100.0"), D("20.00"))]
     [row] = debt_report(ctx, admin, ReportFilters())
     assert (row.opening, row.added, row.recovered, row.written_off, row.closing) == (
-        0, D("100.00"), D("-10.00"), D("-20.00"), D("70.00"))
+        0, D("100.00"), D("10.00"), D("20.00"), D("70.00"))
     assert row.district_name == "Test District"
