@@ -306,6 +306,8 @@ class AccountDetailOut(BaseModel):
     vends: list[dict[str, Any]]
     tokens: list[dict[str, Any]]
     vend_count: int
+    revenue: dict[str, Any] = Field(default_factory=dict, description="debt, recovery rule, free units, this "
+                                    "month's units and fixed charges paid")
 
 
 class MeterVendOut(BaseModel):

@@ -7,7 +7,7 @@ Closing keeps the account and its history; a new account can then be opened.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -208,6 +208,8 @@ class AccountView:
     vends: tuple[VendLine, ...]
     tokens: tuple[TokenLine, ...]
     vend_count: int
+    # Debt, recovery rule, free units, and this month's units and fixed charges paid (local month).
+    revenue: dict = field(default_factory=dict)
 
 
 def account_view(ctx: AppContext, actor: Actor, account_id: int, recent: int = 10) -> AccountView:
@@ -247,4 +249,25 @@ def account_view(ctx: AppContext, actor: Actor, account_id: int, recent: int = 1
                     "currency": tariff.currency_code, "vat_rate": tariff.vat_rate, "active": tariff.active},
             station={"code": station.code, "name": station.name},
             vends=vend_lines, tokens=token_lines, vend_count=vend_count,
+            revenue=_revenue_of(ctx, account),
         )
+
+
+def _revenue_of(ctx: AppContext, account: Account) -> dict:
+    """The account's money position as the Account view shows it; counters of another month show as 0."""
+    from stron_tui.services.revenue import local_month_day
+
+    month, day = local_month_day(utcnow(), ctx.settings.zone)
+    this_month = account.usage_month == month
+    return {
+        "debt": account.debt_balance,
+        "recovery_percent": (account.recovery_percent * 100).normalize(),
+        "recovery_fixed": account.recovery_fixed, "recovery_month_limit": account.recovery_month_limit,
+        "recovery_min_energy": account.recovery_min_energy,
+        "free_units": account.free_units, "free_units_issued_this_month": account.free_issued_month == month,
+        "month": month, "month_units": account.month_units if this_month else Decimal(0),
+        "month_money": account.month_money if this_month else Decimal(0),
+        "debt_recovered_this_month": account.month_recovered if this_month else Decimal(0),
+        "fixed_charge_paid_through": account.charge_paid_month or "",
+        "fixed_charge_part_paid": account.charge_part_paid,
+    }

@@ -155,3 +155,65 @@ def set_revenue_terms(ctx: AppContext, actor: Actor, account_number: str, terms:
         audit.record(session, actor, "account.revenue_terms", entity="account", entity_id=account.account_number,
                      summary=f"recovery {percent}% + {rule.fixed}, limit {rule.month_limit}, free units {free} "
                              f"for account {account.account_number}", detail=values)
+
+
+def pay_debt(ctx: AppContext, actor: Actor, meter_number: str, amount: object, *, request_id: str,
+             payment_password: str | None = None, payment_type: str = "cash"):
+    """A payment of debt only: a receipt, no token. Idempotent by request id (a retry gets the same receipt)."""
+    from stron_tui.services import auth, vending
+    from stron_tui.services.receipts import Receipt
+
+    actor.require("topup.vend")
+    vending.check_request_id(request_id, "debt payment")
+    value = parse_decimal(amount, "amount", "amount")
+    fits_column(value, DebtEntry.amount, "The amount", "amount")
+    number = vending._validate_meter_number(meter_number)
+    if actor.api_account_id is None:
+        auth.confirm_payment(ctx, actor, payment_password or "")
+    marker = f"payment {request_id}"
+    with ctx.db.session() as session:
+        facts = vending.load_sale_facts(session, number, actor, lock=True, selling_station_id=actor.station_id,
+                                        payment_type=payment_type)
+        vending.check_actor_still_allowed(actor, facts, "topup.vend")
+        if facts.account_id is None:
+            raise ValidationError(f"Meter {number} has no open account.", field="meter")
+        if facts.station_id is None:
+            raise ValidationError("Your sales station is no longer in the Sales Station Library.", field="meter")
+        who = (DebtEntry.api_account_id == actor.api_account_id) if actor.api_account_id is not None else (
+            DebtEntry.user_id == actor.user_id)
+        earlier = session.scalar(select(DebtEntry).where(DebtEntry.account_id == facts.account_id,
+                                                         DebtEntry.reason == marker, who))
+        account = session.get(Account, facts.account_id)
+        places = facts.tariff.currency_minor_unit
+        if value != value.quantize(Decimal(1).scaleb(-places)):
+            raise ValidationError(f"{facts.tariff.currency} amounts have {places} decimal places.", field="amount")
+        if earlier is None:
+            if value > account.debt_balance:
+                raise ValidationError(f"Account {facts.account_number} owes {account.debt_balance:.{places}f} "
+                                      f"{facts.tariff.currency}; take no more than that as a debt payment.",
+                                      field="amount")
+            now = utcnow()
+            after = account.debt_balance - value
+            earlier = DebtEntry(account_id=account.id, created_at=now, business_date=local_date(now, ctx.settings.zone),
+                                kind="paid", amount=-value, balance_after=after, reason=marker, user_id=actor.user_id,
+                                api_account_id=actor.api_account_id, station_id=facts.station_id,
+                                district_id=facts.district_id)
+            session.add(earlier)
+            session.flush()
+            earlier.receipt_number = f"{facts.station_code}-D{earlier.id:07d}"[:24]
+            session.execute(update(Account).where(Account.id == account.id).values(debt_balance=after))
+            audit.record(session, actor, "debt.paid", entity="account", entity_id=facts.account_number,
+                         summary=f"debt payment {value} {facts.tariff.currency} on account {facts.account_number}; "
+                                 f"still owed {after}", detail={"receipt": earlier.receipt_number, "amount": value})
+        paid = -earlier.amount
+        shown = earlier.created_at.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M")
+        return Receipt(
+            kind="debt_payment", title="DEBT PAYMENT", utility_name=ctx.settings.utility_name,
+            station_code=facts.station_code, station_name=facts.station_name, receipt_number=earlier.receipt_number,
+            transaction_number=earlier.receipt_number, issued_at=earlier.created_at, local_time=shown,
+            operator=vending.actor_label(actor), customer_code=facts.customer_code, customer_name=facts.customer_name,
+            account_number=facts.account_number, meter_number=facts.meter_number, token="",
+            currency=facts.tariff.currency, gross=paid.quantize(Decimal(1).scaleb(-places)),
+            payment_type=facts.payment_name or payment_type,
+            detail=f"Debt paid {paid:.{places}f}; still owed {earlier.balance_after:.{places}f} {facts.tariff.currency}",
+            debt_recovered=paid, debt_after=earlier.balance_after, receipt_width=facts.receipt_width or 40)

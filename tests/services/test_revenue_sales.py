@@ -228,3 +228,25 @@ def test_reports_show_charges_debt_free_units_and_units_per_block(ctx, admin, wo
     assert (row.opening, row.added, row.recovered, row.written_off, row.closing) == (
         0, D("100.00"), D("10.00"), D("20.00"), D("70.00"))
     assert row.district_name == "Test District"
+
+
+def test_a_debt_only_payment_is_a_receipt_without_a_token(ctx, admin, world):
+    from stron_tui.services.accounts import account_view
+
+    meter = add_meter(world, "4900000010")
+    number = world.accounts[meter]
+    debt.change_debt(ctx, admin, number, "added", "30.00", "Arrears")
+    receipt = debt.pay_debt(ctx, admin, meter, "12.50", request_id="debt-pay-0001", payment_password=PAYMENT_PASSWORD)
+    assert (receipt.token, receipt.debt_recovered, receipt.debt_after) == ("", D("12.50"), D("17.50"))
+    assert "Debt paid 12.50; still owed 17.50 USD" in render_text(receipt)
+    again = debt.pay_debt(ctx, admin, meter, "12.50", request_id="debt-pay-0001", payment_password=PAYMENT_PASSWORD)
+    assert again.receipt_number == receipt.receipt_number  # a retry, not a second payment
+    with pytest.raises(ValidationError, match="owes 17.50 USD") as refused:
+        debt.pay_debt(ctx, admin, meter, "20", request_id="debt-pay-0002", payment_password=PAYMENT_PASSWORD)
+    assert refused.value.field == "amount"
+    account = account_of(ctx, world, meter)
+    assert account.debt_balance == D("17.50")
+    view = account_view(ctx, admin, account.id)
+    assert view.revenue["debt"] == D("17.50")
+    sell(ctx, admin, meter, "10.00")
+    assert account_view(ctx, admin, account.id).revenue["month_units"] == D("50.0")
