@@ -40,6 +40,11 @@ is negative (VAT is charged on net + excise, so it is taken out first):
     net    = round_money((G - VAT) / (1 + e))
     excise = G - VAT - net
 
+The two functions right below (quote_by_amount, quote_by_units) price a flat tariff with no account
+behind it (demo data, tools). EVERY SALE is priced by revenue_by_amount / revenue_by_units further down
+("ORDER OF DEDUCTIONS"), of which a flat tariff is the one-block case; there, by units, the energy's
+cost rounds UP to the minor unit so that no token carries more than was paid for.
+
 round_money rounds half up to the currency's minor unit (2 places for USD,
 0 for XOF, 3 for KWD). Limits: the tariff's minimum and maximum purchase
 apply to G; units may not exceed the STS maximum transfer 1,820,162.4; and
