@@ -250,3 +250,34 @@ def test_a_debt_only_payment_is_a_receipt_without_a_token(ctx, admin, world):
     assert view.revenue["debt"] == D("17.50")
     sell(ctx, admin, meter, "10.00")
     assert account_view(ctx, admin, account.id).revenue["month_units"] == D("50.0")
+
+
+def test_the_account_library_carries_the_recovery_rule_and_free_units(ctx, admin, world):
+    from stron_tui.services import libraries
+
+    meter = add_meter(world, "4900000011")
+    record = libraries.find(ctx, admin, "accounts", world.accounts[meter])
+    form = libraries.form_text(libraries.library("accounts"), record)
+    libraries.update(ctx, admin, "accounts", record.id, {**form, "recovery_percent": "25", "free_units": "50"})
+    account = account_of(ctx, world, meter)
+    assert (account.recovery_percent, account.free_units) == (D("0.25"), D("50"))
+    with pytest.raises(ValidationError, match="from 0 to 100") as refused:
+        libraries.update(ctx, admin, "accounts", record.id, {**form, "recovery_percent": "101"})
+    assert refused.value.field == "recovery_percent"
+    assert account_of(ctx, world, meter).recovery_percent == D("0.25")
+
+
+def test_the_price_library_refuses_a_cap_below_the_minimum_purchase(ctx, admin, world):
+    from stron_tui.services import libraries
+
+    record = libraries.find(ctx, admin, "tariffs", "Home")  # minimum purchase 1 USD
+    form = libraries.form_text(libraries.library("tariffs"), record)
+    with pytest.raises(ValidationError, match="below the minimum purchase") as refused:
+        libraries.update(ctx, admin, "tariffs", record.id, {**form, "cap_money_day": "0.50"})
+    assert refused.value.field == "cap_money_day"
+    libraries.update(ctx, admin, "tariffs", record.id, {**form, "cap_units_month": "500", "fixed_charge_vat": "y",
+                                                         "charge_accrue_months": "3"})
+    with ctx.db.read_session() as session:
+        tariff = session.scalar(select(Tariff).where(Tariff.name == "Home"))
+        assert (tariff.cap_money_day, tariff.cap_units_month, tariff.fixed_charge_vat,
+                tariff.charge_accrue_months) == (None, D("500"), True, 3)
