@@ -47,7 +47,7 @@ class TopUpScreen(StronScreen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("f5", "refresh_target", "Refresh"),
-        Binding("f7", "switch_mode", "Amount/Units"),
+        Binding("f7", "switch_mode", "Amount/Units/Debt"),
         Binding("f8", "reprint", "Reprint"),
         Binding("f9", "new_sale", "New sale"),
         # Only while a receipt is shown (and has the focus: in a field these letters are typed).
@@ -94,10 +94,11 @@ class TopUpScreen(StronScreen):
         yield Static("", id="topup-message", markup=False)
 
     def _title(self) -> str:
-        return "Top-up Center: by amount" if self.mode == "amount" else "Top-up Center: by unit"
+        return {"amount": "Top-up Center: by amount", "units": "Top-up Center: by unit",
+                "debt": "Top-up Center: debt payment (receipt, no token)"}[self.mode]
 
     def _value_label(self) -> str:
-        return "Amount paid" if self.mode == "amount" else "Units wanted (kWh / m3)"
+        return {"amount": "Amount paid", "units": "Units wanted (kWh / m3)", "debt": "Debt paid"}[self.mode]
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -361,7 +362,12 @@ class TopUpScreen(StronScreen):
         from stron_tui.services import vending
 
         try:
-            quote = vending.preview(self.app.ctx, self.app.actor, request)
+            if request.mode == "debt":
+                from stron_tui.services import debt
+
+                quote = debt.preview_payment(self.app.ctx, self.app.actor, request.meter_number, request.value)
+            else:
+                quote = vending.preview(self.app.ctx, self.app.actor, request)
         except StronError as error:
             self.app.call_from_thread(self._preview_failed, request, error)
             return
@@ -395,6 +401,15 @@ class TopUpScreen(StronScreen):
         self._quoted = request
         self.request_id = vending.new_request_id()  # one id per confirmed sale: a retry reuses it
         self.query_one("#field-value", LabeledField).show_error(None)
+        if request.mode == "debt":
+            self.query_one("#preview", Static).update("\n".join([
+                "PREVIEW: debt payment, no token",
+                f"Owed        {money(quote.owed, quote.currency)}",
+                f"Paid        {money(quote.paid, quote.currency)}",
+                f"Still owed  {money(quote.still_owed, quote.currency)}"]))
+            self._say("Check the preview, then type your payment password and press Enter to take the payment.")
+            self.query_one("#pin", Input).focus()
+            return
         lines = ["PREVIEW: nothing sold yet"]
         if quote.paid_currency != quote.currency:
             lines.append(f"Paid        {money(quote.paid_amount, quote.paid_currency)}"
@@ -431,7 +446,14 @@ class TopUpScreen(StronScreen):
         from stron_tui.services import vending
 
         try:
-            receipt = vending.vend(self.app.ctx, self.app.actor, request, payment_password=password)
+            if request.mode == "debt":
+                from stron_tui.services import debt
+
+                receipt = debt.pay_debt(self.app.ctx, self.app.actor, request.meter_number, request.value,
+                                        request_id=request.request_id, payment_password=password,
+                                        payment_type=request.payment_type)
+            else:
+                receipt = vending.vend(self.app.ctx, self.app.actor, request, payment_password=password)
         except StronError as error:
             self.app.call_from_thread(self._sale_failed, error)
             return
@@ -472,7 +494,9 @@ class TopUpScreen(StronScreen):
         head = []
         if receipt.key_change_tokens:
             head.append(f"KEY CHANGE FIRST: {len(receipt.key_change_tokens)} tokens, in order (below)")
-        head.append(f"TOKEN {format_token(receipt.token)}")
+        if receipt.free_token:
+            head.append(f"FREE UNITS FIRST: {format_token(receipt.free_token)}")
+        head.append(f"TOKEN {format_token(receipt.token)}" if receipt.token else "DEBT PAYMENT: no token")
         self.query_one("#target", Static).update("\n".join(head))
         self.query_one("#preview", Static).update(render_text(receipt, width))
         self._say(f"Sold: receipt {receipt.receipt_number}. P prints, S saves, Enter starts the next sale.")
@@ -518,11 +542,12 @@ class TopUpScreen(StronScreen):
             self._load_target(self.target.meter_number, refresh=True)
 
     def action_switch_mode(self) -> None:
-        self.mode = "units" if self.mode == "amount" else "amount"
+        self.mode = {"amount": "units", "units": "debt", "debt": "amount"}[self.mode]
         self.query_one("#topup-title", Static).update(self._title())
         self.query_one("#field-value", LabeledField).query_one("Label").update(self._value_label())
         if self.quote is not None:
-            self._say("Switched to top-up by " + ("units" if self.mode == "units" else "amount")
+            self._say({"units": "Switched to top-up by units", "amount": "Switched to top-up by amount",
+                       "debt": "Switched to debt payment"}[self.mode]
                       + ": press Enter on the value to see the new breakdown.")
         self._drop_preview()
 

@@ -217,3 +217,36 @@ def pay_debt(ctx: AppContext, actor: Actor, meter_number: str, amount: object, *
             payment_type=facts.payment_name or payment_type,
             detail=f"Debt paid {paid:.{places}f}; still owed {earlier.balance_after:.{places}f} {facts.tariff.currency}",
             debt_recovered=paid, debt_after=earlier.balance_after, receipt_width=facts.receipt_width or 40)
+
+
+@dataclass(frozen=True)
+class DebtPaymentPreview:
+    account_number: str
+    currency: str
+    owed: Decimal
+    paid: Decimal
+    still_owed: Decimal
+    quote_id: str = ""  # the Top-up screen binds sales to a quote id; a debt payment has none
+
+
+def preview_payment(ctx: AppContext, actor: Actor, meter_number: str, amount: object) -> DebtPaymentPreview:
+    """What a debt-only payment of `amount` would leave owed; nothing is recorded."""
+    from stron_tui.services import vending
+
+    actor.require("topup.vend")
+    value = parse_decimal(amount, "amount", "amount")
+    number = vending._validate_meter_number(meter_number)
+    with ctx.db.read_session() as session:
+        facts = vending.load_sale_facts(session, number, actor, lock=False)
+        vending.check_actor_still_allowed(actor, facts, "topup.vend")
+        if facts.account_id is None:
+            raise ValidationError(f"Meter {number} has no open account.", field="meter")
+        owed = session.scalar(select(Account.debt_balance).where(Account.id == facts.account_id))
+        places = facts.tariff.currency_minor_unit
+        owed = owed.quantize(Decimal(1).scaleb(-places))
+        if value != value.quantize(Decimal(1).scaleb(-places)):
+            raise ValidationError(f"{facts.tariff.currency} amounts have {places} decimal places.", field="amount")
+        if value > owed:
+            raise ValidationError(f"Account {facts.account_number} owes {owed} {facts.tariff.currency}; take no more "
+                                  "than that as a debt payment.", field="amount")
+        return DebtPaymentPreview(facts.account_number, facts.tariff.currency, owed, value, owed - value)

@@ -48,3 +48,39 @@ async def test_a_sale_with_debt_and_a_fixed_charge_by_keyboard(ctx, admin):
         vend = session.scalar(select(Vend))
         assert session.scalar(select(Account.debt_balance)) == Decimal("90.00")
     assert world.meter_simulator(meter).enter(vend.token).amount == Decimal("150.0")
+
+
+async def test_a_debt_only_payment_by_keyboard_gives_a_receipt_and_no_token(ctx, admin):
+    from stron_tui.db.models import DebtEntry
+
+    world = build_world(ctx)
+    meter = add_meter(world, "4920000002")
+    debt.change_debt(ctx, admin, world.accounts[meter], "added", "30.00", "Arrears")
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        await pilot.press(*meter[:6])
+        await pilot.pause(0.5)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("f7", "f7")  # amount -> units -> debt payment
+        await pilot.pause()
+        assert "debt payment" in str(app.screen.query_one("#topup-title", Static).render())
+        await pilot.press(*"12.50", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        preview = str(app.screen.query_one("#preview", Static).render())
+        assert "Still owed  17.50 USD" in preview
+        await pilot.press(*"AdminPass1", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "DEBT PAYMENT: no token" in str(app.screen.query_one("#target", Static).render())
+        assert "still owed 17.50 USD" in str(app.screen.query_one("#preview", Static).render())
+    with ctx.db.read_session() as session:
+        assert session.scalar(select(Account.debt_balance)) == Decimal("17.50")
+        assert session.scalar(select(DebtEntry.kind).order_by(DebtEntry.id.desc())) == "paid"
+        assert session.scalar(select(Vend)) is None
