@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from decimal import Decimal
 
 from sqlalchemy import exists, func, or_, select
@@ -157,7 +158,7 @@ class VersionView:
 
 def _parse_local(text: str, zone) -> datetime:
     raw = str(text).strip()
-    for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d"):
+    for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
         try:
             return datetime.strptime(raw, pattern).replace(tzinfo=zone).astimezone(timezone.utc)
         except ValueError:
@@ -190,44 +191,123 @@ def add_version(ctx: AppContext, actor: Actor, tariff_name: str, effective_from:
     moment (it would change sold history) or a version starts at the same moment.
     """
     actor.require("basedata.tariffs.edit")
+    with ctx.db.session() as session:
+        live_rights.require_live(session, actor, "basedata.tariffs.edit")
+        return insert_version(session, ctx, actor, tariff_name, effective_from, fixed_charge, blocks)
+
+
+def insert_version(session: Session, ctx: AppContext, actor: Actor, tariff_name: str, effective_from: object,
+                   fixed_charge: object, blocks: list[tuple[object, object]]) -> VersionView:
+    """add_version in the caller's transaction (the Excel import adds many, all or none)."""
     parsed = parse_blocks(blocks)
     charge_text = str(fixed_charge if fixed_charge is not None else "").strip()
     charge = Decimal(0) if charge_text in ("", "0", "0.00") else parse_decimal(charge_text, "fixed charge",
                                                                                  "fixed_charge")
     fits_column(charge, TariffVersion.fixed_charge, "The fixed charge", "fixed_charge")
     starts = _parse_local(effective_from, ctx.settings.zone)
+    tariff = session.scalar(select(Tariff).where(Tariff.name_key == fold(str(tariff_name))))
+    if tariff is None:
+        raise ValidationError(f"There is no tariff named {str(tariff_name)[:100]}.", field="tariff")
+    minor = session.scalar(select(Currency.minor_unit).where(Currency.code == tariff.currency_code))
+    if charge != round_money(charge, minor if minor is not None else 2):
+        raise ValidationError(f"The fixed charge has more decimal places than {tariff.currency_code} has.",
+                              field="fixed_charge")
+    last_sale = session.scalar(select(func.max(Vend.created_at)).where(Vend.tariff_id == tariff.id))
+    if last_sale is not None and starts <= last_sale:
+        shown = last_sale.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M")
+        raise ValidationError(f"Tariff {tariff.name} was sold at {shown}; a version from before then would "
+                              "change sold history. Date it later.", field="effective_from")
+    if session.scalar(select(TariffVersion.id).where(TariffVersion.tariff_id == tariff.id,
+                                                     TariffVersion.effective_from == starts)):
+        raise ValidationError("A version of this tariff already starts at that moment.", field="effective_from")
+    now = utcnow()
+    version = TariffVersion(tariff_id=tariff.id, effective_from=starts, fixed_charge=charge, created_at=now,
+                            created_by=actor.user_id)
+    session.add(version)
+    session.flush()
+    session.add_all(TariffBlock(version_id=version.id, position=number, up_to=block.up_to,
+                                price_per_unit=block.price) for number, block in enumerate(parsed, start=1))
+    tariff.updated_at = now  # a previewed sale on the tariff is priced again
+    local = starts.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M")
+    audit.record(session, actor, "tariff.version", entity="tariff", entity_id=tariff.name,
+                 summary=f"version of tariff {tariff.name} from {local}: {len(parsed)} block(s), "
+                         f"fixed charge {charge}",
+                 detail={"from": local, "fixed_charge": charge,
+                         "blocks": [[block.up_to, block.price] for block in parsed]})
+    return VersionView(version.id, starts, local, charge, parsed)
+
+
+VERSION_COLUMNS = ("Tariff", "Effective from", "Fixed charge", "Block", "Up to", "Price per unit")
+
+
+def export_versions(ctx: AppContext, actor: Actor) -> Path:
+    """Every tariff version with its blocks, one row per block, as an .xlsx (the import reads it back)."""
+    from stron_tui.exports.files import export_path
+    from stron_tui.exports.tables import Column, write_xlsx
+
+    actor.require("basedata.export")
+    target = export_path(ctx.settings, "tariff-versions", "xlsx", user_id=actor.user_id)
+    zone = ctx.settings.zone
+    with ctx.db.read_session() as session:
+        rows = session.execute(
+            select(Tariff.name, TariffVersion.effective_from, TariffVersion.fixed_charge, TariffBlock.position,
+                   TariffBlock.up_to, TariffBlock.price_per_unit)
+            .join(TariffVersion, TariffVersion.tariff_id == Tariff.id)
+            .join(TariffBlock, TariffBlock.version_id == TariffVersion.id)
+            .order_by(Tariff.name_key, TariffVersion.effective_from, TariffBlock.position))
+        write_xlsx(target, [Column(title, 18) for title in VERSION_COLUMNS],
+                   ((name, starts.astimezone(zone).strftime("%Y-%m-%d %H:%M"), f"{charge.normalize():f}", position,
+                     "" if up_to is None else f"{up_to.normalize():f}", f"{price.normalize():f}")
+                    for name, starts, charge, position, up_to, price in rows), sheet="Tariff versions")
+    with ctx.db.session() as session:
+        audit.record(session, actor, "tariffs.versions_export", entity="tariff", summary=f"exported {target.name}")
+    return target
+
+
+def import_versions(ctx: AppContext, actor: Actor, path) -> "object":
+    """Tariff versions from an .xlsx (as export_versions writes it): all in one transaction, or none with
+    a per-row error list. Rows of one version share tariff and effective-from; blocks in Block order."""
+    from types import SimpleNamespace
+
+    from stron_tui.services import excel_io
+    from stron_tui.services.libraries import Field as LibraryField
+
+    actor.require("basedata.import")
+    actor.require("basedata.tariffs.edit")
+    path = excel_io.import_source(ctx, actor, path)
+    names = ("tariff", "effective_from", "fixed_charge", "block", "up_to", "price")
+    sheet = SimpleNamespace(title="Tariff versions", fields=tuple(
+        LibraryField(name, title, required=name not in ("up_to", "fixed_charge"))
+        for name, title in zip(names, VERSION_COLUMNS)))
+    total, rows = excel_io.read_rows(path, sheet)
+    grouped: dict[tuple[str, str], list[tuple[int, dict]]] = {}
+    for number, values in rows:
+        key = (fold(str(values["tariff"] or "")), str(values["effective_from"] or ""))
+        grouped.setdefault(key, []).append((number, values))
+    errors: list = []
     with ctx.db.session() as session:
         live_rights.require_live(session, actor, "basedata.tariffs.edit")
-        tariff = session.scalar(select(Tariff).where(Tariff.name_key == fold(tariff_name)))
-        if tariff is None:
-            raise ValidationError(f"There is no tariff named {tariff_name[:100]}.", field="tariff")
-        minor = session.scalar(select(Currency.minor_unit).where(Currency.code == tariff.currency_code))
-        if charge != round_money(charge, minor if minor is not None else 2):
-            raise ValidationError(f"The fixed charge has more decimal places than {tariff.currency_code} has.",
-                                  field="fixed_charge")
-        last_sale = session.scalar(select(func.max(Vend.created_at)).where(Vend.tariff_id == tariff.id))
-        if last_sale is not None and starts <= last_sale:
-            shown = last_sale.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M")
-            raise ValidationError(f"Tariff {tariff.name} was sold at {shown}; a version from before then would "
-                                  "change sold history. Date it later.", field="effective_from")
-        if session.scalar(select(TariffVersion.id).where(TariffVersion.tariff_id == tariff.id,
-                                                         TariffVersion.effective_from == starts)):
-            raise ValidationError("A version of this tariff already starts at that moment.", field="effective_from")
-        now = utcnow()
-        version = TariffVersion(tariff_id=tariff.id, effective_from=starts, fixed_charge=charge, created_at=now,
-                                created_by=actor.user_id)
-        session.add(version)
-        session.flush()
-        session.add_all(TariffBlock(version_id=version.id, position=number, up_to=block.up_to,
-                                    price_per_unit=block.price) for number, block in enumerate(parsed, start=1))
-        tariff.updated_at = now  # a previewed sale on the tariff is priced again
-        local = starts.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M")
-        audit.record(session, actor, "tariff.version", entity="tariff", entity_id=tariff.name,
-                     summary=f"version of tariff {tariff.name} from {local}: {len(parsed)} block(s), "
-                             f"fixed charge {charge}",
-                     detail={"from": local, "fixed_charge": charge,
-                             "blocks": [[block.up_to, block.price] for block in parsed]})
-        return VersionView(version.id, starts, local, charge, parsed)
+        for (_, starts), lines in grouped.items():
+            lines.sort(key=lambda line: int(line[1]["block"] or 0) if str(line[1]["block"]).isdigit() else 0)
+            first_row, first = lines[0]
+            try:
+                with session.begin_nested():
+                    insert_version(session, ctx, actor, first["tariff"], starts, first.get("fixed_charge"),
+                                   [(values.get("up_to"), values["price"]) for _, values in lines])
+            except ValidationError as error:
+                field = error.field or ""
+                row = first_row
+                if field.startswith("blocks."):
+                    index = int(field.split(".")[1]) - 1
+                    row = lines[index][0] if index < len(lines) else first_row
+                column = {"tariff": "Tariff", "effective_from": "Effective from", "fixed_charge": "Fixed charge"}.get(
+                    field, "Up to" if field.endswith("up_to") else "Price per unit" if field.endswith("price")
+                    else "Block")
+                errors.append(excel_io.RowError(row, column, str(error)))
+        if errors:
+            session.rollback()
+            return excel_io.ImportReport("tariff-versions", str(path), total, errors=tuple(errors[:1000]))
+    return excel_io.ImportReport("tariff-versions", str(path), total, created=len(grouped))
 
 
 def versions(ctx: AppContext, actor: Actor, tariff_name: str) -> list[VersionView]:

@@ -11,7 +11,7 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import func, select
 
-from stron_tui.db.models import Account, AuditEntry, DebtEntry, Tariff, TariffVersion, Vend, VendBlock
+from stron_tui.db.models import Account, AuditEntry, DebtEntry, Tariff, TariffBlock, TariffVersion, Vend, VendBlock
 from stron_tui.errors import PermissionDenied, ValidationError
 from stron_tui.exports.receipts import render_text
 from stron_tui.services import debt, tariffs, vending
@@ -281,3 +281,31 @@ def test_the_price_library_refuses_a_cap_below_the_minimum_purchase(ctx, admin, 
         tariff = session.scalar(select(Tariff).where(Tariff.name == "Home"))
         assert (tariff.cap_money_day, tariff.cap_units_month, tariff.fixed_charge_vat,
                 tariff.charge_accrue_months) == (None, D("500"), True, 3)
+
+
+def test_tariff_versions_go_out_to_excel_and_come_back_all_or_nothing(ctx, admin, world, tmp_path):
+    from stron_tui.exports.tables import Column, write_xlsx
+
+    steps_tariff(ctx, admin, starts="2031-01-01")
+    exported = tariffs.export_versions(ctx, admin)
+    with ctx.db.session() as session:  # start from no versions: the file brings them back
+        session.execute(TariffBlock.__table__.delete())
+        session.execute(TariffVersion.__table__.delete())
+    report = tariffs.import_versions(ctx, admin, exported)
+    assert report.ok and report.created == 1
+    [version] = tariffs.versions(ctx, admin, "Home")
+    assert (version.local_from, version.fixed_charge) == ("2031-01-01 00:00", D("5.00"))
+    assert [(b.up_to, b.price) for b in version.blocks] == [(D(50), D("0.1")), (D(200), D("0.2")), (None, D("0.3"))]
+    # A file with one good version and one whose blocks overlap: nothing is saved, the bad row is named.
+    bad = tmp_path / "versions.xlsx"
+    write_xlsx(bad, [Column(title, 16) for title in tariffs.VERSION_COLUMNS], [
+        ("Home", "2032-01-01", "0", 1, "", "0.25"),
+        ("Business", "2032-01-01", "2.00", 1, "100", "0.1"),
+        ("Business", "2032-01-01", "2.00", 2, "80", "0.2"),
+        ("Business", "2032-01-01", "2.00", 3, "", "0.3"),
+    ])
+    report = tariffs.import_versions(ctx, admin, bad)
+    assert not report.ok
+    assert [(error.row, error.column) for error in report.errors] == [(4, "Up to")]
+    assert "must end above 100" in report.errors[0].reason
+    assert len(tariffs.versions(ctx, admin, "Home")) == 1 and tariffs.versions(ctx, admin, "Business") == []
