@@ -61,6 +61,23 @@ class AccountViewScreen(StronScreen):
         self.app.call_from_thread(self.query_one("#account-body", Static).update,
                                   printable(self.render_view(view), keep_newlines=True))
 
+    @staticmethod
+    def _revenue_lines(r: dict, t: dict) -> list[str]:
+        if not r:
+            return []
+        limit = r["recovery_month_limit"]
+        return [
+            f"Debt     {r['debt']:.2f} {t['currency']}   recovery {r['recovery_percent']:f} % + "
+            f"{r['recovery_fixed']:.2f} a purchase" + (f", at most {limit:.2f} a month" if limit is not None else "")
+            + (f", leaves {r['recovery_min_energy']:.2f}" if r["recovery_min_energy"] else ""),
+            f"Month    {r['month']}: {r['month_units']} {t['unit']} bought, {r['month_money']:.2f} paid, "
+            f"{r['debt_recovered_this_month']:.2f} debt recovered; fixed charge paid through "
+            f"{r['fixed_charge_paid_through'] or '-'}",
+            f"Free     {r['free_units']} {t['unit']} a month"
+            + (" (issued this month)" if r["free_units_issued_this_month"] else "") if r["free_units"]
+            else "Free     not registered for free units",
+        ]
+
     def render_view(self, view) -> str:
         zone = self.app.ctx.settings.zone
         from stron_tui.services.clock import local_text
@@ -80,6 +97,7 @@ class AccountViewScreen(StronScreen):
             "",
             f"Tariff   {t['name']}  {t['price_per_unit'].normalize():f} {t['currency']}/{t['unit']}  "
             f"VAT {(t['vat_rate'] * 100).normalize():f} %" + ("" if t["active"] else "  (retired)"),
+            *self._revenue_lines(view.revenue, t),
             "",
             f"Recent sales ({view.vend_count} in all):",
         ]

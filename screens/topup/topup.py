@@ -53,7 +53,7 @@ class TopUpScreen(StronScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("f5", "refresh_target", "Refresh", show=False, id="topup.refresh-target"),
-        Binding("f7", "switch_mode", "Amount/Units", show=False, id="topup.switch-mode"),
+        Binding("f7", "switch_mode", "Amount/Units/Debt", show=False, id="topup.switch-mode"),
         Binding("f8", "reprint", "Reprint", id="topup.reprint"),
         Binding("f9", "new_sale", "New sale", id="topup.new-sale"),
         # Only while a receipt is shown (and has the focus: in a field these letters are typed).
@@ -100,10 +100,11 @@ class TopUpScreen(StronScreen):
         yield Static("", id="topup-message", markup=False)
 
     def _title(self) -> str:
-        return "Top-up Center: by amount" if self.mode == "amount" else "Top-up Center: by unit"
+        return {"amount": "Top-up Center: by amount", "units": "Top-up Center: by unit",
+                "debt": "Top-up Center: debt payment (receipt, no token)"}[self.mode]
 
     def _value_label(self) -> str:
-        return "Amount paid" if self.mode == "amount" else "Units wanted (kWh / m3)"
+        return {"amount": "Amount paid", "units": "Units wanted (kWh / m3)", "debt": "Debt paid"}[self.mode]
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -367,7 +368,12 @@ class TopUpScreen(StronScreen):
         from stron_tui.services import vending
 
         try:
-            quote = vending.preview(self.app.ctx, self.app.actor, request)
+            if request.mode == "debt":
+                from stron_tui.services import debt
+
+                quote = debt.preview_payment(self.app.ctx, self.app.actor, request.meter_number, request.value)
+            else:
+                quote = vending.preview(self.app.ctx, self.app.actor, request)
         except StronError as error:
             self.app.call_from_thread(self._preview_failed, request, error)
             return
@@ -401,18 +407,29 @@ class TopUpScreen(StronScreen):
         self._quoted = request
         self.request_id = vending.new_request_id()  # one id per confirmed sale: a retry reuses it
         self.query_one("#field-value", LabeledField).show_error(None)
+        if request.mode == "debt":
+            self.query_one("#preview", Static).update("\n".join([
+                "PREVIEW: debt payment, no token",
+                f"Owed        {money(quote.owed, quote.currency)}",
+                f"Paid        {money(quote.paid, quote.currency)}",
+                f"Still owed  {money(quote.still_owed, quote.currency)}"]))
+            self._say("Check the preview, then type your payment password and press Enter to take the payment.")
+            self.query_one("#pin", Input).focus()
+            return
         lines = ["PREVIEW: nothing sold yet"]
         if quote.paid_currency != quote.currency:
             lines.append(f"Paid        {money(quote.paid_amount, quote.paid_currency)}"
                          f" @ {quote.exchange_rate.normalize()}")
-        lines += [
-            f"Gross       {money(quote.gross, quote.currency)}",
-            f"VAT         {money(quote.vat, quote.currency)}",
-            f"Excise      {money(quote.excise, quote.currency)}",
-            f"Net charge  {money(quote.net, quote.currency)}",
-            f"Price/unit  {quote.price_all_in.normalize()} {quote.currency}/{quote.unit}",
-            f"UNITS       {quote.units} {quote.unit}",
-        ]
+        lines += [f"Gross       {money(quote.gross, quote.currency)}", *revenue_lines(quote, money),
+                  f"VAT         {money(quote.vat, quote.currency)}",
+                  f"Excise      {money(quote.excise, quote.currency)}",
+                  f"Net charge  {money(quote.net, quote.currency)}"]
+        if len(quote.blocks) <= 1:
+            lines.append(f"Price/unit  {quote.price_all_in.normalize()} {quote.currency}/{quote.unit}")
+        lines.append(f"UNITS       {quote.units} {quote.unit}")
+        if quote.free_units:
+            lines.append(f"FREE UNITS  {quote.free_units} {quote.unit} (own token; subsidy "
+                         f"{money(quote.subsidy, quote.currency)})")
         self.query_one("#preview", Static).update("\n".join(lines))
         self._say("Check the preview, then type your payment password and press Enter to sell.")
         self.query_one("#pin", Input).focus()
@@ -435,7 +452,14 @@ class TopUpScreen(StronScreen):
         from stron_tui.services import vending
 
         try:
-            receipt = vending.vend(self.app.ctx, self.app.actor, request, payment_password=password)
+            if request.mode == "debt":
+                from stron_tui.services import debt
+
+                receipt = debt.pay_debt(self.app.ctx, self.app.actor, request.meter_number, request.value,
+                                        request_id=request.request_id, payment_password=password,
+                                        payment_type=request.payment_type)
+            else:
+                receipt = vending.vend(self.app.ctx, self.app.actor, request, payment_password=password)
         except StronError as error:
             self.app.call_from_thread(self._sale_failed, error)
             return
@@ -476,7 +500,9 @@ class TopUpScreen(StronScreen):
         head = []
         if receipt.key_change_tokens:
             head.append(f"KEY CHANGE FIRST: {len(receipt.key_change_tokens)} tokens, in order (below)")
-        head.append(f"TOKEN {format_token(receipt.token)}")
+        if receipt.free_token:
+            head.append(f"FREE UNITS FIRST: {format_token(receipt.free_token)}")
+        head.append(f"TOKEN {format_token(receipt.token)}" if receipt.token else "DEBT PAYMENT: no token")
         self.query_one("#target", Static).update("\n".join(head))
         self.query_one("#preview", Static).update(render_text(receipt, width))
         self._say(f"Sold: receipt {receipt.receipt_number}. P prints, S saves, Enter starts the next sale.")
@@ -522,11 +548,12 @@ class TopUpScreen(StronScreen):
             self._load_target(self.target.meter_number, refresh=True)
 
     def action_switch_mode(self) -> None:
-        self.mode = "units" if self.mode == "amount" else "amount"
+        self.mode = {"amount": "units", "units": "debt", "debt": "amount"}[self.mode]
         self.query_one("#topup-title", Static).update(self._title())
         self.query_one("#field-value", LabeledField).query_one("Label").update(self._value_label())
         if self.quote is not None:
-            self._say("Switched to top-up by " + ("units" if self.mode == "units" else "amount")
+            self._say({"units": "Switched to top-up by units", "amount": "Switched to top-up by amount",
+                       "debt": "Switched to debt payment"}[self.mode]
                       + ": press Enter on the value to see the new breakdown.")
         self._drop_preview()
 
@@ -581,3 +608,20 @@ class TopUpScreen(StronScreen):
 class TopUpByUnitScreen(TopUpScreen):
     def __init__(self):
         super().__init__(mode="units")
+
+
+def revenue_lines(quote, money) -> list[str]:
+    """The preview's split of the payment: debt, fixed charges, energy per block (none on a plain flat sale)."""
+    lines = []
+    if quote.debt_recovered or quote.debt_after:
+        lines.append(f"Debt        {money(quote.debt_recovered, quote.currency)}"
+                     f" (still owed {money(quote.debt_after, quote.currency)})")
+    if quote.fixed_charge:
+        months = quote.fixed_charge_months
+        lines.append(f"Fixed chg   {money(quote.fixed_charge, quote.currency)} ({months} month{'s' * (months != 1)})")
+    if lines or len(quote.blocks) > 1:
+        lines.append(f"Energy      {money(quote.energy_amount, quote.currency)}")
+    if len(quote.blocks) > 1:
+        lines += [f"  block {line.position}: {line.units} {quote.unit} x {line.price_all_in.normalize():f}"
+                  f" = {money(line.amount, quote.currency)}" for line in quote.blocks]
+    return lines

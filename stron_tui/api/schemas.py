@@ -101,6 +101,32 @@ class SaleIn(Model):
                     "the previewed sale at the previewed price; without it the sale is priced fresh")
 
 
+class BlockLineOut(BaseModel):
+    block: int = Field(description="1 = the first tariff block")
+    units: str
+    price_all_in: str = Field(description="price per unit, taxes in")
+    amount: str
+
+
+def block_lines(lines) -> list[BlockLineOut]:
+    return [BlockLineOut(block=line.position, units=units_text(line.units), price_all_in=text(line.price_all_in),
+                         amount=str(line.amount)) for line in lines]
+
+
+class Breakdown(BaseModel):
+    """Where the payment went (docs/money.md, order of deductions): debt, then fixed charges, then energy."""
+
+    debt_recovered: str = "0"
+    debt_still_owed: str = "0"
+    fixed_charge: str = "0"
+    fixed_charge_months: int = 0
+    energy: str | None = None
+    blocks: list[BlockLineOut] = []
+    free_units: str = "0"
+    free_token: str = ""
+    subsidy: str = "0"
+
+
 class QuoteOut(BaseModel):
     mode: str
     paid_amount: str
@@ -116,11 +142,18 @@ class QuoteOut(BaseModel):
     price_per_unit: str
     price_all_in: str
     quote_id: str = Field(description="send it with the sale to sell exactly this, at this price")
+    breakdown: Breakdown = Field(default_factory=Breakdown)
 
     @classmethod
     def of(cls, quote) -> "QuoteOut":
+        names = {f.name for f in dataclasses.fields(quote)} & set(cls.model_fields)
         return cls(**{name: (value if isinstance(value, str) else str(value)) for name, value in
-                      ((f.name, getattr(quote, f.name)) for f in dataclasses.fields(quote))})
+                      ((name, getattr(quote, name)) for name in names)},
+                   breakdown=Breakdown(
+                       debt_recovered=str(quote.debt_recovered), debt_still_owed=str(quote.debt_after),
+                       fixed_charge=str(quote.fixed_charge), fixed_charge_months=quote.fixed_charge_months,
+                       energy=str(quote.energy_amount), blocks=block_lines(quote.blocks),
+                       free_units=units_text(quote.free_units), subsidy=str(quote.subsidy)))
 
 
 class ReceiptOut(BaseModel):
@@ -159,6 +192,7 @@ class ReceiptOut(BaseModel):
     reason: str = ""
     tid: int | None = None
     reprint: bool = False
+    breakdown: Breakdown | None = Field(None, description="a sale's split: debt, fixed charges, energy per block")
 
     @classmethod
     def of(cls, receipt: Receipt, minor_units: dict[str, int]) -> "ReceiptOut":
@@ -180,6 +214,12 @@ class ReceiptOut(BaseModel):
             paid_currency=receipt.paid_currency,
             exchange_rate=text(receipt.exchange_rate), payment_type=receipt.payment_type, detail=receipt.detail,
             reason=receipt.reason, tid=receipt.tid, reprint=receipt.reprint,
+            breakdown=None if receipt.kind != "vend" else Breakdown(
+                debt_recovered=cash(receipt.debt_recovered), debt_still_owed=cash(receipt.debt_after),
+                fixed_charge=cash(receipt.fixed_charge), fixed_charge_months=receipt.fixed_charge_months,
+                energy=cash(receipt.energy if receipt.energy is not None else receipt.gross),
+                blocks=block_lines(receipt.blocks), free_units=units_text(receipt.free_units),
+                free_token=receipt.free_token, subsidy=cash(receipt.subsidy)),
         )
 
 
@@ -269,6 +309,8 @@ class AccountDetailOut(BaseModel):
     vends: list[dict[str, Any]]
     tokens: list[dict[str, Any]]
     vend_count: int
+    revenue: dict[str, Any] = Field(default_factory=dict, description="debt, recovery rule, free units, this "
+                                    "month's units and fixed charges paid")
 
 
 class MeterVendOut(BaseModel):

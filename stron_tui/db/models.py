@@ -170,11 +170,54 @@ class Tariff(Base):
     min_purchase: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal(0))
     max_purchase: Mapped[Decimal | None] = mapped_column(Money)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # Revenue settings (pricing.Schedule; checked by the Price Library, no CHECK so SQLite can drop them): VAT on the fixed charge, months an unpaid charge accrues
+    # (0: it lapses), and caps per account per day and per month (NULL: none).
+    fixed_charge_vat: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    charge_accrue_months: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0)
+    cap_units_day: Mapped[Decimal | None] = mapped_column(Units)
+    cap_units_month: Mapped[Decimal | None] = mapped_column(Units)
+    cap_money_day: Mapped[Decimal | None] = mapped_column(Money)
+    cap_money_month: Mapped[Decimal | None] = mapped_column(Money)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
     __table_args__ = (
         CheckConstraint("price_per_unit > 0", name="price_positive"),
         CheckConstraint("vat_rate >= 0 AND excise_rate >= 0", name="rates_not_negative"),
+    )
+
+
+class TariffVersion(Base):
+    """A tariff's prices from `effective_from` (UTC; entered in the utility's local time) until the next version.
+
+    Before a tariff's first version its row's flat price applies. Versions are
+    entered ahead and never dated before a sale already made on the tariff.
+    """
+
+    __tablename__ = "tariff_versions"
+    id: Mapped[int] = _id()
+    tariff_id: Mapped[int] = mapped_column(ForeignKey("tariffs.id"), nullable=False)
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    fixed_charge: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal(0))
+    created_at: Mapped[datetime] = _created()
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    __table_args__ = (
+        UniqueConstraint("tariff_id", "effective_from", name="uq_tariff_versions_tariff_id_effective_from"),
+        CheckConstraint("fixed_charge >= 0", name="fixed_charge"),
+    )
+
+
+class TariffBlock(Base):
+    """Units bought in the calendar month up to `up_to` (NULL: no bound, the last) cost `price_per_unit`."""
+
+    __tablename__ = "tariff_blocks"
+    id: Mapped[int] = _id()
+    version_id: Mapped[int] = mapped_column(ForeignKey("tariff_versions.id"), nullable=False)
+    position: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    up_to: Mapped[Decimal | None] = mapped_column(Units)
+    price_per_unit: Mapped[Decimal] = mapped_column(Rate, nullable=False)
+    __table_args__ = (
+        UniqueConstraint("version_id", "position", name="uq_tariff_blocks_version_id_position"),
+        CheckConstraint("price_per_unit > 0", name="price_positive"),
     )
 
 
@@ -252,6 +295,23 @@ class Account(Base):
     status: Mapped[str] = mapped_column(Unicode(10), nullable=False, default="open")
     opened_at: Mapped[datetime] = _created()
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Revenue (pricing.AccountState): moved only under the meter's row lock, in the sale's transaction.
+    debt_balance: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal(0))
+    recovery_percent: Mapped[Decimal] = mapped_column(Rate, nullable=False, default=Decimal(0))  # fraction
+    recovery_fixed: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal(0))
+    recovery_month_limit: Mapped[Decimal | None] = mapped_column(Money)
+    recovery_min_energy: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal(0))
+    free_units: Mapped[Decimal] = mapped_column(Units, nullable=False, default=Decimal(0))  # a month; 0: none
+    free_issued_month: Mapped[str | None] = mapped_column(Unicode(7))
+    usage_month: Mapped[str | None] = mapped_column(Unicode(7))  # local "YYYY-MM" of the month counters
+    month_units: Mapped[Decimal] = mapped_column(Units, nullable=False, default=Decimal(0))
+    month_money: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal(0))
+    month_recovered: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal(0))
+    usage_day: Mapped[str | None] = mapped_column(Unicode(10))  # local "YYYY-MM-DD" of the day counters
+    day_units: Mapped[Decimal] = mapped_column(Units, nullable=False, default=Decimal(0))
+    day_money: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal(0))
+    charge_paid_month: Mapped[str | None] = mapped_column(Unicode(7))  # last month whose charge is paid in full
+    charge_part_paid: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal(0))
     __table_args__ = (
         CheckConstraint("status IN ('open', 'closed')", name="status"),
         Index(
@@ -407,6 +467,17 @@ class Vend(Base):
     token: Mapped[str] = mapped_column(Unicode(20), nullable=False)
     tid: Mapped[int] = mapped_column(Integer, nullable=False)
     key_change_tokens: Mapped[str] = mapped_column(Unicode(100), nullable=False, default="")
+    # The revenue split (pricing "order of deductions"): gross = debt_recovered + fixed_charge + energy.
+    tariff_version_id: Mapped[int | None] = mapped_column(Integer)  # tariff_versions.id; NULL: the flat price
+    debt_recovered: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal(0))
+    debt_after: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal(0))
+    fixed_charge: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal(0))
+    fixed_charge_months: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0)
+    energy_amount: Mapped[Decimal | None] = mapped_column(Money)  # NULL on sales before the revenue model
+    free_units: Mapped[Decimal] = mapped_column(Units, nullable=False, default=Decimal(0))
+    free_token: Mapped[str] = mapped_column(Unicode(20), nullable=False, default="")
+    free_tid: Mapped[int | None] = mapped_column(Integer)
+    subsidy_amount: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal(0))
     __table_args__ = (
         Index("ix_vends_meter_created", "meter_id", "created_at"),
         Index("ix_vends_created", "created_at"),
@@ -417,6 +488,46 @@ class Vend(Base):
         *_request_id_per_caller("vends"),
         CheckConstraint("source IN ('tui', 'ssh', 'api', 'cli')", name="source"),
         CheckConstraint("mode IN ('amount', 'units')", name="mode"),
+    )
+
+
+class VendBlock(Base):
+    """The units and amount of one sale in one tariff block (the receipt's lines; units sold per block)."""
+
+    __tablename__ = "vend_blocks"
+    vend_id: Mapped[int] = mapped_column(ForeignKey("vends.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date, nullable=False)
+    tariff_id: Mapped[int] = mapped_column(ForeignKey("tariffs.id"), nullable=False)
+    units: Mapped[Decimal] = mapped_column(Units, nullable=False)
+    price_all_in: Mapped[Decimal] = mapped_column(Rate, nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    __table_args__ = (Index("ix_vend_blocks_date_tariff", "business_date", "tariff_id"),)
+
+
+class DebtEntry(Base):
+    """One movement of an account's debt: added, adjusted, written off, imported, recovered by a sale, paid."""
+
+    __tablename__ = "debt_entries"
+    id: Mapped[int] = _big_id()
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), nullable=False)
+    created_at: Mapped[datetime] = _created()
+    business_date: Mapped[date] = mapped_column(Date, nullable=False)
+    kind: Mapped[str] = mapped_column(Unicode(12), nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False)  # + adds to the debt, - takes off
+    balance_after: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    reason: Mapped[str] = mapped_column(Unicode(200), nullable=False, default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    api_account_id: Mapped[int | None] = mapped_column(ForeignKey("api_accounts.id"))
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("sales_stations.id"))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
+    vend_id: Mapped[int | None] = mapped_column(ForeignKey("vends.id"))
+    receipt_number: Mapped[str] = mapped_column(Unicode(24), nullable=False, default="")
+    __table_args__ = (
+        Index("ix_debt_entries_account", "account_id", "created_at"),
+        Index("ix_debt_entries_date", "business_date"),
+        CheckConstraint("kind IN ('added', 'adjusted', 'written_off', 'imported', 'recovered', 'paid')",
+                        name="kind"),
     )
 
 

@@ -81,11 +81,27 @@ def render_text(receipt: Receipt, width: int | None = None) -> str:
             pair("Rate", f"1 {receipt.paid_currency} = {receipt.exchange_rate.normalize()} {receipt.currency}")
         pair("Payment", receipt.payment_type)
         pair("Gross", _money(receipt.gross, receipt.currency))
+        if receipt.debt_recovered or receipt.debt_after:
+            pair("Debt recovered", _money(receipt.debt_recovered, receipt.currency))
+            pair("Debt still owed", _money(receipt.debt_after, receipt.currency))
+        if receipt.fixed_charge:
+            months = receipt.fixed_charge_months
+            pair(f"Fixed charge {months} mo", _money(receipt.fixed_charge, receipt.currency))
+        if receipt.energy is not None and receipt.energy != receipt.gross:
+            pair("Energy", _money(receipt.energy, receipt.currency))
+        if len(receipt.blocks) > 1:
+            for line in receipt.blocks:
+                pair(f" Block {line.position} {line.units} x {line.price_all_in.normalize():f}",
+                     _money(line.amount, receipt.currency))
         pair("VAT", _money(receipt.vat, receipt.currency))
         pair("Excise", _money(receipt.excise, receipt.currency))
         pair("Net charge", _money(receipt.net, receipt.currency))
-        pair("Price/unit", f"{receipt.price_per_unit.normalize()} {receipt.currency}/{receipt.unit}")
+        if len(receipt.blocks) <= 1:
+            pair("Price/unit", f"{receipt.price_per_unit.normalize()} {receipt.currency}/{receipt.unit}")
         pair("Units", f"{receipt.units} {receipt.unit}")
+        if receipt.free_units:
+            pair("Free units", f"{receipt.free_units} {receipt.unit}")
+            pair("Subsidy", _money(receipt.subsidy, receipt.currency))
     else:
         if receipt.detail:
             pair("Detail", receipt.detail)
@@ -97,6 +113,10 @@ def render_text(receipt: Receipt, width: int | None = None) -> str:
         for index, token in enumerate(receipt.key_change_tokens, start=1):
             for line_index, line in enumerate(_token_lines(token, width - 4)):
                 lines.append(f"{index}.  {line}" if line_index == 0 else f"    {line}")
+        lines.append(rule)
+    if receipt.free_token:
+        lines.append(f"FREE UNITS TOKEN ({receipt.free_units} {receipt.unit}): enter first".center(width)[:width])
+        lines.extend(_token_lines(receipt.free_token, width))
         lines.append(rule)
     if receipt.token:
         lines.append("TOKEN".center(width))

@@ -7,7 +7,7 @@ Closing keeps the account and its history; a new account can then be opened.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -21,6 +21,7 @@ from stron_tui.services.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, next_free_code, register
 from stron_tui.services.permissions import Actor
+from stron_tui.services.pricing import fits_column
 from stron_tui.services.reports.scope import visible_to
 from stron_tui.services.text import fold
 
@@ -43,6 +44,13 @@ class Accounts(Library):
         Field("station_code", "Station ID", required=True, max_length=20, example="ST-001", width=12),
         Field("tariff_name", "Tariff", required=True, max_length=100, example="Residential R1", width=20),
         Field("status", "Status", kind="choice", choices=STATUSES, default="open", width=8),
+        # The debt recovery rule and free basic units (the debt itself moves only through services/debt.py).
+        Field("recovery_percent", "Debt recovery %", kind="percent", default=Decimal(0), example="25", width=8),
+        Field("recovery_fixed", "Recovery per purchase", kind="decimal", default=Decimal(0), width=10),
+        Field("recovery_month_limit", "Recovery limit/month", kind="decimal", note="blank: no limit", width=10),
+        Field("recovery_min_energy", "Minimum for energy", kind="decimal", default=Decimal(0), width=10),
+        Field("free_units", "Free units/month", kind="decimal", default=Decimal(0), note="0: not registered",
+              width=8),
     )
     list_columns = (
         ListColumn("Account", "account_number", 16), ListColumn("Customer", "customer_name", 22),
@@ -56,7 +64,9 @@ class Accounts(Library):
         return (
             select(Account.id, Account.account_number, Customer.code.label("customer_code"),
                    Meter.meter_number.label("meter_number"), SalesStation.code.label("station_code"),
-                   Tariff.name.label("tariff_name"), Account.status, Customer.name.label("customer_name"))
+                   Tariff.name.label("tariff_name"), Account.status, Customer.name.label("customer_name"),
+                   Account.recovery_percent, Account.recovery_fixed, Account.recovery_month_limit,
+                   Account.recovery_min_energy, Account.free_units)
             .join(Customer, Customer.id == Account.customer_id)
             .join(Meter, Meter.id == Account.meter_id)
             .join(SalesStation, SalesStation.id == Account.station_id)
@@ -69,6 +79,13 @@ class Accounts(Library):
     def parse(self, raw):
         values = super().parse(raw)
         values["account_number"] = fold(values["account_number"]).upper() if values["account_number"] else ""
+        for name in ("recovery_percent", "recovery_fixed", "recovery_month_limit", "recovery_min_energy",
+                     "free_units"):
+            if values[name] is not None:
+                fits_column(values[name], getattr(Account, name), self.fields_by_name[name].label, name,
+                            percent=name == "recovery_percent")
+        if values["free_units"] != values["free_units"].quantize(Decimal("0.1")):
+            raise ValidationError("Free units are in steps of 0.1.", field="free_units")
         return values
 
     def fold_key(self, value):
@@ -123,7 +140,9 @@ class Accounts(Library):
     def columns(self, values):
         columns = {"account_number": values["account_number"], "customer_id": values["_customer_id"],
                    "meter_id": values["_meter_id"], "station_id": values["_station_id"],
-                   "tariff_id": values["_tariff_id"], "status": values["status"]}
+                   "tariff_id": values["_tariff_id"], "status": values["status"],
+                   **{name: values[name] for name in ("recovery_percent", "recovery_fixed", "recovery_month_limit",
+                                                      "recovery_min_energy", "free_units")}}
         columns["closed_at"] = utcnow() if values["status"] == "closed" else None
         return columns
 
@@ -208,6 +227,8 @@ class AccountView:
     vends: tuple[VendLine, ...]
     tokens: tuple[TokenLine, ...]
     vend_count: int
+    # Debt, recovery rule, free units, and this month's units and fixed charges paid (local month).
+    revenue: dict = field(default_factory=dict)
 
 
 def account_view(ctx: AppContext, actor: Actor, account_id: int, recent: int = 10) -> AccountView:
@@ -247,4 +268,25 @@ def account_view(ctx: AppContext, actor: Actor, account_id: int, recent: int = 1
                     "currency": tariff.currency_code, "vat_rate": tariff.vat_rate, "active": tariff.active},
             station={"code": station.code, "name": station.name},
             vends=vend_lines, tokens=token_lines, vend_count=vend_count,
+            revenue=_revenue_of(ctx, account),
         )
+
+
+def _revenue_of(ctx: AppContext, account: Account) -> dict:
+    """The account's money position as the Account view shows it; counters of another month show as 0."""
+    from stron_tui.services.revenue import local_month_day
+
+    month, day = local_month_day(utcnow(), ctx.settings.zone)
+    this_month = account.usage_month == month
+    return {
+        "debt": account.debt_balance,
+        "recovery_percent": (account.recovery_percent * 100).normalize(),
+        "recovery_fixed": account.recovery_fixed, "recovery_month_limit": account.recovery_month_limit,
+        "recovery_min_energy": account.recovery_min_energy,
+        "free_units": account.free_units, "free_units_issued_this_month": account.free_issued_month == month,
+        "month": month, "month_units": account.month_units if this_month else Decimal(0),
+        "month_money": account.month_money if this_month else Decimal(0),
+        "debt_recovered_this_month": account.month_recovered if this_month else Decimal(0),
+        "fixed_charge_paid_through": account.charge_paid_month or "",
+        "fixed_charge_part_paid": account.charge_part_paid,
+    }

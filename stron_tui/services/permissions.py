@@ -40,6 +40,7 @@ PERMISSIONS: dict[str, str] = {
     "basedata.districts.edit": "add, edit or remove districts",
     "basedata.stations.edit": "add, edit or remove sales stations",
     "basedata.accounts.edit": "open, edit or close accounts",
+    "basedata.accounts.debt": "add, adjust or write off customers' debt",
     "basedata.keys.edit": "manage supply groups and vending keys",
     "basedata.import": "import library data from Excel",
     "basedata.export": "export library data to Excel",

@@ -34,6 +34,7 @@ from stron_tui.services.context import AppContext
 from stron_tui.services import live_rights
 from stron_tui.services.permissions import Actor
 from stron_tui.services.reports.scope import visible_to
+from stron_tui.services.revenue import block_lines_of
 
 MANAGEMENT_TITLES = {
     "clear_tamper": "CLEAR TAMPER",
@@ -81,6 +82,16 @@ class Receipt:
     tid: int | None = None
     reprint: bool = False
     receipt_width: int = 40
+    # The revenue split of a sale (pricing's order of deductions); zero on a flat sale without debt or charges.
+    debt_recovered: Decimal = Decimal(0)
+    debt_after: Decimal = Decimal(0)
+    fixed_charge: Decimal = Decimal(0)
+    fixed_charge_months: int = 0
+    energy: Decimal | None = None
+    blocks: tuple = ()  # pricing.BlockLine: units, price and amount per tariff block
+    free_units: Decimal = Decimal(0)
+    free_token: str = ""
+    subsidy: Decimal = Decimal(0)
     extra: dict = field(default_factory=dict, compare=False)
 
     def as_reprint(self) -> "Receipt":
@@ -116,12 +127,13 @@ def vend_receipt(ctx: AppContext, session: Session, vend: Vend) -> Receipt:
         operator=_operator_label(session, vend.operator_id, vend.api_account_id),
         payment_name=session.scalar(select(PaymentType.name).where(PaymentType.code == vend.payment_type)),
         currency_places=_minor_unit(session, vend.currency), paid_places=_minor_unit(session, vend.paid_currency),
+        blocks=block_lines_of(session, vend.id),
     )
 
 
 def build_vend_receipt(ctx: AppContext, vend, *, station, customer_code: str, customer_name: str,
                        account_number: str, operator: str, payment_name: str | None, currency_places: int,
-                       paid_places: int) -> Receipt:
+                       paid_places: int, blocks: tuple = ()) -> Receipt:
     """A vend's receipt from its columns (a Vend or a row with the same names) and the names it shows."""
     return Receipt(
         kind="vend",
@@ -156,6 +168,15 @@ def build_vend_receipt(ctx: AppContext, vend, *, station, customer_code: str, cu
         payment_type=payment_name or vend.payment_type,
         tid=vend.tid,
         receipt_width=station.receipt_width,
+        debt_recovered=_in_minor_unit(vend.debt_recovered or Decimal(0), currency_places),
+        debt_after=_in_minor_unit(vend.debt_after or Decimal(0), currency_places),
+        fixed_charge=_in_minor_unit(vend.fixed_charge or Decimal(0), currency_places),
+        fixed_charge_months=vend.fixed_charge_months or 0,
+        energy=None if vend.energy_amount is None else _in_minor_unit(vend.energy_amount, currency_places),
+        blocks=tuple(replace(line, amount=_in_minor_unit(line.amount, currency_places)) for line in blocks),
+        free_units=vend.free_units or Decimal(0),
+        free_token=vend.free_token or "",
+        subsidy=_in_minor_unit(vend.subsidy_amount or Decimal(0), currency_places),
     )
 
 

@@ -23,8 +23,8 @@ import hashlib
 import re
 import unicodedata
 import uuid
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone, tzinfo
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Protocol
@@ -60,11 +60,13 @@ from stron_tui.services.pricing import (
     Payment,
     Quote,
     TariffTerms,
+    check_revenue_sale,
     encodable_down,
     parse_decimal,
-    quote_by_amount,
-    quote_by_units,
+    revenue_by_amount,
+    revenue_by_units,
 )
+from stron_tui.services import revenue
 from stron_tui.services.receipts import Receipt, _minor_unit, build_vend_receipt, vend_receipt
 from stron_tui.services.text import fold
 
@@ -462,6 +464,8 @@ class IssuedTokens:
     token: str
     tid: int | None
     key_change_tokens: str  # entered first, space separated
+    free_token: str = ""  # a sale's free basic units: a zero-paid token entered before `token`
+    free_tid: int | None = None
 
 
 class TokenOrder(Protocol):
@@ -650,11 +654,14 @@ def _check_sellable(facts: SaleFacts) -> None:
                               "ask a supervisor to assign you one.", field="meter")
 
 
-def _quote(request: VendRequest, payment: Payment, terms: TariffTerms) -> Quote:
+def _quote(request: VendRequest, payment: Payment, terms: TariffTerms, facts: revenue.RevenueFacts) -> Quote:
+    schedule, position = facts.schedule, facts.position
     if request.mode == "amount":
-        return quote_by_amount(parse_decimal(request.value, "amount", "amount"), payment, terms)
+        amount = parse_decimal(request.value, "amount", "amount")
+        return revenue_by_amount(amount, payment, terms, schedule, position)
     if request.mode == "units":
-        return quote_by_units(parse_decimal(request.value, "number of units", "units"), payment, terms)
+        units = parse_decimal(request.value, "number of units", "units")
+        return revenue_by_units(units, payment, terms, schedule, position)
     raise ValidationError(f"Unknown top-up mode {request.mode!r}; use amount or units.", field="mode")
 
 
@@ -662,22 +669,39 @@ def quote_fingerprint(facts: SaleFacts, request: VendRequest, quote: Quote) -> s
     """What a sale must match to be the previewed sale: the request, the tariff version and every figure.
 
     The quote's figures carry the amount or units, the paid currency and its
-    exchange rate, the price and the tax split; the tariff's id and updated_at
-    catch any edit of the tariff (limits too). Not a secret: a made-up id can
-    only fail to match, never change a price.
+    exchange rate, the price and the tax split, and the revenue split (debt
+    recovered, fixed charges, energy per block, free units, the tariff
+    version in force); the tariff's id and updated_at catch any edit of the
+    tariff (limits too). Not a secret: a made-up id can only fail to match,
+    never change a price.
     """
     parts = (facts.meter_number, request.mode, request.payment_type, quote.paid_currency, quote.currency,
              str(facts.tariff_id), facts.tariff_version, *(str(value) for value in (
                  quote.paid_amount, quote.exchange_rate, quote.gross, quote.net, quote.excise, quote.vat,
-                 quote.units, quote.price_per_unit, quote.price_all_in)))
+                 quote.units, quote.price_per_unit, quote.price_all_in, quote.debt_recovered, quote.debt_after,
+                 quote.fixed_charge, quote.fixed_charge_months, quote.energy, quote.free_units, quote.subsidy,
+                 quote.tariff_version_id, *quote.blocks)))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
-def price_sale(session: Session, facts: SaleFacts, request: VendRequest, now: datetime, *,
-               fingerprint: bool = True) -> Quote:
-    """The sale's breakdown from its facts, with its fingerprint (preview and vend both price here)."""
+def _price(session: Session, facts: SaleFacts, request: VendRequest, now: datetime,
+           zone: tzinfo) -> tuple[Quote, revenue.RevenueFacts]:
     _check_sellable(facts)
-    quote = _quote(request, _payment_in(session, facts, facts.tariff, now), facts.tariff)
+    if facts.tariff.price_all_in <= 0:
+        raise ValidationError(f"Tariff {facts.tariff.name} has no price; correct it in the Price Library first.",
+                              field="meter")
+    payment = _payment_in(session, facts, facts.tariff, now)
+    # The version in force, its blocks and the account's counters: one statement, under the meter lock on a sale.
+    found = revenue.load_revenue(session, facts.account_id, facts.tariff, now, zone)
+    quote = _quote(request, payment, facts.tariff, found)
+    check_revenue_sale(quote, facts.tariff, found.schedule, found.position)
+    return quote, found
+
+
+def price_sale(session: Session, facts: SaleFacts, request: VendRequest, now: datetime, *,
+               fingerprint: bool = True, zone: tzinfo = timezone.utc) -> Quote:
+    """The sale's breakdown from its facts, with its fingerprint (preview and vend both price here)."""
+    quote, _ = _price(session, facts, request, now, zone)
     return replace(quote, quote_id=quote_fingerprint(facts, request, quote)) if fingerprint else quote
 
 
@@ -689,7 +713,7 @@ def preview(ctx: AppContext, actor: Actor, request: VendRequest) -> Quote:
         facts = load_sale_facts(session, number, actor, lock=False, selling_station_id=actor.station_id,
                                 paid_currency=request.currency, payment_type=request.payment_type)
         check_actor_still_allowed(actor, facts, "topup.vend")
-        return price_sale(session, facts, request, utcnow())
+        return price_sale(session, facts, request, utcnow(), zone=ctx.settings.zone)
 
 
 @dataclass(frozen=True)
@@ -698,6 +722,10 @@ class CreditOrder:
 
     request: VendRequest
     meter_number: str
+    zone: tzinfo = timezone.utc  # the utility's: months and days of blocks, charges, caps and free units
+    # What plan() read under the meter lock, for after_record (the account's counters move in the same
+    # transaction). One order per sale attempt.
+    planned: dict = field(default_factory=dict, compare=False, repr=False)
     what = "sale"
     model = Vend
     force_key_change = False
@@ -712,21 +740,33 @@ class CreditOrder:
 
     def plan(self, session: Session, facts: SaleFacts, now: datetime) -> Quote:
         # A sale without a quote id is priced fresh: no fingerprint to compare (the busy API path).
-        quote = price_sale(session, facts, self.request, now, fingerprint=bool(self.request.quote_id))
-        if self.request.quote_id and quote.quote_id != self.request.quote_id:
+        quote, found = _price(session, facts, self.request, now, self.zone)
+        if self.request.quote_id and quote_fingerprint(facts, self.request, quote) != self.request.quote_id:
             raise PriceChanged("The price changed since the preview (or the sale was edited); preview again.")
+        self.planned["position"] = found.position
+        self.planned["quote"] = quote
         return quote
 
     def tokens(self, state: tokens.KeyState, facts: SaleFacts, quote: Quote, now: datetime) -> IssuedTokens:
+        subclass = tokens.CREDIT_SUBCLASS[facts.utility]
+        free_token, free_tid = "", None
+        if quote.free_units:
+            # The month's free basic units: their own zero-paid token, entered first (the lower TID).
+            free_tid = tokens.next_tid(state, now)
+            free_token = self._credit(state, subclass, quote.free_units, free_tid, quote.mode).token
+            state = replace(state, last_tid=free_tid)
         tid = tokens.next_tid(state, now)
-        try:
-            credit = tokencore.credit_token(state.cipher, state.key_data, tokens.CREDIT_SUBCLASS[facts.utility],
-                                            quote.units, tid)
-        except tokencore.TokenError as error:
-            raise ValidationError(str(error), field=quote.mode) from None
+        credit = self._credit(state, subclass, quote.units, tid, quote.mode)
         if credit.units != quote.units:  # pricing sells only what a token carries exactly
             raise RuntimeError(f"token would carry {credit.units}, the sale is for {quote.units}")
-        return IssuedTokens(credit.token, tid, " ".join(state.key_change_tokens))
+        return IssuedTokens(credit.token, tid, " ".join(state.key_change_tokens), free_token, free_tid)
+
+    @staticmethod
+    def _credit(state: tokens.KeyState, subclass: int, units, tid: int, field_name: str):
+        try:
+            return tokencore.credit_token(state.cipher, state.key_data, subclass, units, tid)
+        except tokencore.TokenError as error:
+            raise ValidationError(str(error), field=field_name) from None
 
     def columns(self, facts: SaleFacts, quote: Quote, issued: IssuedTokens) -> dict:
         terms = facts.tariff
@@ -736,7 +776,11 @@ class CreditOrder:
             prices_include_vat=terms.prices_include_vat, mode=quote.mode, payment_type=facts.payment_type,
             paid_currency=quote.paid_currency, paid_amount=quote.paid_amount, exchange_rate=quote.exchange_rate,
             currency=quote.currency, gross_amount=quote.gross, vat_amount=quote.vat, excise_amount=quote.excise,
-            net_amount=quote.net, units=quote.units,
+            net_amount=quote.net, units=quote.units, tariff_version_id=quote.tariff_version_id,
+            debt_recovered=quote.debt_recovered, debt_after=quote.debt_after, fixed_charge=quote.fixed_charge,
+            fixed_charge_months=quote.fixed_charge_months, energy_amount=quote.energy_amount,
+            free_units=quote.free_units, free_token=issued.free_token, free_tid=issued.free_tid,
+            subsidy_amount=quote.subsidy,
         )
 
     def numbers(self, row_id: int, station_code: str) -> tuple[str, str]:
@@ -755,9 +799,10 @@ class CreditOrder:
             ctx, SimpleNamespace(**row), station=facts.station, customer_code=facts.customer_code,
             customer_name=facts.customer_name, account_number=facts.account_number, operator=actor_label(actor),
             payment_name=facts.payment_name, currency_places=facts.tariff.currency_minor_unit,
-            paid_places=facts.paid_minor_unit)
+            paid_places=facts.paid_minor_unit, blocks=quote.blocks)
 
     def after_record(self, session: Session, row: dict) -> None:
+        revenue.record_sale(session, row, self.planned["quote"], self.planned["position"])
         _record_daily_totals(session, SimpleNamespace(**row))
 
     def same_request(self, vend: Vend) -> bool:
@@ -790,7 +835,7 @@ def vend(ctx: AppContext, actor: Actor, request: VendRequest, *, payment_passwor
     if actor.api_account_id is None:
         # A retried sale is found again after the issue attempt, so no separate look-up first.
         auth.confirm_payment(ctx, actor, payment_password or "")
-    return issue_token(ctx, actor, CreditOrder(request, number))
+    return issue_token(ctx, actor, CreditOrder(request, number, ctx.settings.zone))
 
 
 def load_target(ctx: AppContext, actor: Actor, meter_number: str) -> VendTarget:

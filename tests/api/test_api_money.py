@@ -93,13 +93,32 @@ def test_no_free_tokens_and_no_amounts_beyond_the_columns_over_http(ctx, world, 
     meter = add_meter(world, "4700000002", tariff="exclusive")
     with ctx.db.session() as session:
         session.scalar(select(Tariff).where(Tariff.name == "Business")).price_per_unit = Decimal("0.01")
-    with pytest.raises(InvalidInput) as free:
-        client.vend(meter, units="0.1", idempotency_key="free-http-0001")
-    assert "nothing is sold for no money" in free.value.detail
+    # 0.1 kWh x 0.01155 = 0.001155: the energy's cost rounds up, so it costs 0.01, never 0.00.
+    cheapest = client.vend(meter, units="0.1", idempotency_key="free-http-0001")
+    assert (cheapest.gross, cheapest.units) == ("0.01", "0.1")
     with pytest.raises(InvalidInput) as huge:
         client.vend(meter, amount="999999999999", idempotency_key="huge-http-0001")
     assert "more than one token can carry" in huge.value.detail  # refused before any column could overflow
     sold = client.vend(meter, units="18022.5", idempotency_key="units-http-0001")
     assert sold.units == "18022.4"
     assert world.meter_simulator(meter).enter(sold.token).amount == Decimal("18022.4")
-    assert count(ctx, Vend) == 1
+    assert count(ctx, Vend) == 2
+
+
+def test_preview_and_vend_return_the_breakdown_over_http(ctx, admin, world, client):
+    from stron_tui.services import debt, tariffs
+
+    meter = add_meter(world, "4700000009")
+    tariffs.add_version(ctx, admin, "Home", "2020-01-01", "5.00", [("50", "0.10"), ("200", "0.20"), ("", "0.30")])
+    debt.change_debt(ctx, admin, world.accounts[meter], "added", "100.00", "Arrears")
+    debt.set_revenue_terms(ctx, admin, world.accounts[meter], debt.RevenueTerms(recovery_percent="25"))
+    # 40.00 USD: debt 10.00, charge 5.00, energy 25.00 = 50 kWh for 5.00 + 100 kWh for 20.00 (docs/money.md).
+    quote = client.preview(meter, amount="40.00")
+    assert (quote.breakdown.debt_recovered, quote.breakdown.fixed_charge, quote.breakdown.energy) == (
+        "10.00", "5.00", "25.00")
+    assert [(b.block, b.units, b.amount) for b in quote.breakdown.blocks] == [(1, "50.0", "5.00"),
+                                                                           (2, "100.0", "20.00")]
+    sold = client.vend(meter, amount="40.00", idempotency_key="breakdown-0001", quote_id=quote.quote_id)
+    assert sold.breakdown.debt_still_owed == "90.00" and sold.units == "150.0"
+    assert sold.breakdown.blocks == quote.breakdown.blocks
+    assert world.meter_simulator(meter).enter(sold.token).amount == Decimal("150.0")

@@ -119,3 +119,15 @@ def test_rate_counters_compile_for_sql_server_without_upsert():
                                                      RateCounter.hits < 10).values(hits=RateCounter.hits + 1))
     assert counted.startswith("UPDATE rate_counters SET hits=(rate_counters.hits + 1)")
     assert "MERGE" not in counted and "rate_counters.hits < 10" in counted
+
+
+def test_revenue_read_compiles_for_sql_server_with_top_and_the_account_lock():
+    from stron_tui.services.revenue import _REVENUE, lock_account_meter  # noqa: F401 - the statements used
+
+    tsql = str(_REVENUE.compile(dialect=sql_server_2022()))
+    assert "TOP 1" in tsql or "TOP __[POSTCOMPILE" in tsql
+    assert "ORDER BY tariff_versions.effective_from DESC" in tsql
+    from sqlalchemy import select as select_
+
+    locked = for_update(select_(Meter.id).where(Meter.id == 1), Meter)
+    assert "UPDLOCK" in str(locked.compile(dialect=sql_server_2022()))

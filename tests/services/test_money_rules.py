@@ -134,16 +134,18 @@ def test_units_a_token_cannot_carry_are_rounded_down_and_charged_as_carried(ctx,
         assert session.scalar(select(Vend.units)) == Decimal("18022.4")
 
 
-def test_a_sale_for_no_money_is_refused_and_records_nothing(ctx, admin, world):
+def test_a_sale_is_never_for_no_money(ctx, admin, world):
     meter = add_meter(world, "4800000008", tariff="exclusive")
     with ctx.db.session() as session:
         session.get(Tariff, world.tariffs["exclusive"]).price_per_unit = Decimal("0.01")
-    # 0.1 kWh x 0.01 x 1.155 = 0.001155 -> 0.00 USD: refused, in the preview and in the sale.
-    request = VendRequest(meter, "units", "0.1", request_id="free-sale-0001")
-    with pytest.raises(ValidationError, match="nothing is sold for no money"):
-        vending.preview(ctx, admin, request)
-    with pytest.raises(ValidationError, match="nothing is sold for no money"):
-        vending.vend(ctx, admin, request, payment_password=PAYMENT_PASSWORD)
+    # By units the energy's cost rounds UP to the minor unit (never more energy than paid for):
+    # 0.1 kWh x 0.01 x 1.155 = 0.001155 -> 0.01 USD, not 0.00.
+    quote = vending.preview(ctx, admin, VendRequest(meter, "units", "0.1"))
+    assert (quote.gross, quote.units) == (Decimal("0.01"), Decimal("0.1"))
+    # By amount nothing below one minor unit can be paid.
+    with pytest.raises(ValidationError, match="2 decimal places"):
+        vending.vend(ctx, admin, VendRequest(meter, "amount", "0.001", request_id="free-sale-0001"),
+                     payment_password=PAYMENT_PASSWORD)
     assert count(ctx, Vend) == 0
 
 

@@ -1,0 +1,252 @@
+"""Customers' debt (arrears): supervisors add, adjust or write it off with a reason; customers pay it off.
+
+Every movement is a DebtEntry row (the debt report reads them) and an audit
+row. Each one first takes the row lock of the account's meter, the lock every
+sale of the account holds while it recovers debt (services/revenue.py), so a
+write-off and a sale at once never both count the same debt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select, update
+
+from stron_tui.db.models import Account, DebtEntry, SalesStation
+from stron_tui.errors import NotFound, ValidationError
+from stron_tui.services import audit, live_rights
+from stron_tui.services.clock import local_date, utcnow
+from stron_tui.services.context import AppContext
+from stron_tui.services.permissions import Actor
+from stron_tui.services.pricing import fits_column, parse_decimal
+from stron_tui.services.revenue import lock_account_meter
+from stron_tui.services.text import clean
+
+PERMISSION = "basedata.accounts.debt"
+KINDS = {"added": "added to", "adjusted": "adjusted on", "written_off": "written off"}
+
+
+@dataclass(frozen=True)
+class DebtMove:
+    account_number: str
+    kind: str
+    amount: Decimal  # + adds to the debt, - takes it off
+    balance_after: Decimal
+    reason: str
+
+
+def _account(session, account_number: str) -> Account:
+    account = session.scalar(select(Account).where(Account.account_number == account_number.strip().upper()))
+    if account is None:
+        raise NotFound(f"There is no account {account_number.strip()[:30]}.")
+    return account
+
+
+def change_debt(ctx: AppContext, actor: Actor, account_number: str, kind: str, amount: object,
+                reason: str) -> DebtMove:
+    """Add debt, set it to a new balance ("adjusted"), or write part or all of it off; with a reason.
+
+    `amount`: added -> the debt added; adjusted -> the new balance; written_off -> the amount written off.
+    """
+    actor.require(PERMISSION)
+    if kind not in KINDS:
+        raise ValidationError(f"Choose what to do with the debt: {', '.join(KINDS)}.", field="kind")
+    reason = clean(str(reason or "")).strip()
+    if len(reason) < 3:
+        raise ValidationError("Give the reason for this change of debt (it is kept in the audit trail).",
+                              field="reason")
+    if len(reason) > 200:
+        raise ValidationError("The reason has at most 200 characters.", field="reason")
+    if kind == "adjusted" and str(amount).strip() in ("0", "0.00", "0.0"):
+        value = Decimal(0)
+    else:
+        value = parse_decimal(amount, "amount", "amount")
+    fits_column(value, DebtEntry.amount, "The amount", "amount")
+    with ctx.db.session() as session:
+        live_rights.require_live(session, actor, PERMISSION)
+        account = _account(session, account_number)
+        lock_account_meter(session, account.id)
+        session.refresh(account)
+        balance = account.debt_balance
+        if kind == "added":
+            change = value
+        elif kind == "adjusted":
+            change = value - balance
+        else:
+            if value > balance:
+                raise ValidationError(f"Account {account.account_number} owes {balance}; no more than that can "
+                                      "be written off.", field="amount")
+            change = -value
+        after = balance + change
+        now = utcnow()
+        session.execute(update(Account).where(Account.id == account.id).values(debt_balance=after))
+        station = session.get(SalesStation, actor.station_id) if actor.station_id else None
+        session.add(DebtEntry(account_id=account.id, created_at=now,
+                              business_date=local_date(now, ctx.settings.zone), kind=kind, amount=change,
+                              balance_after=after, reason=reason, user_id=actor.user_id,
+                              api_account_id=actor.api_account_id, station_id=actor.station_id,
+                              district_id=station.district_id if station else None))
+        audit.record(session, actor, f"debt.{kind}", entity="account", entity_id=account.account_number,
+                     summary=f"debt {KINDS[kind]} account {account.account_number}: {change:+} -> {after}",
+                     detail={"before": balance, "change": change, "after": after, "reason": reason})
+        return DebtMove(account.account_number, kind, change, after, reason)
+
+
+def debt_history(ctx: AppContext, actor: Actor, account_number: str, limit: int = 50) -> list[DebtMove]:
+    actor.require("basedata.view")
+    with ctx.db.read_session() as session:
+        account = _account(session, account_number)
+        rows = session.scalars(select(DebtEntry).where(DebtEntry.account_id == account.id)
+                               .order_by(DebtEntry.id.desc()).limit(limit))
+        return [DebtMove(account.account_number, row.kind, row.amount, row.balance_after,
+                         row.reason or row.receipt_number) for row in rows]
+
+
+@dataclass(frozen=True)
+class RevenueTerms:
+    """An account's recovery rule and free-unit registration, as typed (percent as a percentage)."""
+
+    recovery_percent: object = "0"
+    recovery_fixed: object = "0"
+    recovery_month_limit: object = ""
+    recovery_min_energy: object = "0"
+    free_units: object = "0"
+
+
+def _amount(text: object, what: str, field: str, *, blank_is_none: bool = False) -> Decimal | None:
+    raw = str(text if text is not None else "").strip()
+    if not raw:
+        if blank_is_none:
+            return None
+        return Decimal(0)
+    if raw in ("0", "0.0", "0.00"):
+        return Decimal(0)
+    return parse_decimal(raw, what, field)
+
+
+def set_revenue_terms(ctx: AppContext, actor: Actor, account_number: str, terms: RevenueTerms) -> None:
+    """Set an account's debt recovery rule and free basic units per month (0: not registered)."""
+    from stron_tui.services.pricing import RecoveryRule, round_units_down, validate_recovery
+
+    actor.require("basedata.accounts.edit")
+    percent = _amount(terms.recovery_percent, "recovery percentage", "recovery_percent")
+    if percent > 100:
+        raise ValidationError("The recovery percentage must be between 0 and 100.", field="recovery_percent")
+    fits_column(percent / 100, Account.recovery_percent, "The recovery percentage", "recovery_percent", percent=True)
+    rule = validate_recovery(RecoveryRule(
+        percent / 100, _amount(terms.recovery_fixed, "fixed recovery", "recovery_fixed"),
+        _amount(terms.recovery_month_limit, "monthly limit", "recovery_month_limit", blank_is_none=True),
+        _amount(terms.recovery_min_energy, "minimum for energy", "recovery_min_energy")))
+    free = _amount(terms.free_units, "free units", "free_units")
+    if free != round_units_down(free):
+        raise ValidationError("Free units are in steps of 0.1.", field="free_units")
+    for value, column, label, field in ((rule.fixed, Account.recovery_fixed, "The fixed recovery", "recovery_fixed"),
+                                        (rule.min_energy, Account.recovery_min_energy, "The minimum", "recovery_min_energy"),
+                                        (free, Account.free_units, "Free units", "free_units")):
+        fits_column(value, column, label, field)
+    with ctx.db.session() as session:
+        live_rights.require_live(session, actor, "basedata.accounts.edit")
+        account = _account(session, account_number)
+        lock_account_meter(session, account.id)
+        values = dict(recovery_percent=rule.percent, recovery_fixed=rule.fixed,
+                      recovery_month_limit=rule.month_limit, recovery_min_energy=rule.min_energy, free_units=free)
+        session.execute(update(Account).where(Account.id == account.id).values(**values))
+        audit.record(session, actor, "account.revenue_terms", entity="account", entity_id=account.account_number,
+                     summary=f"recovery {percent}% + {rule.fixed}, limit {rule.month_limit}, free units {free} "
+                             f"for account {account.account_number}", detail=values)
+
+
+def pay_debt(ctx: AppContext, actor: Actor, meter_number: str, amount: object, *, request_id: str,
+             payment_password: str | None = None, payment_type: str = "cash"):
+    """A payment of debt only: a receipt, no token. Idempotent by request id (a retry gets the same receipt)."""
+    from stron_tui.services import auth, vending
+    from stron_tui.services.receipts import Receipt
+
+    actor.require("topup.vend")
+    vending.check_request_id(request_id, "debt payment")
+    value = parse_decimal(amount, "amount", "amount")
+    fits_column(value, DebtEntry.amount, "The amount", "amount")
+    number = vending._validate_meter_number(meter_number)
+    if actor.api_account_id is None:
+        auth.confirm_payment(ctx, actor, payment_password or "")
+    marker = f"payment {request_id}"
+    with ctx.db.session() as session:
+        facts = vending.load_sale_facts(session, number, actor, lock=True, selling_station_id=actor.station_id,
+                                        payment_type=payment_type)
+        vending.check_actor_still_allowed(actor, facts, "topup.vend")
+        if facts.account_id is None:
+            raise ValidationError(f"Meter {number} has no open account.", field="meter")
+        if facts.station_id is None:
+            raise ValidationError("Your sales station is no longer in the Sales Station Library.", field="meter")
+        who = (DebtEntry.api_account_id == actor.api_account_id) if actor.api_account_id is not None else (
+            DebtEntry.user_id == actor.user_id)
+        earlier = session.scalar(select(DebtEntry).where(DebtEntry.account_id == facts.account_id,
+                                                         DebtEntry.reason == marker, who))
+        account = session.get(Account, facts.account_id)
+        places = facts.tariff.currency_minor_unit
+        if value != value.quantize(Decimal(1).scaleb(-places)):
+            raise ValidationError(f"{facts.tariff.currency} amounts have {places} decimal places.", field="amount")
+        if earlier is None:
+            if value > account.debt_balance:
+                raise ValidationError(f"Account {facts.account_number} owes {account.debt_balance:.{places}f} "
+                                      f"{facts.tariff.currency}; take no more than that as a debt payment.",
+                                      field="amount")
+            now = utcnow()
+            after = account.debt_balance - value
+            earlier = DebtEntry(account_id=account.id, created_at=now, business_date=local_date(now, ctx.settings.zone),
+                                kind="paid", amount=-value, balance_after=after, reason=marker, user_id=actor.user_id,
+                                api_account_id=actor.api_account_id, station_id=facts.station_id,
+                                district_id=facts.district_id)
+            session.add(earlier)
+            session.flush()
+            earlier.receipt_number = f"{facts.station_code}-D{earlier.id:07d}"[:24]
+            session.execute(update(Account).where(Account.id == account.id).values(debt_balance=after))
+            audit.record(session, actor, "debt.paid", entity="account", entity_id=facts.account_number,
+                         summary=f"debt payment {value} {facts.tariff.currency} on account {facts.account_number}; "
+                                 f"still owed {after}", detail={"receipt": earlier.receipt_number, "amount": value})
+        paid = -earlier.amount
+        shown = earlier.created_at.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M")
+        return Receipt(
+            kind="debt_payment", title="DEBT PAYMENT", utility_name=ctx.settings.utility_name,
+            station_code=facts.station_code, station_name=facts.station_name, receipt_number=earlier.receipt_number,
+            transaction_number=earlier.receipt_number, issued_at=earlier.created_at, local_time=shown,
+            operator=vending.actor_label(actor), customer_code=facts.customer_code, customer_name=facts.customer_name,
+            account_number=facts.account_number, meter_number=facts.meter_number, token="",
+            currency=facts.tariff.currency, gross=paid.quantize(Decimal(1).scaleb(-places)),
+            payment_type=facts.payment_name or payment_type,
+            detail=f"Debt paid {paid:.{places}f}; still owed {earlier.balance_after:.{places}f} {facts.tariff.currency}",
+            debt_recovered=paid, debt_after=earlier.balance_after, receipt_width=facts.receipt_width or 40)
+
+
+@dataclass(frozen=True)
+class DebtPaymentPreview:
+    account_number: str
+    currency: str
+    owed: Decimal
+    paid: Decimal
+    still_owed: Decimal
+    quote_id: str = ""  # the Top-up screen binds sales to a quote id; a debt payment has none
+
+
+def preview_payment(ctx: AppContext, actor: Actor, meter_number: str, amount: object) -> DebtPaymentPreview:
+    """What a debt-only payment of `amount` would leave owed; nothing is recorded."""
+    from stron_tui.services import vending
+
+    actor.require("topup.vend")
+    value = parse_decimal(amount, "amount", "amount")
+    number = vending._validate_meter_number(meter_number)
+    with ctx.db.read_session() as session:
+        facts = vending.load_sale_facts(session, number, actor, lock=False)
+        vending.check_actor_still_allowed(actor, facts, "topup.vend")
+        if facts.account_id is None:
+            raise ValidationError(f"Meter {number} has no open account.", field="meter")
+        owed = session.scalar(select(Account.debt_balance).where(Account.id == facts.account_id))
+        places = facts.tariff.currency_minor_unit
+        owed = owed.quantize(Decimal(1).scaleb(-places))
+        if value != value.quantize(Decimal(1).scaleb(-places)):
+            raise ValidationError(f"{facts.tariff.currency} amounts have {places} decimal places.", field="amount")
+        if value > owed:
+            raise ValidationError(f"Account {facts.account_number} owes {owed} {facts.tariff.currency}; take no more "
+                                  "than that as a debt payment.", field="amount")
+        return DebtPaymentPreview(facts.account_number, facts.tariff.currency, owed, value, owed - value)

@@ -1,0 +1,138 @@
+"""Revenue reports: the month's fixed charges, debt recovered and free units; the debt report; units per block.
+
+Each is one SQL aggregation under the reports' scope rule (scope.resolve:
+an operator without reports.all_stations sees their station, an API account
+its own sales). Money in the tariff currency, rounded to its minor unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import case, extract, func, select
+
+from stron_tui.db.models import Account, DebtEntry, District, SalesStation, Tariff, Vend, VendBlock
+from stron_tui.services.context import AppContext
+from stron_tui.services.permissions import Actor
+from stron_tui.services.reports.core import _Money, _start, _units, _vend_conditions
+from stron_tui.services.reports.scope import ReportFilters, resolve
+
+
+@dataclass(frozen=True)
+class RevenueMonthRow:
+    year: int
+    month: int
+    currency: str
+    sales: int
+    gross: Decimal
+    fixed_charges: Decimal
+    debt_recovered: Decimal
+    energy: Decimal
+    free_units: Decimal
+    subsidy: Decimal
+
+    @property
+    def label(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def revenue_by_month(ctx: AppContext, actor: Actor, filters: ReportFilters) -> list[RevenueMonthRow]:
+    """The monthly summary's revenue columns: fixed charges, debt recovered, energy, free units and subsidy."""
+    with _start(ctx, actor) as session:
+        scope = resolve(session, actor, filters)
+        money = _Money(session)
+        year, month = extract("year", Vend.business_date), extract("month", Vend.business_date)
+        energy = func.coalesce(Vend.energy_amount, Vend.gross_amount)
+        rows = session.execute(
+            select(year, month, Vend.currency, func.count(Vend.id), func.sum(Vend.gross_amount),
+                   func.sum(Vend.fixed_charge), func.sum(Vend.debt_recovered), func.sum(energy),
+                   func.sum(Vend.free_units), func.sum(Vend.subsidy_amount))
+            .where(*_vend_conditions(scope, ctx.settings.zone))
+            .group_by(year, month, Vend.currency).order_by(year, month, Vend.currency))
+        return [RevenueMonthRow(int(r[0]), int(r[1]), r[2], int(r[3]), money(r[4], r[2]), money(r[5], r[2]),
+                                money(r[6], r[2]), money(r[7], r[2]), _units(r[8]), money(r[9], r[2]))
+                for r in rows]
+
+
+@dataclass(frozen=True)
+class BlockRow:
+    tariff: str
+    block: int
+    price_all_in: Decimal
+    units: Decimal
+    amount: Decimal
+
+
+def units_per_block(ctx: AppContext, actor: Actor, filters: ReportFilters) -> list[BlockRow]:
+    """Units sold and money taken per tariff block and price."""
+    with _start(ctx, actor) as session:
+        scope = resolve(session, actor, filters)
+        rows = session.execute(
+            select(Tariff.name, VendBlock.position, VendBlock.price_all_in, func.sum(VendBlock.units),
+                   func.sum(VendBlock.amount))
+            .join(Vend, Vend.id == VendBlock.vend_id).join(Tariff, Tariff.id == VendBlock.tariff_id)
+            .where(*_vend_conditions(scope, ctx.settings.zone))
+            .group_by(Tariff.name, VendBlock.position, VendBlock.price_all_in)
+            .order_by(Tariff.name, VendBlock.position, VendBlock.price_all_in))
+        return [BlockRow(r[0], int(r[1]), r[2].normalize(), _units(r[3]), Decimal(r[4]).quantize(Decimal("0.01")))
+                for r in rows]
+
+
+@dataclass(frozen=True)
+class DebtRow:
+    account_number: str
+    station_code: str
+    district_name: str
+    opening: Decimal
+    added: Decimal  # added, adjusted up, imported
+    recovered: Decimal  # by sales
+    paid: Decimal  # debt-only payments
+    written_off: Decimal  # written off, adjusted down
+    closing: Decimal
+
+
+def debt_report(ctx: AppContext, actor: Actor, filters: ReportFilters) -> list[DebtRow]:
+    """Per account (with its station and district): opening, added, recovered, paid, written off, closing.
+
+    Opening is the sum of every movement before the period; closing adds the period's movements.
+    """
+    with _start(ctx, actor) as session:
+        scope = resolve(session, actor, filters)
+        entry = DebtEntry
+        before = entry.business_date < scope.date_from if scope.date_from is not None else None
+        in_period = [] if scope.date_from is None else [entry.business_date >= scope.date_from]
+        if scope.date_to is not None:
+            in_period.append(entry.business_date <= scope.date_to)
+        zero = Decimal(0)
+
+        def period_sum(condition):
+            from sqlalchemy import and_
+
+            return func.sum(case((and_(condition, *in_period), entry.amount), else_=zero))
+
+        opening = func.sum(case((before, entry.amount), else_=zero)) if before is not None else func.sum(
+            case((entry.id < 0, entry.amount), else_=zero))
+        grown = entry.kind.in_(("added", "imported")) | ((entry.kind == "adjusted") & (entry.amount > 0))
+        shrunk = (entry.kind == "written_off") | ((entry.kind == "adjusted") & (entry.amount < 0))
+        query = (
+            select(Account.account_number, SalesStation.code, District.name, opening, period_sum(grown),
+                   period_sum(entry.kind == "recovered"), period_sum(entry.kind == "paid"), period_sum(shrunk))
+            .join(Account, Account.id == entry.account_id)
+            .join(SalesStation, SalesStation.id == Account.station_id)
+            .join(District, District.id == SalesStation.district_id)
+            .group_by(Account.account_number, SalesStation.code, District.name)
+            .order_by(District.name, SalesStation.code, Account.account_number)
+        )
+        if scope.date_to is not None:
+            query = query.where(entry.business_date <= scope.date_to)
+        if scope.station_id is not None:
+            query = query.where(Account.station_id == scope.station_id)
+        if scope.district_id is not None:
+            query = query.where(SalesStation.district_id == scope.district_id)
+        out = []
+        for number, station, district, *sums in session.execute(query):
+            first, added, recovered, paid, written = (Decimal(value or 0).quantize(Decimal("0.01")) for value in sums)
+            out.append(DebtRow(number, station, district, first, added, -recovered, -paid, -written,
+                               first + added + recovered + paid + written))
+        return out
