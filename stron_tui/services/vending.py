@@ -50,7 +50,7 @@ from stron_tui.db.models import (
 )
 from stron_tui.db.queries import chunked, for_update, prefix_match
 from stron_tui.errors import Conflict, NotFound, PermissionDenied, StronError, ValidationError
-from stron_tui.services import audit, auth, tokens
+from stron_tui.services import audit, auth, shifts, tokens, vendor_floats
 from stron_tui.services.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services import live_rights
@@ -470,6 +470,7 @@ class TokenOrder(Protocol):
     request_id: str
     force_key_change: bool
     permission: str  # re-read live in the issuing transaction
+    needs_open_shift: bool  # a station's cashier issues it only in an open shift (services/shifts.py)
 
     def facts_options(self) -> dict: ...
     def plan(self, session: Session, facts: SaleFacts, now: datetime): ...
@@ -556,6 +557,8 @@ def _issue_once(ctx: AppContext, actor: Actor, order: TokenOrder) -> Receipt:
         facts = load_sale_facts(session, order.meter_number, actor, lock=True, permission=order.permission,
                                 selling_station_id=actor.station_id, **order.facts_options())
         check_actor_still_allowed(actor, facts, order.permission)
+        if order.needs_open_shift:
+            shifts.require_open_shift(ctx, session, actor)
         now = utcnow()
         plan = order.plan(session, facts, now)
         state = tokens.prepare_meter_key(ctx, session, facts, now, force_key_change=order.force_key_change,
@@ -690,6 +693,7 @@ class CreditOrder:
     model = Vend
     force_key_change = False
     permission = "topup.vend"
+    needs_open_shift = True
 
     @property
     def request_id(self) -> str:
@@ -747,6 +751,8 @@ class CreditOrder:
 
     def after_record(self, session: Session, row: dict) -> None:
         _record_daily_totals(session, SimpleNamespace(**row))
+        # Last of all: the vendor's float row is the most shared lock of a sale (see vendor_floats).
+        vendor_floats.take_sale_from_float(session, row)
 
     def same_request(self, vend: Vend) -> bool:
         request = self.request
