@@ -196,6 +196,30 @@ def list_shifts(ctx: AppContext, actor: Actor, *, status: str = "", limit: int =
         return [_view(ctx, session, shift) for shift in session.scalars(query)]
 
 
+def parse_floats(text: str, default_currency: str) -> dict[str, str]:
+    """What a cashier types as the opening float: "50" (the default currency), "USD 50, EUR 20", or nothing.
+
+    Amounts stay text: open_shift checks each with its currency and says which one is wrong.
+    """
+    floats: dict[str, str] = {}
+    for part in clean(text).replace(";", ",").split(","):
+        words = part.split()
+        if not words:
+            continue
+        if len(words) == 1:
+            currency, amount = default_currency, words[0]
+        elif len(words) == 2:
+            currency, amount = (words[0], words[1]) if words[0].isalpha() else (words[1], words[0])
+        else:
+            raise ValidationError(f"Type each float as a currency and an amount, e.g. USD 50, not {part.strip()!r}.",
+                                  field="floats")
+        currency = currency.upper()
+        if currency in floats:
+            raise ValidationError(f"{currency} is given twice.", field="floats")
+        floats[currency] = amount
+    return floats
+
+
 # Open, close, sign off -----------------------------------------------------------------------------------
 
 
