@@ -11,7 +11,7 @@ from stron_tui.api import problems
 from stron_tui.api.cursors import Cursors
 from stron_tui.api.deps import MinorUnitCache, authenticate_request, refuse_unsafe_text
 from stron_tui.api.gate import RequestGate
-from stron_tui.api.routes import library, reports, sales
+from stron_tui.api.routes import cash, library, reports, sales
 from stron_tui.api.schemas import Problem
 from stron_tui.services.context import AppContext
 from stron_tui.services.rate_limits import SharedRateLimiter
@@ -88,4 +88,5 @@ def create_app(ctx: AppContext, *, rate_limiter: SharedRateLimiter | None = None
     app.include_router(sales.router, **common)
     app.include_router(library.router, **common)
     app.include_router(reports.router, **common)
+    app.include_router(cash.router, **common)
     return app

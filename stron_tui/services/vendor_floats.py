@@ -149,9 +149,13 @@ def _vendor_filter(session: Session, *, station: str = "", api_account: str = ""
     return VendorFloat.api_account_id == found.id, f"API account {found.name}", None, found.id
 
 
-def _view(row: VendorFloat, label: str) -> FloatView:
-    return FloatView(row.id, label, row.currency, row.balance, row.credit_limit, row.commission_rate,
-                     row.balance + row.credit_limit)
+def _places_of(session: Session, currency: str) -> int:
+    return session.scalar(select(Currency.minor_unit).where(Currency.code == currency))
+
+
+def _view(row: VendorFloat, label: str, places: int = 2) -> FloatView:
+    balance, limit = in_minor_unit(row.balance, places), in_minor_unit(row.credit_limit, places)
+    return FloatView(row.id, label, row.currency, balance, limit, row.commission_rate, balance + limit)
 
 
 def parse_amount(text: object, what: str, field: str, *, negative_ok: bool = False) -> Decimal:
@@ -203,7 +207,7 @@ def set_up_float(ctx: AppContext, actor: Actor, *, station: str = "", api_accoun
             row.currency, row.credit_limit, row.commission_rate, row.updated_at = code, limit, rate, now
         audit.record(session, actor, "float.setup", entity="vendor_float", entity_id=row.id,
                      summary=f"float of {label}: {code}, credit limit {limit}, commission rate {rate}")
-        return _view(row, label)
+        return _view(row, label, _places_of(session, row.currency))
 
 
 def float_of(ctx: AppContext, actor: Actor, *, station: str = "", api_account: str = "") -> FloatView:
@@ -215,7 +219,7 @@ def float_of(ctx: AppContext, actor: Actor, *, station: str = "", api_account: s
         row = session.scalar(select(VendorFloat).where(condition))
         if row is None:
             raise NotFound(f"{label[0].upper()}{label[1:]} sells without a float.")
-        return _view(row, label)
+        return _view(row, label, _places_of(session, row.currency))
 
 
 def record_movement(ctx: AppContext, actor: Actor, *, kind: str, amount: object, reason: str, station: str = "",
@@ -254,7 +258,7 @@ def record_movement(ctx: AppContext, actor: Actor, *, kind: str, amount: object,
         audit.record(session, actor, f"float.{kind}", entity="vendor_float", entity_id=row.id,
                      summary=f"{kind} of {value} {row.currency} to the float of {label}: {why}",
                      detail={"amount": value, "balance": row.balance, "reason": why})
-        return _view(row, label)
+        return _view(row, label, _places_of(session, row.currency))
 
 
 # Statements ----------------------------------------------------------------------------------------------
@@ -290,6 +294,8 @@ STATEMENT_LINE_LIMIT = 20_000
 
 
 def _require_viewer(actor: Actor) -> None:
+    if actor.api_account_id is not None:
+        return  # a partner sees its own float and statement (and no other: _check_own_vendor)
     if not (actor.can("reports.vendor_statements") or actor.can("system.vendor_floats")):
         actor.require("reports.vendor_statements")
 
