@@ -180,7 +180,8 @@ class ShiftSignOffScreen(StronScreen):
 
     CSS_PATH = "topup.tcss"
     TITLE_TEXT = "Shift Sign-off"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("f5", "reload", "Refresh")]
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("f5", "reload", "Refresh"),
+                Binding("f7", "export('xlsx')", "Excel"), Binding("f8", "export('pdf')", "PDF")]
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="topup-main"):
@@ -266,6 +267,21 @@ class ShiftSignOffScreen(StronScreen):
     def _failed(self, error: StronError) -> None:
         self.query_one("#pin", Input).value = ""
         self._say(str(error))
+
+    def action_export(self, kind: str) -> None:
+        """The shift report of the shift typed (every sale, reversal, management token and reprint)."""
+        self._export(self.query_one("#shift", Input).value, kind)
+
+    @work(thread=True, exclusive=True, group="export")
+    def _export(self, number: str, kind: str) -> None:
+        from stron_tui.services import shifts
+
+        try:
+            path = shifts.export_shift_report(self.app.ctx, self.app.actor, number, kind)
+        except StronError as error:
+            self.app.call_from_thread(self._say, str(error))
+            return
+        self.app.call_from_thread(self._say, "Saved " + self.app.where_saved([path]))
 
     def _signed(self, view, text: str) -> None:
         self._state(text)

@@ -405,3 +405,13 @@ def shift_report(ctx: AppContext, actor: Actor, number: str, *, limit: int = REP
                              ReceiptPrint.operator_id == shift.user_id, ReceiptPrint.created_at >= shift.opened_at,
                              ReceiptPrint.created_at <= until).order_by(ReceiptPrint.id).limit(limit)))
         return ShiftReport(view, sales, reversals, tokens, reprints)
+
+
+def export_shift_report(ctx: AppContext, actor: Actor, number: str, kind: str):
+    """The shift report (every row, not just the screen's) as an Excel ("xlsx") or PDF ("pdf") file."""
+    from stron_tui.exports.cash import write_shift_report
+
+    if kind not in ("xlsx", "pdf"):
+        raise ValidationError("Export as xlsx or pdf.", field="kind")
+    report = shift_report(ctx, actor, number, limit=1_000_000)
+    return write_shift_report(ctx.settings, report, kind, user_id=actor.user_id)

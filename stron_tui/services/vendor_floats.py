@@ -349,3 +349,14 @@ def statement(ctx: AppContext, actor: Actor, *, date_from: str, date_to: str, st
         commission = sums.get("sale", zero)[1] + sums.get("reversal", zero)[1]
         return Statement(label, row.currency, first, last, opening, deposits, sales, reversals, commission,
                          opening + deposits + sales + reversals, lines)
+
+
+def export_statement(ctx: AppContext, actor: Actor, kind: str, *, date_from: str, date_to: str, station: str = "",
+                     api_account: str = ""):
+    """The statement as an Excel ("xlsx") or PDF ("pdf") file in the caller's export folder."""
+    from stron_tui.exports.cash import write_statement
+
+    if kind not in ("xlsx", "pdf"):
+        raise ValidationError("Export as xlsx or pdf.", field="kind")
+    result = statement(ctx, actor, date_from=date_from, date_to=date_to, station=station, api_account=api_account)
+    return write_statement(ctx.settings, result, kind, user_id=actor.user_id)

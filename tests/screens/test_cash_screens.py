@@ -102,3 +102,26 @@ async def test_a_reversal_by_keyboard(ctx, admin):
         vend = session.scalar(select(Vend))
     assert (reversal.reason, reversal.token_declared_unused) == ("wrong meter", True)
     assert vend.reversed_at is not None
+
+
+async def test_vendor_statement_by_keyboard_and_saved_as_excel(ctx, admin):
+    from screens.reports.vendor import VendorStatementScreen
+    from stron_tui.services import vendor_floats
+    from stron_tui.services.clock import local_date, utcnow
+
+    world = build_world(ctx)
+    meter = add_meter(world, "4850000003")
+    vendor_floats.set_up_float(ctx, admin, station="S1", currency="USD")
+    vendor_floats.record_movement(ctx, admin, station="S1", kind="deposit", amount="30", reason="paid in")
+    sell(ctx, admin, meter, "10", password="AdminPass1")
+    boss = supervisor(ctx, admin, world)
+    today = local_date(utcnow(), ctx.settings.zone).isoformat()
+    app = StronApp(ctx, actor=boss)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_entry(app, pilot, "reports.vendor_statement", VendorStatementScreen)
+        await pilot.press(*"S1", "enter", *today, "enter", *today, "enter")
+        await settle(app, pilot)
+        assert "Closing                     20.00" in text_of(screen, "#statement")
+        await pilot.press("f7")
+        await settle(app, pilot)
+        assert "Saved" in text_of(screen, "#topup-message") and ".xlsx" in text_of(screen, "#topup-message")

@@ -162,3 +162,22 @@ def test_long_open_shift_is_flagged_and_report_lists_everything(ctx, admin, till
     report = shifts.shift_report(ctx, boss, opened.number)
     assert [s.receipt_number for s in report.sales] == [sale.receipt_number]
     assert [p.number for p in report.reprints] == [sale.receipt_number]
+
+
+def test_shift_report_files_list_every_sale_reversal_and_reprint(ctx, till, boss, meter):
+    from python_calamine import CalamineWorkbook
+
+    opened = shifts.open_shift(ctx, till, {"USD": "10"})
+    first = sell(ctx, till, meter, "10")
+    sell(ctx, till, meter, "7")
+    receipts.reprint_receipt(ctx, till, first.receipt_number)
+    reversals.reverse(ctx, boss, first.receipt_number, reason="wrong meter", token_declared_unused=False,
+                      request_id=new_request_id(), payment_password=PAYMENT)
+    shifts.close_shift(ctx, till, {("cash", "USD"): "17"})
+    path = shifts.export_shift_report(ctx, boss, opened.number, "xlsx")
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    kinds = [row[1] for row in rows if row[1] in ("sale", "reversal", "reprint", "management")]
+    assert sorted(kinds) == ["reprint", "reversal", "sale", "sale"]
+    assert any("expected 17.00, declared 17.00, over/short 0.00" in str(row[0]) for row in rows)
+    pdf = shifts.export_shift_report(ctx, boss, opened.number, "pdf")
+    assert pdf.read_bytes().startswith(b"%PDF")

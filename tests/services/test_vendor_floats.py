@@ -111,3 +111,19 @@ def test_statement_hand_worked(ctx, admin, world):
     assert [line.kind for line in statement.lines] == ["deposit", "sale", "sale"]
     with pytest.raises(ValidationError, match="before the from date"):
         vendor_floats.statement(ctx, boss, station="S1", date_from=today, date_to="2000-01-01")
+
+
+def test_statement_files(ctx, admin, world):
+    from python_calamine import CalamineWorkbook
+
+    meter = add_meter(world, "4810000005")
+    vendor_floats.set_up_float(ctx, admin, station="S1", currency="USD")
+    vendor_floats.record_movement(ctx, admin, station="S1", kind="deposit", amount="30", reason="paid in")
+    sell(ctx, admin, meter, "10", password="AdminPass1")
+    today = local_date(utcnow(), ctx.settings.zone).isoformat()
+    path = vendor_floats.export_statement(ctx, admin, "xlsx", station="S1", date_from=today, date_to=today)
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    assert "closing 20.00" in str(rows[2][0])
+    assert [row[1] for row in rows if row[1] in ("deposit", "sale")] == ["deposit", "sale"]
+    assert vendor_floats.export_statement(ctx, admin, "pdf", station="S1", date_from=today,
+                                          date_to=today).read_bytes().startswith(b"%PDF")
