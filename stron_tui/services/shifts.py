@@ -415,3 +415,86 @@ def export_shift_report(ctx: AppContext, actor: Actor, number: str, kind: str):
         raise ValidationError("Export as xlsx or pdf.", field="kind")
     report = shift_report(ctx, actor, number, limit=1_000_000)
     return write_shift_report(ctx.settings, report, kind, user_id=actor.user_id)
+
+
+def cashup_lines(ctx: AppContext, session: Session, scope, *, by_day: bool) -> list[tuple]:
+    """The cash-up report's reversal and shift lines, in its own shape:
+    (operator, day, station, order, item, currency, count, amount).
+
+    Reversals are booked to the cashier who made the sale (their drawer paid the money back), on the
+    reversal's business day, as negative amounts. Each shift opened in the period adds a line per currency:
+    its over/short once closed ("open" or "open too long" while open).
+    """
+    by_payment = scope.payment_type is not None or scope.utility is not None
+    where = []
+    if scope.date_from is not None:
+        where.append(Reversal.business_date >= scope.date_from)
+    if scope.date_to is not None:
+        where.append(Reversal.business_date <= scope.date_to)
+    if scope.station_id is not None:
+        where.append(Reversal.station_id == scope.station_id)
+    if scope.operator_id is not None:
+        where.append(Vend.operator_id == scope.operator_id)
+    if scope.api_account_id is not None:
+        where.append(Vend.api_account_id == scope.api_account_id)
+    if scope.district_id is not None:
+        where.append(Vend.district_id == scope.district_id)
+    if scope.payment_type is not None:
+        where.append(Reversal.payment_type == scope.payment_type)
+    if scope.utility is not None:
+        where.append(Vend.utility == scope.utility)
+    day = [Reversal.business_date] if by_day else []
+    operator = func.coalesce(Vend.operator_id, 0)
+    reversed_rows = session.execute(
+        select(operator, Reversal.station_id, *day, Reversal.payment_type, Reversal.paid_currency,
+               func.count(Reversal.id), func.sum(Reversal.paid_amount))
+        .join(Vend, Vend.id == Reversal.vend_id).where(*where)
+        .group_by(operator, Reversal.station_id, *day, Reversal.payment_type, Reversal.paid_currency)).all()
+    shift_rows = []
+    if not by_payment and scope.api_account_id is None and scope.district_id is None:
+        from stron_tui.services.reports.scope import utc_bounds
+
+        zone = ctx.settings.zone
+        start, end = utc_bounds(scope.date_from, scope.date_to, zone)
+        query = select(Shift)
+        if start is not None:
+            query = query.where(Shift.opened_at >= start)
+        if end is not None:
+            query = query.where(Shift.opened_at < end)
+        if scope.station_id is not None:
+            query = query.where(Shift.station_id == scope.station_id)
+        if scope.operator_id is not None:
+            query = query.where(Shift.user_id == scope.operator_id)
+        shift_rows = [shift for shift in session.scalars(query.order_by(Shift.id).limit(REPORT_ROW_LIMIT))
+                      if (scope.date_from is None or local_date(shift.opened_at, zone) >= scope.date_from)
+                      and (scope.date_to is None or local_date(shift.opened_at, zone) <= scope.date_to)]
+    users = dict(session.execute(select(User.id, User.user_code)).all()) if reversed_rows or shift_rows else {}
+    stations = dict(session.execute(select(SalesStation.id, SalesStation.code)).all()) if (
+        reversed_rows or shift_rows) else {}
+    names = dict(session.execute(select(PaymentType.code, PaymentType.name)).all())
+    places = _places(session)
+    lines = []
+    for row in reversed_rows:
+        user_id, station_id, rest = row[0], row[1], row[2:]
+        day_value, (payment_type, currency, count, paid) = (rest[0], rest[1:]) if by_day else (None, rest)
+        lines.append((users.get(user_id, "API" if not user_id else "?"), day_value, stations.get(station_id, ""), 0,
+                      f"Reversals: {names.get(payment_type, payment_type)}", currency, int(count),
+                      -in_minor_unit(paid, places.get(currency, 2))))
+    now = utcnow()
+    for shift in shift_rows:
+        day_value = local_date(shift.opened_at, ctx.settings.zone) if by_day else None
+        counts = list(session.scalars(select(ShiftCount).where(ShiftCount.shift_id == shift.id)))
+        label = f"Shift {shift_number(shift.id)}"
+        who, station = users.get(shift.user_id, "?"), stations.get(shift.station_id, "")
+        if shift.status == "open":
+            late = now - shift.opened_at > timedelta(hours=ctx.settings.shift_long_open_hours)
+            lines.append((who, day_value, station, 3, f"{label} open" + (" too long" if late else ""), "", 1, None))
+            continue
+        by_currency: dict[str, Decimal] = {}
+        for count in counts:
+            by_currency[count.currency] = by_currency.get(count.currency, Decimal(0)) + (
+                count.declared - count.expected)
+        state = "signed off" if shift.status == "signed" else "not signed off"
+        for currency, over_short in sorted(by_currency.items()) or [("", None)]:
+            lines.append((who, day_value, station, 3, f"{label} over/short ({state})", currency, 1, over_short))
+    return lines

@@ -181,3 +181,20 @@ def test_shift_report_files_list_every_sale_reversal_and_reprint(ctx, till, boss
     assert any("expected 17.00, declared 17.00, over/short 0.00" in str(row[0]) for row in rows)
     pdf = shifts.export_shift_report(ctx, boss, opened.number, "pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_cash_up_gains_reversals_and_shifts(ctx, till, boss, meter):
+    from stron_tui.services import reports
+    from stron_tui.services.reports import ReportFilters
+
+    opened = shifts.open_shift(ctx, till, {"USD": "50"})
+    wrong = sell(ctx, till, meter, "10")
+    sell(ctx, till, meter, "20")
+    reversals.reverse(ctx, boss, wrong.receipt_number, reason="wrong meter", token_declared_unused=True,
+                      request_id=new_request_id(), payment_password=PAYMENT)
+    shifts.close_shift(ctx, till, {("cash", "USD"): "69"})  # expected 50 + 10 + 20 - 10 = 70: 1.00 short
+    report = reports.cashup(ctx, boss, ReportFilters(), by_day=False)
+    mine = {(line.item, line.currency): (line.count, line.amount) for line in report.lines if line.operator == "till1"}
+    assert mine[("Sales: Cash", "USD")] == (2, Decimal("30.00"))
+    assert mine[("Reversals: Cash", "USD")] == (1, Decimal("-10.00"))
+    assert mine[(f"Shift {opened.number} over/short (not signed off)", "USD")] == (1, Decimal("-1.00"))
