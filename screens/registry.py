@@ -110,6 +110,9 @@ ENTRIES: tuple[ScreenEntry, ...] = (
     ScreenEntry("system.settings", "system", "Currencies and Payment Types",
                 "Currencies, exchange rates and payment types", "system.settings",
                 target="screens.system.settings:MoneySettingsScreen"),
+    ScreenEntry("system.vendor_floats", "system", "Vendor Floats",
+                "Stations and partners on a float: set-up, deposits, adjustments", "system.vendor_floats",
+                target="screens.system.floats:VendorFloatScreen"),
     ScreenEntry("system.ssh_keys", "system", "SSH Keys", "Public keys users log in with at remote stations",
                 "system.users", target="screens.system.public_keys:PublicKeysScreen"),
 )

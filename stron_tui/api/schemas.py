@@ -156,6 +156,7 @@ class ReceiptOut(BaseModel):
     reason: str = ""
     tid: int | None = None
     reprint: bool = False
+    reversed_by: str = ""  # the reversal's number once the sale was reversed (the token stays in the meter)
 
     @classmethod
     def of(cls, receipt: Receipt, minor_units: dict[str, int]) -> "ReceiptOut":
@@ -176,7 +177,7 @@ class ReceiptOut(BaseModel):
             paid_amount=money(receipt.paid_amount, receipt.paid_currency, minor_units),
             paid_currency=receipt.paid_currency,
             exchange_rate=text(receipt.exchange_rate), payment_type=receipt.payment_type, detail=receipt.detail,
-            reason=receipt.reason, tid=receipt.tid, reprint=receipt.reprint,
+            reason=receipt.reason, tid=receipt.tid, reprint=receipt.reprint, reversed_by=receipt.reversed_by,
         )
 
 

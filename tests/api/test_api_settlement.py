@@ -53,6 +53,9 @@ def test_settlement_totals_equal_the_database_and_the_checksum_holds(ctx, api, v
     assert last.startswith(f"checksum,sha256:{hashlib.sha256(data.encode()).hexdigest()}")
     assert body["checksum"] == hashlib.sha256(data.encode()).hexdigest()
     assert reversal.reversal_number in data
+    with StronClient(api.url, vendor_key) as partner:  # the partner's look-up of the sale says it was reversed
+        assert partner.receipt(sold[1].receipt_number).reversed_by == reversal.reversal_number
+        assert partner.receipt(sold[0].receipt_number).reversed_by == ""
 
 
 def test_transactions_by_the_partners_reference(api, vendor_key, day_of_sales):

@@ -125,3 +125,31 @@ async def test_vendor_statement_by_keyboard_and_saved_as_excel(ctx, admin):
         await pilot.press("f7")
         await settle(app, pilot)
         assert "Saved" in text_of(screen, "#topup-message") and ".xlsx" in text_of(screen, "#topup-message")
+
+
+async def test_vendor_float_set_up_and_deposit_by_keyboard(ctx, admin):
+    from screens.system.floats import VendorFloatScreen
+    from stron_tui.db.models import VendorFloat, VendorFloatEntry
+
+    world = build_world(ctx)
+    boss = supervisor(ctx, admin, world)
+    app = StronApp(ctx, actor=boss)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_entry(app, pilot, "system.vendor_floats", VendorFloatScreen)
+        await pilot.press(*"S1", "enter")
+        await settle(app, pilot)
+        assert "sells without a float" in text_of(screen, "#topup-message")
+        await pilot.press("f7", "f7")  # deposit -> adjustment -> set-up
+        await pilot.press(*"USD 100", "enter", *"0.02", "enter")
+        await settle(app, pilot)
+        assert "Credit limit          100.00" in text_of(screen, "#float")
+        await pilot.press("f7")  # -> deposit
+        await pilot.press(*"250", "enter", "enter")
+        await settle(app, pilot)
+        assert "Give the reason for this deposit" in text_of(screen, "#topup-message")
+        await pilot.press(*"banked", "enter")
+        await settle(app, pilot)
+        assert "Balance 250.00 USD" in text_of(screen, "#topup-message")
+    with ctx.db.read_session() as session:
+        assert session.scalar(select(VendorFloat.balance)) == Decimal("250")
+        assert session.scalar(select(VendorFloatEntry.reason)) == "banked"
