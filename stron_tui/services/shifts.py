@@ -32,6 +32,7 @@ from stron_tui.db.models import (
     User,
     Vend,
 )
+from stron_tui.db.queries import for_update
 from stron_tui.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from stron_tui.services import audit, auth, live_rights
 from stron_tui.services.clock import local_date, utcnow
@@ -275,8 +276,8 @@ def close_shift(ctx: AppContext, actor: Actor, declared: dict[tuple[str, str], o
     now = utcnow()
     with ctx.db.session() as session:
         live_rights.require_live(session, actor, "topup.shift")
-        shift = session.scalar(select(Shift).where(Shift.user_id == actor.user_id, Shift.status == "open")
-                               .with_for_update())
+        shift = session.scalar(for_update(select(Shift).where(Shift.user_id == actor.user_id,
+                                                              Shift.status == "open"), Shift))
         if shift is None:
             raise NoOpenShift("You have no open shift to close.", field="shift")
         places = _places(session)
@@ -328,8 +329,10 @@ def sign_off(ctx: AppContext, actor: Actor, number: str, *, payment_password: st
     auth.confirm_payment(ctx, actor, payment_password or "")
     with ctx.db.session() as session:
         live_rights.require_live(session, actor, "reports.shift_sign_off")
-        shift = _visible_shift(session, actor, shift_id)
-        session.refresh(shift, with_for_update=True)
+        _visible_shift(session, actor, shift_id)
+        # Locked, then read again: two supervisors signing at once, the second sees it signed.
+        shift = session.scalar(for_update(select(Shift).where(Shift.id == shift_id), Shift)
+                               .execution_options(populate_existing=True))
         if shift.user_id == actor.user_id:
             raise PermissionDenied("A supervisor signs off other cashiers' shifts, not their own.")
         if shift.status == "open":

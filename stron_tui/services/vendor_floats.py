@@ -25,6 +25,7 @@ from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from stron_tui.db.models import ApiAccount, Currency, SalesStation, VendorFloat, VendorFloatEntry
+from stron_tui.db.queries import for_update
 from stron_tui.errors import NotFound, StronError, ValidationError
 from stron_tui.services import audit, live_rights
 from stron_tui.services.clock import local_date, utcnow
@@ -192,7 +193,7 @@ def set_up_float(ctx: AppContext, actor: Actor, *, station: str = "", api_accoun
             raise ValidationError(f"{code or 'That'} is not a currency this system accepts.", field="currency")
         condition, label, station_id, api_account_id = _vendor_filter(session, station=station,
                                                                        api_account=api_account)
-        row = session.scalar(select(VendorFloat).where(condition).with_for_update())
+        row = session.scalar(for_update(select(VendorFloat).where(condition), VendorFloat))
         if row is None:
             row = VendorFloat(station_id=station_id, api_account_id=api_account_id, currency=code,
                               balance=Decimal(0), credit_limit=limit, commission_rate=rate, created_at=now,
@@ -241,7 +242,7 @@ def record_movement(ctx: AppContext, actor: Actor, *, kind: str, amount: object,
     with ctx.db.session() as session:
         live_rights.require_live(session, actor, "system.vendor_floats")
         condition, label, _, _ = _vendor_filter(session, station=station, api_account=api_account)
-        row = session.scalar(select(VendorFloat).where(condition).with_for_update())
+        row = session.scalar(for_update(select(VendorFloat).where(condition), VendorFloat))
         if row is None:
             raise NotFound(f"{label[0].upper()}{label[1:]} has no float; set one up first.")
         places = session.scalar(select(Currency.minor_unit).where(Currency.code == row.currency))
