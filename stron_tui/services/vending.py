@@ -680,6 +680,7 @@ def preview(ctx: AppContext, actor: Actor, request: VendRequest) -> Quote:
         facts = load_sale_facts(session, number, actor, lock=False, selling_station_id=actor.station_id,
                                 paid_currency=request.currency, payment_type=request.payment_type)
         check_actor_still_allowed(actor, facts, "topup.vend")
+        shifts.require_open_shift(ctx, session, actor)  # said before the password is typed, not after
         return price_sale(session, facts, request, utcnow())
 
 

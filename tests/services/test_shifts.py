@@ -89,6 +89,10 @@ def test_selling_needs_an_open_shift_at_a_station(ctx, till, meter):
     before = snapshot(ctx)
     with pytest.raises(NoOpenShift, match="Open a shift first"):
         sell(ctx, till, meter, "10")
+    from stron_tui.services import vending
+
+    with pytest.raises(NoOpenShift, match="Open a shift first"):
+        vending.preview(ctx, till, vending.VendRequest(meter, "amount", "10", request_id=new_request_id()))
     assert snapshot(ctx) == before
     shifts.open_shift(ctx, till, {})
     sell(ctx, till, meter, "10")
