@@ -29,6 +29,10 @@ ENTRIES: tuple[ScreenEntry, ...] = (
                 "screens.topup.topup:TopUpByUnitScreen"),
     ScreenEntry("topup.reprint", "topup", "Reprint Receipt", "Find a past receipt and print it again",
                 "topup.reprint", "screens.topup.receipt:ReprintScreen"),
+    ScreenEntry("topup.shift", "topup", "My Shift", "Open your shift with a float; count the drawer and close it",
+                "topup.shift", "screens.topup.cash:ShiftScreen"),
+    ScreenEntry("topup.reverse", "topup", "Reverse a Sale", "Reverse a sale made in error (supervisors)",
+                "topup.reverse", "screens.topup.cash:ReversalScreen"),
     # Base Data
     ScreenEntry("basedata.meters", "basedata", "Meter Library", "Meters and their STS key data", "basedata.view",
                 target="screens.basedata.meters:MeterLibraryScreen"),
@@ -87,6 +91,11 @@ ENTRIES: tuple[ScreenEntry, ...] = (
     ScreenEntry("reports.cashup", "reports", "Cash-up Report", "Balance a cash drawer at the end of a shift",
                 "reports.view",
                 target="screens.reports.screens:CashupScreen"),
+    ScreenEntry("reports.shifts", "reports", "Shift Sign-off", "Closed shifts to sign off; shifts open too long",
+                "reports.shift_sign_off", target="screens.topup.cash:ShiftSignOffScreen"),
+    ScreenEntry("reports.vendor_statement", "reports", "Vendor Statement",
+                "A station's or partner's float: deposits, sales, commission", "reports.vendor_statements",
+                target="screens.reports.vendor:VendorStatementScreen"),
     # System Management
     ScreenEntry("system.password", "system", "Change Password", "Your login or payment password", "",
                 target="screens.system.password:ChangePasswordScreen"),
@@ -101,6 +110,9 @@ ENTRIES: tuple[ScreenEntry, ...] = (
     ScreenEntry("system.settings", "system", "Currencies and Payment Types",
                 "Currencies, exchange rates and payment types", "system.settings",
                 target="screens.system.settings:MoneySettingsScreen"),
+    ScreenEntry("system.vendor_floats", "system", "Vendor Floats",
+                "Stations and partners on a float: set-up, deposits, adjustments", "system.vendor_floats",
+                target="screens.system.floats:VendorFloatScreen"),
     ScreenEntry("system.ssh_keys", "system", "SSH Keys", "Public keys users log in with at remote stations",
                 "system.users", target="screens.system.public_keys:PublicKeysScreen"),
 )

@@ -56,14 +56,20 @@ ENVIRONMENT = {
     "STRON_MESSAGE_TIMEOUT_SECONDS": "message_timeout_seconds",
     "STRON_MESSAGE_MAX_ATTEMPTS": "message_max_attempts",
     "STRON_MESSAGE_RETRY_SECONDS": "message_retry_seconds",
+    "STRON_SHIFT_REQUIRED": "shift_required",
+    "STRON_SHIFT_LONG_OPEN_HOURS": "shift_long_open_hours",
+    "STRON_REVERSAL_WINDOW_DAYS": "reversal_window_days",
+    "STRON_REVERSAL_ANY_STATION": "reversal_any_station",
 }
 
 INTEGER_FIELDS = {"lockout_attempts", "lockout_minutes", "idle_lock_minutes", "api_threads", "api_max_body_bytes",
                   "api_max_json_depth", "api_failed_keys_per_minute", "ssh_max_sessions",
                   "ssh_sessions_per_user", "ssh_sessions_per_address", "ssh_max_startups",
                   "ssh_startups_per_address", "ssh_login_grace_seconds", "smtp_port", "message_timeout_seconds",
-                  "message_max_attempts", "message_retry_seconds"}
-BOOLEAN_FIELDS = {"low_bandwidth", "smtp_starttls"}
+                  "message_max_attempts", "message_retry_seconds", "shift_long_open_hours"}
+BOOLEAN_FIELDS = {"low_bandwidth", "smtp_starttls", "shift_required", "reversal_any_station"}
+# Whole numbers that may be 0.
+ZERO_OR_MORE_FIELDS = {"reversal_window_days"}
 
 
 def default_data_dir() -> Path:
@@ -120,6 +126,11 @@ class Settings:
     message_timeout_seconds: int = 10  # a gateway or mail server that hangs longer is retried later
     message_max_attempts: int = 6
     message_retry_seconds: int = 30  # the first retry; each later one waits twice as long (at most an hour)
+    # Cash control (services/shifts.py, services/reversals.py).
+    shift_required: bool = True  # an operator assigned to a station sells only in an open shift
+    shift_long_open_hours: int = 12  # an open shift older than this is flagged
+    reversal_window_days: int = 0  # 0: a sale is reversed on its own business day; n: up to n days later
+    reversal_any_station: bool = False  # False: only at the station that sold it
     config_file: Path | None = field(default=None, compare=False)
 
     @property
@@ -141,13 +152,13 @@ def parse_bool(name: str, value: object) -> bool:
     raise ConfigurationError(f"Setting {name} must be true or false, not {value!r}.")
 
 
-def _parse_int(name: str, value: object) -> int:
+def _parse_int(name: str, value: object, *, least: int = 1) -> int:
     try:
         number = int(str(value).strip())
     except ValueError:
         raise ConfigurationError(f"Setting {name} must be a whole number, not {value!r}.") from None
-    if number < 1:
-        raise ConfigurationError(f"Setting {name} must be at least 1, not {number}.")
+    if number < least:
+        raise ConfigurationError(f"Setting {name} must be at least {least}, not {number}.")
     return number
 
 
@@ -203,6 +214,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     for name in list(values):
         if name in INTEGER_FIELDS:
             values[name] = _parse_int(name, values[name])
+        elif name in ZERO_OR_MORE_FIELDS:
+            values[name] = _parse_int(name, values[name], least=0)
         elif name in BOOLEAN_FIELDS:
             values[name] = parse_bool(name, values[name])
         else:

@@ -106,6 +106,9 @@ def test_settings(tmp_path) -> Settings:
         master_key_file=key_file,
         timezone="Africa/Lagos",
         currency="USD",
+        # The product's default is on; tests about selling, not shifts, sell without opening one.
+        # Shift tests turn it on (the `shifts_on` fixture).
+        shift_required=False,
     )
 
 
@@ -123,6 +126,13 @@ def ctx(database, test_settings) -> AppContext:
     context = AppContext(settings=settings, db=database)
     context.vault  # noqa: B018 - as open_context does: the master key is checked before any work
     yield context
+
+
+@pytest.fixture
+def shifts_on(ctx) -> AppContext:
+    """The test context with the product's default: a station's cashier sells only in an open shift."""
+    ctx.settings = ctx.settings.with_overrides(shift_required=True)
+    return ctx
 
 
 @pytest.fixture

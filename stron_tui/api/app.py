@@ -11,7 +11,7 @@ from stron_tui.api import problems
 from stron_tui.api.cursors import Cursors
 from stron_tui.api.deps import MinorUnitCache, authenticate_request, refuse_unsafe_text
 from stron_tui.api.gate import RequestGate
-from stron_tui.api.routes import library, library_write, reports, sales
+from stron_tui.api.routes import cash, library, library_write, reports, sales
 from stron_tui.api.stron_compat import StronPaths
 from stron_tui.api.stron_compat import router as stron_router
 from stron_tui.api.schemas import Problem
@@ -117,6 +117,7 @@ def create_app(ctx: AppContext, *, rate_limiter: SharedRateLimiter | None = None
     app.include_router(library.router, **common)
     app.include_router(library_write.router, **common)
     app.include_router(reports.router, **common)
+    app.include_router(cash.router, **common)
     # Stron's Vending API shapes beside ours (docs/stron-api.md): after /api/v1, so no v1 route is shadowed.
     app.include_router(stron_router)
     app.add_middleware(StronPaths)  # outermost: the gate sees the folded path

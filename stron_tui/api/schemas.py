@@ -193,6 +193,7 @@ class ReceiptOut(BaseModel):
     tid: int | None = None
     reprint: bool = False
     breakdown: Breakdown | None = Field(None, description="a sale's split: debt, fixed charges, energy per block")
+    reversed_by: str = ""  # the reversal's number once the sale was reversed (the token stays in the meter)
 
     @classmethod
     def of(cls, receipt: Receipt, minor_units: dict[str, int]) -> "ReceiptOut":
@@ -213,7 +214,7 @@ class ReceiptOut(BaseModel):
             paid_amount=money(receipt.paid_amount, receipt.paid_currency, minor_units),
             paid_currency=receipt.paid_currency,
             exchange_rate=text(receipt.exchange_rate), payment_type=receipt.payment_type, detail=receipt.detail,
-            reason=receipt.reason, tid=receipt.tid, reprint=receipt.reprint,
+            reason=receipt.reason, tid=receipt.tid, reprint=receipt.reprint, reversed_by=receipt.reversed_by,
             breakdown=None if receipt.kind != "vend" else Breakdown(
                 debt_recovered=cash(receipt.debt_recovered), debt_still_owed=cash(receipt.debt_after),
                 fixed_charge=cash(receipt.fixed_charge), fixed_charge_months=receipt.fixed_charge_months,

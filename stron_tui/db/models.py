@@ -478,6 +478,8 @@ class Vend(Base):
     free_token: Mapped[str] = mapped_column(Unicode(20), nullable=False, default="")
     free_tid: Mapped[int | None] = mapped_column(Integer)
     subsidy_amount: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal(0))
+    # Set once when a supervisor reverses the sale (see Reversal); the row itself is never deleted.
+    reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     __table_args__ = (
         Index("ix_vends_meter_created", "meter_id", "created_at"),
         Index("ix_vends_created", "created_at"),
@@ -701,3 +703,120 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     __table_args__ = (Index("ix_message_outbox_due", "status", "next_attempt_at"),
                       Index("ix_message_outbox_receipt", "receipt_number"))
+class Reversal(Base):
+    """A supervisor's reversal of one sale: its own record and number; the sale stays, marked reversed.
+
+    The unique vend_id makes a second reversal of the same sale impossible on
+    every backend, however the requests race.
+    """
+
+    __tablename__ = "reversals"
+    id: Mapped[int] = _big_id()
+    reversal_number: Mapped[str] = mapped_column(Unicode(24), nullable=False, unique=True)
+    request_id: Mapped[str] = mapped_column(Unicode(64), nullable=False)
+    vend_id: Mapped[int] = mapped_column(ForeignKey("vends.id"), nullable=False, unique=True)
+    created_at: Mapped[datetime] = _created()
+    business_date: Mapped[date] = mapped_column(Date, nullable=False)
+    source: Mapped[str] = mapped_column(Unicode(8), nullable=False)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    station_id: Mapped[int] = mapped_column(ForeignKey("sales_stations.id"), nullable=False)
+    reason: Mapped[str] = mapped_column(Unicode(200), nullable=False)
+    token_declared_unused: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    # Copied from the sale, so reports and shifts sum reversals without reading the sale.
+    payment_type: Mapped[str] = mapped_column(Unicode(20), nullable=False)
+    paid_currency: Mapped[str] = mapped_column(Unicode(3), nullable=False)
+    paid_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    currency: Mapped[str] = mapped_column(Unicode(3), nullable=False)
+    gross_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    units: Mapped[Decimal] = mapped_column(Units, nullable=False)
+    __table_args__ = (
+        UniqueConstraint("operator_id", "request_id", name="uq_reversals_operator_request"),
+        Index("ix_reversals_business_date_station", "business_date", "station_id"),
+        Index("ix_reversals_created", "created_at"),
+    )
+
+
+class VendorFloat(Base):
+    """A sales station's or API account's float: prepaid (credit_limit 0) or on a credit limit.
+
+    A sale may take the balance down to -credit_limit and no further; the
+    debit is one conditional UPDATE, so concurrent sales can never pass it.
+    """
+
+    __tablename__ = "vendor_floats"
+    id: Mapped[int] = _id()
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("sales_stations.id"))
+    api_account_id: Mapped[int | None] = mapped_column(ForeignKey("api_accounts.id"))
+    currency: Mapped[str] = mapped_column(ForeignKey("currencies.code"), nullable=False)
+    balance: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    credit_limit: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    commission_rate: Mapped[Decimal] = mapped_column(Rate, nullable=False)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+    __table_args__ = (
+        CheckConstraint("(station_id IS NULL AND api_account_id IS NOT NULL) OR "
+                        "(station_id IS NOT NULL AND api_account_id IS NULL)", name="one_vendor"),
+        CheckConstraint("credit_limit >= 0", name="credit_limit"),
+        CheckConstraint("commission_rate >= 0 AND commission_rate < 1", name="commission_rate"),
+        Index("uq_vendor_floats_station", "station_id", unique=True, sqlite_where=text("station_id IS NOT NULL"),
+              postgresql_where=text("station_id IS NOT NULL"), mssql_where=text("station_id IS NOT NULL")),
+        Index("uq_vendor_floats_api_account", "api_account_id", unique=True,
+              sqlite_where=text("api_account_id IS NOT NULL"), postgresql_where=text("api_account_id IS NOT NULL"),
+              mssql_where=text("api_account_id IS NOT NULL")),
+    )
+
+
+class VendorFloatEntry(Base):
+    """Every movement of a vendor float: deposit, adjustment, sale, reversal (the statement reads these)."""
+
+    __tablename__ = "vendor_float_entries"
+    id: Mapped[int] = _big_id()
+    float_id: Mapped[int] = mapped_column(ForeignKey("vendor_floats.id"), nullable=False)
+    created_at: Mapped[datetime] = _created()
+    business_date: Mapped[date] = mapped_column(Date, nullable=False)
+    kind: Mapped[str] = mapped_column(Unicode(12), nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False)  # signed: what the balance moved by
+    commission: Mapped[Decimal] = mapped_column(Money, nullable=False)  # earned (+) or given back (-)
+    balance_after: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    reference: Mapped[str] = mapped_column(Unicode(24), nullable=False, default="")
+    reason: Mapped[str] = mapped_column(Unicode(200), nullable=False, default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    __table_args__ = (
+        CheckConstraint("kind IN ('deposit', 'adjustment', 'sale', 'reversal')", name="kind"),
+        Index("ix_vendor_float_entries_float_created", "float_id", "created_at"),
+    )
+
+
+class Shift(Base):
+    """A cashier's shift at a station: opened with a float, closed with a count, signed off by a supervisor."""
+
+    __tablename__ = "shifts"
+    id: Mapped[int] = _id()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    station_id: Mapped[int] = mapped_column(ForeignKey("sales_stations.id"), nullable=False)
+    status: Mapped[str] = mapped_column(Unicode(10), nullable=False)
+    opened_at: Mapped[datetime] = _created()
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_off_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Unicode(400), nullable=False, default="")
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'closed', 'signed')", name="status"),
+        # One open shift per cashier.
+        Index("uq_shifts_open_user", "user_id", unique=True, sqlite_where=text("status = 'open'"),
+              postgresql_where=text("status = 'open'"), mssql_where=text("status = 'open'")),
+        Index("ix_shifts_station_opened", "station_id", "opened_at"),
+        Index("ix_shifts_user_opened", "user_id", "opened_at"),
+    )
+
+
+class ShiftCount(Base):
+    """Per shift, payment type and currency: the opening float, and at close what was expected and declared."""
+
+    __tablename__ = "shift_counts"
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shifts.id"), primary_key=True)
+    payment_type: Mapped[str] = mapped_column(Unicode(20), primary_key=True)
+    currency: Mapped[str] = mapped_column(Unicode(3), primary_key=True)
+    opening_float: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    expected: Mapped[Decimal | None] = mapped_column(Money)
+    declared: Mapped[Decimal | None] = mapped_column(Money)

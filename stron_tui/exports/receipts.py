@@ -60,6 +60,8 @@ def render_text(receipt: Receipt, width: int | None = None) -> str:
     lines.append(f"{receipt.station_code} {receipt.station_name}"[:width].center(width))
     if receipt.reprint:
         lines.append("*** REPRINT ***".center(width))
+    if receipt.reversed_by:
+        lines.append(f"*** REVERSED {receipt.reversed_by} ***".center(width))
     lines.append(receipt.title[:width].center(width))
     lines.append(rule)
     pair("Receipt", receipt.receipt_number)

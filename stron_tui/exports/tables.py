@@ -100,6 +100,9 @@ def _csv_text(value: Any) -> str:
     return text
 
 
+csv_cell = _csv_text  # one CSV cell as this module writes it (other writers of CSV text use it too)
+
+
 def _is_number(text: str) -> bool:
     try:
         Decimal(text)

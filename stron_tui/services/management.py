@@ -93,6 +93,7 @@ class ManagementOrder:
     reason: str
     what = "token"
     model = ManagementToken
+    needs_open_shift = False  # supervisors' work, counted in a shift's report but not tied to a till
 
     @property
     def permission(self) -> str:

@@ -33,6 +33,10 @@ MODULES_BY_KEY = {module.key: module for module in MODULES}
 PERMISSIONS: dict[str, str] = {
     "topup.vend": "sell credit",
     "topup.reprint": "reprint receipts",
+    "topup.shift": "open and close their own shift",
+    "topup.reverse": "reverse sales",
+    "reports.shift_sign_off": "sign off shifts",
+    "reports.vendor_statements": "view vendor float statements and partner settlements",
     "basedata.view": "view the Base Data libraries",
     "basedata.meters.edit": "add, edit or remove meters",
     "basedata.tariffs.edit": "add, edit or remove tariffs",
@@ -58,10 +62,11 @@ PERMISSIONS: dict[str, str] = {
     "system.audit": "view the audit trail",
     "system.api_accounts": "manage API accounts",
     "system.settings": "manage currencies, exchange rates and payment types",
+    "system.vendor_floats": "set up vendor floats and record deposits and adjustments",
 }
 ALL_PERMISSIONS = frozenset(PERMISSIONS)
 
-ONLY_VENDING = frozenset({"topup.vend", "topup.reprint"})
+ONLY_VENDING = frozenset({"topup.vend", "topup.reprint", "topup.shift"})
 
 
 def module_of(permission: str) -> str:

@@ -21,6 +21,7 @@ from stron_tui.db.models import (
     ManagementToken,
     PaymentType,
     ReceiptPrint,
+    Reversal,
     SalesStation,
     User,
     Vend,
@@ -81,6 +82,7 @@ class Receipt:
     reason: str = ""
     tid: int | None = None
     reprint: bool = False
+    reversed_by: str = ""  # the reversal's number once the sale was reversed (the token stays valid)
     receipt_width: int = 40
     # The revenue split of a sale (pricing's order of deductions); zero on a flat sale without debt or charges.
     debt_recovered: Decimal = Decimal(0)
@@ -121,7 +123,7 @@ def _in_minor_unit(amount: Decimal, places: int) -> Decimal:
 def vend_receipt(ctx: AppContext, session: Session, vend: Vend) -> Receipt:
     """The receipt of a recorded vend (reprints, look-ups, a retried request)."""
     customer = session.get(Customer, vend.customer_id)
-    return build_vend_receipt(
+    receipt = build_vend_receipt(
         ctx, vend, station=session.get(SalesStation, vend.station_id), customer_code=customer.code,
         customer_name=customer.name, account_number=session.get(Account, vend.account_id).account_number,
         operator=_operator_label(session, vend.operator_id, vend.api_account_id),
@@ -129,6 +131,10 @@ def vend_receipt(ctx: AppContext, session: Session, vend: Vend) -> Receipt:
         currency_places=_minor_unit(session, vend.currency), paid_places=_minor_unit(session, vend.paid_currency),
         blocks=block_lines_of(session, vend.id),
     )
+    if vend.reversed_at is not None:
+        receipt = replace(receipt, reversed_by=session.scalar(
+            select(Reversal.reversal_number).where(Reversal.vend_id == vend.id)) or "reversed")
+    return receipt
 
 
 def build_vend_receipt(ctx: AppContext, vend, *, station, customer_code: str, customer_name: str,

@@ -51,7 +51,7 @@ from stron_tui.db.models import (
 from stron_tui.db.queries import chunked, for_update, prefix_match
 from stron_tui.errors import Conflict, NotFound, PermissionDenied, StronError, ValidationError
 from stron_tui.money import in_minor_unit
-from stron_tui.services import audit, auth, tokens
+from stron_tui.services import audit, auth, shifts, tokens, vendor_floats
 from stron_tui.services.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services import live_rights
@@ -477,6 +477,7 @@ class TokenOrder(Protocol):
     request_id: str
     force_key_change: bool
     permission: str  # re-read live in the issuing transaction
+    needs_open_shift: bool  # a station's cashier issues it only in an open shift (services/shifts.py)
 
     def facts_options(self) -> dict: ...
     def plan(self, session: Session, facts: SaleFacts, now: datetime): ...
@@ -563,6 +564,8 @@ def _issue_once(ctx: AppContext, actor: Actor, order: TokenOrder) -> Receipt:
         facts = load_sale_facts(session, order.meter_number, actor, lock=True, permission=order.permission,
                                 selling_station_id=actor.station_id, **order.facts_options())
         check_actor_still_allowed(actor, facts, order.permission)
+        if order.needs_open_shift:
+            shifts.require_open_shift(ctx, session, actor)
         now = utcnow()
         plan = order.plan(session, facts, now)
         state = tokens.prepare_meter_key(ctx, session, facts, now, force_key_change=order.force_key_change,
@@ -713,6 +716,7 @@ def preview(ctx: AppContext, actor: Actor, request: VendRequest) -> Quote:
         facts = load_sale_facts(session, number, actor, lock=False, selling_station_id=actor.station_id,
                                 paid_currency=request.currency, payment_type=request.payment_type)
         check_actor_still_allowed(actor, facts, "topup.vend")
+        shifts.require_open_shift(ctx, session, actor)  # said before the password is typed, not after
         return price_sale(session, facts, request, utcnow(), zone=ctx.settings.zone)
 
 
@@ -730,6 +734,7 @@ class CreditOrder:
     model = Vend
     force_key_change = False
     permission = "topup.vend"
+    needs_open_shift = True
 
     @property
     def request_id(self) -> str:
@@ -804,6 +809,8 @@ class CreditOrder:
     def after_record(self, session: Session, row: dict) -> None:
         revenue.record_sale(session, row, self.planned["quote"], self.planned["position"])
         _record_daily_totals(session, SimpleNamespace(**row))
+        # Last of all: the vendor's float row is the most shared lock of a sale (see vendor_floats).
+        vendor_floats.take_sale_from_float(session, row)
 
     def same_request(self, vend: Vend) -> bool:
         request = self.request

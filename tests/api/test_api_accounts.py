@@ -16,7 +16,7 @@ def test_create_rotate_disable_are_audited_and_the_key_is_never_stored(ctx, admi
     assert issued.account.station_code == "S1" and issued.account.rate_limit_per_minute == 120
     actor = api_accounts.authenticate(ctx, issued.api_key)
     assert (actor.source, actor.api_account_id, actor.station_id) == ("api", issued.account.id, world.station_id)
-    assert actor.permissions == {"topup.vend", "topup.reprint"}
+    assert actor.permissions == {"topup.vend", "topup.reprint", "topup.shift"}
 
     rotated = api_accounts.rotate_key(ctx, admin, issued.account.id)
     with pytest.raises(AuthenticationFailed):

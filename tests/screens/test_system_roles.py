@@ -70,7 +70,7 @@ async def test_rename_and_change_permissions(ctx, admin):
         app.screen.query_one("#permissions", SelectionList).deselect("topup.reprint")
         await pilot.press("ctrl+s")
         await settle(app, pilot)
-        assert "Role Front Desk saved with 1 permissions" in message(screen)
+        assert "Role Front Desk saved with 2 permissions" in message(screen)  # sell, own shift
     with ctx.db.read_session() as session:
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "role.update")).one()
     assert '"name": ["OnlyVending", "Front Desk"]' in entry.detail

@@ -39,8 +39,10 @@ def account_rows(ctx) -> list[tuple]:
 @pytest.fixture
 def managers(ctx, admin):
     """A user manager, an API-account manager, a deputy holding every right (not Admin), a cashier."""
-    roles.create_role(ctx, admin, name="UserManager", permissions=["system.users", "topup.vend", "topup.reprint"])
-    roles.create_role(ctx, admin, name="ApiManager", permissions=["system.api_accounts", "topup.vend", "topup.reprint"])
+    roles.create_role(ctx, admin, name="UserManager", permissions=["system.users", "topup.vend", "topup.reprint",
+                                                                     "topup.shift"])
+    roles.create_role(ctx, admin, name="ApiManager", permissions=["system.api_accounts", "topup.vend",
+                                                                    "topup.reprint", "topup.shift"])
     roles.create_role(ctx, admin, name="RoleManager", permissions=["system.roles", "topup.vend", "system.audit"])
     roles.create_role(ctx, admin, name="Auditor", permissions=["system.audit", "topup.vend"])
     roles.create_role(ctx, admin, name="Deputy", permissions=sorted(ALL_PERMISSIONS))
@@ -163,8 +165,8 @@ def test_a_manager_whose_role_lost_the_managing_right_manages_nothing_more(ctx, 
     usermgr, apimgr = managers["usermgr"], managers["apimgr"]
     mine = api_accounts.create_account(ctx, apimgr, name="Mobile Money", role="OnlyVending").account
     before = account_rows(ctx)
-    for name, kept in (("UserManager", ["topup.vend", "topup.reprint"]),
-                       ("ApiManager", ["topup.vend", "topup.reprint"])):
+    for name, kept in (("UserManager", ["topup.vend", "topup.reprint", "topup.shift"]),
+                       ("ApiManager", ["topup.vend", "topup.reprint", "topup.shift"])):
         role = next(r for r in roles.list_roles(ctx, admin) if r.name == name)
         roles.update_role(ctx, admin, role.id, permissions=kept)
     with pytest.raises(PermissionDenied, match="usermgr may no longer manage users; nothing was changed"):

@@ -31,7 +31,7 @@ def test_seeded_roles_are_listed_with_their_holders(ctx, admin):
     assert set(listed) == {"Administrator", "OnlyVending"}
     assert listed["Administrator"].administrator and set(listed["Administrator"].permissions) == ALL_PERMISSIONS
     assert listed["Administrator"].users == 1
-    assert listed["OnlyVending"].permissions == ("topup.vend", "topup.reprint")
+    assert listed["OnlyVending"].permissions == ("topup.vend", "topup.reprint", "topup.shift")
 
 
 def test_create_rename_set_permissions_and_delete(ctx, admin):

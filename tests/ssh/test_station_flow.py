@@ -44,6 +44,12 @@ def _seat_admin_at(ctx, world, printing: str) -> None:
     with ctx.db.session() as session:
         session.execute(update(User).where(User.user_code == "Admin").values(station_id=world.station_id))
         session.execute(update(SalesStation).where(SalesStation.id == world.station_id).values(printing=printing))
+    # A cashier at a station sells in an open shift (the product's default).
+    from stron_tui.services import auth, shifts
+
+    with ctx.db.session() as session:
+        seated = auth.actor_for(session, session.scalar(select(User).where(User.user_code == "Admin")), "tui")
+    shifts.open_shift(ctx, seated, {})
 
 
 async def test_a_complete_vend_by_keyboard_through_ssh_prints_at_the_station(station, ctx):

@@ -1006,6 +1006,9 @@ def cashup(ctx: AppContext, actor: Actor, filters: ReportFilters, *, by_day: boo
                           + [r[1] for r in tokens])
         type_names = dict(payment_type_order(session, (r[-4] for r in sales)))
         money = _Money(session)
+        from stron_tui.services.shifts import cashup_lines  # reversals and shifts (cash control)
+
+        cash_control = cashup_lines(ctx, session, scope, by_day=by_day)
 
     def station_code(station_id) -> str:
         return stations.get(station_id, ("", ""))[0]
@@ -1027,6 +1030,7 @@ def cashup(ctx: AppContext, actor: Actor, filters: ReportFilters, *, by_day: boo
         day_value, kind, count = (rest[0], rest[1], rest[2]) if by_day else (None, rest[0], rest[1])
         lines.append((operators.get(operator or 0, "?"), day_value, station_code(station_id), 2, f"Token: {kind}",
                       "", int(count), None))
+    lines += cash_control
     lines.sort(key=lambda l: (l[0], l[1] or date.min, l[2], l[3], l[4], l[5]))
     result = [CashupLine(op, day_value, item, currency, count, amount, station)
               for op, day_value, station, _, item, currency, count, amount in lines]

@@ -1,7 +1,7 @@
 """tokens to the customer: delivery consent per customer and the message outbox
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 """
 
 from alembic import op
@@ -11,7 +11,7 @@ from stron_tui.db.types import UTCDateTime
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
