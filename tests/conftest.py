@@ -1,7 +1,10 @@
 """Shared fixtures: a fresh database per test on SQLite, and on PostgreSQL too when
-STRON_TEST_PG_URL is set (CI sets it; there an unreachable server fails the run).
+STRON_TEST_PG_URL is set (CI sets it; there an unreachable server fails the run),
+and on SQL Server when STRON_TEST_MSSQL_URL is set (.github/workflows/mssql.yml:
+a SQL Server 2022 container on a hosted runner; none can run on these machines).
 
-Fixtures that take `database` run once per configured backend.
+Fixtures that take `database` run once per configured backend. Every statement a
+test executes is also compiled for SQL Server and parsed as T-SQL (tests/tsql.py).
 """
 
 from __future__ import annotations
@@ -21,9 +24,12 @@ from stron_tui.db.models import Base, User
 from stron_tui.services.bootstrap import ensure_reference_data
 from stron_tui.services.context import AppContext
 from stron_tui.settings import Settings
+from tests.tsql import StatementCheck
 
 PG_URL = os.environ.get("STRON_TEST_PG_URL", "")
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+# e.g. mssql+pyodbc://sa:<password>@127.0.0.1:1433/master?driver=ODBC+Driver+18+for+SQL+Server&TrustServerCertificate=yes
+MSSQL_URL = os.environ.get("STRON_TEST_MSSQL_URL", "")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else []) + (["mssql"] if MSSQL_URL else [])
 TEST_MASTER_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 
@@ -71,6 +77,42 @@ def pg_database_url():
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def mssql_database_url():
+    """A fresh SQL Server database for this test session (snapshot reads on), dropped at the end."""
+    if not MSSQL_URL:
+        pytest.skip("STRON_TEST_MSSQL_URL is not set")
+    base = make_url(MSSQL_URL)
+    name = f"stron_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base.set(database="master"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE [{name}]"))
+            connection.execute(text(f"ALTER DATABASE [{name}] SET READ_COMMITTED_SNAPSHOT ON"))
+    except Exception as error:  # an unreachable server must fail, never skip
+        admin.dispose()
+        pytest.fail(f"SQL Server at {base.render_as_string(hide_password=True)} is not usable: {error}")
+    url = base.set(database=name).render_as_string(hide_password=False)
+    db = Database(url)
+    migrate.upgrade(db)
+    db.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f"ALTER DATABASE [{name}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE"))
+        connection.execute(text(f"DROP DATABASE [{name}]"))
+    admin.dispose()
+
+
+def _empty_mssql(db: Database) -> None:
+    # SQL Server has no TRUNCATE ... CASCADE: delete children first, then restart identities.
+    with db.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+        for table in Base.metadata.sorted_tables:
+            if any(column.identity is not None for column in table.columns):
+                connection.execute(text(f"DBCC CHECKIDENT ('{table.name}', RESEED, 0) WITH NO_INFOMSGS"))
+
+
 def _truncate_postgresql(db: Database) -> None:
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with db.engine.begin() as connection:
@@ -84,6 +126,13 @@ def database_url(request, tmp_path) -> str:
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         path.chmod(0o600)  # as the app creates it: open_context refuses a database others can read
         return f"sqlite:///{path}"
+    if request.param == "mssql":
+        url = request.getfixturevalue("mssql_database_url")
+        db = Database(url)
+        _empty_mssql(db)
+        ensure_reference_data(db)
+        db.dispose()
+        return url
     url = request.getfixturevalue("pg_database_url")
     db = Database(url)
     _truncate_postgresql(db)
@@ -147,3 +196,23 @@ def admin(ctx):
 
         user = session.scalar(select(User).where(User.builtin_admin.is_(True)))
         return auth.actor_for(session, user, "tui")
+
+
+_STATEMENT_CHECK = StatementCheck()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tsql_statement_check():
+    _STATEMENT_CHECK.install()
+    yield _STATEMENT_CHECK
+    _STATEMENT_CHECK.remove()
+
+
+@pytest.fixture(autouse=True)
+def _every_statement_parses_as_tsql(_tsql_statement_check):
+    """Fail the test that executed a statement SQL Server would not take (compiled, then parsed by sqlglot)."""
+    _tsql_statement_check.take_failures()
+    yield
+    failures = _tsql_statement_check.take_failures()
+    if failures:
+        pytest.fail("statements that are not valid T-SQL:\n" + "\n".join(dict.fromkeys(failures)), pytrace=False)

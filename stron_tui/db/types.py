@@ -67,10 +67,18 @@ class Units(types.TypeDecorator):
         return None if value is None else Decimal(value)
 
 
+# SQL Server's binary collation: ordered by code point like PostgreSQL's "C".
+MSSQL_BINARY_COLLATION = "Latin1_General_100_BIN2"
+
+
 def SearchKey(length: int) -> types.TypeEngine:
     """A folded search column compared byte-wise, so prefix ranges use the index.
 
-    PostgreSQL's default collation is linguistic; "C" keeps ordering by code
-    point, which makes `col >= 'abc' AND col < 'abd'` exactly a prefix match.
+    PostgreSQL's and SQL Server's default collations are linguistic (and SQL
+    Server's usually case-insensitive); "C" and Latin1_General_100_BIN2 order
+    by code point, which makes `col >= 'abc' AND col < 'abd'` exactly a prefix
+    match the index answers. Folding happens in the application.
     """
-    return Unicode(length).with_variant(Unicode(length, collation="C"), "postgresql")
+    return (Unicode(length)
+            .with_variant(Unicode(length, collation="C"), "postgresql")
+            .with_variant(Unicode(length, collation=MSSQL_BINARY_COLLATION), "mssql"))

@@ -14,16 +14,21 @@ from stron_tui.db import migrate
 from stron_tui.db.engine import Database
 from stron_tui.db.models import Base
 from stron_tui.db.revision import SCHEMA_HEAD
-from tests.conftest import PG_URL
+from tests.conftest import MSSQL_URL, PG_URL
 
 EXPECTED_TABLES = {table.name for table in Base.metadata.sorted_tables}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mssql"])
 def empty_database_url(request, tmp_path) -> Iterator[str]:
-    """An empty database (no schema) on each backend: a SQLite file, or a throw-away PostgreSQL database."""
+    """An empty database (no schema) on each backend: a SQLite file, or a throw-away server database."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
+        return
+    if request.param == "mssql":
+        if not MSSQL_URL:
+            pytest.skip("STRON_TEST_MSSQL_URL is not set")
+        yield from _empty_mssql_database()
         return
     if not PG_URL:
         pytest.skip("STRON_TEST_PG_URL is not set")
@@ -84,6 +89,21 @@ def test_upgrade_sql_is_printed_by_the_cli(capsys):
 
     assert main(["db", "upgrade", "--sql", "--url", "mssql+pyodbc://user@dsn"]) == 0
     assert "CREATE TABLE vends" in capsys.readouterr().out
+
+
+def _empty_mssql_database() -> Iterator[str]:
+    base = make_url(MSSQL_URL)
+    name = f"stron_migrate_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base.set(database="master"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE [{name}]"))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"ALTER DATABASE [{name}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE"))
+            connection.execute(text(f"DROP DATABASE [{name}]"))
+        admin.dispose()
 
 
 METER_COLUMNS = ("meter_number, meter_type, utility, status, sgc, ti, krn, kt, ea, dkga, base_date, ken, installed_sgc, "
