@@ -110,14 +110,15 @@ class StatementCheck:
     def _before_execute(self, conn, clauseelement, multiparams, params, execution_options):
         if not isinstance(clauseelement, self.CHECKED) or not isinstance(clauseelement, Executable):
             return
-        key = clauseelement._generate_cache_key()
-        key = key.key if key is not None else id(clauseelement)  # the structure, not the values
+        cache_key = clauseelement._generate_cache_key()
+        key = cache_key.key if cache_key is not None else None  # the structure, not the values
         with self._lock:
-            if key in self._seen:
+            if key is not None and key in self._seen:
                 failure = self._seen[key]
-            else:
+            else:  # a statement SQLAlchemy cannot cache is checked every time
                 failure = self._check(clauseelement)
-                self._seen[key] = failure
+                if key is not None:
+                    self._seen[key] = failure
                 self.checked += 1
             if failure:
                 self.failures.append(failure)
