@@ -100,6 +100,7 @@ class StatementCheck:
         self._lock = threading.Lock()
         self.failures: list[str] = []
         self.checked = 0
+        self.statements: list[str] = []  # the T-SQL of each distinct statement checked
 
     def install(self) -> None:
         event.listen(Engine, "before_execute", self._before_execute)
@@ -123,10 +124,11 @@ class StatementCheck:
             if failure:
                 self.failures.append(failure)
 
-    @staticmethod
-    def _check(statement) -> str | None:
+    def _check(self, statement) -> str | None:
         try:
-            parse_tsql(compile_tsql(statement))
+            sql = compile_tsql(statement)
+            self.statements.append(sql)
+            parse_tsql(sql)
         except TSqlError as error:
             return str(error)
         except Exception as error:  # noqa: BLE001 - a statement that cannot even compile for mssql

@@ -96,8 +96,9 @@ def test_the_parser_refuses_what_sql_server_refuses():
             parse_tsql(bad)
     with pytest.raises(TSqlError):
         parse_script("CREATE TABLE t (a INT)\nGO\nSELEC a FROM t\nGO\n")
-    assert StatementCheck._check(select(Meter.id).where(Meter.meter_number.regexp_match("^01")))
-    assert StatementCheck._check(select(Meter.id).where(tuple_(Meter.meter_number, Meter.id) > tuple_("0", 1)))
+    check = StatementCheck()
+    assert "regular expressions" in check._check(select(Meter.id).where(Meter.meter_number.regexp_match("^01")))
+    assert "row-value" in check._check(select(Meter.id).where(tuple_(Meter.meter_number, Meter.id) > tuple_("0", 1)))
 
 
 def test_a_statement_sql_server_refuses_fails_the_test_that_ran_it(ctx, _tsql_statement_check):
@@ -108,17 +109,24 @@ def test_a_statement_sql_server_refuses_fails_the_test_that_ran_it(ctx, _tsql_st
     assert len(failures) == 1 and "NULLS is not T-SQL" in failures[0]
 
 
-def test_the_sale_path_is_checked(ctx, admin, _tsql_statement_check):
+def test_the_sale_path_is_checked(ctx, admin):
     from stron_tui.services import vending
     from tests.factories import add_meter, build_world
 
     world = build_world(ctx)
     meter = add_meter(world, "0100000001")
-    before = _tsql_statement_check.checked
     request = vending.VendRequest(meter_number=meter, mode="amount", value="25.00", currency=None,
                                   payment_type="cash", request_id=vending.new_request_id())
-    receipt = vending.vend(ctx, admin, request, payment_password="AdminPass1")
+    check = StatementCheck()  # a fresh one: the session's has seen these statements already
+    check.install()
+    try:
+        receipt = vending.vend(ctx, admin, request, payment_password="AdminPass1")
+    finally:
+        check.remove()
     assert len(receipt.token.replace(" ", "").replace("-", "")) == 20
-    assert _tsql_statement_check.checked > before  # the sale's statements were compiled and parsed
+    assert check.take_failures() == []
+    sale_facts = [sql for sql in check.statements if "FROM meters WITH (UPDLOCK, ROWLOCK)" in sql]
+    assert sale_facts, "the locked sale read was not seen"
+    assert any(sql.startswith("INSERT INTO vends") for sql in check.statements)
     with ctx.db.read_session() as session:
         assert session.scalar(select(Vend.meter_id)) is not None
