@@ -16,6 +16,7 @@ import sqlglot
 from sqlalchemy import Delete, Engine, Insert, Select, Update, event
 from sqlalchemy.dialects.mssql.pyodbc import MSDialect_pyodbc
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.util import find_tables
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
@@ -90,6 +91,14 @@ def compile_tsql(statement) -> str:
     return _POSTCOMPILE.sub("?", sql)  # expanding IN lists become one placeholder here
 
 
+def _ours(statement) -> bool:
+    from stron_tui.db.models import Base
+
+    tables = find_tables(statement, include_crud=True, include_joins=True)
+    ours = set(Base.metadata.tables) | {"alembic_version"}
+    return all(table.name in ours and getattr(table, "schema", None) is None for table in tables)
+
+
 class StatementCheck:
     """Collects T-SQL failures of statements executed on any engine in this process."""
 
@@ -111,6 +120,8 @@ class StatementCheck:
     def _before_execute(self, conn, clauseelement, multiparams, params, execution_options):
         if not isinstance(clauseelement, self.CHECKED) or not isinstance(clauseelement, Executable):
             return
+        if not _ours(clauseelement):
+            return  # a database's own catalogue queries (reflection on PostgreSQL uses arrays) are not ours
         cache_key = clauseelement._generate_cache_key()
         key = cache_key.key if cache_key is not None else None  # the structure, not the values
         with self._lock:
