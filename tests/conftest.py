@@ -110,7 +110,10 @@ def _empty_mssql(db: Database) -> None:
             connection.execute(table.delete())
         for table in Base.metadata.sorted_tables:
             if any(column.identity is not None for column in table.columns):
-                connection.execute(text(f"DBCC CHECKIDENT ('{table.name}', RESEED, 0) WITH NO_INFOMSGS"))
+                # Only a table that has had rows: on a never-used one RESEED 0 would make the next id 0.
+                connection.execute(text(
+                    f"IF EXISTS (SELECT 1 FROM sys.identity_columns WHERE object_id = OBJECT_ID('{table.name}') "
+                    f"AND last_value IS NOT NULL) DBCC CHECKIDENT ('{table.name}', RESEED, 0) WITH NO_INFOMSGS"))
 
 
 def _truncate_postgresql(db: Database) -> None:
