@@ -19,6 +19,7 @@ from stron_tui.errors import StronError
 EXTENSIONS: list[str] = [
     "stron_tui.cli_library:register",
     "stron_tui.cli_serve:register",
+    "stron_tui.cli_ops:register",
 ]
 
 

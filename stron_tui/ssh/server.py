@@ -28,6 +28,7 @@ import asyncssh
 
 from stron_tui.services.context import AppContext
 from stron_tui.settings import Settings
+from stron_tui.ssh.status import StatusBoard
 from stron_tui.ssh.limits import AttemptLimiter, RateLimitedLog, SessionCaps, StartupGate, raise_file_limit
 from stron_tui.ssh.station import (
     CLIENT_ENV,
@@ -96,6 +97,7 @@ class StationHub:
         self.sessions: set[StationSession] = set()
         self.children: set[int] = set()
         self._master_key = master_key
+        self.status = StatusBoard(ctx.settings, "")
 
     def child_environment(self) -> dict[str, str]:
         keep = ("PATH", "HOME", "PYTHONPATH", "VIRTUAL_ENV", "TZ", "TMPDIR", "STRON_CONFIG")
@@ -399,7 +401,15 @@ async def start_server(ctx: AppContext, host: str = "0.0.0.0", port: int = 2222,
         login_timeout=options.login_grace,
         server_version="stron-tui",
     )
+    hub.status.listen = f"{host}:{bound_port(acceptor)}"
+    hub.status.start()
     return acceptor, hub
+
+
+def stop_server(acceptor: asyncssh.SSHAcceptor, hub: StationHub) -> None:
+    """Stop listening and take the server off `stron-tui status`; sessions end as their links go."""
+    acceptor.close()
+    hub.status.stop()
 
 
 def bound_port(acceptor: asyncssh.SSHAcceptor) -> int:
@@ -425,7 +435,7 @@ async def serve_forever(ctx: AppContext, host: str, port: int, options: ServerOp
     try:
         await stop.wait()
     finally:
-        acceptor.close()
+        stop_server(acceptor, hub)
         for pid in list(hub.children):
             try:
                 os.killpg(pid, signal.SIGHUP)
@@ -447,5 +457,5 @@ def parse_listen(text: str) -> tuple[str, int]:
     return (host.strip("[]") or "0.0.0.0"), port
 
 
-__all__ = ["ServerOptions", "StationHub", "start_server", "serve_forever", "parse_listen", "bound_port",
+__all__ = ["ServerOptions", "StationHub", "start_server", "stop_server", "serve_forever", "parse_listen", "bound_port",
            "ENCRYPTION", "without_padding_packets"]

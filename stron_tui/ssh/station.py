@@ -189,6 +189,22 @@ class StationApp:
 
     async def run(self) -> int:
         """Run the app until it ends, the link drops or the station idles out; the app's exit status."""
+        from stron_tui.services.stations import user_station_code
+        from stron_tui.ssh.status import SessionStatus
+
+        try:
+            station = await asyncio.to_thread(user_station_code, self.hub.ctx, self.user_id)
+        except Exception:  # noqa: BLE001 - the status list shows "-"; the app says what is wrong
+            station = ""
+        now = time.time()
+        self.hub.status.opened(id(self), SessionStatus(user=self.user_code, station=station, address=self.remote,
+                                                       started_at=now, last_input_at=now))
+        try:
+            return await self._run()
+        finally:
+            self.hub.status.closed(id(self))
+
+    async def _run(self) -> int:
         process = self.process
         width, height = clamp_window(*process.term_size[:2])
         env = self.hub.child_environment()
@@ -208,6 +224,7 @@ class StationApp:
                 pass_fds=(handoff_read,), start_new_session=True, env=env, close_fds=True,
             )
             self.hub.children.add(child.pid)
+            self.hub.status.changed(id(self), pid=child.pid)
             descriptors.close(slave)
             descriptors.close(handoff_read)
             # The pre-authentication: who logged in, from where, and the master key the server holds (so a
@@ -302,6 +319,7 @@ class StationApp:
                 if not data:
                     return
                 last_input = time.monotonic()
+                self.hub.status.key_pressed(id(self))
                 view = memoryview(data)
                 while view:
                     try:
