@@ -58,6 +58,7 @@ def open_context(
     check_master_key: bool = True,
     master_key: bytes | None = None,
     idle_connections: bool = True,
+    pool_size: int = 5,
 ) -> AppContext:
     """Open the configured database ready for use, or raise one clear sentence.
 
@@ -66,13 +67,14 @@ def open_context(
     `master_key`: a key already read and checked by a parent process (an SSH session's app is handed the
     server's), used instead of reading STRON_MASTER_KEY or the key file.
     `idle_connections=False`: a server database is connected only while a unit of work runs (SSH session
-    processes: hundreds of idle stations must not hold hundreds of server connections).
+    processes: hundreds of idle stations must not hold hundreds of server connections). Otherwise at most
+    `pool_size` connections stay open, and as many more while work overflows it.
     """
     from stron_tui.db.revision import SCHEMA_HEAD
 
     settings = settings or load_settings()
     ensure_directory(settings.data_dir, "data directory")
-    db = Database(settings.database_url, keep_idle_connections=idle_connections)
+    db = Database(settings.database_url, keep_idle_connections=idle_connections, pool_size=pool_size)
     in_use_lock = None
     try:
         if db.backend == "sqlite" and db.url.database not in (None, "", ":memory:"):

@@ -76,7 +76,8 @@ def main() -> int:
     try:
         # The server's master key, whether it came from STRON_MASTER_KEY or the key file.
         master_key = bytes.fromhex(handoff["master_key"]) if handoff.get("master_key") else None
-        ctx = open_context(settings, master_key=master_key)
+        # Connected to a server database only while a unit of work runs: an idle station holds none.
+        ctx = open_context(settings, master_key=master_key, idle_connections=False)
         actor = _user_actor(ctx, int(handoff["user_id"]), str(handoff.get("remote", "")))
     except (StronError, KeyError, ValueError) as error:
         print(f"stron-tui: {error}", end="\r\n", flush=True)
