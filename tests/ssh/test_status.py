@@ -38,6 +38,8 @@ async def test_restore_is_refused_while_a_station_is_logged_in_and_names_it(stat
     from stron_tui.db.backup import BackupError, backup, restore
     from stron_tui.ssh.status import open_sessions_sentence
 
+    if ctx.db.backend != "sqlite":
+        pytest.skip("backup and restore are for the embedded SQLite database")
     made = await asyncio.to_thread(backup, ctx.settings, tmp_path / "b.tar")
     async with await station.connect() as conn:
         terminal = await Terminal.open(conn)
