@@ -28,6 +28,8 @@ import asyncssh
 
 from stron_tui.services.context import AppContext
 from stron_tui.settings import Settings
+from stron_tui.ssh import HANDOFF_FD_VARIABLE
+from stron_tui.ssh.prefork import SessionTemplate
 from stron_tui.ssh.status import StatusBoard
 from stron_tui.ssh.limits import AttemptLimiter, RateLimitedLog, SessionCaps, StartupGate, raise_file_limit
 from stron_tui.ssh.station import (
@@ -71,6 +73,7 @@ class ServerOptions:
     hangup_grace: float = 3.0  # seconds for an app to end after its link drops, then it is killed
     app_command: list[str] = field(default_factory=lambda: [sys.executable, "-m", "stron_tui.ssh.session"])
     keepalive_interval: float = 30.0
+    prefork: bool = True  # fork sessions from a warm template (prefork.py) rather than start an interpreter each
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> "ServerOptions":
@@ -98,6 +101,36 @@ class StationHub:
         self.children: set[int] = set()
         self._master_key = master_key
         self.status = StatusBoard(ctx.settings, "")
+        self.template: SessionTemplate | None = None
+        self._template_starting: asyncio.Task | None = None
+
+    async def start_template(self) -> None:
+        template = SessionTemplate(self.child_environment())
+        try:
+            await template.start()
+        except Exception as error:  # noqa: BLE001 - sessions then start one interpreter each
+            log.warning("the session template did not start (%s); sessions start the slower way", error)
+            await template.stop()
+            return
+        self.template = template
+
+    async def start_session_process(self, terminal: int, handoff: int, env: dict[str, str]):
+        """The app's process for one session on `terminal`: forked from the template when it is ready,
+        else started as an interpreter of its own (and the template restarted)."""
+        if self.options.prefork:
+            if self.template is not None and self.template.ready:
+                try:
+                    return await self.template.fork(terminal, handoff, env)
+                except (RuntimeError, OSError, asyncio.TimeoutError) as error:
+                    log.warning("could not fork a session from the template: %s", error)
+            if self._template_starting is None or self._template_starting.done():
+                self._template_starting = asyncio.ensure_future(self.start_template())
+        env = dict(env)
+        env[HANDOFF_FD_VARIABLE] = str(handoff)
+        return await asyncio.create_subprocess_exec(
+            *self.options.app_command, stdin=terminal, stdout=terminal, stderr=terminal,
+            pass_fds=(handoff,), start_new_session=True, env=env, close_fds=True,
+        )
 
     def child_environment(self) -> dict[str, str]:
         keep = ("PATH", "HOME", "PYTHONPATH", "VIRTUAL_ENV", "TZ", "TMPDIR", "STRON_CONFIG")
@@ -403,6 +436,8 @@ async def start_server(ctx: AppContext, host: str = "0.0.0.0", port: int = 2222,
     )
     hub.status.listen = f"{host}:{bound_port(acceptor)}"
     hub.status.start()
+    if options.prefork:
+        await hub.start_template()
     return acceptor, hub
 
 
@@ -410,6 +445,8 @@ def stop_server(acceptor: asyncssh.SSHAcceptor, hub: StationHub) -> None:
     """Stop listening and take the server off `stron-tui status`; sessions end as their links go."""
     acceptor.close()
     hub.status.stop()
+    if hub.template is not None:
+        hub.template.close()
 
 
 def bound_port(acceptor: asyncssh.SSHAcceptor) -> int:
@@ -442,6 +479,8 @@ async def serve_forever(ctx: AppContext, host: str, port: int, options: ServerOp
             except ProcessLookupError:
                 pass
         await acceptor.wait_closed()
+        if hub.template is not None:
+            await hub.template.stop()
 
 
 def parse_listen(text: str) -> tuple[str, int]:

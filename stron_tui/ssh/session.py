@@ -70,6 +70,12 @@ def main() -> int:
         os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
         os.environ.setdefault("TEXTUAL_SMOOTH_SCROLL", "0")
         os.environ.setdefault("TEXTUAL_COLOR_SYSTEM", "256")
+    if "textual.constants" in sys.modules:
+        # Forked from the session template (ssh/prefork.py), Textual is imported already: its settings
+        # are read again from this session's environment.
+        import importlib
+
+        importlib.reload(sys.modules["textual.constants"])
     from stron_tui.errors import StronError
     from stron_tui.services.context import open_context
 

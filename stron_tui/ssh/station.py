@@ -219,10 +219,7 @@ class StationApp:
             handoff_read, handoff_write = os.pipe()
             descriptors.add(handoff_read, handoff_write)
             env[HANDOFF_FD_VARIABLE] = str(handoff_read)
-            child = await asyncio.create_subprocess_exec(
-                *self.hub.options.app_command, stdin=slave, stdout=slave, stderr=slave,
-                pass_fds=(handoff_read,), start_new_session=True, env=env, close_fds=True,
-            )
+            child = await self.hub.start_session_process(slave, handoff_read, env)
             self.hub.children.add(child.pid)
             self.hub.status.changed(id(self), pid=child.pid)
             descriptors.close(slave)
