@@ -39,12 +39,13 @@ ENVIRONMENT = {
     "STRON_SSH_MAX_STARTUPS": "ssh_max_startups",
     "STRON_SSH_STARTUPS_PER_ADDRESS": "ssh_startups_per_address",
     "STRON_SSH_LOGIN_GRACE_SECONDS": "ssh_login_grace_seconds",
+    "STRON_SSH_RESUME_MINUTES": "ssh_resume_minutes",
 }
 
 INTEGER_FIELDS = {"lockout_attempts", "lockout_minutes", "idle_lock_minutes", "api_threads", "api_max_body_bytes",
                   "api_max_json_depth", "api_failed_keys_per_minute", "ssh_max_sessions",
                   "ssh_sessions_per_user", "ssh_sessions_per_address", "ssh_max_startups",
-                  "ssh_startups_per_address", "ssh_login_grace_seconds"}
+                  "ssh_startups_per_address", "ssh_login_grace_seconds", "ssh_resume_minutes"}
 BOOLEAN_FIELDS = {"low_bandwidth"}
 
 
@@ -79,6 +80,7 @@ class Settings:
     ssh_max_startups: int = 100  # connections not logged in yet, in total ...
     ssh_startups_per_address: int = 10  # ... and from one address
     ssh_login_grace_seconds: int = 30  # time a connection has to log in
+    ssh_resume_minutes: int = 10  # a session whose link dropped is kept this long for its user (ssh/resume.py)
     config_file: Path | None = field(default=None, compare=False)
 
     @property

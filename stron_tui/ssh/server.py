@@ -30,6 +30,7 @@ from stron_tui.services.context import AppContext
 from stron_tui.settings import Settings
 from stron_tui.ssh import HANDOFF_FD_VARIABLE
 from stron_tui.ssh.prefork import SessionTemplate
+from stron_tui.ssh.resume import SuspendedSessions
 from stron_tui.ssh.status import StatusBoard
 from stron_tui.ssh.limits import AttemptLimiter, RateLimitedLog, SessionCaps, StartupGate, raise_file_limit
 from stron_tui.ssh.station import (
@@ -73,6 +74,7 @@ class ServerOptions:
     hangup_grace: float = 3.0  # seconds for an app to end after its link drops, then it is killed
     app_command: list[str] = field(default_factory=lambda: [sys.executable, "-m", "stron_tui.ssh.session"])
     keepalive_interval: float = 30.0
+    resume_grace: float = 10 * 60  # seconds a session whose link dropped is kept for its user (0: never)
     prefork: bool = True  # fork sessions from a warm template (prefork.py) rather than start an interpreter each
 
     @classmethod
@@ -81,7 +83,8 @@ class ServerOptions:
                       sessions_per_address=settings.ssh_sessions_per_address,
                       max_startups=settings.ssh_max_startups,
                       startups_per_address=settings.ssh_startups_per_address,
-                      login_grace=float(settings.ssh_login_grace_seconds))
+                      login_grace=float(settings.ssh_login_grace_seconds),
+                      resume_grace=float(settings.ssh_resume_minutes) * 60)
         values.update(overrides)
         return cls(**values)
 
@@ -102,6 +105,7 @@ class StationHub:
         self._master_key = master_key
         self.status = StatusBoard(ctx.settings, "")
         self.template: SessionTemplate | None = None
+        self.resumable = SuspendedSessions(self, options.resume_grace)
         self._template_starting: asyncio.Task | None = None
 
     async def start_template(self) -> None:
@@ -479,6 +483,7 @@ async def serve_forever(ctx: AppContext, host: str, port: int, options: ServerOp
             except ProcessLookupError:
                 pass
         await acceptor.wait_closed()
+        await hub.resumable.end_all()
         if hub.template is not None:
             await hub.template.stop()
 

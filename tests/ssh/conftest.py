@@ -105,8 +105,10 @@ class Terminal:
 
 
 @pytest.fixture
-async def station(ctx, admin):
-    options = ServerOptions(hangup_grace=1.0, keepalive_interval=0, failures_per_address=50, backoff_base=0.0)
+async def station(ctx, admin, request):
+    # resume_grace=0: a dropped link ends the session (tests/ssh/test_resume.py keeps them).
+    options = ServerOptions(hangup_grace=1.0, keepalive_interval=0, failures_per_address=50, backoff_base=0.0,
+                            resume_grace=getattr(request, "param", 0))
     acceptor, hub = await start_server(ctx, "127.0.0.1", 0, options)
     yield Station(bound_port(acceptor), hub)
     stop_server(acceptor, hub)
