@@ -32,6 +32,7 @@ class Suspended:
     master: int  # the pty's server end
     descriptors: object  # station.Descriptors: closed when the session finally ends
     low_bandwidth: bool
+    state: object  # station.SessionState: whether someone is logged in
     status_key: int
     since: float = field(default_factory=time.time)
     timer: asyncio.TimerHandle | None = None

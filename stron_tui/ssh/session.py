@@ -19,12 +19,33 @@ import sys
 from stron_tui.ssh import HANDOFF_FD_VARIABLE
 
 
-def _read_handoff() -> dict:
+def _read_handoff():
+    """The server's message, and the socket it came on (kept: the app tells the server through it whether
+    someone is logged in, which decides whether a dropped link keeps the session)."""
+    import socket
+
     descriptor = os.environ.pop(HANDOFF_FD_VARIABLE, "")
     if not descriptor.isdigit():
         raise SystemExit("stron-tui: this program is started by `stron-tui serve-ssh` only.")
-    with os.fdopen(int(descriptor), "rb") as handoff:
-        return json.loads(handoff.read(4096) or b"{}")
+    channel = socket.socket(fileno=int(descriptor))
+    channel.set_inheritable(False)
+    data = b""
+    while len(data) < 4096:
+        chunk = channel.recv(4096 - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return json.loads(data or b"{}"), channel
+
+
+def _reporter(channel):
+    def report(actor) -> None:
+        try:
+            channel.send(b"in\n" if actor is not None else b"out\n")
+        except OSError:
+            pass  # the server is gone; the app goes on until its terminal closes
+
+    return report
 
 
 def _take_terminal() -> None:
@@ -58,7 +79,7 @@ def _user_actor(ctx, user_id: int, remote: str):
 
 
 def main() -> int:
-    handoff = _read_handoff()
+    handoff, channel = _read_handoff()
     _take_terminal()
     from stron_tui.settings import load_settings
 
@@ -93,6 +114,7 @@ def main() -> int:
     from stron_tui.services import auth
 
     app = StronApp(ctx, source="ssh", actor=actor, low_bandwidth=settings.low_bandwidth)
+    app.on_session_change = _reporter(channel)
 
     def hang_up(signum, frame) -> None:
         # The link dropped: end the app; a sale in flight has either committed or rolled back.

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import struct
 import termios
 import time
@@ -207,7 +208,7 @@ class StationApp:
             suspended = await self._offer_suspended()
             if suspended is not None:
                 return await self._attach(suspended.child, suspended.master, suspended.descriptors,
-                                          suspended.low_bandwidth, resumed=True)
+                                          suspended.low_bandwidth, suspended.state, resumed=True)
             return await self._start()
         finally:
             if not self._kept:
@@ -254,7 +255,10 @@ class StationApp:
             master, slave = os.openpty()
             descriptors.add(master, slave)
             set_window(slave, width, height)
-            handoff_read, handoff_write = os.pipe()
+            # A socket pair, not a pipe: the handoff goes one way, then the app says on it whether someone
+            # is logged in (a dropped link keeps only a logged-in session).
+            ours, theirs = socket.socketpair()
+            handoff_write, handoff_read = ours.detach(), theirs.detach()
             descriptors.add(handoff_read, handoff_write)
             env[HANDOFF_FD_VARIABLE] = str(handoff_read)
             child = await self.hub.start_session_process(slave, handoff_read, env)
@@ -264,7 +268,7 @@ class StationApp:
             # The pre-authentication: who logged in, from where, and the master key the server holds (so a
             # key given in STRON_MASTER_KEY works in every session). Through a pipe, never the environment.
             _write_all(handoff_write, json.dumps(self.hub.handoff(self.user_id, self.remote)).encode())
-            descriptors.close(handoff_write)
+            _end_sending(handoff_write)
             log.info("session for %s from %s: app process %d", self.user_code, self.remote, child.pid)
             try:
                 low_bandwidth = parse_bool("STRON_LOW_BANDWIDTH", env.get("STRON_LOW_BANDWIDTH", "0"))
@@ -275,10 +279,11 @@ class StationApp:
                 await self._end(child, descriptors, master)
             descriptors.close_all()
             raise
-        return await self._attach(child, master, descriptors, low_bandwidth, resumed=False)
+        state = SessionState(handoff_write)
+        return await self._attach(child, master, descriptors, low_bandwidth, state, resumed=False)
 
-    async def _attach(self, child, master: int, descriptors: "Descriptors", low_bandwidth: bool, *,
-                      resumed: bool) -> int:
+    async def _attach(self, child, master: int, descriptors: "Descriptors", low_bandwidth: bool,
+                      state: "SessionState", *, resumed: bool) -> int:
         """Connect the app on `master` to this link until the app ends, the station idles out or the link
         drops; a dropped link suspends the session (when the grace allows), the rest end it."""
         from stron_tui.ssh.resume import RESUME_PREAMBLE, Suspended
@@ -297,12 +302,16 @@ class StationApp:
                 except (OSError, asyncssh.Error):
                     pass
                 asyncio.ensure_future(_repaint(master, width, height))
-            await self._pump(child, master, output)
-            if self._link_lost and child.returncode is None and self.hub.resumable.grace > 0:
+            state.listen()
+            try:
+                await self._pump(child, master, output)
+            finally:
+                state.stop_listening()
+            if self._link_lost and child.returncode is None and self.hub.resumable.grace > 0 and state.logged_in:
                 self.hub.resumable.keep(Suspended(
                     user_id=self.user_id, user_code=self.user_code, station=self.station, remote=self.remote,
                     child=child, master=master, descriptors=descriptors, low_bandwidth=low_bandwidth,
-                    status_key=id(self)))
+                    state=state, status_key=id(self)))
                 suspended = self._kept = True
                 return 0
         finally:
@@ -424,6 +433,58 @@ class StationApp:
             # The app ended by itself: pass on what it wrote last (its goodbye, the restored screen).
             _drain(master, output)
         output.send()
+
+
+class SessionState:
+    """Whether someone is logged in to a session's app, as the app says on its handoff socket."""
+
+    def __init__(self, descriptor: int):
+        self.descriptor = descriptor
+        self.logged_in = True  # the app starts logged in as the SSH user
+        self._pending = b""
+        self._listening = False
+
+    def listen(self) -> None:
+        try:
+            asyncio.get_running_loop().add_reader(self.descriptor, self._read)
+            self._listening = True
+        except (ValueError, OSError):
+            pass
+
+    def stop_listening(self) -> None:
+        if self._listening:
+            self._listening = False
+            try:
+                asyncio.get_running_loop().remove_reader(self.descriptor)
+            except (ValueError, OSError):
+                pass
+
+    def _read(self) -> None:
+        try:
+            data = os.read(self.descriptor, 1024)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.stop_listening()
+            return
+        self._pending += data
+        *lines, self._pending = self._pending.split(b"\n")
+        for line in lines:
+            if line in (b"in", b"out"):
+                self.logged_in = line == b"in"
+        self._pending = self._pending[-64:]
+
+
+def _end_sending(descriptor: int) -> None:
+    """Shut the handoff socket for writing (the app reads to its end) and keep it for the app's news."""
+    duplicate = socket.socket(fileno=os.dup(descriptor))
+    try:
+        duplicate.shutdown(socket.SHUT_WR)
+    finally:
+        duplicate.close()
+    os.set_blocking(descriptor, False)
 
 
 def exit_session(process, status: int) -> None:

@@ -123,3 +123,15 @@ async def test_without_a_grace_a_dropped_link_ends_the_session(station, ctx):
     await _drop(conn)
     await _until(lambda: not station.hub.children, what="the app ended")
     assert len(station.hub.resumable) == 0
+
+
+@KEEP
+async def test_a_logged_out_session_is_not_kept_when_its_link_drops(station, ctx):
+    conn = await station.connect()
+    terminal = await Terminal.open(conn)
+    await terminal.wait_for(r"Main menu")
+    await terminal.press("f10")
+    await terminal.wait_for(r"Logged out")
+    await _drop(conn)
+    await _until(lambda: not station.hub.children, what="the logged-out app ended")
+    assert len(station.hub.resumable) == 0
