@@ -181,13 +181,16 @@ def _preload() -> None:
     import textual.app  # noqa: F401
     import textual.drivers.linux_driver  # noqa: F401
 
-    import stron_tui.app  # noqa: F401 - the shell and, through it, the screens, widgets and services
+    import stron_tui.app  # noqa: F401 - the shell and, through it, what the menu needs
     import stron_tui.ssh.session  # noqa: F401
     try:
         import psycopg  # noqa: F401
     except ImportError:
         pass
     import screens  # noqa: F401
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()  # the ORM's mapper set-up, otherwise done by each session at its first query
 
 
 def _open_descriptors() -> list[int]:
