@@ -84,6 +84,9 @@ class StronApp(App):
         self.session_locked = False
         self._last_input = time.monotonic()
         self._idle_timer = None
+        # Told of every login (the Actor) and logout (None): the SSH server keeps a dropped station's
+        # session for its user only while someone is logged in (ssh/session.py, ssh/resume.py).
+        self.on_session_change = None
 
     # Start-up and sessions -------------------------------------------------
 
@@ -138,6 +141,8 @@ class StronApp(App):
             self.last_remote = self.actor.remote
         self.actor = None
         self._station_label = ""
+        if self.on_session_change is not None:
+            self.on_session_change(None)
         self._end_lock()
         while len(self.screen_stack) > 1:
             self.pop_screen()
@@ -145,6 +150,8 @@ class StronApp(App):
 
     def after_login(self, actor: Actor) -> None:
         self.actor = actor
+        if self.on_session_change is not None:
+            self.on_session_change(actor)
         self._station_label = self._station_name(actor)
         while len(self.screen_stack) > 1:
             self.pop_screen()

@@ -20,6 +20,7 @@ EXTENSIONS: list[str] = [
     "stron_tui.cli_library:register",
     "stron_tui.cli_serve:register",
     "stron_tui.cli_cash:register",
+    "stron_tui.cli_ops:register",
 ]
 
 

@@ -19,6 +19,8 @@ def cmd_serve_ssh(args: argparse.Namespace) -> int:
         overrides = {"idle_timeout": args.idle_minutes * 60, "low_bandwidth": args.low_bandwidth}
         if args.max_sessions is not None:
             overrides["max_sessions"] = args.max_sessions
+        if args.resume_minutes is not None:
+            overrides["resume_grace"] = args.resume_minutes * 60
         options = ServerOptions.from_settings(ctx.settings, **overrides)
         asyncio.run(serve_forever(ctx, host, port, options))
     finally:
@@ -39,6 +41,9 @@ def register_ssh(commands) -> None:
                             "limits are settings too, see docs/security.md")
     serve.add_argument("--idle-minutes", type=float, default=30,
                        help="end a session after this many minutes without a key (default 30)")
+    serve.add_argument("--resume-minutes", type=float, default=None,
+                       help="keep a session whose link dropped this long for its user to resume (default: the "
+                            "ssh_resume_minutes setting, 10; 0 ends it at once)")
     bandwidth = serve.add_mutually_exclusive_group()
     bandwidth.add_argument("--full", dest="low_bandwidth", action="store_false",
                            help="sessions start in full mode (a client may still send STRON_LOW_BANDWIDTH=1)")

@@ -60,13 +60,15 @@ ENVIRONMENT = {
     "STRON_SHIFT_LONG_OPEN_HOURS": "shift_long_open_hours",
     "STRON_REVERSAL_WINDOW_DAYS": "reversal_window_days",
     "STRON_REVERSAL_ANY_STATION": "reversal_any_station",
+    "STRON_SSH_RESUME_MINUTES": "ssh_resume_minutes",
 }
 
 INTEGER_FIELDS = {"lockout_attempts", "lockout_minutes", "idle_lock_minutes", "api_threads", "api_max_body_bytes",
                   "api_max_json_depth", "api_failed_keys_per_minute", "ssh_max_sessions",
                   "ssh_sessions_per_user", "ssh_sessions_per_address", "ssh_max_startups",
                   "ssh_startups_per_address", "ssh_login_grace_seconds", "smtp_port", "message_timeout_seconds",
-                  "message_max_attempts", "message_retry_seconds", "shift_long_open_hours"}
+                  "message_max_attempts", "message_retry_seconds", "shift_long_open_hours",
+                  "ssh_resume_minutes"}
 BOOLEAN_FIELDS = {"low_bandwidth", "smtp_starttls", "shift_required", "reversal_any_station"}
 # Whole numbers that may be 0.
 ZERO_OR_MORE_FIELDS = {"reversal_window_days"}
@@ -131,6 +133,7 @@ class Settings:
     shift_long_open_hours: int = 12  # an open shift older than this is flagged
     reversal_window_days: int = 0  # 0: a sale is reversed on its own business day; n: up to n days later
     reversal_any_station: bool = False  # False: only at the station that sold it
+    ssh_resume_minutes: int = 10  # a session whose link dropped is kept this long for its user (ssh/resume.py)
     config_file: Path | None = field(default=None, compare=False)
 
     @property

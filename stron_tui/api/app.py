@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import Depends, FastAPI
 
-from stron_tui.api import problems
+from stron_tui.api import health, problems
 from stron_tui.api.cursors import Cursors
 from stron_tui.api.deps import MinorUnitCache, authenticate_request, refuse_unsafe_text
 from stron_tui.api.gate import RequestGate
@@ -110,8 +110,11 @@ def create_app(ctx: AppContext, *, rate_limiter: SharedRateLimiter | None = None
     app.state.rate_limiter = rate_limiter or SharedRateLimiter(ctx)
     app.state.cursors = Cursors(ctx.settings.database_url)
     app.state.minor_units = MinorUnitCache(ctx)
+    app.state.readiness = health.Readiness(ctx)
     problems.install(app)
-    app.add_middleware(RequestGate, api_prefix=API_PREFIX, authenticate=authenticate_request)
+    app.add_middleware(RequestGate, api_prefix=API_PREFIX, authenticate=authenticate_request,
+                       unread_paths=health.HEALTH_PATHS)
+    app.include_router(health.router)
     common = {"prefix": API_PREFIX, "responses": _ERRORS, "dependencies": [Depends(refuse_unsafe_text)]}
     app.include_router(sales.router, **common)
     app.include_router(library.router, **common)

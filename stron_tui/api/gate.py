@@ -5,6 +5,8 @@ A pure ASGI middleware, in this order:
 1. A declared Content-Length over the body limit is refused (413) before a byte is read.
 2. A request under /api/v1 is authenticated (the key, the failed-key count of its address, the account's
    rate limit) before its body is read: an unauthenticated 300 MB upload costs one header parse.
+   Health probes (/healthz, /readyz) are outside /api/v1: no key, no rate limit, and their body is never
+   read (step 3 skipped); a declared oversized body is still refused by step 1.
 3. The body is read while counting bytes (a chunked upload has no Content-Length to trust) and refused
    at the limit; a JSON body nested deeper than the limit is refused before any parser sees it.
 4. Any error nothing else handled becomes a 500 problem document with one log line (problems.unexpected),
@@ -55,10 +57,11 @@ class _ClientGone(Exception):
 
 
 class RequestGate:
-    def __init__(self, app: ASGIApp, *, api_prefix: str, authenticate):
+    def __init__(self, app: ASGIApp, *, api_prefix: str, authenticate, unread_paths=frozenset()):
         self.app = app
         self.api_prefix = api_prefix
         self.authenticate = authenticate  # sync callable(Request) -> actor, raises StronError
+        self.unread_paths = unread_paths  # health probes: answered without reading a body or a key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,7 +107,7 @@ class RequestGate:
                 await response(scope, receive, send)
                 return
             scope.setdefault("state", {})["actor"] = actor
-        if not has_body:
+        if not has_body or scope["path"] in self.unread_paths:
             await self.app(scope, receive, send)
             return
         try:

@@ -6,11 +6,17 @@ from fastapi import FastAPI
 
 
 def app_from_settings() -> FastAPI:
-    """The app over the configured database (uvicorn's factory: each worker process opens its own context)."""
+    """The app over the configured database (uvicorn's factory: each worker process opens its own context).
+
+    Its pool keeps at most `api_threads` connections: requests do database work on that many threads, so
+    a worker never needs more, whatever the number of partners (docs/operations.md).
+    """
     from stron_tui.api.app import create_app
     from stron_tui.services.context import open_context
+    from stron_tui.settings import load_settings
 
-    return create_app(open_context())
+    settings = load_settings()
+    return create_app(open_context(settings, pool_size=settings.api_threads))
 
 
 def parse_listen(text: str) -> tuple[str, int]:

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from stron_tui.errors import ConfigurationError, DatabaseUnavailable
 from stron_tui.private_files import create_private_file
@@ -68,10 +69,18 @@ def _connection_lost() -> DatabaseUnavailable:
 class Database:
     """One configured database: an engine plus short transactions on it."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 5):
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 5, keep_idle_connections: bool = True):
+        """`keep_idle_connections=False`: a server database (PostgreSQL, SQL Server) is connected for each
+        unit of work and disconnected after it (NullPool), so an idle process holds no server connection;
+        an SSH station's app between sales. With PgBouncer in transaction mode in front (docs/operations.md)
+        the connect is a local round trip. The embedded SQLite file keeps its pool: it is a file, not a
+        server's connection slot."""
         self.url = parse_database_url(url)
         self.backend = self.url.get_backend_name()
+        self.keeps_idle_connections = keep_idle_connections or self.backend == "sqlite"
         kwargs: dict = {"echo": echo, "future": True}
+        if not self.keeps_idle_connections:
+            kwargs["poolclass"] = NullPool
         if self.backend == "sqlite":
             database = self.url.database or ""
             if database and database != ":memory:":
@@ -87,10 +96,13 @@ class Database:
         elif self.backend == "postgresql":
             # pre-ping: a connection the server dropped (restart, failover, killed backend) is replaced
             # at checkout, unseen, instead of failing the next sale once per process.
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            if self.keeps_idle_connections:
+                kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
             kwargs["connect_args"] = {"connect_timeout": 5, "application_name": "stron-tui"}
         elif self.backend == "mssql":
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, fast_executemany=True)
+            kwargs["fast_executemany"] = True
+            if self.keeps_idle_connections:
+                kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         try:
             self.engine: Engine = create_engine(self.url, **kwargs)
         except ModuleNotFoundError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +20,7 @@ class AppContext:
     settings: Settings
     db: Database
     _master_key: bytes | None = field(default=None, repr=False)
+    _in_use_lock: int | None = field(default=None, repr=False)  # db/backup.py: no restore while we are open
 
     @cached_property
     def vault(self):
@@ -30,6 +32,9 @@ class AppContext:
 
     def close(self) -> None:
         self.db.dispose()
+        if self._in_use_lock is not None:
+            os.close(self._in_use_lock)
+            self._in_use_lock = None
 
 
 def schema_revision(db: Database) -> str | None:
@@ -52,6 +57,8 @@ def open_context(
     seed: bool = True,
     check_master_key: bool = True,
     master_key: bytes | None = None,
+    idle_connections: bool = True,
+    pool_size: int = 5,
 ) -> AppContext:
     """Open the configured database ready for use, or raise one clear sentence.
 
@@ -59,16 +66,22 @@ def open_context(
     server database must be migrated on purpose with `stron-tui db upgrade`.
     `master_key`: a key already read and checked by a parent process (an SSH session's app is handed the
     server's), used instead of reading STRON_MASTER_KEY or the key file.
+    `idle_connections=False`: a server database is connected only while a unit of work runs (SSH session
+    processes: hundreds of idle stations must not hold hundreds of server connections). Otherwise at most
+    `pool_size` connections stay open, and as many more while work overflows it.
     """
     from stron_tui.db.revision import SCHEMA_HEAD
 
     settings = settings or load_settings()
     ensure_directory(settings.data_dir, "data directory")
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, keep_idle_connections=idle_connections, pool_size=pool_size)
+    in_use_lock = None
     try:
         if db.backend == "sqlite" and db.url.database not in (None, "", ":memory:"):
+            from stron_tui.db.backup import hold_in_use_lock
             from stron_tui.private_files import refuse_shared_database
 
+            in_use_lock = hold_in_use_lock(Path(db.url.database).expanduser().resolve())
             refuse_shared_database(Path(db.url.database).expanduser())
         db.check_connection()
         revision = schema_revision(db)
@@ -92,10 +105,12 @@ def open_context(
             from stron_tui.services.bootstrap import ensure_reference_data
 
             ensure_reference_data(db, settings)
-        ctx = AppContext(settings=settings, db=db, _master_key=master_key)
+        ctx = AppContext(settings=settings, db=db, _master_key=master_key, _in_use_lock=in_use_lock)
         if check_master_key:
             ctx.vault  # noqa: B018 - fail now, not mid-sale, on a missing or wrong key
         return ctx
     except BaseException:
         db.dispose()
+        if in_use_lock is not None:
+            os.close(in_use_lock)
         raise

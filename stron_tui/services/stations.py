@@ -24,6 +24,13 @@ def station_printing(ctx, station_id: int | None) -> str:
         return session.scalar(select(SalesStation.printing).where(SalesStation.id == station_id)) or "none"
 
 
+def user_station_code(ctx, user_id: int) -> str:
+    """The code of the sales station a user works at ("" for none): for the SSH server's session list."""
+    with ctx.db.read_session() as session:
+        return session.scalar(select(SalesStation.code).join(User, User.station_id == SalesStation.id)
+                              .where(User.id == user_id)) or ""
+
+
 class Stations(Library):
     name = "stations"
     title = "Sales Station Library"

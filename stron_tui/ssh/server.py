@@ -28,6 +28,10 @@ import asyncssh
 
 from stron_tui.services.context import AppContext
 from stron_tui.settings import Settings
+from stron_tui.ssh import HANDOFF_FD_VARIABLE
+from stron_tui.ssh.prefork import SessionTemplate
+from stron_tui.ssh.resume import SuspendedSessions
+from stron_tui.ssh.status import StatusBoard
 from stron_tui.ssh.limits import AttemptLimiter, RateLimitedLog, SessionCaps, StartupGate, raise_file_limit
 from stron_tui.ssh.station import (
     CLIENT_ENV,
@@ -70,6 +74,8 @@ class ServerOptions:
     hangup_grace: float = 3.0  # seconds for an app to end after its link drops, then it is killed
     app_command: list[str] = field(default_factory=lambda: [sys.executable, "-m", "stron_tui.ssh.session"])
     keepalive_interval: float = 30.0
+    resume_grace: float = 10 * 60  # seconds a session whose link dropped is kept for its user (0: never)
+    prefork: bool = True  # fork sessions from a warm template (prefork.py) rather than start an interpreter each
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> "ServerOptions":
@@ -77,7 +83,8 @@ class ServerOptions:
                       sessions_per_address=settings.ssh_sessions_per_address,
                       max_startups=settings.ssh_max_startups,
                       startups_per_address=settings.ssh_startups_per_address,
-                      login_grace=float(settings.ssh_login_grace_seconds))
+                      login_grace=float(settings.ssh_login_grace_seconds),
+                      resume_grace=float(settings.ssh_resume_minutes) * 60)
         values.update(overrides)
         return cls(**values)
 
@@ -96,6 +103,38 @@ class StationHub:
         self.sessions: set[StationSession] = set()
         self.children: set[int] = set()
         self._master_key = master_key
+        self.status = StatusBoard(ctx.settings, "")
+        self.template: SessionTemplate | None = None
+        self.resumable = SuspendedSessions(self, options.resume_grace)
+        self._template_starting: asyncio.Task | None = None
+
+    async def start_template(self) -> None:
+        template = SessionTemplate(self.child_environment())
+        try:
+            await template.start()
+        except Exception as error:  # noqa: BLE001 - sessions then start one interpreter each
+            log.warning("the session template did not start (%s); sessions start the slower way", error)
+            await template.stop()
+            return
+        self.template = template
+
+    async def start_session_process(self, terminal: int, handoff: int, env: dict[str, str]):
+        """The app's process for one session on `terminal`: forked from the template when it is ready,
+        else started as an interpreter of its own (and the template restarted)."""
+        if self.options.prefork:
+            if self.template is not None and self.template.ready:
+                try:
+                    return await self.template.fork(terminal, handoff, env)
+                except (RuntimeError, OSError, asyncio.TimeoutError) as error:
+                    log.warning("could not fork a session from the template: %s", error)
+            if self._template_starting is None or self._template_starting.done():
+                self._template_starting = asyncio.ensure_future(self.start_template())
+        env = dict(env)
+        env[HANDOFF_FD_VARIABLE] = str(handoff)
+        return await asyncio.create_subprocess_exec(
+            *self.options.app_command, stdin=terminal, stdout=terminal, stderr=terminal,
+            pass_fds=(handoff,), start_new_session=True, env=env, close_fds=True,
+        )
 
     def child_environment(self) -> dict[str, str]:
         keep = ("PATH", "HOME", "PYTHONPATH", "VIRTUAL_ENV", "TZ", "TMPDIR", "STRON_CONFIG")
@@ -399,7 +438,19 @@ async def start_server(ctx: AppContext, host: str = "0.0.0.0", port: int = 2222,
         login_timeout=options.login_grace,
         server_version="stron-tui",
     )
+    hub.status.listen = f"{host}:{bound_port(acceptor)}"
+    hub.status.start()
+    if options.prefork:
+        await hub.start_template()
     return acceptor, hub
+
+
+def stop_server(acceptor: asyncssh.SSHAcceptor, hub: StationHub) -> None:
+    """Stop listening and take the server off `stron-tui status`; sessions end as their links go."""
+    acceptor.close()
+    hub.status.stop()
+    if hub.template is not None:
+        hub.template.close()
 
 
 def bound_port(acceptor: asyncssh.SSHAcceptor) -> int:
@@ -425,13 +476,16 @@ async def serve_forever(ctx: AppContext, host: str, port: int, options: ServerOp
     try:
         await stop.wait()
     finally:
-        acceptor.close()
+        stop_server(acceptor, hub)
         for pid in list(hub.children):
             try:
                 os.killpg(pid, signal.SIGHUP)
             except ProcessLookupError:
                 pass
         await acceptor.wait_closed()
+        await hub.resumable.end_all()
+        if hub.template is not None:
+            await hub.template.stop()
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -447,5 +501,5 @@ def parse_listen(text: str) -> tuple[str, int]:
     return (host.strip("[]") or "0.0.0.0"), port
 
 
-__all__ = ["ServerOptions", "StationHub", "start_server", "serve_forever", "parse_listen", "bound_port",
+__all__ = ["ServerOptions", "StationHub", "start_server", "stop_server", "serve_forever", "parse_listen", "bound_port",
            "ENCRYPTION", "without_padding_packets"]

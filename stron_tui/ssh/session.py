@@ -19,12 +19,33 @@ import sys
 from stron_tui.ssh import HANDOFF_FD_VARIABLE
 
 
-def _read_handoff() -> dict:
+def _read_handoff():
+    """The server's message, and the socket it came on (kept: the app tells the server through it whether
+    someone is logged in, which decides whether a dropped link keeps the session)."""
+    import socket
+
     descriptor = os.environ.pop(HANDOFF_FD_VARIABLE, "")
     if not descriptor.isdigit():
         raise SystemExit("stron-tui: this program is started by `stron-tui serve-ssh` only.")
-    with os.fdopen(int(descriptor), "rb") as handoff:
-        return json.loads(handoff.read(4096) or b"{}")
+    channel = socket.socket(fileno=int(descriptor))
+    channel.set_inheritable(False)
+    data = b""
+    while len(data) < 4096:
+        chunk = channel.recv(4096 - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return json.loads(data or b"{}"), channel
+
+
+def _reporter(channel):
+    def report(actor) -> None:
+        try:
+            channel.send(b"in\n" if actor is not None else b"out\n")
+        except OSError:
+            pass  # the server is gone; the app goes on until its terminal closes
+
+    return report
 
 
 def _take_terminal() -> None:
@@ -58,7 +79,7 @@ def _user_actor(ctx, user_id: int, remote: str):
 
 
 def main() -> int:
-    handoff = _read_handoff()
+    handoff, channel = _read_handoff()
     _take_terminal()
     from stron_tui.settings import load_settings
 
@@ -70,13 +91,20 @@ def main() -> int:
         os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
         os.environ.setdefault("TEXTUAL_SMOOTH_SCROLL", "0")
         os.environ.setdefault("TEXTUAL_COLOR_SYSTEM", "256")
+    if "textual.constants" in sys.modules:
+        # Forked from the session template (ssh/prefork.py), Textual is imported already: its settings
+        # are read again from this session's environment.
+        import importlib
+
+        importlib.reload(sys.modules["textual.constants"])
     from stron_tui.errors import StronError
     from stron_tui.services.context import open_context
 
     try:
         # The server's master key, whether it came from STRON_MASTER_KEY or the key file.
         master_key = bytes.fromhex(handoff["master_key"]) if handoff.get("master_key") else None
-        ctx = open_context(settings, master_key=master_key)
+        # Connected to a server database only while a unit of work runs: an idle station holds none.
+        ctx = open_context(settings, master_key=master_key, idle_connections=False)
         actor = _user_actor(ctx, int(handoff["user_id"]), str(handoff.get("remote", "")))
     except (StronError, KeyError, ValueError) as error:
         print(f"stron-tui: {error}", end="\r\n", flush=True)
@@ -86,6 +114,7 @@ def main() -> int:
     from stron_tui.services import auth
 
     app = StronApp(ctx, source="ssh", actor=actor, low_bandwidth=settings.low_bandwidth)
+    app.on_session_change = _reporter(channel)
 
     def hang_up(signum, frame) -> None:
         # The link dropped: end the app; a sale in flight has either committed or rolled back.

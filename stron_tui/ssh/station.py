@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import struct
 import termios
 import time
@@ -188,43 +189,135 @@ class StationApp:
         self.remote = remote
 
     async def run(self) -> int:
-        """Run the app until it ends, the link drops or the station idles out; the app's exit status."""
+        """Run the app until it ends, the link drops or the station idles out; the app's exit status.
+
+        A dropped link keeps the app for the resume grace (resume.py) instead of ending it.
+        """
+        from stron_tui.services.stations import user_station_code
+        from stron_tui.ssh.status import SessionStatus
+
+        try:
+            self.station = await asyncio.to_thread(user_station_code, self.hub.ctx, self.user_id)
+        except Exception:  # noqa: BLE001 - the status list shows "-"; the app says what is wrong
+            self.station = ""
+        now = time.time()
+        self.hub.status.opened(id(self), SessionStatus(user=self.user_code, station=self.station,
+                                                       address=self.remote, started_at=now, last_input_at=now))
+        self._kept = False
+        try:
+            suspended = await self._offer_suspended()
+            if suspended is not None:
+                return await self._attach(suspended.child, suspended.master, suspended.descriptors,
+                                          suspended.low_bandwidth, suspended.state, resumed=True)
+            return await self._start()
+        finally:
+            if not self._kept:
+                self.hub.status.closed(id(self))
+
+    async def _offer_suspended(self):
+        """The user's suspended session at this station, if they choose to resume it."""
+        suspended = self.hub.resumable.get(self.user_id, self.station)
+        if suspended is None:
+            return None
+        minutes = max(1, round((time.time() - suspended.since) / 60))
+        self.process.stdout.write(
+            f"\x1b[H\x1b[2J\r\nYour session from {suspended.remote} was cut off {minutes} min ago and is still "
+            f"open.\r\n\r\n  Enter  resume it, on the screen you left\r\n  N      start a new session "
+            f"(the other one ends)\r\n".encode())
+        while True:
+            try:
+                data = await asyncio.wait_for(self.process.stdin.read(64), self.hub.options.login_grace * 4)
+            except asyncssh.TerminalSizeChanged:
+                continue
+            except (asyncssh.BreakReceived, asyncssh.SignalReceived):
+                continue
+            except asyncio.TimeoutError:
+                data = b"\r"  # nobody answered: the session they had is what they most likely want
+            except (asyncssh.Error, ConnectionError, BrokenPipeError):
+                return None
+            if not data:
+                return None
+            if data[:1] in (b"\r", b"\n", b"y", b"Y"):
+                return self.hub.resumable.take(suspended)
+            if data[:1] in (b"n", b"N"):
+                await self.hub.resumable.end(suspended)
+                return None
+
+    async def _start(self) -> int:
         process = self.process
         width, height = clamp_window(*process.term_size[:2])
         env = self.hub.child_environment()
         env["TERM"] = process.term_type if term_name_acceptable(process.term_type or "") else DEFAULT_TERM
         env.update(client_environment(process.env))
         descriptors = Descriptors()
-        child: asyncio.subprocess.Process | None = None
+        child = None
         try:
             master, slave = os.openpty()
             descriptors.add(master, slave)
             set_window(slave, width, height)
-            handoff_read, handoff_write = os.pipe()
+            # A socket pair, not a pipe: the handoff goes one way, then the app says on it whether someone
+            # is logged in (a dropped link keeps only a logged-in session).
+            ours, theirs = socket.socketpair()
+            handoff_write, handoff_read = ours.detach(), theirs.detach()
             descriptors.add(handoff_read, handoff_write)
             env[HANDOFF_FD_VARIABLE] = str(handoff_read)
-            child = await asyncio.create_subprocess_exec(
-                *self.hub.options.app_command, stdin=slave, stdout=slave, stderr=slave,
-                pass_fds=(handoff_read,), start_new_session=True, env=env, close_fds=True,
-            )
+            child = await self.hub.start_session_process(slave, handoff_read, env)
             self.hub.children.add(child.pid)
             descriptors.close(slave)
             descriptors.close(handoff_read)
             # The pre-authentication: who logged in, from where, and the master key the server holds (so a
             # key given in STRON_MASTER_KEY works in every session). Through a pipe, never the environment.
             _write_all(handoff_write, json.dumps(self.hub.handoff(self.user_id, self.remote)).encode())
-            descriptors.close(handoff_write)
+            _end_sending(handoff_write)
             log.info("session for %s from %s: app process %d", self.user_code, self.remote, child.pid)
             try:
                 low_bandwidth = parse_bool("STRON_LOW_BANDWIDTH", env.get("STRON_LOW_BANDWIDTH", "0"))
             except ConfigurationError:
                 low_bandwidth = False  # the app itself says what is wrong with the setting
-            output = StationOutput(process, ScreenDiff(width, height) if low_bandwidth else None)
-            await self._pump(child, master, output)
-        finally:
+        except BaseException:
             if child is not None:
                 await self._end(child, descriptors, master)
             descriptors.close_all()
+            raise
+        state = SessionState(handoff_write)
+        return await self._attach(child, master, descriptors, low_bandwidth, state, resumed=False)
+
+    async def _attach(self, child, master: int, descriptors: "Descriptors", low_bandwidth: bool,
+                      state: "SessionState", *, resumed: bool) -> int:
+        """Connect the app on `master` to this link until the app ends, the station idles out or the link
+        drops; a dropped link suspends the session (when the grace allows), the rest end it."""
+        from stron_tui.ssh.resume import RESUME_PREAMBLE, Suspended
+
+        process = self.process
+        width, height = clamp_window(*process.term_size[:2])
+        self.hub.status.changed(id(self), pid=child.pid)
+        output = StationOutput(process, ScreenDiff(width, height) if low_bandwidth else None)
+        self._link_lost = False
+        suspended = False
+        try:
+            if resumed:
+                log.info("session of %s resumed from %s: app process %d", self.user_code, self.remote, child.pid)
+                try:
+                    process.stdout.write(RESUME_PREAMBLE)
+                except (OSError, asyncssh.Error):
+                    pass
+                asyncio.ensure_future(_repaint(master, width, height))
+            state.listen()
+            try:
+                await self._pump(child, master, output)
+            finally:
+                state.stop_listening()
+            if self._link_lost and child.returncode is None and self.hub.resumable.grace > 0 and state.logged_in:
+                self.hub.resumable.keep(Suspended(
+                    user_id=self.user_id, user_code=self.user_code, station=self.station, remote=self.remote,
+                    child=child, master=master, descriptors=descriptors, low_bandwidth=low_bandwidth,
+                    state=state, status_key=id(self)))
+                suspended = self._kept = True
+                return 0
+        finally:
+            if not suspended:
+                await self._end(child, descriptors, master)
+                descriptors.close_all()
         return child.returncode if child.returncode and child.returncode > 0 else 0
 
     async def _end(self, child: asyncio.subprocess.Process, descriptors: Descriptors, master: int) -> None:
@@ -263,6 +356,7 @@ class StationApp:
 
         def send_output() -> None:
             if not output.send():
+                self._link_lost = True
                 finish_output()
             elif chan.get_write_buffer_size() > WRITE_BUFFER_HIGH:
                 # A slow link: let the app wait on its own terminal instead of buffering here.
@@ -298,10 +392,13 @@ class StationApp:
                 except (asyncssh.BreakReceived, asyncssh.SignalReceived):
                     continue
                 except (asyncssh.Error, ConnectionError, BrokenPipeError):
+                    self._link_lost = True
                     return
                 if not data:
+                    self._link_lost = True
                     return
                 last_input = time.monotonic()
+                self.hub.status.key_pressed(id(self))
                 view = memoryview(data)
                 while view:
                     try:
@@ -338,6 +435,58 @@ class StationApp:
         output.send()
 
 
+class SessionState:
+    """Whether someone is logged in to a session's app, as the app says on its handoff socket."""
+
+    def __init__(self, descriptor: int):
+        self.descriptor = descriptor
+        self.logged_in = True  # the app starts logged in as the SSH user
+        self._pending = b""
+        self._listening = False
+
+    def listen(self) -> None:
+        try:
+            asyncio.get_running_loop().add_reader(self.descriptor, self._read)
+            self._listening = True
+        except (ValueError, OSError):
+            pass
+
+    def stop_listening(self) -> None:
+        if self._listening:
+            self._listening = False
+            try:
+                asyncio.get_running_loop().remove_reader(self.descriptor)
+            except (ValueError, OSError):
+                pass
+
+    def _read(self) -> None:
+        try:
+            data = os.read(self.descriptor, 1024)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.stop_listening()
+            return
+        self._pending += data
+        *lines, self._pending = self._pending.split(b"\n")
+        for line in lines:
+            if line in (b"in", b"out"):
+                self.logged_in = line == b"in"
+        self._pending = self._pending[-64:]
+
+
+def _end_sending(descriptor: int) -> None:
+    """Shut the handoff socket for writing (the app reads to its end) and keep it for the app's news."""
+    duplicate = socket.socket(fileno=os.dup(descriptor))
+    try:
+        duplicate.shutdown(socket.SHUT_WR)
+    finally:
+        duplicate.close()
+    os.set_blocking(descriptor, False)
+
+
 def exit_session(process, status: int) -> None:
     try:
         process.exit(status)
@@ -354,6 +503,22 @@ def _write_all(descriptor: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(descriptor, view):]
+
+
+async def _repaint(master: int, width: int, height: int) -> None:
+    """Make the app paint its whole screen again for a new terminal: a resize does (the kernel sends it
+    SIGWINCH); the same size twice would not, so the window is nudged one row and back."""
+    try:
+        set_window(master, width, height - 1 if height > 1 else height + 1)
+        await asyncio.sleep(0.15)
+        set_window(master, width, height)
+    except OSError:
+        pass
+
+
+def discard_output(master: int) -> None:
+    """Read and drop what the app writes while no station watches (a suspended session)."""
+    _discard(master)
 
 
 def _discard(master: int) -> None:

@@ -16,7 +16,7 @@ import asyncssh
 import pyte
 import pytest
 
-from stron_tui.ssh.server import ServerOptions, StationHub, bound_port, start_server
+from stron_tui.ssh.server import ServerOptions, StationHub, bound_port, start_server, stop_server
 
 KEYS = {"enter": b"\r", "escape": b"\x1b", "tab": b"\t", "f2": b"\x1bOQ", "f10": b"\x1b[21~",
         "down": b"\x1b[B", "up": b"\x1b[A"}
@@ -105,11 +105,13 @@ class Terminal:
 
 
 @pytest.fixture
-async def station(ctx, admin):
-    options = ServerOptions(hangup_grace=1.0, keepalive_interval=0, failures_per_address=50, backoff_base=0.0)
+async def station(ctx, admin, request):
+    # resume_grace=0: a dropped link ends the session (tests/ssh/test_resume.py keeps them).
+    options = ServerOptions(hangup_grace=1.0, keepalive_interval=0, failures_per_address=50, backoff_base=0.0,
+                            resume_grace=getattr(request, "param", 0))
     acceptor, hub = await start_server(ctx, "127.0.0.1", 0, options)
     yield Station(bound_port(acceptor), hub)
-    acceptor.close()
+    stop_server(acceptor, hub)
     for _ in range(60):  # sessions end on their own once their link is gone
         if not hub.children:
             break

@@ -1,0 +1,131 @@
+"""Pre-forked sessions: each session is forked from a warm template that holds no database connection,
+no thread and no open file but its control socket; a crash ends one station only; the template is
+replaced if it dies; a session started after the database restarted works."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+from sqlalchemy import text
+
+from tests.ssh.conftest import Terminal
+
+
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return int(next(line for line in status if line.startswith("PPid:")).split()[1])
+
+
+def descriptor_targets(pid: int) -> list[str]:
+    directory = f"/proc/{pid}/fd"
+    targets = []
+    for name in os.listdir(directory):
+        try:
+            targets.append(os.readlink(f"{directory}/{name}"))
+        except OSError:
+            pass
+    return targets
+
+
+def threads_of(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+async def test_the_template_holds_no_connection_thread_or_file(station, ctx):
+    template = station.hub.template
+    assert template is not None and template.ready
+    assert template.info["threads"] == 1 and threads_of(template.pid) == 1
+    targets = descriptor_targets(template.pid)
+    sockets = [t for t in targets if t.startswith("socket:")]
+    assert len(sockets) == 1, targets  # its control socket only: no database connection
+    files = [t for t in targets if t.startswith("/") and t != "/dev/null"]
+    assert not [t for t in files if "sqlite" in t or t.endswith(".key") or "/data" in t], files
+    assert not any(t.startswith("/dev/pts") for t in targets)  # no station's terminal lingers in it
+
+
+async def test_sessions_are_forked_from_the_template_and_inherit_nothing_of_it(station, ctx):
+    template = station.hub.template
+    control = [t for t in descriptor_targets(template.pid) if t.startswith("socket:")]
+    async with await station.connect() as conn:
+        terminal = await Terminal.open(conn)
+        await terminal.wait_for(r"Main menu")
+        (pid,) = station.hub.children
+        assert parent_of(pid) == template.pid
+        assert os.getpgid(pid) == pid  # a session leader on its own terminal
+        inherited = descriptor_targets(pid)
+        assert not set(control) & set(inherited)  # the template's control socket was closed first
+        for fd in (0, 1, 2):
+            assert os.readlink(f"/proc/{pid}/fd/{fd}").startswith("/dev/pts/")
+        mark = terminal.mark()
+        await terminal.press("f2")
+        await terminal.wait_for(r"Find a meter to begin", since=mark)
+
+
+async def test_a_crashed_session_ends_that_station_only(station, ctx):
+    async with await station.connect() as first, await station.connect() as second:
+        one = await Terminal.open(first)
+        two = await Terminal.open(second)
+        await one.wait_for(r"Main menu")
+        await two.wait_for(r"Main menu")
+        pids = sorted(station.hub.children)
+        assert len(pids) == 2
+        doomed = next(pid for pid in pids if parent_of(pid) == station.hub.template.pid)
+        os.kill(doomed, signal.SIGKILL)
+        for _ in range(200):
+            if doomed not in station.hub.children:
+                break
+            await asyncio.sleep(0.05)
+        assert doomed not in station.hub.children
+        survivor = one if not one.closed.is_set() else two
+        assert (one.closed.is_set(), two.closed.is_set()).count(True) == 1
+        mark = survivor.mark()
+        await survivor.press("f2")
+        await survivor.wait_for(r"Find a meter to begin", since=mark)
+        async with await station.connect() as third:  # and new stations still log in
+            await (await Terminal.open(third)).wait_for(r"Main menu")
+
+
+async def test_a_dead_template_is_replaced_and_stations_still_log_in(station, ctx):
+    old = station.hub.template
+    os.kill(old.pid, signal.SIGKILL)
+    for _ in range(100):
+        if not old.ready:
+            break
+        await asyncio.sleep(0.05)
+    assert not old.ready
+    async with await station.connect() as conn:  # started the slow way meanwhile
+        await (await Terminal.open(conn)).wait_for(r"Main menu")
+    for _ in range(400):
+        if station.hub.template is not old and station.hub.template.ready:
+            break
+        await asyncio.sleep(0.05)
+    assert station.hub.template is not old and station.hub.template.ready
+    for _ in range(200):  # the session started the slow way has ended
+        if not station.hub.children:
+            break
+        await asyncio.sleep(0.05)
+    async with await station.connect() as conn:
+        await (await Terminal.open(conn)).wait_for(r"Main menu")
+        assert [parent_of(pid) for pid in station.hub.children] == [station.hub.template.pid]
+
+
+async def test_a_session_started_after_the_database_restarted_works(station, ctx, database):
+    async with await station.connect() as conn:
+        await (await Terminal.open(conn)).wait_for(r"Main menu")
+    if database.backend == "postgresql":
+        # What a restart does to every open connection: the server ends them all.
+        with database.engine.connect() as connection:
+            ended = connection.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+            connection.commit()
+        assert ended >= 0
+        database.engine.dispose()
+    async with await station.connect() as conn:
+        terminal = await Terminal.open(conn)
+        await terminal.wait_for(r"Main menu")
+        mark = terminal.mark()
+        await terminal.press("f2")
+        await terminal.wait_for(r"Find a meter to begin", since=mark)
