@@ -56,6 +56,8 @@ class TopUpScreen(StronScreen):
         Binding("f7", "switch_mode", "Amount/Units/Debt", show=False, id="topup.switch-mode"),
         Binding("f8", "reprint", "Reprint", id="topup.reprint"),
         Binding("f9", "new_sale", "New sale", id="topup.new-sale"),
+        # The cashier's own shift, over the sale (which stays as typed): selling at a station needs one open.
+        Binding("f6", "app.open_entry('topup.shift')", "Shift", show=False, id="topup.shift"),
         # Only while a receipt is shown (and has the focus: in a field these letters are typed).
         Binding("p", "print_receipt", "Print", id="topup.print-receipt"),
         Binding("s", "save_receipt", "Save", id="topup.save-receipt"),

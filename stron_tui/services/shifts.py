@@ -94,7 +94,7 @@ def require_open_shift(ctx: AppContext, session: Session, actor: Actor) -> None:
     station_id = session.scalar(select(Shift.station_id).where(Shift.user_id == actor.user_id,
                                                                 Shift.status == "open"))
     if station_id is None:
-        raise NoOpenShift("Open a shift first (Top-up Center > My Shift): selling at a station needs "
+        raise NoOpenShift("Open a shift first (F6 on the Top-up Center opens My Shift): selling at a station needs "
                           "an open shift.", field="shift")
     if station_id != actor.station_id:
         raise NoOpenShift("Your open shift is at another sales station; close it there first.", field="shift")
