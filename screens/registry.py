@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stron_tui.services.reports.registry import REPORTS
+
 
 @dataclass(frozen=True)
 class ScreenEntry:
@@ -66,27 +68,9 @@ ENTRIES: tuple[ScreenEntry, ...] = (
                 target="screens.exceptions.issue:PhaseUnbalanceScreen"),
     ScreenEntry("exceptions.key_change", "exceptions", "Key Change", "Key change tokens on demand",
                 "exceptions.key_change", target="screens.exceptions.issue:KeyChangeScreen"),
-    # Reports
-    ScreenEntry("reports.receipts", "reports", "Receipt Report", "Every sale with its token", "reports.view",
-                target="screens.reports.screens:ReceiptReportScreen"),
-    ScreenEntry("reports.monthly", "reports", "Monthly Summary Report", "Paid, VAT, excise, units per month",
-                "reports.view",
-                target="screens.reports.screens:MonthlySummaryScreen"),
-    ScreenEntry("reports.payments", "reports", "Customer Payment Report", "Charges per station and payment type",
-                "reports.view",
-                target="screens.reports.screens:CustomerPaymentScreen"),
-    ScreenEntry("reports.transactions", "reports", "Transaction Number Report", "Look up transaction numbers",
-                "reports.view",
-                target="screens.reports.screens:TransactionReportScreen"),
-    ScreenEntry("reports.districts", "reports", "District Report", "Charges and revenue per district",
-                "reports.view",
-                target="screens.reports.screens:DistrictReportScreen"),
-    ScreenEntry("reports.non_vending", "reports", "Non-Vending Meter Report", "Meters with no sale in a period",
-                "reports.view",
-                target="screens.reports.screens:NonVendingMeterScreen"),
-    ScreenEntry("reports.cashup", "reports", "Cash-up Report", "Balance a cash drawer at the end of a shift",
-                "reports.view",
-                target="screens.reports.screens:CashupScreen"),
+    # Reports: one entry per report in the service's registry, in its order
+    *(ScreenEntry(f"reports.{report.key}", "reports", report.title, report.description, "reports.view",
+                  target=f"screens.reports.screens:{report.key}") for report in REPORTS.values()),
     # System Management
     ScreenEntry("system.password", "system", "Change Password", "Your login or payment password", "",
                 target="screens.system.password:ChangePasswordScreen"),

@@ -92,8 +92,9 @@ def build_scoped(ctx, admin) -> Scoped:
         return vending.vend(ctx, actor, request, payment_password=password)
 
     def clear_credit(actor, meter, reason):
+        password = None if actor.api_account_id else ADMIN_PAYMENT_PASSWORD
         return management.issue(ctx, actor, ManagementRequest(meter, "clear_credit", vending.new_request_id(),
-                                                              reason))
+                                                              reason), payment_password=password)
 
     return Scoped(
         world, m1, m2, s2_id, cashier1, cashier2, key_a, key_b, partner_a, partner_b,
