@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stron_tui.services.management_kinds import KINDS
 from stron_tui.services.reports.registry import REPORTS
 
 
@@ -52,22 +53,14 @@ ENTRIES: tuple[ScreenEntry, ...] = (
     ScreenEntry("basedata.keys", "basedata", "Supply Groups", "Vending keys the system holds (never shown)",
                 "basedata.keys.edit",
                 target="screens.basedata.supply_groups:SupplyGroupScreen"),
-    # Exception Handling
-    ScreenEntry("exceptions.clear_tamper", "exceptions", "Clear Tamper", "Token that clears a meter's tamper state",
-                "exceptions.clear_tamper", target="screens.exceptions.issue:ClearTamperScreen"),
-    ScreenEntry("exceptions.tamper_records", "exceptions", "Clear Tamper Record", "Past clear tamper tokens",
-                "exceptions.records", target="screens.exceptions.records:ClearTamperRecordScreen"),
-    ScreenEntry("exceptions.clear_credit", "exceptions", "Clear Credit", "Token that resets a meter's credit",
-                "exceptions.clear_credit", target="screens.exceptions.issue:ClearCreditScreen"),
-    ScreenEntry("exceptions.credit_records", "exceptions", "Clear Credit Record", "Past clear credit tokens",
-                "exceptions.records", target="screens.exceptions.records:ClearCreditRecordScreen"),
-    ScreenEntry("exceptions.power_limit", "exceptions", "Maximum Power Limit", "Set a meter's maximum power",
-                "exceptions.power_limit", target="screens.exceptions.issue:PowerLimitScreen"),
-    ScreenEntry("exceptions.phase_unbalance", "exceptions", "Phase Unbalance Limit",
-                "Set a three-phase meter's unbalance limit", "exceptions.phase_unbalance",
-                target="screens.exceptions.issue:PhaseUnbalanceScreen"),
-    ScreenEntry("exceptions.key_change", "exceptions", "Key Change", "Key change tokens on demand",
-                "exceptions.key_change", target="screens.exceptions.issue:KeyChangeScreen"),
+    # Exception Handling: each management token kind, then its records when it keeps them
+    *(entry for kind in KINDS.values() for entry in (
+        ScreenEntry(kind.permission, "exceptions", kind.title, kind.description, kind.permission,
+                    target=f"screens.exceptions.issue:{kind.kind}"),
+        *((ScreenEntry(kind.record_key, "exceptions", kind.record_title, kind.record_description,
+                       "exceptions.records", target=f"screens.exceptions.records:{kind.kind}"),)
+          if kind.has_records else ()),
+    )),
     # Reports: one entry per report in the service's registry, in its order
     *(ScreenEntry(f"reports.{report.key}", "reports", report.title, report.description, "reports.view",
                   target=f"screens.reports.screens:{report.key}") for report in REPORTS.values()),

@@ -30,18 +30,10 @@ from stron_tui.errors import NotFound
 from stron_tui.services import audit
 from stron_tui.services.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
+from stron_tui.services.management_kinds import KINDS
 from stron_tui.services import live_rights
 from stron_tui.services.permissions import Actor
 from stron_tui.services.reports.scope import visible_to
-
-MANAGEMENT_TITLES = {
-    "clear_tamper": "CLEAR TAMPER",
-    "clear_credit": "CLEAR CREDIT",
-    "set_power_limit": "MAXIMUM POWER LIMIT",
-    "set_phase_unbalance": "PHASE UNBALANCE LIMIT",
-    "key_change": "KEY CHANGE",
-}
-
 
 @dataclass(frozen=True)
 class Receipt:
@@ -175,7 +167,7 @@ def build_management_receipt(ctx: AppContext, row, *, station, customer_code: st
     tokens = row.token.split()
     return Receipt(
         kind=row.kind,
-        title=MANAGEMENT_TITLES.get(row.kind, row.kind.replace("_", " ").upper()),
+        title=KINDS[row.kind].receipt_title if row.kind in KINDS else row.kind.replace("_", " ").upper(),
         utility_name=ctx.settings.utility_name,
         station_code=station.code,
         station_name=station.name,
@@ -191,21 +183,11 @@ def build_management_receipt(ctx: AppContext, row, *, station, customer_code: st
         token=tokens[-1] if row.kind != "key_change" else "",
         key_change_tokens=tuple(t for t in row.key_change_tokens.split() if t)
         + (tuple(tokens) if row.kind == "key_change" else ()),
-        detail=_management_detail(row),
+        detail=KINDS[row.kind].receipt_detail(row) if row.kind in KINDS else "",
         reason=row.reason,
         tid=row.tid,
         receipt_width=station.receipt_width,
     )
-
-
-def _management_detail(row) -> str:
-    if row.kind == "clear_credit":
-        return "All credit registers" if row.register is None else f"Credit register {row.register}"
-    if row.kind in ("set_power_limit", "set_phase_unbalance") and row.field_value is not None:
-        from tokencore import decode_power
-
-        return f"Limit {decode_power(row.field_value)} W"
-    return ""
 
 
 def find_receipt(ctx: AppContext, session: Session, actor: Actor, number: str) -> Receipt:
