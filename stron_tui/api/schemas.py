@@ -192,8 +192,7 @@ class ClearCreditIn(Model):
 
 
 class ManagementIn(Model):
-    """Any management token: `kind` is one of management_kinds.KINDS; give the fields that kind takes."""
-
+    # Any management token: `kind` is one of management_kinds.KINDS; give the fields that kind takes.
     kind: Literal[tuple(KINDS)]  # type: ignore[valid-type]
     reason: str = Field("", max_length=200)
     credit_register: int | None = Field(None, alias="register", ge=REGISTER.minimum, le=REGISTER.maximum,

@@ -112,7 +112,7 @@ def _report_route(report: Report):
         parameters += [inspect.Parameter("limit", keyword, default=50, annotation=Limit),
                        inspect.Parameter("cursor", keyword, default=None, annotation=Cursor)]
     endpoint.__signature__ = inspect.Signature(parameters, return_annotation=ReportPage)
-    endpoint.__name__ = f"{report.key}_report"
+    endpoint.__name__ = report.api_name or f"{report.key}_report"
     return endpoint
 
 

@@ -76,6 +76,7 @@ class Report:
     api_item: Callable[[Any, dict], dict] | None = None  # a row's JSON (given plain values) for the API
     api_total: Callable[[Any, dict], dict] | None = None  # a total row's JSON (given plain values)
     cursor: str = ""  # the API cursor kind (default: the key)
+    api_name: str = ""  # the API operation's name, stem of its operationId (default: <key>_report)
     default_days: tuple[int, int] | None = None  # the screen's period: (from, to) days before today
     date_from_label: str = "From"
 

@@ -151,7 +151,8 @@ def _load(request: ReportRequest) -> Loaded:
 
 
 REPORT = Report(
-    key="cashup", title="Cash-up Report", slug="cashup", stem="cash-up",
+    key="cashup", api_name="cashup_report",
+    title="Cash-up Report", slug="cashup", stem="cash-up",
     description="Balance a cash drawer at the end of a shift",
     api_summary="Cash-up Report: per operator (and day) sales by payment type, reprints and tokens",
     filters=("date_from", "date_to", "station", "operator", "district"),

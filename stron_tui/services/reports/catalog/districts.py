@@ -114,7 +114,8 @@ def _load(request: ReportRequest) -> Loaded:
 
 
 REPORT = Report(
-    key="districts", title="District Report", slug="districts", stem="district-report",
+    key="districts", api_name="district_report",
+    title="District Report", slug="districts", stem="district-report",
     description="Charges and revenue per district",
     api_summary="District Report: per district and station, cash, cheque, e-card, other, total",
     filters=("date_from", "date_to", "district", "station", "operator", "utility"),

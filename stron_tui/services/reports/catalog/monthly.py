@@ -102,7 +102,8 @@ def _load(request: ReportRequest) -> Loaded:
 
 
 REPORT = Report(
-    key="monthly", title="Monthly Summary Report", slug="monthly-summary", stem="monthly-summary",
+    key="monthly", api_name="monthly_summary",
+    title="Monthly Summary Report", slug="monthly-summary", stem="monthly-summary",
     description="Paid, VAT, excise, units per month", api_summary="Monthly Summary Report: per month and utility",
     filters=("date_from", "date_to", "district", "station", "operator", "payment_type", "utility"),
     load=_load, table=lambda loaded: monthly_table(loaded.result),

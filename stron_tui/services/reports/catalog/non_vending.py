@@ -294,7 +294,8 @@ def _export(request: ReportRequest) -> tuple[ReportTable, int]:
 
 
 REPORT = Report(
-    key="non_vending", title="Non-Vending Meter Report", slug="non-vending-meters", stem="non-vending-meters",
+    key="non_vending", api_name="non_vending_meters",
+    title="Non-Vending Meter Report", slug="non-vending-meters", stem="non-vending-meters",
     description="Meters with no sale in a period",
     api_summary="Non-Vending Meter Report: meters with no sale in the period (date_from is required)",
     filters=("date_from", "date_to", "district", "station", "utility", "customer"),

@@ -156,7 +156,8 @@ def _api_item(row: PaymentSplitRow, values: dict) -> dict:
 
 
 REPORT = Report(
-    key="payments", title="Customer Payment Report", slug="customer-payments", stem="customer-payments",
+    key="payments", api_name="customer_payments",
+    title="Customer Payment Report", slug="customer-payments", stem="customer-payments",
     description="Charges per station and payment type",
     api_summary="Customer Payment Report: per sales station split by payment type; with station_id, "
                 "that station's customers",

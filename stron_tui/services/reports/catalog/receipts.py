@@ -237,7 +237,8 @@ def _api_item(row: ReceiptRow, values: dict) -> dict:
 
 
 REPORT = Report(
-    key="receipts", title="Receipt Report", slug="receipts", stem="receipt-report",
+    key="receipts", api_name="receipt_report",
+    title="Receipt Report", slug="receipts", stem="receipt-report",
     description="Every sale with its token", api_summary="Receipt Report: single sales, newest first",
     filters=("date_from", "date_to", "district", "station", "operator", "payment_type", "utility", "meter_number",
              "customer"),

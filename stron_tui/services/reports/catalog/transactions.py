@@ -196,7 +196,8 @@ def _api_item(row: TransactionDetail, values: dict) -> dict:
 
 
 REPORT = Report(
-    key="transactions", title="Transaction Number Report", slug="transactions", stem="transaction-numbers",
+    key="transactions", api_name="transaction_report",
+    title="Transaction Number Report", slug="transactions", stem="transaction-numbers",
     description="Look up transaction numbers",
     api_summary="Transaction Number Report: the sales behind transaction numbers",
     options=(Option("numbers", str, (), "transaction numbers separated by commas, semicolons or spaces",
