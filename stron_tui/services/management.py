@@ -73,7 +73,7 @@ class ManagementOrder:
 
     @property
     def force_key_change(self) -> bool:
-        return self.request.kind == "key_change"
+        return KINDS[self.request.kind].key_changes_only
 
     def facts_options(self) -> dict:
         return {}
@@ -87,7 +87,7 @@ class ManagementOrder:
                                   "the token needs a station for its receipt.", field="meter")
 
     def tokens(self, state: tokens.KeyState, facts: SaleFacts, plan, now) -> IssuedTokens:
-        if self.request.kind == "key_change":
+        if KINDS[self.request.kind].key_changes_only:
             return IssuedTokens(" ".join(state.key_change_tokens), None, "")
         tid = tokens.next_tid(state, now)
         issued = tokencore.management_token(state.cipher, state.key_data, self.subclass, self.field_value, tid)

@@ -141,6 +141,7 @@ class TokenKind:
     field_value: Callable[[Any], tuple[int, int | None]]  # (16-bit field, register) from the checked request
     fields: tuple[InputField, ...] = ()
     reason_required: bool = False
+    key_changes_only: bool = False  # the token is the meter's key change tokens (issued even when none pend)
     refusal: Callable[[str, str, str], str | None] = _every_meter  # why a meter can't take it (None: it can)
     receipt_detail: Callable[[Any], str] = _no_detail
     record_detail: Callable[[Any], str] = _no_detail
@@ -171,7 +172,7 @@ KINDS: dict[str, TokenKind] = {kind.kind: kind for kind in (
               refusal=_three_phase_only, receipt_detail=_limit_detail),
     # No field of its own: the key change tokens the meter needs are the token.
     TokenKind("key_change", 3, "exceptions.key_change", "Key Change", "KEY CHANGE", "Key change tokens on demand",
-              _nothing),
+              _nothing, key_changes_only=True),
 )}
 
 RECORD_KINDS = tuple(kind.kind for kind in KINDS.values() if kind.has_records)

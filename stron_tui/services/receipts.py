@@ -165,9 +165,11 @@ def build_management_receipt(ctx: AppContext, row, *, station, customer_code: st
                              account_number: str, operator: str) -> Receipt:
     """A management token's receipt from its columns (a ManagementToken or a row with the same names)."""
     tokens = row.token.split()
+    kind = KINDS.get(row.kind)  # a kind no longer offered still prints from its record
+    key_changes_only = kind is not None and kind.key_changes_only
     return Receipt(
         kind=row.kind,
-        title=KINDS[row.kind].receipt_title if row.kind in KINDS else row.kind.replace("_", " ").upper(),
+        title=kind.receipt_title if kind else row.kind.replace("_", " ").upper(),
         utility_name=ctx.settings.utility_name,
         station_code=station.code,
         station_name=station.name,
@@ -180,10 +182,10 @@ def build_management_receipt(ctx: AppContext, row, *, station, customer_code: st
         customer_name=customer_name,
         account_number=account_number,
         meter_number=row.meter_number,
-        token=tokens[-1] if row.kind != "key_change" else "",
+        token=tokens[-1] if not key_changes_only else "",
         key_change_tokens=tuple(t for t in row.key_change_tokens.split() if t)
-        + (tuple(tokens) if row.kind == "key_change" else ()),
-        detail=KINDS[row.kind].receipt_detail(row) if row.kind in KINDS else "",
+        + (tuple(tokens) if key_changes_only else ()),
+        detail=kind.receipt_detail(row) if kind else "",
         reason=row.reason,
         tid=row.tid,
         receipt_width=station.receipt_width,
