@@ -130,7 +130,6 @@ def cash_up(request: ReportRequest) -> Cashup:
     return Cashup(result, total_lines, scope.descriptions)
 
 
-
 CASHUP_COLUMNS = [
     Column("Operator", 12), Column("Date", 11, "date"), Column("Item", 24), Column("Currency", 8),
     Column("Count", 9, "integer"), Column("Amount", 14, "money"), Column("Station", 8),

@@ -90,7 +90,6 @@ def district_rows(request: ReportRequest) -> DistrictReport:
     return DistrictReport(rows, total_rows, scope.descriptions)
 
 
-
 DISTRICT_COLUMNS = [
     Column("District", 9), Column("District name", 16), Column("Station", 9), Column("Station name", 16),
     Column("Currency", 8), Column("Charges", 9, "integer"), Column("Cash", 13, "money"),

@@ -253,7 +253,6 @@ def count_silent(request: ReportRequest) -> int:
     return int(request.session.scalar(silent_meter_count_query(request.scope, day_from, day_to, today=today)) or 0)
 
 
-
 SILENT_COLUMNS = [
     Column("Meter", 13), Column("Utility", 10), Column("Status", 8), Column("Customer code", 12),
     Column("Customer", 20), Column("Account", 13), Column("District", 14), Column("Station", 14),

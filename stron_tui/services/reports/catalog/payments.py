@@ -127,7 +127,6 @@ def split_customers(request: ReportRequest) -> PaymentSplit:
                         station=(station.id, station.code, station.name))
 
 
-
 def payments_table(report: PaymentSplit) -> ReportTable:
     drill = report.station is not None
     columns = [Column("Code", 10), Column("Customer" if drill else "Station", 20), Column("Currency", 8),

@@ -161,7 +161,6 @@ def _management_transactions(request: ReportRequest, numbers: Sequence[str]) -> 
     return found
 
 
-
 TRANSACTION_COLUMNS = [
     Column("Transaction", 12), Column("Receipt", 12), Column("Time", 17, "datetime"), Column("Customer", 16),
     Column("Meter", 12), Column("Account", 11), Column("Station", 11), Column("Operator", 9),
