@@ -31,8 +31,9 @@ def statement_text(statement, zone) -> str:
 class VendorStatementScreen(StronScreen):
     CSS_PATH = "../topup/topup.tcss"
     TITLE_TEXT = "Vendor Statement"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("f7", "export('xlsx')", "Excel"),
-                Binding("f8", "export('pdf')", "PDF")]
+    BINDINGS = [Binding("escape", "back", "Back", id="back"),
+                Binding("f7", "export('xlsx')", "Excel", id="vendor-statement.export-xlsx"),
+                Binding("f8", "export('pdf')", "PDF", id="vendor-statement.export-pdf")]
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="topup-main"):

@@ -31,7 +31,8 @@ def float_text(view) -> str:
 class VendorFloatScreen(StronScreen):
     CSS_PATH = "../topup/topup.tcss"
     TITLE_TEXT = "Vendor Floats"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("f7", "switch", "Deposit/Adjust/Set up")]
+    BINDINGS = [Binding("escape", "back", "Back", id="back"),
+                Binding("f7", "switch", "Deposit/Adjust/Set up", id="vendor-float.switch")]
     MODES = ("deposit", "adjustment", "setup")
     LABELS = {
         "deposit": ("Deposit amount", "Reason (Enter records)"),

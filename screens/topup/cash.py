@@ -48,7 +48,7 @@ class ShiftScreen(StronScreen):
 
     CSS_PATH = "topup.tcss"
     TITLE_TEXT = "My Shift"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("f5", "reload", "Refresh")]
+    BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("f5", "reload", "Refresh", id="shift.reload")]
 
     def __init__(self):
         super().__init__()
@@ -180,8 +180,10 @@ class ShiftSignOffScreen(StronScreen):
 
     CSS_PATH = "topup.tcss"
     TITLE_TEXT = "Shift Sign-off"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("f5", "reload", "Refresh"),
-                Binding("f7", "export('xlsx')", "Excel"), Binding("f8", "export('pdf')", "PDF")]
+    BINDINGS = [Binding("escape", "back", "Back", id="back"),
+                Binding("f5", "reload", "Refresh", id="shift-sign-off.reload"),
+                Binding("f7", "export('xlsx')", "Excel", id="shift-sign-off.export-xlsx"),
+                Binding("f8", "export('pdf')", "PDF", id="shift-sign-off.export-pdf")]
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="topup-main"):
@@ -299,7 +301,7 @@ class ReversalScreen(StronScreen):
 
     CSS_PATH = "topup.tcss"
     TITLE_TEXT = "Reverse a Sale"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("f9", "new", "New reversal")]
+    BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("f9", "new", "New reversal", id="reversal.new")]
 
     def __init__(self):
         super().__init__()
