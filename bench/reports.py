@@ -260,7 +260,10 @@ def run_benchmark(ctx: AppContext, meters: int, receipts: int, show_plans: bool)
     if show_plans:
         from stron_tui.db.queries import keyset_page
         from stron_tui.db.models import Meter
-        from stron_tui.services.reports import core
+        from stron_tui.services.reports.catalog import non_vending
+        from stron_tui.services.reports.catalog.districts import district_query
+        from stron_tui.services.reports.catalog.monthly import monthly_query
+        from stron_tui.services.reports.catalog.receipts import receipt_query
 
         zone = ctx.settings.zone
         with ctx.db.read_session() as session:
@@ -268,24 +271,24 @@ def run_benchmark(ctx: AppContext, meters: int, receipts: int, show_plans: bool)
             scope_station = resolve(session, actor, station_month)
             scope_customer = resolve(session, actor, ReportFilters(customer="C7"))
             scope_silent = resolve(session, actor, silent)
-        page = lambda scope: keyset_page(core.receipt_query(scope, zone), [Vend.created_at, Vend.id], after=None,
+        page = lambda scope: keyset_page(receipt_query(scope, zone), [Vend.created_at, Vend.id], after=None,
                                          limit=50, descending=True, key_of=None)[0]
         explain(ctx, "receipts: first page, no filter", page(scope_all))
         explain(ctx, "receipts: first page, station + 30 days", page(scope_station))
-        explain(ctx, "monthly summary (daily totals)", core.monthly_query(scope_all))
-        explain(ctx, "monthly summary, one customer (vends via ix_vends_customer)", core.monthly_query(scope_customer))
-        explain(ctx, "district report (daily totals)", core.district_query(scope_all))
-        silent_walk = core.silent_meter_window_query(scope_silent, silent.date_from, silent.date_to,
-                                                     today=date.today(), after=None, window=core.SILENT_WINDOW)
-        explain(ctx, f"non-vending meters: first page, tried on the next {core.SILENT_WINDOW:,} meters by number",
-                core.silent_meter_details(keyset_page(silent_walk, [Meter.meter_number], after=None, limit=50,
+        explain(ctx, "monthly summary (daily totals)", monthly_query(scope_all))
+        explain(ctx, "monthly summary, one customer (vends via ix_vends_customer)", monthly_query(scope_customer))
+        explain(ctx, "district report (daily totals)", district_query(scope_all))
+        silent_walk = non_vending.silent_meter_window_query(scope_silent, silent.date_from, silent.date_to,
+                                                            today=date.today(), after=None, window=non_vending.SILENT_WINDOW)
+        explain(ctx, f"non-vending meters: first page, tried on the next {non_vending.SILENT_WINDOW:,} meters by number",
+                non_vending.silent_meter_details(keyset_page(silent_walk, [Meter.meter_number], after=None, limit=50,
                                                       key_of=None)[0]))
-        silent_keys = core.silent_meter_query(scope_silent, silent.date_from, silent.date_to, today=date.today())
+        silent_keys = non_vending.silent_meter_query(scope_silent, silent.date_from, silent.date_to, today=date.today())
         explain(ctx, "non-vending meters: first page from the silent rows (when the window held less than a page)",
-                core.silent_meter_details(keyset_page(silent_keys, [Meter.meter_number], after=None, limit=50,
+                non_vending.silent_meter_details(keyset_page(silent_keys, [Meter.meter_number], after=None, limit=50,
                                                       key_of=None)[0]))
         explain(ctx, "non-vending meters: count",
-                core.silent_meter_count_query(scope_silent, silent.date_from, silent.date_to,
+                non_vending.silent_meter_count_query(scope_silent, silent.date_from, silent.date_to,
                                               today=date.today()))
     return results
 

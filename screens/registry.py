@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stron_tui.services.management_kinds import KINDS
+from stron_tui.services.reports.registry import REPORTS
+
 
 @dataclass(frozen=True)
 class ScreenEntry:
@@ -54,43 +57,17 @@ ENTRIES: tuple[ScreenEntry, ...] = (
     ScreenEntry("basedata.keys", "basedata", "Supply Groups", "Vending keys the system holds (never shown)",
                 "basedata.keys.edit",
                 target="screens.basedata.supply_groups:SupplyGroupScreen"),
-    # Exception Handling
-    ScreenEntry("exceptions.clear_tamper", "exceptions", "Clear Tamper", "Token that clears a meter's tamper state",
-                "exceptions.clear_tamper", target="screens.exceptions.issue:ClearTamperScreen"),
-    ScreenEntry("exceptions.tamper_records", "exceptions", "Clear Tamper Record", "Past clear tamper tokens",
-                "exceptions.records", target="screens.exceptions.records:ClearTamperRecordScreen"),
-    ScreenEntry("exceptions.clear_credit", "exceptions", "Clear Credit", "Token that resets a meter's credit",
-                "exceptions.clear_credit", target="screens.exceptions.issue:ClearCreditScreen"),
-    ScreenEntry("exceptions.credit_records", "exceptions", "Clear Credit Record", "Past clear credit tokens",
-                "exceptions.records", target="screens.exceptions.records:ClearCreditRecordScreen"),
-    ScreenEntry("exceptions.power_limit", "exceptions", "Maximum Power Limit", "Set a meter's maximum power",
-                "exceptions.power_limit", target="screens.exceptions.issue:PowerLimitScreen"),
-    ScreenEntry("exceptions.phase_unbalance", "exceptions", "Phase Unbalance Limit",
-                "Set a three-phase meter's unbalance limit", "exceptions.phase_unbalance",
-                target="screens.exceptions.issue:PhaseUnbalanceScreen"),
-    ScreenEntry("exceptions.key_change", "exceptions", "Key Change", "Key change tokens on demand",
-                "exceptions.key_change", target="screens.exceptions.issue:KeyChangeScreen"),
-    # Reports
-    ScreenEntry("reports.receipts", "reports", "Receipt Report", "Every sale with its token", "reports.view",
-                target="screens.reports.screens:ReceiptReportScreen"),
-    ScreenEntry("reports.monthly", "reports", "Monthly Summary Report", "Paid, VAT, excise, units per month",
-                "reports.view",
-                target="screens.reports.screens:MonthlySummaryScreen"),
-    ScreenEntry("reports.payments", "reports", "Customer Payment Report", "Charges per station and payment type",
-                "reports.view",
-                target="screens.reports.screens:CustomerPaymentScreen"),
-    ScreenEntry("reports.transactions", "reports", "Transaction Number Report", "Look up transaction numbers",
-                "reports.view",
-                target="screens.reports.screens:TransactionReportScreen"),
-    ScreenEntry("reports.districts", "reports", "District Report", "Charges and revenue per district",
-                "reports.view",
-                target="screens.reports.screens:DistrictReportScreen"),
-    ScreenEntry("reports.non_vending", "reports", "Non-Vending Meter Report", "Meters with no sale in a period",
-                "reports.view",
-                target="screens.reports.screens:NonVendingMeterScreen"),
-    ScreenEntry("reports.cashup", "reports", "Cash-up Report", "Balance a cash drawer at the end of a shift",
-                "reports.view",
-                target="screens.reports.screens:CashupScreen"),
+    # Exception Handling: each management token kind, then its records when it keeps them
+    *(entry for kind in KINDS.values() for entry in (
+        ScreenEntry(kind.permission, "exceptions", kind.title, kind.description, kind.permission,
+                    target=f"screens.exceptions.issue:{kind.kind}"),
+        *((ScreenEntry(kind.record_key, "exceptions", kind.record_title, kind.record_description,
+                       "exceptions.records", target=f"screens.exceptions.records:{kind.kind}"),)
+          if kind.has_records else ()),
+    )),
+    # Reports: one entry per report in the service's registry, in its order
+    *(ScreenEntry(f"reports.{report.key}", "reports", report.title, report.description, "reports.view",
+                  target=f"screens.reports.screens:{report.key}") for report in REPORTS.values()),
     ScreenEntry("reports.shifts", "reports", "Shift Sign-off", "Closed shifts to sign off; shifts open too long",
                 "reports.shift_sign_off", target="screens.topup.cash:ShiftSignOffScreen"),
     ScreenEntry("reports.vendor_statement", "reports", "Vendor Statement",

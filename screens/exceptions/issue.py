@@ -18,17 +18,13 @@ from textual.widgets import Input, Static
 
 from screens.base import StronScreen
 from stron_tui.errors import StronError, ValidationError
+from stron_tui.services.management_kinds import KINDS
 from stron_tui.services.text import printable
 from widgets.fields import LabeledField, TextInput
 
-TITLES = {
-    "clear_tamper": "Clear Tamper",
-    "clear_credit": "Clear Credit",
-    "set_power_limit": "Maximum Power Limit",
-    "set_phase_unbalance": "Phase Unbalance Limit",
-    "key_change": "Key Change",
-}
-REASON_REQUIRED = ("clear_tamper", "clear_credit")
+# Enter on any of these moves on (the last one issues): every kind's own fields, then reason and password.
+NEXT_ON_ENTER = ", ".join(f"#{name}" for name in dict.fromkeys(
+    [field.name for kind in KINDS.values() for field in kind.fields] + ["reason", "pin"]))
 
 
 class ManagementTokenScreen(StronScreen):
@@ -46,26 +42,26 @@ class ManagementTokenScreen(StronScreen):
     def __init__(self, kind: str):
         super().__init__()
         self.kind = kind
+        self.token_kind = KINDS[kind]
         self.facts = None
         self.request_id = ""
-        self.TITLE_TEXT = TITLES[kind]
+        self.TITLE_TEXT = self.token_kind.title
 
     # Layout ----------------------------------------------------------------
 
     def field_names(self) -> list[str]:
         """The inputs in Enter order; the last one issues."""
-        own = {"clear_credit": ["register"], "set_power_limit": ["watts"], "set_phase_unbalance": ["watts"]}
-        return ["meter", *own.get(self.kind, []), "reason", "pin"]
+        return ["meter", *(field.name for field in self.token_kind.fields), "reason", "pin"]
 
     def compose_body(self) -> ComposeResult:
         labels = {
             "meter": "Meter number (Enter shows the meter)",
-            "register": "Register: empty = all; 0 electricity, 1 water, 2 gas",
-            "watts": "Limit in watts (W)",
-            "reason": "Reason (required)" if self.kind in REASON_REQUIRED else "Reason (optional)",
+            **{field.name: field.label for field in self.token_kind.fields},
+            "reason": "Reason (required)" if self.token_kind.reason_required else "Reason (optional)",
             "pin": "Your payment password (Enter issues)",
         }
-        lengths = {"meter": 20, "register": 2, "watts": 9, "reason": 200, "pin": 200}
+        lengths = {"meter": 20, **{field.name: field.max_length for field in self.token_kind.fields},
+                   "reason": 200, "pin": 200}
         with Horizontal(id="exc-main"):
             with Vertical(id="exc-left"):
                 for name in self.field_names():
@@ -156,7 +152,7 @@ class ManagementTokenScreen(StronScreen):
             self._say("")
             self.query_one("#facts", Static).update("Type the meter number and press Enter.")
 
-    @on(Input.Submitted, "#register, #watts, #reason, #pin")
+    @on(Input.Submitted, NEXT_ON_ENTER)
     def _next(self, event: Input.Submitted) -> None:
         names = self.field_names()
         current = names.index(event.input.id)
@@ -168,21 +164,10 @@ class ManagementTokenScreen(StronScreen):
     def _request(self):
         from stron_tui.services.management import ManagementRequest
 
-        register = watts = None
-        if self.kind == "clear_credit":
-            text = self.query_one("#register", Input).value.strip()
-            if text:
-                if not text.isdigit():
-                    raise ValidationError("A credit register is a number 0 to 7; leave it empty for all.",
-                                          field="register")
-                register = int(text)
-        if self.kind in ("set_power_limit", "set_phase_unbalance"):
-            text = self.query_one("#watts", Input).value.strip().replace(",", "").replace(" ", "")
-            if not text.isdigit():
-                raise ValidationError("Enter the limit in whole watts, for example 5000.", field="watts")
-            watts = int(text)
+        own = {field.name: field.parse(self.query_one(f"#{field.name}", Input).value)
+               for field in self.token_kind.fields}  # each kind's parsing, with its own message
         return ManagementRequest(meter_number=self.facts.meter_number, kind=self.kind, request_id=self.request_id,
-                                 reason=self.query_one("#reason", Input).value, register=register, watts=watts)
+                                 reason=self.query_one("#reason", Input).value, **own)
 
     def _confirm(self) -> None:
         from stron_tui.services.vending import new_request_id
@@ -279,3 +264,19 @@ class PhaseUnbalanceScreen(ManagementTokenScreen):
 class KeyChangeScreen(ManagementTokenScreen):
     def __init__(self):
         super().__init__("key_change")
+
+
+SCREENS: dict[str, type[ManagementTokenScreen]] = {
+    "clear_tamper": ClearTamperScreen, "clear_credit": ClearCreditScreen, "set_power_limit": PowerLimitScreen,
+    "set_phase_unbalance": PhaseUnbalanceScreen, "key_change": KeyChangeScreen,
+}
+
+
+def __getattr__(name: str):
+    """`screens.exceptions.issue:<kind>`, the target screens/registry.py gives each kind in KINDS."""
+    if name in SCREENS:
+        return SCREENS[name]
+    if name in KINDS:  # a kind without a class of its own: the plain screen for it
+        return type(f"ManagementTokenScreen_{name}", (ManagementTokenScreen,),
+                    {"__init__": lambda self: ManagementTokenScreen.__init__(self, name), "__module__": __name__})
+    raise AttributeError(name)

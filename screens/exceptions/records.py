@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from screens.base import StronScreen
 from stron_tui.errors import StronError
+from stron_tui.services.management_kinds import KINDS
 from tokencore import format_token
 from widgets.paged_table import PagedTable, TablePage
 
@@ -32,10 +33,10 @@ class TokenRecordScreen(StronScreen):
     TokenRecordScreen #records-message { height: auto; padding: 0 1; }
     """
 
-    def __init__(self, kind: str, title: str):
+    def __init__(self, kind: str):
         super().__init__()
         self.kind = kind
-        self.TITLE_TEXT = title
+        self.TITLE_TEXT = KINDS[kind].record_title
 
     def compose_body(self) -> ComposeResult:
         yield PagedTable(COLUMNS, self.fetch, placeholder="Meter number or customer ID", id="records-table")
@@ -106,9 +107,23 @@ class TokenRecordScreen(StronScreen):
 
 class ClearTamperRecordScreen(TokenRecordScreen):
     def __init__(self):
-        super().__init__("clear_tamper", "Clear Tamper Record")
+        super().__init__("clear_tamper")
 
 
 class ClearCreditRecordScreen(TokenRecordScreen):
     def __init__(self):
-        super().__init__("clear_credit", "Clear Credit Record")
+        super().__init__("clear_credit")
+
+
+SCREENS: dict[str, type[TokenRecordScreen]] = {"clear_tamper": ClearTamperRecordScreen,
+                                              "clear_credit": ClearCreditRecordScreen}
+
+
+def __getattr__(name: str):
+    """`screens.exceptions.records:<kind>`, the target screens/registry.py gives each kind with records."""
+    if name in SCREENS:
+        return SCREENS[name]
+    if name in KINDS and KINDS[name].has_records:
+        return type(f"TokenRecordScreen_{name}", (TokenRecordScreen,),
+                    {"__init__": lambda self: TokenRecordScreen.__init__(self, name), "__module__": __name__})
+    raise AttributeError(name)

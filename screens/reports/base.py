@@ -1,8 +1,10 @@
-"""What every report screen shares: the filter bar, a result table with totals, paging, export.
+"""One screen for every report in the service's registry: the filter bar, a table with totals, paging, export.
 
-A subclass names its filter fields and implements `load(filters, after)`
-(runs in a thread worker) returning a Result: the report as a ReportTable,
-the key of the next page if any, and a line of totals to show.
+`ReportScreen.REPORT` names a report (stron_tui.services.reports.REPORTS); its
+declaration gives the title, the filter fields, the paging, the table and the
+line of totals. A subclass only adds what one report does beyond that (a
+chart, a drill-down, a switch), overriding `load(filters, after)` (runs in a
+thread worker) or `show_extra`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from stron_tui.exports.files import ExportCancelled
 from stron_tui.exports.pdf import NUMERIC_KINDS, cell_text
 from stron_tui.services import reports
 from stron_tui.services.clock import utcnow
-from stron_tui.services.reports import ReportFilters, ReportTable
+from stron_tui.services.reports import Loaded, Report, ReportFilters, ReportTable
 from widgets.cells import plain_cell
 from widgets.report_filter import FilterField, ReportFilterBar
 
@@ -54,9 +56,21 @@ COMMON_FIELDS = {
 }
 
 
+def report_fields(report: Report, today: date) -> list[FilterField]:
+    """The filter bar a report declares, its period filled in when it has a default one."""
+    fields = []
+    for name in report.filters:
+        if name in ("date_from", "date_to"):
+            days = report.default_days[0 if name == "date_from" else 1] if report.default_days else None
+            label = report.date_from_label if name == "date_from" else "To"
+            fields.append(date_field(name, label, today - timedelta(days=days) if days is not None else None))
+        else:
+            fields.append(COMMON_FIELDS[name])
+    return fields
+
+
 class ReportScreen(StronScreen):
-    REPORT_KEY = ""  # the export name in stron_tui.services.reports.REPORTS
-    PAGED = False
+    REPORT = ""  # a key of stron_tui.services.reports.REPORTS
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("ctrl+r", "run", "Run", id="report.run"),
@@ -76,6 +90,10 @@ class ReportScreen(StronScreen):
 
     def __init__(self, **initial: str):
         super().__init__()
+        self.report: Report = reports.report_named(self.REPORT)
+        self.TITLE_TEXT = self.report.title
+        self.paged = self.report.paging == "keyset"
+        self.first_page: Loaded | None = None  # carries the totals to later pages
         self.initial = initial
         self.page_keys: list[Any] = [None]  # the `after` key of each page shown so far
         self.next_key: Any = None
@@ -86,12 +104,18 @@ class ReportScreen(StronScreen):
     # --- what a report says about itself -------------------------------------------
 
     def filter_fields(self) -> list[FilterField]:
-        return []
+        return report_fields(self.report, utcnow().astimezone(self.app.ctx.settings.zone).date())
 
     def load(self, filters: ReportFilters, after: Any) -> Result:
-        raise NotImplementedError
+        loaded = reports.run_report(self.app.ctx, self.app.actor, self.REPORT, filters, after=after,
+                                    carried=self.first_page, **self.export_options())
+        if after is None:
+            self.first_page = loaded
+        summary = self.report.summary(loaded) if self.report.summary else ""
+        return Result(self.report.table(loaded), loaded.next_key, summary, extra={"loaded": loaded})
 
     def export_options(self) -> dict:
+        """The report's own options (Report.options) as the screen holds them now."""
         return {}
 
     def extra_widgets(self) -> ComposeResult:
@@ -145,12 +169,12 @@ class ReportScreen(StronScreen):
         self._load(filters, None)
 
     def action_next_page(self) -> None:
-        if self.PAGED and self.next_key is not None and self.last_filters is not None:
+        if self.paged and self.next_key is not None and self.last_filters is not None:
             self.page_keys.append(self.next_key)
             self._load(self.last_filters, self.next_key)
 
     def action_previous_page(self) -> None:
-        if self.PAGED and len(self.page_keys) > 1 and self.last_filters is not None:
+        if self.paged and len(self.page_keys) > 1 and self.last_filters is not None:
             self.page_keys.pop()
             self._load(self.last_filters, self.page_keys[-1])
 
@@ -194,7 +218,7 @@ class ReportScreen(StronScreen):
         self.result_rows = rows
         page = len(self.page_keys)
         paging = ""
-        if self.PAGED:
+        if self.paged:
             paging = f"Page {page}" + (", PgDn for more" if self.next_key is not None else ", last page")
             paging += ", PgUp goes back. " if page > 1 else ". "
         filters = "; ".join(result.table.filters)
@@ -239,7 +263,7 @@ class ReportScreen(StronScreen):
             self.app.call_from_thread(self._progress, done, total)
 
         try:
-            result = reports.export_report(self.app.ctx, self.app.actor, self.REPORT_KEY, fmt, filters,
+            result = reports.export_report(self.app.ctx, self.app.actor, self.REPORT, fmt, filters,
                                            progress=progress, **self.export_options())
         except StronError as error:
             self.app.call_from_thread(self._export_done, f"! {error.message}")

@@ -1,73 +1,37 @@
-"""The seven report screens (each opened from screens/registry.py without arguments)."""
+"""The report screens, one per report in the service's registry (opened from screens/registry.py).
+
+A report whose screen needs nothing beyond its declaration gets the plain
+ReportScreen (see `__getattr__` below); the classes here add what a report
+does beyond that: a chart, a drill-down, a reprint, a switch.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from screens.reports.base import COMMON_FIELDS, ReportScreen, Result, date_field
-from stron_tui.money import money_text
+from screens.reports.base import ReportScreen, Result
 from stron_tui.services import reports
-from stron_tui.services.clock import utcnow
-from stron_tui.services.reports import ReportFilters, tables
+from stron_tui.services.reports import ReportFilters
 from widgets.bar_chart import BarChart
 from widgets.report_filter import FilterField
 
 
-def _fields(*names: str) -> list[FilterField]:
-    return [COMMON_FIELDS[name] for name in names]
-
-
-def _money_summary(totals) -> str:
-    parts = []
-    for t in totals:
-        paid = f" (paid {money_text(t.paid_amount, t.paid_currency)})" if t.paid_currency != t.currency else ""
-        units = ", ".join(f"{units:,} {unit} {utility}" for utility, unit, units in t.units_by_utility)
-        parts.append(f"{t.vend_count:,} sales: {money_text(t.gross_amount, t.currency)}{paid}, "
-                     f"VAT {money_text(t.vat_amount)}, excise {money_text(t.excise_amount)}, "
-                     f"net {money_text(t.net_amount)}; {units}")
-    return "Totals: " + " | ".join(parts) if parts else "Totals: no sales"
-
-
 class ReceiptReportScreen(ReportScreen):
-    TITLE_TEXT = "Receipt Report"
-    REPORT_KEY = "receipts"
-    PAGED = True
-
-    def filter_fields(self):
-        return [date_field("date_from", "From"), date_field("date_to", "To"),
-                *_fields("district", "station", "operator", "payment_type", "utility", "meter_number", "customer")]
-
-    def load(self, filters, after):
-        ctx, actor = self.app.ctx, self.app.actor
-        page = reports.receipts(ctx, actor, filters, after=after)
-        totals = reports.receipt_totals(ctx, actor, filters) if after is None else self._totals
-        self._totals = totals
-        table = tables.receipts_table(page.rows, totals, page.filters)
-        return Result(table, page.next_key, _money_summary(totals))
+    REPORT = "receipts"
 
 
 class MonthlySummaryScreen(ReportScreen):
-    TITLE_TEXT = "Monthly Summary Report"
-    REPORT_KEY = "monthly"
-
-    def filter_fields(self):
-        return [date_field("date_from", "From"), date_field("date_to", "To"),
-                *_fields("district", "station", "operator", "payment_type", "utility")]
+    REPORT = "monthly"
 
     def extra_widgets(self) -> ComposeResult:
         yield BarChart(id="revenue-chart", bar_width=36)
 
-    def load(self, filters, after):
-        summary = reports.monthly_summary(self.app.ctx, self.app.actor, filters)
-        return Result(tables.monthly_table(summary), extra={"summary": summary})
-
     def show_extra(self, result: Result) -> None:
-        summary = result.extra["summary"]
+        summary = result.extra["loaded"].result
         currencies = sorted({row.currency for row in summary.rows})
         currency = currencies[0] if currencies else ""
         per_month: dict[str, Decimal] = {}
@@ -80,8 +44,7 @@ class MonthlySummaryScreen(ReportScreen):
 
 
 class CustomerPaymentScreen(ReportScreen):
-    TITLE_TEXT = "Customer Payment Report"
-    REPORT_KEY = "payments"
+    REPORT = "payments"
     BINDINGS = ReportScreen.BINDINGS + [Binding("ctrl+o", "open_row", "Drill down", id="report.open-row"),
                                         Binding("backspace", "up", "Stations", show=False, id="report.up")]
 
@@ -90,18 +53,12 @@ class CustomerPaymentScreen(ReportScreen):
         self.station_id: int | None = None
         self.rows: list = []
 
-    def filter_fields(self):
-        return [date_field("date_from", "From"), date_field("date_to", "To"),
-                *_fields("district", "station", "operator", "payment_type", "utility")]
-
     def load(self, filters, after):
-        ctx, actor = self.app.ctx, self.app.actor
-        split = (reports.customer_payments(ctx, actor, filters, self.station_id) if self.station_id is not None
-                 else reports.station_payments(ctx, actor, filters))
-        self.rows = split.rows
-        hint = ("Enter on a customer lists their receipts; Backspace returns to the stations."
-                if self.station_id is not None else "Enter on a station lists its customers.")
-        return Result(tables.payments_table(split), summary=hint)
+        result = super().load(filters, after)
+        self.rows = result.extra["loaded"].rows
+        result.summary = ("Enter on a customer lists their receipts; Backspace returns to the stations."
+                          if self.station_id is not None else "Enter on a station lists its customers.")
+        return result
 
     def export_options(self) -> dict:
         return {"station_id": self.station_id}
@@ -134,8 +91,7 @@ class CustomerPaymentScreen(ReportScreen):
 
 
 class TransactionReportScreen(ReportScreen):
-    TITLE_TEXT = "Transaction Number Report"
-    REPORT_KEY = "transactions"
+    REPORT = "transactions"
     # F4, not Ctrl+P: Ctrl+P is the command palette everywhere.
     BINDINGS = ReportScreen.BINDINGS + [Binding("f4", "reprint", "Reprint", id="report.reprint")]
 
@@ -148,10 +104,9 @@ class TransactionReportScreen(ReportScreen):
         return ReportFilters()
 
     def load(self, filters, after):
-        lookup = reports.transactions(self.app.ctx, self.app.actor, self.numbers)
-        self.found = lookup.found
-        summary = f"{len(lookup.found)} found" + (f"; not found: {', '.join(lookup.missing)}" if lookup.missing else "")
-        return Result(tables.transactions_table(lookup), summary=summary)
+        result = super().load(filters, after)
+        self.found = result.extra["loaded"].rows
+        return result
 
     def export_options(self) -> dict:
         return {"numbers": self.numbers}
@@ -197,55 +152,19 @@ def _reprint_service():
     return reprint_receipt
 
 
-class DistrictReportScreen(ReportScreen):
-    TITLE_TEXT = "District Report"
-    REPORT_KEY = "districts"
-
-    def filter_fields(self):
-        return [date_field("date_from", "From"), date_field("date_to", "To"),
-                *_fields("district", "station", "operator", "utility")]
-
-    def load(self, filters, after):
-        return Result(tables.district_table(reports.district_report(self.app.ctx, self.app.actor, filters)))
-
-
-class NonVendingMeterScreen(ReportScreen):
-    TITLE_TEXT = "Non-Vending Meter Report"
-    REPORT_KEY = "non_vending"
-    PAGED = True
-
-    def filter_fields(self):
-        today = utcnow().astimezone(self.app.ctx.settings.zone).date()
-        return [date_field("date_from", "No sale from", today - timedelta(days=90)),
-                date_field("date_to", "To", today), *_fields("district", "station", "utility", "customer")]
-
-    def load(self, filters, after):
-        ctx, actor = self.app.ctx, self.app.actor
-        page = reports.silent_meters(ctx, actor, filters, after=after)
-        if after is None:
-            self._count = reports.silent_meter_count(ctx, actor, filters)
-        table = tables.silent_table(page.rows, self._count, page.filters)
-        return Result(table, page.next_key, f"{self._count:,} meters with no sale in the period")
-
-
 class CashupScreen(ReportScreen):
-    TITLE_TEXT = "Cash-up Report"
-    REPORT_KEY = "cashup"
+    REPORT = "cashup"
     BINDINGS = ReportScreen.BINDINGS + [Binding("ctrl+b", "toggle_days", "By day", id="report.toggle-days")]
 
     def __init__(self, **initial):
         super().__init__(**initial)
         self.by_day = True
 
-    def filter_fields(self):
-        today = utcnow().astimezone(self.app.ctx.settings.zone).date()
-        return [date_field("date_from", "From", today), date_field("date_to", "To", today),
-                *_fields("station", "operator", "district")]
-
     def load(self, filters, after):
-        report = reports.cashup(self.app.ctx, self.app.actor, filters, by_day=self.by_day)
+        result = super().load(filters, after)
         mode = "per operator and day" if self.by_day else "per operator over the whole period"
-        return Result(tables.cashup_table(report), summary=f"Shown {mode}; Ctrl+B switches.")
+        result.summary = f"Shown {mode}; Ctrl+B switches."
+        return result
 
     def export_options(self) -> dict:
         return {"by_day": self.by_day}
@@ -253,3 +172,25 @@ class CashupScreen(ReportScreen):
     def action_toggle_days(self) -> None:
         self.by_day = not self.by_day
         self.action_run()
+
+
+SCREENS: dict[str, type[ReportScreen]] = {
+    screen.REPORT: screen
+    for screen in (ReceiptReportScreen, MonthlySummaryScreen, CustomerPaymentScreen, TransactionReportScreen,
+                   CashupScreen)
+}
+
+
+def screen_for(key: str) -> type[ReportScreen]:
+    """The screen class of a report: its own class above, else the plain ReportScreen for it."""
+    if key in SCREENS:
+        return SCREENS[key]
+    report = reports.report_named(key)
+    return type(f"ReportScreen_{key}", (ReportScreen,), {"REPORT": report.key, "__module__": __name__})
+
+
+def __getattr__(name: str):
+    """`screens.reports.screens:<report key>`, the target screens/registry.py gives each report."""
+    if name in reports.REPORTS:
+        return screen_for(name)
+    raise AttributeError(name)

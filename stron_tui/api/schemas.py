@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from stron_tui.money import DEFAULT_MINOR_UNIT, money_text
+from stron_tui.services.management_kinds import KINDS, REGISTER, WATTS
 from stron_tui.services.receipts import Receipt
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{8,64}$"
@@ -230,16 +231,22 @@ class ClearTamperIn(Model):
 
 class ClearCreditIn(Model):
     reason: str = Field(min_length=1, max_length=200)
-    credit_register: int | None = Field(None, alias="register", ge=0, le=7,
-                                        description="one credit register (0 electricity to 7); omit for all")
+    credit_register: int | None = Field(None, alias="register", ge=REGISTER.minimum, le=REGISTER.maximum,
+                                        description=REGISTER.description)
 
 
 class ManagementIn(Model):
-    kind: Literal["clear_tamper", "clear_credit", "set_power_limit", "set_phase_unbalance", "key_change"]
+    # Any management token: `kind` is one of management_kinds.KINDS; give the fields that kind takes.
+    kind: Literal[tuple(KINDS)]  # type: ignore[valid-type]
     reason: str = Field("", max_length=200)
-    credit_register: int | None = Field(None, alias="register", ge=0, le=7,
+    credit_register: int | None = Field(None, alias="register", ge=REGISTER.minimum, le=REGISTER.maximum,
                                         description="clear_credit: one register; omit for all")
-    watts: int | None = Field(None, ge=1, le=18_201_624)
+    watts: int | None = Field(None, ge=WATTS.minimum, le=WATTS.maximum)
+
+    def kind_fields(self) -> dict:
+        """The values of the fields this kind takes (management_kinds.KINDS), by request attribute."""
+        given = {"register": self.credit_register, "watts": self.watts}
+        return {field.name: given[field.name] for field in KINDS[self.kind].fields}
 
 
 # ---------------------------------------------------------------- library records

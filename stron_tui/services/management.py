@@ -24,6 +24,7 @@ from stron_tui.exports.tables import Column as XColumn
 from stron_tui.exports.tables import write_xlsx
 from stron_tui.services.clock import local_text
 from stron_tui.services.context import AppContext
+from stron_tui.services.management_kinds import KINDS, RECORD_KINDS, token_kind
 from stron_tui.services.permissions import Actor
 from stron_tui.services.receipts import Receipt, build_management_receipt, management_receipt
 from stron_tui.services.reports.scope import visible_to
@@ -39,17 +40,6 @@ from stron_tui.services.vending import (
     load_sale_facts,
 )
 
-# kind -> (class 2 subclass, permission); key_change has no single subclass.
-KINDS = {
-    "clear_tamper": (5, "exceptions.clear_tamper"),
-    "clear_credit": (1, "exceptions.clear_credit"),
-    "set_power_limit": (0, "exceptions.power_limit"),
-    "set_phase_unbalance": (6, "exceptions.phase_unbalance"),
-    "key_change": (3, "exceptions.key_change"),
-}
-MAX_WATTS = 18_201_624  # the largest value a 16-bit STS amount field carries, in W
-
-
 @dataclass(frozen=True)
 class ManagementRequest:
     meter_number: str
@@ -59,26 +49,6 @@ class ManagementRequest:
     register: int | None = None  # clear credit: one register (credit subclass), None = all
     watts: int | None = None  # power limits
     send_token: bool = False  # also send the token to the customer's consented phone / mailbox
-
-
-def _field_for(request: ManagementRequest) -> tuple[int, int | None]:
-    """(16-bit field, register) for the token, validating the operator's input."""
-    if request.kind == "clear_tamper":
-        return 0, None
-    if request.kind == "clear_credit":
-        if request.register is None:
-            return tokencore.ALL_REGISTERS, None
-        if not 0 <= request.register <= 7:
-            raise ValidationError("A credit register is 0 (electricity) to 7; leave it empty for all.",
-                                  field="register")
-        return request.register, request.register
-    if request.kind in ("set_power_limit", "set_phase_unbalance"):
-        if request.watts is None or request.watts <= 0:
-            raise ValidationError("Enter the limit in watts (more than zero).", field="watts")
-        if request.watts > MAX_WATTS:
-            raise ValidationError(f"A power limit can be at most {MAX_WATTS} W.", field="watts")
-        return tokencore.encode_power(request.watts), None
-    raise ValidationError(f"Unknown management token {request.kind!r}.", field="kind")
 
 
 @dataclass(frozen=True)
@@ -97,7 +67,7 @@ class ManagementOrder:
 
     @property
     def permission(self) -> str:
-        return KINDS[self.request.kind][1]
+        return KINDS[self.request.kind].permission
 
     @property
     def request_id(self) -> str:
@@ -105,7 +75,7 @@ class ManagementOrder:
 
     @property
     def force_key_change(self) -> bool:
-        return self.request.kind == "key_change"
+        return KINDS[self.request.kind].key_changes_only
 
     def facts_options(self) -> dict:
         return {}
@@ -119,7 +89,7 @@ class ManagementOrder:
                                   "the token needs a station for its receipt.", field="meter")
 
     def tokens(self, state: tokens.KeyState, facts: SaleFacts, plan, now) -> IssuedTokens:
-        if self.request.kind == "key_change":
+        if KINDS[self.request.kind].key_changes_only:
             return IssuedTokens(" ".join(state.key_change_tokens), None, "")
         tid = tokens.next_tid(state, now)
         issued = tokencore.management_token(state.cipher, state.key_data, self.subclass, self.field_value, tid)
@@ -157,18 +127,13 @@ class ManagementOrder:
 
 
 def unsupported_reason(kind: str, meter_number: str, meter_type: str, utility: str) -> str | None:
-    """Why the meter can't take this kind of token (None when it can).
+    """Why the meter can't take this kind of token (None when it can): the kind's `refusal` in KINDS.
 
     Power limits are for electricity meters; a phase unbalance limit only
     for three-phase ones. Clear tamper, clear credit and key change tokens
     are understood by every STS meter.
     """
-    if kind == "set_power_limit" and utility != "electricity":
-        return f"Meter {meter_number} is a {utility} meter; power limits are for electricity meters."
-    if kind == "set_phase_unbalance" and (utility != "electricity" or "three" not in meter_type.lower()):
-        return (f"Meter {meter_number} is {meter_type.replace('-', ' ')}; phase unbalance limits are "
-                "for three-phase electricity meters only.")
-    return None
+    return token_kind(kind).refusal(meter_number, meter_type, utility)
 
 
 def issue(ctx: AppContext, actor: Actor, request: ManagementRequest, *,
@@ -178,24 +143,21 @@ def issue(ctx: AppContext, actor: Actor, request: ManagementRequest, *,
     Operators confirm with their payment password, as for a sale (wrong ones
     count toward the lockout); API accounts authenticate with their key instead.
     """
-    if request.kind not in KINDS:
-        raise ValidationError(f"Unknown management token {request.kind!r}.", field="kind")
-    subclass, permission = KINDS[request.kind]
-    actor.require(permission)
+    kind = token_kind(request.kind)
+    actor.require(kind.permission)
     check_request_id(request.request_id, "token")
     number = _validate_meter_number(request.meter_number)
     reason = clean(request.reason)[:200]  # control characters never reach a screen or a printer
-    if request.kind in ("clear_tamper", "clear_credit") and not reason:
+    if kind.reason_required and not reason:
         raise ValidationError("Give the reason for this token (it goes on the record).", field="reason")
-    field_value, register = (None, None) if request.kind == "key_change" else _field_for(request)
+    field_value, register = kind.field_value(request)
     if actor.api_account_id is None:
         auth.confirm_payment(ctx, actor, payment_password or "")
-    return issue_token(ctx, actor, ManagementOrder(request, number, subclass, field_value, register, reason))
+    return issue_token(ctx, actor, ManagementOrder(request, number, kind.subclass, field_value, register, reason))
 
 
 # Looking a meter up and the clear tamper / clear credit records ------------------------------------------
 
-RECORD_KINDS = ("clear_tamper", "clear_credit")
 RECORDS_PAGE = 50
 
 
@@ -282,8 +244,7 @@ def _record(row, zone) -> TokenRecord:
     tokens_text = " ".join(t for t in (token_row.key_change_tokens, token_row.token) if t)
     return TokenRecord(token_row.id, token_row.receipt_number, customer_code or "", token_row.meter_number,
                        operator, tokens_text, local_text(token_row.created_at, zone), token_row.reason,
-                       "" if token_row.kind != "clear_credit" else
-                       ("all registers" if token_row.register is None else f"register {token_row.register}"))
+                       KINDS[token_row.kind].record_detail(token_row))
 
 
 def records(ctx: AppContext, actor: Actor, kind: str, text: str = "", *, after: int | None = None,
@@ -334,7 +295,7 @@ def export_records(ctx: AppContext, actor: Actor, kind: str, text: str = "") -> 
     """The records matching the search, newest first, to an Excel file in the operator's export directory."""
     actor.require("exceptions.records")
     query = _records_query(actor, kind, text).order_by(ManagementToken.id.desc())
-    title = "Clear Tamper Record" if kind == "clear_tamper" else "Clear Credit Record"
+    title = KINDS[kind].record_title
     path = export_path(ctx.settings, title.lower().replace(" ", "-"), "xlsx", user_id=actor.user_id)
     zone = ctx.settings.zone
     with ctx.db.read_session() as session:

@@ -32,19 +32,11 @@ from stron_tui.money import in_minor_unit
 from stron_tui.services import audit
 from stron_tui.services.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
+from stron_tui.services.management_kinds import KINDS
 from stron_tui.services import live_rights
 from stron_tui.services.permissions import Actor
 from stron_tui.services.reports.scope import visible_to
 from stron_tui.services.revenue import block_lines_of
-
-MANAGEMENT_TITLES = {
-    "clear_tamper": "CLEAR TAMPER",
-    "clear_credit": "CLEAR CREDIT",
-    "set_power_limit": "MAXIMUM POWER LIMIT",
-    "set_phase_unbalance": "PHASE UNBALANCE LIMIT",
-    "key_change": "KEY CHANGE",
-}
-
 
 @dataclass(frozen=True)
 class Receipt:
@@ -201,9 +193,11 @@ def build_management_receipt(ctx: AppContext, row, *, station, customer_code: st
                              account_number: str, operator: str) -> Receipt:
     """A management token's receipt from its columns (a ManagementToken or a row with the same names)."""
     tokens = row.token.split()
+    kind = KINDS.get(row.kind)  # a kind no longer offered still prints from its record
+    key_changes_only = kind is not None and kind.key_changes_only
     return Receipt(
         kind=row.kind,
-        title=MANAGEMENT_TITLES.get(row.kind, row.kind.replace("_", " ").upper()),
+        title=kind.receipt_title if kind else row.kind.replace("_", " ").upper(),
         utility_name=ctx.settings.utility_name,
         station_code=station.code,
         station_name=station.name,
@@ -216,24 +210,14 @@ def build_management_receipt(ctx: AppContext, row, *, station, customer_code: st
         customer_name=customer_name,
         account_number=account_number,
         meter_number=row.meter_number,
-        token=tokens[-1] if row.kind != "key_change" else "",
+        token=tokens[-1] if not key_changes_only else "",
         key_change_tokens=tuple(t for t in row.key_change_tokens.split() if t)
-        + (tuple(tokens) if row.kind == "key_change" else ()),
-        detail=_management_detail(row),
+        + (tuple(tokens) if key_changes_only else ()),
+        detail=kind.receipt_detail(row) if kind else "",
         reason=row.reason,
         tid=row.tid,
         receipt_width=station.receipt_width,
     )
-
-
-def _management_detail(row) -> str:
-    if row.kind == "clear_credit":
-        return "All credit registers" if row.register is None else f"Credit register {row.register}"
-    if row.kind in ("set_power_limit", "set_phase_unbalance") and row.field_value is not None:
-        from tokencore import decode_power
-
-        return f"Limit {decode_power(row.field_value)} W"
-    return ""
 
 
 def find_receipt(ctx: AppContext, session: Session, actor: Actor, number: str) -> Receipt:

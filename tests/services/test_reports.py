@@ -47,9 +47,10 @@ from stron_tui.db.models import (
 )
 from stron_tui.errors import PermissionDenied, ValidationError
 from stron_tui.services import auth, reports, users
-from stron_tui.services.reports import tables
 from stron_tui.services.clock import local_date, utcnow
-from stron_tui.services.reports import ReportFilters, core
+from stron_tui.services.reports import ReportFilters
+from stron_tui.services.reports.catalog import non_vending
+from stron_tui.services.reports.catalog.receipts import RECEIPT_COLUMNS, receipt_totals_values
 from stron_tui.services.text import fold
 
 
@@ -248,8 +249,8 @@ def test_receipt_totals_per_currency_pair(sales):
 
 def test_receipt_total_rows_line_up_with_their_columns_and_keep_units_apart(sales):
     totals = reports.receipt_totals(sales.ctx, sales.admin, ReportFilters())
-    columns = [column.title for column in tables.RECEIPT_COLUMNS]
-    rows = tables.receipt_totals_values(totals)
+    columns = [column.title for column in RECEIPT_COLUMNS]
+    rows = receipt_totals_values(totals)
     assert all(len(row) == len(columns) for row in rows)
     by_label = {row[0]: dict(zip(columns, row)) for row in rows}
     usd = by_label["Total: 5 sales"]
@@ -410,7 +411,7 @@ def test_district_report(sales):
 )
 @pytest.mark.parametrize("window", [1, 3, 2000])  # pages from the silent range, mixed, from the walk by number
 def test_non_vending_meters_are_exactly_the_silent_ones(sales, day_from, day_to, silent, window, monkeypatch):
-    monkeypatch.setattr(core, "SILENT_WINDOW", window)
+    monkeypatch.setattr(non_vending, "SILENT_WINDOW", window)
     filters = ReportFilters(date_from=day_from, date_to=day_to)
     numbers, after = [], None
     while True:
@@ -566,7 +567,11 @@ def test_report_queries_compile_for_sql_server():
     from sqlalchemy.dialects import mssql
 
     from stron_tui.db.queries import keyset_page
-    from stron_tui.services.reports import core
+    from stron_tui.services.reports.catalog.districts import district_query
+    from stron_tui.services.reports.catalog.monthly import monthly_query
+    from stron_tui.services.reports.catalog.non_vending import (silent_meter_count_query, silent_meter_details,
+                                                                silent_meter_query)
+    from stron_tui.services.reports.catalog.receipts import receipt_query
     from stron_tui.services.reports.scope import Scope
 
     dialect = mssql.dialect(deprecate_large_types=True)
@@ -574,25 +579,25 @@ def test_report_queries_compile_for_sql_server():
     dialect._supports_offset_fetch = True
     zone = datetime.now().astimezone().tzinfo
     scope = Scope(date_from=date(2024, 1, 1), date_to=date(2024, 3, 31), station_id=1, payment_type="cash")
-    receipts_query, _ = keyset_page(core.receipt_query(scope, zone), [Vend.created_at, Vend.id],
+    receipts_query, _ = keyset_page(receipt_query(scope, zone), [Vend.created_at, Vend.id],
                                     after=(_utc(2024, 3, 1), 10), limit=50, descending=True, key_of=None)
     sql = str(receipts_query.compile(dialect=dialect))
     assert "TOP" in sql or "FETCH" in sql
     assert "ORDER BY vends.created_at DESC, vends.id DESC" in sql
-    monthly = str(core.monthly_query(scope).compile(dialect=dialect))
+    monthly = str(monthly_query(scope).compile(dialect=dialect))
     assert "DATEPART(year, vend_daily_totals.business_date)" in monthly
     assert "GROUP BY DATEPART(year" in monthly
-    by_customer = str(core.monthly_query(Scope(customer_id=3)).compile(dialect=dialect))
+    by_customer = str(monthly_query(Scope(customer_id=3)).compile(dialect=dialect))
     assert "FROM vends" in by_customer
-    district = str(core.district_query(scope).compile(dialect=dialect))
+    district = str(district_query(scope).compile(dialect=dialect))
     assert "CASE WHEN" in district
-    silent, _ = keyset_page(core.silent_meter_query(scope, date(2024, 1, 1), date(2024, 3, 31)),
+    silent, _ = keyset_page(silent_meter_query(scope, date(2024, 1, 1), date(2024, 3, 31)),
                             [Meter.meter_number], after=("0100",), limit=50, key_of=None)
-    silent_sql = str(core.silent_meter_details(silent).compile(dialect=dialect))
+    silent_sql = str(silent_meter_details(silent).compile(dialect=dialect))
     assert silent_sql.startswith("WITH silent AS \n(SELECT") and "MATERIALIZED" not in silent_sql
     assert "meter_vend_activity.last_business_date IS NULL UNION ALL" in silent_sql
     assert "TOP" in silent_sql or "FETCH" in silent_sql
-    count_sql = str(core.silent_meter_count_query(scope, date(2024, 1, 1), date(2024, 3, 31)).compile(dialect=dialect))
+    count_sql = str(silent_meter_count_query(scope, date(2024, 1, 1), date(2024, 3, 31)).compile(dialect=dialect))
     assert "count(*)" in count_sql and "NOT (EXISTS (SELECT" in count_sql
 
 
@@ -617,7 +622,7 @@ def test_receipt_export_to_excel_holds_the_screen_rows_and_totals(sales, test_se
     assert progress[-1] == (6, 6)
     rows = _sheet_rows(result.path)
     assert rows[0][0] == "Receipt Report" and rows[2][0] == "Period: 2024-01-01 to 2024-03-31"
-    header = rows.index(tuple(c.title for c in reports.tables.RECEIPT_COLUMNS))
+    header = rows.index(tuple(c.title for c in RECEIPT_COLUMNS))
     data = rows[header + 1:header + 7]
     screen = reports.receipts(sales.ctx, sales.admin, ReportFilters()).rows
     assert [r[2] for r in data] == [r.transaction_number for r in screen]

@@ -206,13 +206,13 @@ def test_report_export_of_a_partner_holds_only_its_own(ctx, admin, scoped):
 def test_a_partners_report_reads_its_own_sales_through_their_index(ctx, admin, scoped):
     from sqlalchemy import text
 
-    from stron_tui.services.reports import core
+    from stron_tui.services.reports.catalog.monthly import monthly_query
     from stron_tui.services.reports.scope import resolve
 
     if ctx.db.backend != "sqlite":
         pytest.skip("the plan is checked on SQLite; PostgreSQL chooses by table statistics")
     with ctx.db.read_session() as session:
         scope = resolve(session, scoped.partner_a, ReportFilters())
-        query = core.monthly_query(scope).compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        query = monthly_query(scope).compile(session.get_bind(), compile_kwargs={"literal_binds": True})
         plan = " ".join(str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {query}")))
     assert "ix_vends_api_account_date" in plan, plan

@@ -1,13 +1,16 @@
-"""The six reports and the cash-up as paged JSON, with the filters of the report screens.
+"""Every report in the service's registry as paged JSON, with the filters of the report screens.
 
-The receipt and non-vending meter reports page in the database (keyset);
-the others are already summed to a few rows per period, district or station
-and are paged by position over the service's result.
+One route per report, /reports/<slug>, built from its declaration
+(stron_tui/services/reports/registry.py): keyset reports (receipts,
+non-vending meters) page in the database; the others are already summed to a
+few rows per period, district or station and are paged by position over the
+service's result; a look-up (transaction numbers) is one answer.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
@@ -15,7 +18,7 @@ from stron_tui.api.cursors import Cursors
 from stron_tui.api.deps import ApiActor, Ctx, Pager
 from stron_tui.api.schemas import ReportPage, plain
 from stron_tui.services import reports
-from stron_tui.services.reports import ReportFilters, parse_date
+from stron_tui.services.reports import Option, Report, ReportFilters, parse_date
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -49,101 +52,70 @@ def _positional(name: str, cursors: Cursors, rows: list, limit: int, cursor: str
     return rows[start:end], cursors.encode(name, end if end < len(rows) else None)
 
 
-@router.get("/receipts", response_model=ReportPage, summary="Receipt Report: single sales, newest first")
-def receipt_report(ctx: Ctx, actor: ApiActor, cursors: Pager, filters: Filters, limit: Limit = 50,
-                   cursor: Cursor = None):
-    page = reports.receipts(ctx, actor, filters, after=cursors.decode("receipts", cursor), limit=limit)
-    totals = None if cursor else [plain(t) for t in reports.receipt_totals(ctx, actor, filters)]
-    items = []
-    for row in page.rows:
+def _query_parameter(option: Option) -> inspect.Parameter:
+    """A report option as a query parameter with its bounds."""
+    kind = option.kind if option.required or option.default is not None else option.kind | None
+    bounds = {key: value for key, value in (("ge", option.minimum), ("le", option.maximum),
+                                            ("min_length", option.min_length), ("max_length", option.max_length))
+              if value is not None}
+    if option.description:
+        bounds["description"] = option.description
+    annotation = Annotated[kind, Query(**bounds)] if bounds else kind
+    default = inspect.Parameter.empty if option.required else option.default
+    return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
+def _cursor_kind(report: Report, options: dict[str, Any]) -> str:
+    """A position cursor belongs to the report and its options (a drill-down's pages are its own)."""
+    parts = [report.cursor_kind]
+    for option in report.options:
+        value = options[option.name]
+        parts.append("" if value is None else str(int(value)) if isinstance(value, bool) else str(value))
+    return ":".join(parts)
+
+
+def _report_route(report: Report):
+    def plain_item(row, shape) -> dict:
         values = plain(row)
-        values["token_grouped"] = row.token
-        values["token"] = row.token.replace(" ", "")
-        items.append(values)
-    return ReportPage(report="receipts", filters=list(page.filters), items=items, totals=totals,
-                      next_cursor=cursors.encode("receipts", page.next_key))
+        return shape(row, values) if shape else values
+
+    def endpoint(*, ctx, actor, cursors: Cursors | None = None, filters: ReportFilters | None = None,
+                 limit: int = 50, cursor: str | None = None, **given) -> ReportPage:
+        options = {option.name: option.parse(given[option.name]) if option.parse else given[option.name]
+                   for option in report.options}
+        if report.paging == "keyset":
+            loaded = reports.run_report(ctx, actor, report.key, filters,
+                                        after=cursors.decode(report.cursor_kind, cursor), limit=limit, **options)
+            rows, next_cursor = loaded.rows, cursors.encode(report.cursor_kind, loaded.next_key)
+        elif report.paging == "position":
+            loaded = reports.run_report(ctx, actor, report.key, filters, **options)
+            rows, next_cursor = _positional(_cursor_kind(report, options), cursors, loaded.rows, limit, cursor)
+        else:
+            loaded = reports.run_report(ctx, actor, report.key, filters, **options)
+            rows, next_cursor = loaded.rows, None
+        totals = None
+        if not cursor and loaded.totals is not None:
+            totals = [plain_item(t, report.api_total) for t in loaded.totals]
+        return ReportPage(report=report.slug, filters=list(loaded.filters),
+                          items=[plain_item(row, report.api_item) for row in rows], totals=totals,
+                          next_cursor=next_cursor, extra=loaded.extra)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    parameters = [inspect.Parameter("ctx", keyword, annotation=Ctx),
+                  inspect.Parameter("actor", keyword, annotation=ApiActor)]
+    if report.paging != "none":
+        parameters.append(inspect.Parameter("cursors", keyword, annotation=Pager))
+    if report.filters:
+        parameters.append(inspect.Parameter("filters", keyword, annotation=Filters))
+    parameters += [_query_parameter(option) for option in report.options]
+    if report.paging != "none":
+        parameters += [inspect.Parameter("limit", keyword, default=50, annotation=Limit),
+                       inspect.Parameter("cursor", keyword, default=None, annotation=Cursor)]
+    endpoint.__signature__ = inspect.Signature(parameters, return_annotation=ReportPage)
+    endpoint.__name__ = report.api_name or f"{report.key}_report"
+    return endpoint
 
 
-@router.get("/monthly-summary", response_model=ReportPage, summary="Monthly Summary Report: per month and utility")
-def monthly_summary(ctx: Ctx, actor: ApiActor, cursors: Pager, filters: Filters, limit: Limit = 50,
-                    cursor: Cursor = None):
-    report = reports.monthly_summary(ctx, actor, filters)
-    rows, next_cursor = _positional("monthly", cursors, report.rows, limit, cursor)
-    return ReportPage(report="monthly-summary", filters=list(report.filters),
-                      items=[plain(r) | {"month_label": r.label} for r in rows],
-                      totals=None if cursor else [plain(t) for t in report.totals], next_cursor=next_cursor)
-
-
-def _split_rows(rows) -> list[dict]:
-    out = []
-    for row in rows:
-        values = plain(row)
-        values["by_type"] = [{"payment_type": code, "vend_count": count, "amount": str(amount)}
-                             for code, count, amount in row.by_type]
-        out.append(values)
-    return out
-
-
-@router.get("/customer-payments", response_model=ReportPage,
-            summary="Customer Payment Report: per sales station split by payment type; with station_id, "
-                    "that station's customers")
-def customer_payments(ctx: Ctx, actor: ApiActor, cursors: Pager, filters: Filters,
-                      station_id: Annotated[int | None, Query(ge=1, le=2**31 - 1,
-                                                              description="drill down to one station")] = None,
-                      limit: Limit = 50, cursor: Cursor = None):
-    if station_id is None:
-        report = reports.station_payments(ctx, actor, filters)
-    else:
-        report = reports.customer_payments(ctx, actor, filters, station_id)
-    rows, next_cursor = _positional(f"payments:{station_id or ''}", cursors, report.rows, limit, cursor)
-    return ReportPage(report="customer-payments", filters=list(report.filters), items=_split_rows(rows),
-                      totals=None if cursor else _split_rows(report.totals), next_cursor=next_cursor,
-                      extra={"payment_types": [{"code": c, "name": n} for c, n in report.payment_types]})
-
-
-@router.get("/transactions", response_model=ReportPage,
-            summary="Transaction Number Report: the sales behind transaction numbers")
-def transaction_report(ctx: Ctx, actor: ApiActor,
-                       numbers: Annotated[str, Query(min_length=1, max_length=20_000,
-                                                     description="transaction numbers separated by commas, "
-                                                                 "semicolons or spaces")]):
-    lookup = reports.transactions(ctx, actor, reports.split_numbers(numbers))
-    items = []
-    for row in lookup.found:
-        values = plain(row)
-        values["token_grouped"] = row.token
-        values["token"] = row.token.replace(" ", "")
-        values["key_change_tokens"] = row.key_change_tokens.split()
-        items.append(values)
-    return ReportPage(report="transactions", filters=[], items=items, extra={"missing": lookup.missing})
-
-
-@router.get("/districts", response_model=ReportPage,
-            summary="District Report: per district and station, cash, cheque, e-card, other, total")
-def district_report(ctx: Ctx, actor: ApiActor, cursors: Pager, filters: Filters, limit: Limit = 50,
-                    cursor: Cursor = None):
-    report = reports.district_report(ctx, actor, filters)
-    rows, next_cursor = _positional("districts", cursors, report.rows, limit, cursor)
-    return ReportPage(report="districts", filters=list(report.filters), items=[plain(r) for r in rows],
-                      totals=None if cursor else [plain(t) for t in report.totals], next_cursor=next_cursor)
-
-
-@router.get("/non-vending-meters", response_model=ReportPage,
-            summary="Non-Vending Meter Report: meters with no sale in the period (date_from is required)")
-def non_vending_meters(ctx: Ctx, actor: ApiActor, cursors: Pager, filters: Filters, limit: Limit = 50,
-                       cursor: Cursor = None):
-    page = reports.silent_meters(ctx, actor, filters, after=cursors.decode("silent", cursor), limit=limit)
-    extra = None if cursor else {"count": reports.silent_meter_count(ctx, actor, filters)}
-    return ReportPage(report="non-vending-meters", filters=list(page.filters), items=[plain(r) for r in page.rows],
-                      next_cursor=cursors.encode("silent", page.next_key), extra=extra)
-
-
-@router.get("/cashup", response_model=ReportPage,
-            summary="Cash-up Report: per operator (and day) sales by payment type, reprints and tokens")
-def cashup_report(ctx: Ctx, actor: ApiActor, cursors: Pager, filters: Filters, by_day: bool = True,
-                  limit: Limit = 50, cursor: Cursor = None):
-    report = reports.cashup(ctx, actor, filters, by_day=by_day)
-    rows, next_cursor = _positional(f"cashup:{int(by_day)}", cursors, report.lines, limit, cursor)
-    return ReportPage(report="cashup", filters=list(report.filters), items=[plain(r) for r in rows],
-                      totals=None if cursor else [plain(t) for t in report.totals], next_cursor=next_cursor)
-
+for _report in reports.REPORTS.values():
+    router.add_api_route(f"/{_report.slug}", _report_route(_report), methods=["GET"], response_model=ReportPage,
+                         summary=_report.api_summary)

@@ -84,8 +84,7 @@ def clear_credit(ctx: Ctx, actor: ApiActor, meter_number: MeterNumber, body: Cle
                      "unbalance limit, key change")
 def management_token(ctx: Ctx, actor: ApiActor, meter_number: MeterNumber, body: ManagementIn,
                      idempotency_key: IdempotencyKey):
-    return _issue(ctx, actor, meter_number, body.kind, idempotency_key, reason=body.reason,
-                  register=body.credit_register, watts=body.watts)
+    return _issue(ctx, actor, meter_number, body.kind, idempotency_key, reason=body.reason, **body.kind_fields())
 
 
 @router.get("/receipts/{number}", response_model=ReceiptOut,

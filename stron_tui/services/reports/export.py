@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable
 
-from stron_tui.db.models import Vend
 from stron_tui.errors import ValidationError
 from stron_tui.exports.files import ExportCancelled, export_path
 from stron_tui.exports.pdf import write_pdf
@@ -22,20 +21,12 @@ from stron_tui.services import audit
 from stron_tui.services.clock import local_text, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
-from stron_tui.services.reports import core, tables
-from stron_tui.services.reports.scope import ReportFilters, resolve
+from stron_tui.services.reports import tables
+from stron_tui.services.reports.common import open_request
+from stron_tui.services.reports.registry import report_named
+from stron_tui.services.reports.scope import ReportFilters
 
 FORMATS = {"xlsx": "Excel", "pdf": "PDF", "csv": "CSV"}
-REPORTS = {
-    "receipts": "receipt-report",
-    "monthly": "monthly-summary",
-    "payments": "customer-payments",
-    "transactions": "transaction-numbers",
-    "districts": "district-report",
-    "non_vending": "non-vending-meters",
-    "cashup": "cash-up",
-}
-STREAM_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -86,54 +77,28 @@ def export_report(
     fmt: str,
     filters: ReportFilters = ReportFilters(),
     *,
-    numbers: Sequence[str] = (),
-    station_id: int | None = None,
-    by_day: bool = True,
     progress: Callable[[int, int | None], None] | None = None,
+    **options: Any,
 ) -> ExportResult:
-    """Write one report to a file; returns where it is and how many rows it holds."""
+    """Write one report (a key of registry.REPORTS) to a file; returns where it is and how many rows it holds.
+
+    `options` are the report's own (Report.options): numbers=, station_id=, by_day=.
+    """
     actor.require("reports.view")
     actor.require("reports.export")
     if fmt not in FORMATS:
         raise ValidationError(f"Export as one of {', '.join(FORMATS)}, not {fmt}.", field="format")
-    if report not in REPORTS:
-        raise ValidationError(f"There is no report named {report}.", field="report")
-    stem = REPORTS[report]
-    zone = ctx.settings.zone
-    if report in ("receipts", "non_vending"):
-        with ctx.db.read_session() as session:
-            scope = resolve(session, actor, filters)
-            if report == "receipts":
-                totals = core.sale_totals(session, scope, zone)
-                total = sum(t.vend_count for t in totals)
-                query = core.receipt_query(scope, zone).order_by(Vend.created_at.desc(), Vend.id.desc())
-                result = session.execute(query.execution_options(yield_per=STREAM_BATCH))
-                table = tables.ReportTable("Receipt Report", tables.RECEIPT_COLUMNS,
-                                           (tables.receipt_line(row, zone) for row in result),
-                                           tables.receipt_totals_values(totals), scope.descriptions)
-            else:
-                day_from, day_to, today = core._silent_period(ctx, filters)
-                keys = core.silent_meter_query(scope, day_from, day_to, today=today)
-                total = int(session.scalar(core.silent_meter_count_query(scope, day_from, day_to, today=today))
-                            or 0)
-                result = session.execute(core.silent_meter_details(keys).execution_options(yield_per=STREAM_BATCH))
-                table = tables.silent_table((core.silent_meter_row(row) for row in result), total,
-                                            scope.descriptions + (f"No sale from {day_from} to {day_to}",))
-            path, count = _write(ctx, actor, table, fmt, stem, total, progress)
-    else:
-        if report == "monthly":
-            table = tables.monthly_table(core.monthly_summary(ctx, actor, filters))
-        elif report == "payments":
-            split = (core.customer_payments(ctx, actor, filters, station_id) if station_id is not None
-                     else core.station_payments(ctx, actor, filters))
-            table = tables.payments_table(split)
-        elif report == "districts":
-            table = tables.district_table(core.district_report(ctx, actor, filters))
-        elif report == "cashup":
-            table = tables.cashup_table(core.cashup(ctx, actor, filters, by_day=by_day))
+    spec = report_named(report)
+    options = spec.with_defaults(options)
+    if spec.check is not None:
+        spec.check(ctx, filters, options)
+    with open_request(ctx, actor, filters if spec.filters else None, **options) as request:
+        if spec.export is not None:  # a big report streams while the session is open
+            table, total = spec.export(request)
         else:
-            table = tables.transactions_table(core.transactions(ctx, actor, numbers))
-        path, count = _write(ctx, actor, table, fmt, stem, len(table.rows), progress)
+            table = spec.table(spec.load(request))
+            total = len(table.rows)
+        path, count = _write(ctx, actor, table, fmt, spec.stem, total, progress)
     with ctx.db.session() as session:
         audit.record(session, actor, "report.export", entity="report", entity_id=report,
                      summary=f"exported {table.title} as {FORMATS[fmt]} ({count} rows) to {path.name}",

@@ -15,8 +15,8 @@ from sqlalchemy import case, extract, func, select
 from stron_tui.db.models import Account, DebtEntry, District, SalesStation, Tariff, Vend, VendBlock
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
-from stron_tui.services.reports.core import _Money, _start, _units, _vend_conditions
-from stron_tui.services.reports.scope import ReportFilters, resolve
+from stron_tui.services.reports.common import Money, open_request, round_units, vend_conditions
+from stron_tui.services.reports.scope import ReportFilters
 
 
 @dataclass(frozen=True)
@@ -39,19 +39,19 @@ class RevenueMonthRow:
 
 def revenue_by_month(ctx: AppContext, actor: Actor, filters: ReportFilters) -> list[RevenueMonthRow]:
     """The monthly summary's revenue columns: fixed charges, debt recovered, energy, free units and subsidy."""
-    with _start(ctx, actor) as session:
-        scope = resolve(session, actor, filters)
-        money = _Money(session)
+    with open_request(ctx, actor, filters) as request:
+        session, scope = request.session, request.scope
+        money = Money(session)
         year, month = extract("year", Vend.business_date), extract("month", Vend.business_date)
         energy = func.coalesce(Vend.energy_amount, Vend.gross_amount)
         rows = session.execute(
             select(year, month, Vend.currency, func.count(Vend.id), func.sum(Vend.gross_amount),
                    func.sum(Vend.fixed_charge), func.sum(Vend.debt_recovered), func.sum(energy),
                    func.sum(Vend.free_units), func.sum(Vend.subsidy_amount))
-            .where(*_vend_conditions(scope, ctx.settings.zone))
+            .where(*vend_conditions(scope, ctx.settings.zone))
             .group_by(year, month, Vend.currency).order_by(year, month, Vend.currency))
         return [RevenueMonthRow(int(r[0]), int(r[1]), r[2], int(r[3]), money(r[4], r[2]), money(r[5], r[2]),
-                                money(r[6], r[2]), money(r[7], r[2]), _units(r[8]), money(r[9], r[2]))
+                                money(r[6], r[2]), money(r[7], r[2]), round_units(r[8]), money(r[9], r[2]))
                 for r in rows]
 
 
@@ -66,16 +66,16 @@ class BlockRow:
 
 def units_per_block(ctx: AppContext, actor: Actor, filters: ReportFilters) -> list[BlockRow]:
     """Units sold and money taken per tariff block and price."""
-    with _start(ctx, actor) as session:
-        scope = resolve(session, actor, filters)
+    with open_request(ctx, actor, filters) as request:
+        session, scope = request.session, request.scope
         rows = session.execute(
             select(Tariff.name, VendBlock.position, VendBlock.price_all_in, func.sum(VendBlock.units),
                    func.sum(VendBlock.amount))
             .join(Vend, Vend.id == VendBlock.vend_id).join(Tariff, Tariff.id == VendBlock.tariff_id)
-            .where(*_vend_conditions(scope, ctx.settings.zone))
+            .where(*vend_conditions(scope, ctx.settings.zone))
             .group_by(Tariff.name, VendBlock.position, VendBlock.price_all_in)
             .order_by(Tariff.name, VendBlock.position, VendBlock.price_all_in))
-        return [BlockRow(r[0], int(r[1]), r[2].normalize(), _units(r[3]), Decimal(r[4]).quantize(Decimal("0.01")))
+        return [BlockRow(r[0], int(r[1]), r[2].normalize(), round_units(r[3]), Decimal(r[4]).quantize(Decimal("0.01")))
                 for r in rows]
 
 
@@ -97,8 +97,8 @@ def debt_report(ctx: AppContext, actor: Actor, filters: ReportFilters) -> list[D
 
     Opening is the sum of every movement before the period; closing adds the period's movements.
     """
-    with _start(ctx, actor) as session:
-        scope = resolve(session, actor, filters)
+    with open_request(ctx, actor, filters) as request:
+        session, scope = request.session, request.scope
         entry = DebtEntry
         before = entry.business_date < scope.date_from if scope.date_from is not None else None
         in_period = [] if scope.date_from is None else [entry.business_date >= scope.date_from]
