@@ -52,7 +52,7 @@ def test_new_user_starts_with_123456_and_must_change_it(ctx, admin):
     assert info.must_change_password and info.state == "temp password"
     actor = auth.authenticate(ctx, "CASHIER1", "123456")
     assert actor.must_change_password
-    assert actor.permissions == {"topup.vend", "topup.reprint"}
+    assert actor.permissions == {"topup.vend", "topup.reprint", "topup.shift"}
     assert "user.create" in audit_actions(ctx, info.id)
 
 
@@ -201,7 +201,7 @@ def test_operator_without_the_right_is_refused(ctx, admin):
 
 
 def test_a_sub_admin_cannot_hand_out_rights_it_lacks(ctx, admin):
-    roles.create_role(ctx, admin, name="Helpdesk", permissions=["system.users", "topup.vend", "topup.reprint"])
+    roles.create_role(ctx, admin, name="Helpdesk", permissions=["system.users", "topup.vend", "topup.reprint", "topup.shift"])
     users.create_user(ctx, admin, user_code="help", role="Helpdesk")
     boss = users.create_user(ctx, admin, user_code="boss", role="Administrator")
     helpdesk = actor_of(ctx, "help")
