@@ -167,7 +167,7 @@ def main() -> int:
             settings = make_settings(directory, url)
             ctx = AppContext(settings=settings, db=db)
             ctx.vault  # noqa: B018
-            numbers = populate(ctx, meters)
+            numbers = populate(ctx, meters)["flat"]  # the flat-tariff meters (populate makes both cases)
             key = api_accounts.create_account(ctx, SYSTEM_ACTOR, name="bench gateway", role="Administrator",
                                               station_code="BENCH", rate_limit_per_minute=100_000).api_key
             db.dispose()

@@ -912,7 +912,7 @@ def main() -> int:
             ctx = AppContext(settings=settings, db=db)
             ctx.vault  # noqa: B018 - the master key check is written before the bulk load
             started = time.perf_counter()
-            numbers = populate(ctx, meters)
+            numbers = populate(ctx, meters)["flat"]  # the flat-tariff meters (populate makes both cases)
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.execute(text("VACUUM ANALYZE"))
             operators = make_operators(ctx, sessions)
