@@ -16,7 +16,8 @@ from typing import Annotated, Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict,
+                               SettingsError)
 
 from stron_tui.errors import ConfigurationError
 
@@ -285,7 +286,12 @@ def _sentence(error: ValidationError, sources: Mapping[str, str]) -> str:
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the settings; raises ConfigurationError with one clear sentence naming the setting and its source."""
     env = os.environ if environ is None else environ
-    from_env = _GivenEnvironment(Settings, env)()
+    try:
+        from_env = _GivenEnvironment(Settings, env)()
+    except SettingsError:
+        # The one table-valued setting: given in the environment it must be JSON.
+        raise ConfigurationError(f'Setting keymap must be a JSON object such as {{"back": "escape"}} '
+                                 f'(env {environment_variable("keymap")}).') from None
     data_dir_text = env.get(environment_variable("data_dir"))
     data_dir = Path(data_dir_text).expanduser() if data_dir_text else default_data_dir()
 

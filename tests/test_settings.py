@@ -136,6 +136,7 @@ def test_database_url_password_is_masked(url, masked):
         ('[keymap]\nback = ""\n', {}, r"keymap entry 'back' must name keys .* \(file .*stron.toml\)"),
         ('master_key = "00"\n', {}, r"master_key in .*stron.toml may only come from the environment"),
         ("lockout_attempts = \n", {}, r"Cannot read the config file .*stron.toml"),
+        ("", {"STRON_KEYMAP": "f1"}, r"keymap must be a JSON object .* \(env STRON_KEYMAP\)"),
     ],
 )
 def test_a_bad_value_names_the_setting_and_its_source(tmp_path, file_text, environment, message):
