@@ -152,7 +152,8 @@ def cmd_config(args: argparse.Namespace) -> int:
         print(json.dumps({"config_file": str(settings.config_file) if settings.config_file else None,
                           "settings": rows}, indent=2))
         return 0
-    print(f"Config file: {settings.config_file or 'none (defaults and environment only)'}")
+    absent = f"none ({settings.data_dir / 'stron.toml'} does not exist)"
+    print(f"Config file: {settings.config_file or absent}")
     name_width = max(len(row["name"]) for row in rows)
     value_width = min(40, max(len(row["value"]) for row in rows))
     for row in rows:

@@ -193,13 +193,13 @@ class Settings(BaseSettings):
                 continue
             value = getattr(self, name)
             source = self.source_of(name)
-            if name == "keymap":
+            if name == "keymap" and value:
                 for binding_id, keys in value.items():
                     rows.append({"name": f"keymap.{binding_id}", "value": keys, "source": source,
-                                 "variable": ""})
+                                 "variable": environment_variable(name)})
                 continue
-            rows.append({"name": name, "value": shown_value(name, value), "source": source,
-                         "variable": "" if name == "keymap" else environment_variable(name)})
+            rows.append({"name": name, "value": "" if name == "keymap" else shown_value(name, value),
+                         "source": source, "variable": environment_variable(name)})
         return rows
 
 

@@ -157,6 +157,11 @@ def test_config_shows_each_setting_with_its_source_and_masks_secrets(tmp_path):
     assert by_name["sms_gateway_authorization"]["value"] == ""  # not set: nothing to hide
     assert by_name["shift_required"]["value"] == "true" and by_name["shift_required"]["source"] == "default"
 
+    config.unlink()
+    plain = run_cli("config", tmp_path=tmp_path).stdout.splitlines()
+    assert plain[0] == f"Config file: none ({config} does not exist)"
+    assert "keymap" in [line.split()[0] for line in plain[1:]]  # every setting is listed, set or not
+
 
 def test_a_bad_setting_stops_the_app_with_the_setting_and_its_source(tmp_path):
     data = tmp_path / "data"
