@@ -49,10 +49,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid", env_ignore_empty=True,
                                       coerce_numbers_to_str=True, validate_default=True)
 
-    data_dir: Path = Field(default_factory=default_data_dir)
-    database_url: str = ""  # empty: <data dir>/stron.sqlite3; may hold a password (masked when shown)
-    export_dir: Path | None = None  # None: <data dir>/exports
-    master_key_file: Path | None = None  # None: <data dir>/master.key
+    # Not given (or empty): the platform's user data directory, and below it stron.sqlite3, exports/ and
+    # master.key (filled in by _paths_under_the_data_dir). The URL may hold a password: masked when shown.
+    data_dir: Path
+    database_url: str
+    export_dir: Path
+    master_key_file: Path
     master_key: SecretStr = SecretStr("")  # 64 hex digits instead of the key file (environment only)
     admin_password: SecretStr = SecretStr("")  # for `stron-tui init` (environment only)
     timezone: str = "UTC"
