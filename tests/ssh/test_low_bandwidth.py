@@ -13,7 +13,7 @@ def test_ascii_borders_when_asked_or_when_the_locale_is_not_utf8():
     assert not ascii_wanted(False, {})
 
 
-async def test_the_login_box_has_ascii_borders_for_a_station_that_asks(ctx, admin, monkeypatch):
+async def test_the_login_box_has_ascii_borders_for_a_station_that_asks(ctx, admin):
     from stron_tui.settings import load_settings
 
     station = {"STRON_DATA_DIR": str(ctx.settings.data_dir)}
