@@ -175,3 +175,12 @@ def test_a_bad_setting_stops_the_app_with_the_setting_and_its_source(tmp_path):
     result = run_cli("config", env_extra={"STRON_IDLE_LOCK_MINUTES": "soon"}, tmp_path=tmp_path)
     assert "Setting idle_lock_minutes must be a whole number, not 'soon' (env STRON_IDLE_LOCK_MINUTES)." \
         in result.stderr
+
+
+def test_a_master_key_in_the_environment_replaces_the_key_file(tmp_path):
+    key = {"STRON_MASTER_KEY": "ab" * 32, "STRON_ADMIN_PASSWORD": "Correct-Horse-9"}
+    assert run_cli("init", env_extra=key, tmp_path=tmp_path).returncode == 0
+    assert not (tmp_path / "data" / "master.key").exists()  # the key came from the variable: no file made
+    wrong = run_cli("demo", env_extra={**key, "STRON_MASTER_KEY": "cd" * 32}, tmp_path=tmp_path)
+    assert wrong.returncode == 1
+    assert "The master key in STRON_MASTER_KEY does not belong to this database" in wrong.stderr
