@@ -76,7 +76,7 @@ class StronApp(App):
         self.actor: Actor | None = None
         self._preauthenticated = actor
         self.low_bandwidth = ctx.settings.low_bandwidth if low_bandwidth is None else low_bandwidth
-        self.ascii_borders = ascii_wanted()
+        self.ascii_borders = ascii_wanted(ctx.settings.ascii)
         self._station_label = ""
         # Idle lock: the last key is noted on every input event; one timer, re-armed
         # only when it fires, checks it (timers don't repaint, so idle stays silent).
@@ -382,11 +382,12 @@ class StronApp(App):
         self.call_from_thread(self.notify, outcome.message, timeout=10 if outcome.paths else 5)
 
 
-def ascii_wanted(environ=None) -> bool:
-    """ASCII borders when the station asks (STRON_ASCII=1) or its locale is not UTF-8 (e.g. LANG=C)."""
-    env = os.environ if environ is None else environ
-    if env.get("STRON_ASCII", "").strip().lower() in {"1", "true", "yes", "on"}:
+def ascii_wanted(asked: bool, environ=None) -> bool:
+    """ASCII borders when the station asks (the `ascii` setting, STRON_ASCII=1) or its locale is not UTF-8
+    (e.g. LANG=C)."""
+    if asked:
         return True
+    env = os.environ if environ is None else environ
     locale = env.get("LC_ALL") or env.get("LC_CTYPE") or env.get("LANG") or ""
     return bool(locale) and "utf-8" not in locale.lower() and "utf8" not in locale.lower()
 

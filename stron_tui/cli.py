@@ -44,7 +44,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         os.environ.setdefault("TEXTUAL_SMOOTH_SCROLL", "0")
     from stron_tui.app import run_app
 
-    return run_app(ctx, source=os.environ.get("STRON_SOURCE", "tui"))
+    return run_app(ctx, source=settings.source)
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -88,7 +88,9 @@ def _read_admin_password(args: argparse.Namespace) -> str:
             raise StronError(f"Cannot read the password file {path}: {error.strerror}.") from None
         password = text.rstrip("\r\n")
     else:
-        password = os.environ.get("STRON_ADMIN_PASSWORD", "")
+        from stron_tui.settings import load_settings
+
+        password = load_settings().admin_password.get_secret_value()
     if not password:
         raise StronError("Give the Admin password with --admin-password-file FILE or STRON_ADMIN_PASSWORD.")
     return password
@@ -139,11 +141,33 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from stron_tui.settings import load_settings
+
+    settings = load_settings()
+    rows = settings.effective()
+    if args.json:
+        import json
+
+        print(json.dumps({"config_file": str(settings.config_file) if settings.config_file else None,
+                          "settings": rows}, indent=2))
+        return 0
+    absent = f"none ({settings.data_dir / 'stron.toml'} does not exist)"
+    print(f"Config file: {settings.config_file or absent}")
+    name_width = max(len(row["name"]) for row in rows)
+    value_width = min(40, max(len(row["value"]) for row in rows))
+    for row in rows:
+        # A long value (a message template) is shown whole and pushes its source to the right.
+        print(f"{row['name']:<{name_width}}  {row['value']:<{value_width}}  {row['source']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stron-tui",
         description="Prepaid-meter vending back office. With no subcommand, opens the app.",
-        epilog="Settings come from STRON_* environment variables and an optional stron.toml; see README.",
+        epilog="Settings come from STRON_* environment variables and an optional stron.toml; "
+               "`stron-tui config` shows them and their sources.",
     )
     bandwidth = parser.add_mutually_exclusive_group()
     bandwidth.add_argument("--low-bandwidth", dest="low_bandwidth", action="store_true", default=None,
@@ -190,6 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "address. The password stays as it is.")
     unlock.add_argument("name", metavar="NAME", help="the user ID")
     user.set_defaults(handler=cmd_user)
+
+    config = commands.add_parser("config", help="show the effective settings and where each comes from",
+                                 description="Print every setting's effective value (secrets masked as ***) "
+                                             "and its source: default, file PATH or env STRON_NAME.")
+    config.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    config.set_defaults(handler=cmd_config)
 
     for extension in EXTENSIONS:
         module_name, function_name = extension.split(":")

@@ -80,7 +80,7 @@ def load_master_key(settings, db) -> bytes:
     # only the very first start has to write the check value.
     with db.read_session() as session:
         stored = session.scalar(select(AppMeta.value).where(AppMeta.name == CHECK_NAME))
-    from_env = os.environ.get("STRON_MASTER_KEY")
+    from_env = settings.master_key.get_secret_value()
     path = settings.master_key_file
     if from_env:
         key = _parse_key_text(from_env, "STRON_MASTER_KEY")

@@ -87,7 +87,7 @@ def test_wrong_master_key_stops_the_app_before_anything_is_written(tmp_path):
 
 
 def test_help_works_everywhere(tmp_path):
-    for args in ((), ("db",), ("db", "upgrade"), ("init",), ("demo",)):
+    for args in ((), ("db",), ("db", "upgrade"), ("init",), ("demo",), ("config",)):
         result = run_cli(*args, "--help", tmp_path=tmp_path)
         assert result.returncode == 0 and "usage: stron-tui" in result.stdout
 
@@ -122,3 +122,65 @@ def test_user_unlock_lifts_every_block_and_is_audited(tmp_path):
     assert missing.returncode == 1 and missing.stderr.strip() == "stron-tui: There is no user 'ghost'."
     again = run_cli("user", "unlock", "admin", tmp_path=tmp_path)
     assert again.returncode == 1 and "User Admin is not locked." in again.stderr
+
+
+def test_config_shows_each_setting_with_its_source_and_masks_secrets(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    config = data / "stron.toml"
+    config.write_text('utility_name = "Lagos Power"\nlockout_attempts = 3\n[keymap]\n"topup.reprint" = "f8,ctrl+r"\n')
+    env = {"STRON_DATABASE_URL": "postgresql+psycopg://vend:db-secret@db.example/stron",
+           "STRON_SMTP_PASSWORD": "mail-secret", "STRON_LOCKOUT_ATTEMPTS": "7", "STRON_MASTER_KEY": "ab" * 32}
+    result = run_cli("config", env_extra=env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for secret in ("db-secret", "mail-secret", "ab" * 32):
+        assert secret not in result.stdout
+    rows = {line.split()[0]: line.split(None, 1)[1] for line in result.stdout.splitlines()[1:]}
+    assert result.stdout.splitlines()[0] == f"Config file: {config}"
+    assert rows["database_url"].split() == ["postgresql+psycopg://vend:***@db.example/stron", "env",
+                                            "STRON_DATABASE_URL"]
+    assert rows["smtp_password"].split() == ["***", "env", "STRON_SMTP_PASSWORD"]
+    assert rows["master_key"].split() == ["***", "env", "STRON_MASTER_KEY"]
+    assert rows["lockout_attempts"].split() == ["7", "env", "STRON_LOCKOUT_ATTEMPTS"]
+    assert rows["utility_name"].split() == ["Lagos", "Power", "file", str(config)]
+    assert rows["keymap.topup.reprint"].split() == ["f8,ctrl+r", "file", str(config)]
+    assert rows["lockout_minutes"].split() == ["15", "default"]
+    assert rows["reversal_window_days"].split() == ["0", "default"]
+
+    import json
+
+    shown = json.loads(run_cli("config", "--json", env_extra=env, tmp_path=tmp_path).stdout)
+    assert shown["config_file"] == str(config)
+    by_name = {row["name"]: row for row in shown["settings"]}
+    assert by_name["smtp_password"] == {"name": "smtp_password", "value": "***", "source": "env STRON_SMTP_PASSWORD",
+                                        "variable": "STRON_SMTP_PASSWORD"}
+    assert by_name["sms_gateway_authorization"]["value"] == ""  # not set: nothing to hide
+    assert by_name["shift_required"]["value"] == "true" and by_name["shift_required"]["source"] == "default"
+
+    config.unlink()
+    plain = run_cli("config", tmp_path=tmp_path).stdout.splitlines()
+    assert plain[0] == f"Config file: none ({config} does not exist)"
+    assert "keymap" in [line.split()[0] for line in plain[1:]]  # every setting is listed, set or not
+
+
+def test_a_bad_setting_stops_the_app_with_the_setting_and_its_source(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "stron.toml").write_text("ssh_max_sessions = 0\n")
+    for args in (("config",), ("db", "current"), ()):
+        result = run_cli(*args, tmp_path=tmp_path)
+        assert result.returncode == 1
+        assert result.stderr.strip() == (f"stron-tui: Setting ssh_max_sessions must be at least 1, not 0 "
+                                          f"(file {data / 'stron.toml'}).")
+    result = run_cli("config", env_extra={"STRON_IDLE_LOCK_MINUTES": "soon"}, tmp_path=tmp_path)
+    assert "Setting idle_lock_minutes must be a whole number, not 'soon' (env STRON_IDLE_LOCK_MINUTES)." \
+        in result.stderr
+
+
+def test_a_master_key_in_the_environment_replaces_the_key_file(tmp_path):
+    key = {"STRON_MASTER_KEY": "ab" * 32, "STRON_ADMIN_PASSWORD": "Correct-Horse-9"}
+    assert run_cli("init", env_extra=key, tmp_path=tmp_path).returncode == 0
+    assert not (tmp_path / "data" / "master.key").exists()  # the key came from the variable: no file made
+    wrong = run_cli("demo", env_extra={**key, "STRON_MASTER_KEY": "cd" * 32}, tmp_path=tmp_path)
+    assert wrong.returncode == 1
+    assert "The master key in STRON_MASTER_KEY does not belong to this database" in wrong.stderr

@@ -328,7 +328,7 @@ def _current_master_key_check(settings) -> str:
     """The check value of the master key this installation holds; never makes a new key."""
     from stron_tui.keystore import _check_value, _parse_key_text, read_master_key_file
 
-    from_env = os.environ.get("STRON_MASTER_KEY")
+    from_env = settings.master_key.get_secret_value()
     if from_env:
         return _check_value(_parse_key_text(from_env, "STRON_MASTER_KEY"))
     path = settings.master_key_file

@@ -167,7 +167,7 @@ def _send_email(ctx: AppContext, recipient: str, subject: str, body: str) -> Non
                 smtp.starttls(context=ssl.create_default_context(cafile=settings.smtp_ca_file or None))
                 smtp.ehlo()
             if settings.smtp_username:
-                smtp.login(settings.smtp_username, settings.smtp_password)
+                smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
             smtp.send_message(message)
     except smtplib.SMTPRecipientsRefused as error:
         raise Refused(f"the mail server refused {recipient}: {_smtp_reason(error.recipients)}") from None
@@ -205,7 +205,7 @@ def _send_sms(ctx: AppContext, phone: str, text: str) -> None:
         raise Unavailable("no SMS gateway is configured (sms_gateway_url)")
     headers = {"Content-Type": settings.sms_gateway_content_type}
     if settings.sms_gateway_authorization:
-        headers["Authorization"] = settings.sms_gateway_authorization
+        headers["Authorization"] = settings.sms_gateway_authorization.get_secret_value()
     try:
         response = httpx.post(settings.sms_gateway_url, content=_gateway_body(ctx, phone, text).encode(),
                               headers=headers, timeout=settings.message_timeout_seconds)

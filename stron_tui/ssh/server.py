@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import asyncssh
 
 from stron_tui.services.context import AppContext
-from stron_tui.settings import Settings
+from stron_tui.settings import CONFIG_VARIABLE, Settings
 from stron_tui.ssh import HANDOFF_FD_VARIABLE
 from stron_tui.ssh.prefork import SessionTemplate
 from stron_tui.ssh.resume import SuspendedSessions
@@ -137,8 +137,10 @@ class StationHub:
         )
 
     def child_environment(self) -> dict[str, str]:
-        keep = ("PATH", "HOME", "PYTHONPATH", "VIRTUAL_ENV", "TZ", "TMPDIR", "STRON_CONFIG")
+        keep = ("PATH", "HOME", "PYTHONPATH", "VIRTUAL_ENV", "TZ", "TMPDIR")
         env = {name: os.environ[name] for name in keep if name in os.environ}
+        if self.ctx.settings.config_file is not None:
+            env[CONFIG_VARIABLE] = str(self.ctx.settings.config_file)
         env.update(settings_environment(self.ctx.settings))
         env["STRON_SOURCE"] = "ssh"
         env["STRON_LOW_BANDWIDTH"] = "1" if self.options.low_bandwidth else "0"

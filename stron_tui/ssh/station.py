@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import asyncssh
 
 from stron_tui.errors import ConfigurationError
-from stron_tui.settings import ENVIRONMENT, Settings, parse_bool
+from stron_tui.settings import Settings, parse_bool
 from stron_tui.ssh import HANDOFF_FD_VARIABLE
 from stron_tui.ssh.screen_diff import ScreenDiff
 
@@ -83,18 +83,8 @@ def settings_environment(settings: Settings) -> dict[str, str]:
 
     Not the database URL (it may hold a password): that goes through the handoff pipe with the master key.
     """
-    values = {
-        "data_dir": str(settings.data_dir),
-        "export_dir": str(settings.export_dir),
-        "master_key_file": str(settings.master_key_file),
-        "timezone": settings.timezone,
-        "currency": settings.currency,
-        "lockout_attempts": str(settings.lockout_attempts),
-        "lockout_minutes": str(settings.lockout_minutes),
-        "idle_lock_minutes": str(settings.idle_lock_minutes),
-        "utility_name": settings.utility_name,
-    }
-    return {variable: values[name] for variable, name in ENVIRONMENT.items() if name in values}
+    return settings.as_environment(("data_dir", "export_dir", "master_key_file", "timezone", "currency",
+                                    "lockout_attempts", "lockout_minutes", "idle_lock_minutes", "utility_name"))
 
 
 class StationOutput:

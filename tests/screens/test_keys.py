@@ -121,7 +121,7 @@ async def test_the_login_screen_s_keys_are_findable(ctx, admin):
 
 async def test_a_keymap_in_the_settings_moves_keys_by_id(ctx, admin):
     keymap = {"module.basedata": "f7", "library.new": "a", "no.such.key": "f12"}
-    ctx = replace(ctx, settings=replace(ctx.settings, keymap=keymap))
+    ctx = replace(ctx, settings=ctx.settings.with_overrides(keymap=keymap))
     app = StronApp(ctx, actor=admin)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)

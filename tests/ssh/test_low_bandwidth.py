@@ -6,20 +6,23 @@ from stron_tui.app import StronApp, ascii_wanted
 
 
 def test_ascii_borders_when_asked_or_when_the_locale_is_not_utf8():
-    assert ascii_wanted({"STRON_ASCII": "1"})
-    assert ascii_wanted({"LANG": "C"})
-    assert ascii_wanted({"LANG": "en_US.UTF-8", "LC_ALL": "POSIX"})
-    assert not ascii_wanted({"LANG": "en_GB.UTF-8"})
-    assert not ascii_wanted({})
+    assert ascii_wanted(True, {"LANG": "en_GB.UTF-8"})
+    assert ascii_wanted(False, {"LANG": "C"})
+    assert ascii_wanted(False, {"LANG": "en_US.UTF-8", "LC_ALL": "POSIX"})
+    assert not ascii_wanted(False, {"LANG": "en_GB.UTF-8"})
+    assert not ascii_wanted(False, {})
 
 
-async def test_the_login_box_has_ascii_borders_for_a_station_that_asks(ctx, admin, monkeypatch):
-    monkeypatch.setenv("STRON_ASCII", "1")
+async def test_the_login_box_has_ascii_borders_for_a_station_that_asks(ctx, admin):
+    from stron_tui.settings import load_settings
+
+    station = {"STRON_DATA_DIR": str(ctx.settings.data_dir)}
+    ctx.settings = ctx.settings.with_overrides(ascii=load_settings({**station, "STRON_ASCII": "1"}).ascii)
     app = StronApp(ctx, low_bandwidth=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert app.screen.query_one("#login-box").styles.border_top[0] == "ascii"
-    monkeypatch.setenv("STRON_ASCII", "0")
+    ctx.settings = ctx.settings.with_overrides(ascii=load_settings({**station, "STRON_ASCII": "0"}).ascii)
     app = StronApp(ctx, low_bandwidth=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

@@ -12,14 +12,14 @@ def _environment_of(pid: int) -> bytes:
         return handle.read()
 
 
-async def test_a_master_key_given_in_the_environment_works_for_every_session(ctx, admin, monkeypatch):
+async def test_a_master_key_given_in_the_environment_works_for_every_session(ctx, admin):
     from stron_tui.ssh.server import ServerOptions, bound_port, start_server
     from tests.ssh.conftest import Station
 
-    # The key only in STRON_MASTER_KEY: no key file where the settings point (each session used to be handed
-    # that path and exit at once).
+    # The key only in the master_key setting (STRON_MASTER_KEY): no key file where the settings point (each
+    # session used to be handed that path and exit at once).
     ctx.settings.master_key_file.unlink()
-    monkeypatch.setenv("STRON_MASTER_KEY", TEST_MASTER_KEY)
+    ctx.settings = ctx.settings.with_overrides(master_key=TEST_MASTER_KEY)
     acceptor, hub = await start_server(ctx, "127.0.0.1", 0, ServerOptions(keepalive_interval=0, hangup_grace=1.0))
     station = Station(bound_port(acceptor), hub)
     try:
@@ -40,12 +40,12 @@ async def test_a_master_key_given_in_the_environment_works_for_every_session(ctx
         await acceptor.wait_closed()
 
 
-async def test_a_server_with_a_wrong_master_key_does_not_start(ctx, monkeypatch):
+async def test_a_server_with_a_wrong_master_key_does_not_start(ctx):
     import pytest
 
     from stron_tui.errors import ConfigurationError
     from stron_tui.ssh.server import ServerOptions, start_server
 
-    monkeypatch.setenv("STRON_MASTER_KEY", "11" * 32)
+    ctx.settings = ctx.settings.with_overrides(master_key="11" * 32)
     with pytest.raises(ConfigurationError, match="does not belong to this database"):
         await start_server(ctx, "127.0.0.1", 0, ServerOptions())
