@@ -22,26 +22,27 @@ class AppContext:
     _master_key: bytes | None = field(default=None, repr=False)
     _in_use_lock: int | None = field(default=None, repr=False)  # db/backup.py: no restore while we are open
 
-    @property
-    def master_key(self) -> bytes:
-        """The master key, read (and checked against the database) once: handed to an SSH server's sessions."""
-        from stron_tui.keystore import load_master_key
+    @cached_property
+    def vault(self):
+        from stron_tui.keystore import VendingKeyVault, load_master_key
 
         if self._master_key is None:
             self._master_key = load_master_key(self.settings, self.db)
-        return self._master_key
-
-    @cached_property
-    def vault(self):
-        from stron_tui.keystore import VendingKeyVault
-
-        return VendingKeyVault(self.master_key)
+        return VendingKeyVault(self._master_key)
 
     def close(self) -> None:
         self.db.dispose()
         if self._in_use_lock is not None:
             os.close(self._in_use_lock)
             self._in_use_lock = None
+
+
+def configured_master_key(ctx: AppContext) -> bytes:
+    """The master key as configured now (STRON_MASTER_KEY or the key file), checked against the database:
+    the SSH server reads it at its start and hands it to every session."""
+    from stron_tui.keystore import load_master_key
+
+    return load_master_key(ctx.settings, ctx.db)
 
 
 def preload_database_layer() -> None:
