@@ -37,10 +37,10 @@ from stron_tui.db import migrate  # noqa: E402
 from stron_tui.db.engine import Database  # noqa: E402
 from stron_tui.db.models import Customer, Meter  # noqa: E402
 from stron_tui.services.bootstrap import ensure_reference_data  # noqa: E402
-from stron_tui.services.clock import utcnow  # noqa: E402
+from stron_tui.domain.clock import utcnow  # noqa: E402
 from stron_tui.services.context import AppContext  # noqa: E402
 from stron_tui.services.permissions import SYSTEM_ACTOR  # noqa: E402
-from stron_tui.services.text import fold  # noqa: E402
+from stron_tui.domain.text import fold  # noqa: E402
 from stron_tui.settings import Settings  # noqa: E402
 
 FIRST = ["Ngozi", "Amaka", "Chidi", "Tunde", "Zoë", "Wei", "Kwame", "Fatima", "Musa", "Grace", "Ifeoma", "Sipho",

@@ -100,7 +100,7 @@ def prepare(args, directory: Path) -> tuple[dict, str]:
     from stron_tui.db.models import District, SalesStation
     from stron_tui.services import auth, users
     from stron_tui.services.bootstrap import ensure_reference_data
-    from stron_tui.services.clock import utcnow
+    from stron_tui.domain.clock import utcnow
     from stron_tui.services.context import AppContext
     from stron_tui.services.passwords import hash_password
     from stron_tui.settings import Settings

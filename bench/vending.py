@@ -47,7 +47,7 @@ from stron_tui.db.models import (  # noqa: E402
 )
 from stron_tui.services.bootstrap import ensure_reference_data  # noqa: E402
 from stron_tui.services.reports.aggregates import start_meter_activity_by_number  # noqa: E402
-from stron_tui.services.clock import utcnow  # noqa: E402
+from stron_tui.domain.clock import utcnow  # noqa: E402
 from stron_tui.services.context import AppContext  # noqa: E402
 from stron_tui.settings import Settings  # noqa: E402
 from results import percentile, print_results  # noqa: E402

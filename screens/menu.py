@@ -12,7 +12,7 @@ from rich.text import Text
 from screens.base import StronScreen
 from screens.registry import entries_for
 from stron_tui.services.permissions import MODULES, MODULES_BY_KEY
-from stron_tui.services.text import printable
+from stron_tui.domain.text import printable
 
 
 def receipt_line(receipt) -> str:

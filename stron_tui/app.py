@@ -152,7 +152,8 @@ class StronApp(App):
         self.actor = actor
         if self.on_session_change is not None:
             self.on_session_change(actor)
-        self._station_label = self._station_name(actor)
+        self._station_label = ""
+        self._load_station_label(actor.station_id)
         while len(self.screen_stack) > 1:
             self.pop_screen()
         confirms_with_payment_password = actor.can("topup.vend") or actor.can_use_module("exceptions")
@@ -184,14 +185,23 @@ class StronApp(App):
 
         self.push_screen(MainMenuScreen())
 
-    def _station_name(self, actor: Actor) -> str:
-        if actor.station_id is None:
-            return ""
-        from stron_tui.db.models import SalesStation
+    @work(thread=True, exclusive=True, group="station-label")
+    def _load_station_label(self, station_id: int | None) -> None:
+        """The station's name for the status line, read off the UI thread; the line shows it when it comes."""
+        from stron_tui.errors import StronError
+        from stron_tui.services.stations import station_label
 
-        with self.ctx.db.read_session() as session:
-            station = session.get(SalesStation, actor.station_id)
-            return f"{station.code} {station.name}" if station else ""
+        try:
+            label = station_label(self.ctx, station_id)
+        except StronError:
+            return  # the database is away for a moment: the status line goes without the station's name
+        self.call_from_thread(self._show_station_label, label)
+
+    def _show_station_label(self, label: str) -> None:
+        self._station_label = label
+        refresh_status = getattr(self.screen, "refresh_status", None)
+        if refresh_status is not None:
+            refresh_status()
 
     def _sale_open(self) -> bool:
         """A screen below holds a sale that was typed but not sold (see TopUpScreen.sale_in_progress)."""
@@ -360,8 +370,7 @@ class StronApp(App):
     @work(thread=True, group="print-receipt")
     def _print_receipt(self, receipt) -> None:
         from stron_tui.errors import StronError
-        from stron_tui.exports.receipts import print_or_save
-        from stron_tui.services.stations import station_printing
+        from stron_tui.services.receipts import print_receipt
 
         actor = self.actor
         if actor is None:
@@ -373,8 +382,7 @@ class StronApp(App):
 
         has_terminal = driver is not None and not self.is_headless
         try:
-            outcome = print_or_save(self.ctx.settings, receipt, printing=station_printing(self.ctx, actor.station_id),
-                                    terminal=to_terminal if has_terminal else None, user_id=actor.user_id,
+            outcome = print_receipt(self.ctx, actor, receipt, terminal=to_terminal if has_terminal else None,
                                     remote=self.remote)
         except StronError as error:
             self.call_from_thread(self.notify, str(error), severity="error")

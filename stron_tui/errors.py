@@ -11,7 +11,7 @@ class StronError(Exception):
     code = "error"
 
     def __init__(self, message: str):
-        from stron_tui.services.text import printable
+        from stron_tui.domain.text import printable
 
         # Messages often echo what was typed or stored: never let that carry a terminal escape sequence
         # to the screen, the API client or the log that shows it.

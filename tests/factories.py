@@ -14,9 +14,9 @@ import tokencore
 from tokencore.meter import Meter as MeterSimulator
 
 from stron_tui.db.models import Account, Customer, District, Meter, SalesStation, Tariff, VendingKey
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.reports.aggregates import start_meter_activity
-from stron_tui.services.text import fold
+from stron_tui.domain.text import fold
 
 VENDING_KEY_02 = bytes.fromhex("0123456789abcdef")
 VENDING_KEY_04 = bytes.fromhex("abababababababab949494949494949401234567")

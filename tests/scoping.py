@@ -17,10 +17,10 @@ from sqlalchemy import select, update
 
 from stron_tui.db.models import Account, SalesStation, User
 from stron_tui.services import api_accounts, auth, management, roles, users, vending
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.management import ManagementRequest
-from stron_tui.services.receipts import Receipt
-from stron_tui.services.text import fold
+from stron_tui.domain.receipt import Receipt
+from stron_tui.domain.text import fold
 from tests.factories import add_meter, build_world
 
 ADMIN_PAYMENT_PASSWORD = "AdminPass1"  # the admin fixture's password, also its payment password

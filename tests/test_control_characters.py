@@ -17,7 +17,7 @@ from stron_tui.errors import ValidationError
 from stron_tui.exports.receipts import PRINT_END, PRINT_START, render_text, save_receipt, transparent_print
 from stron_tui.services import auth, excel_io, libraries, management, receipts
 from stron_tui.services.management import ManagementRequest
-from stron_tui.services.text import clean, for_markup, printable
+from stron_tui.domain.text import clean, for_markup, printable
 from stron_tui.services.vending import new_request_id
 from tests.factories import add_meter, build_world
 

@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from stron_tui.db.models import AppMeta, VendingKey
 from stron_tui.errors import ConfigurationError
 from stron_tui.keystore import VendingKeyVault, load_master_key
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 
 
 def _settings(test_settings, tmp_path, name="fresh.key"):

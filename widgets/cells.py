@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from stron_tui.services.text import for_markup, printable
+from stron_tui.domain.text import for_markup, printable
 
 
 def plain_cell(value: object, *, justify: str | None = None) -> Text:

@@ -10,7 +10,7 @@ from textual.widgets import Static
 from screens.base import StronScreen
 from screens.basedata.library import LibraryScreen
 from stron_tui.errors import StronError
-from stron_tui.services.text import printable
+from stron_tui.domain.text import printable
 from stron_tui.money import money_text
 from widgets.words import code_words
 
@@ -80,7 +80,7 @@ class AccountViewScreen(StronScreen):
 
     def render_view(self, view) -> str:
         zone = self.app.ctx.settings.zone
-        from stron_tui.services.clock import local_text
+        from stron_tui.domain.clock import local_text
 
         c, m, t = view.customer, view.meter, view.tariff
         lines = [

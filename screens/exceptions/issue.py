@@ -19,7 +19,7 @@ from textual.widgets import Input, Static
 from screens.base import StronScreen
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.services.management_kinds import KINDS
-from stron_tui.services.text import printable
+from stron_tui.domain.text import printable
 from widgets.fields import LabeledField, TextInput
 
 # Enter on any of these moves on (the last one issues): every kind's own fields, then reason and password.

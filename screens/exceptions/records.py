@@ -16,7 +16,7 @@ from textual.widgets import Static
 from screens.base import StronScreen
 from stron_tui.errors import StronError
 from stron_tui.services.management_kinds import KINDS
-from tokencore import format_token
+from stron_tui.domain.tokens import grouped
 from widgets.paged_table import PagedTable, TablePage
 
 COLUMNS = [("Customer ID", 12), ("Meter number", 13), ("Operator", 10), ("Token", 24), ("Time", 16),
@@ -62,7 +62,7 @@ class TokenRecordScreen(StronScreen):
                                   limit=limit)
         rows = [(record.receipt_number,
                  [record.customer_code, record.meter_number, record.operator,
-                  format_token(record.token.split()[-1]) if record.token else "", record.local_time, record.reason])
+                  grouped(record.token.split()[-1]) if record.token else "", record.local_time, record.reason])
                 for record in page.rows]
         return TablePage(rows, page.more, page.first_key, page.last_key)
 

@@ -25,7 +25,7 @@ from stron_tui.errors import StronError, ValidationError
 from stron_tui.exports.files import ExportCancelled
 from stron_tui.exports.pdf import NUMERIC_KINDS, cell_text
 from stron_tui.services import reports
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.reports import Loaded, Report, ReportFilters, ReportTable
 from widgets.cells import plain_cell
 from widgets.report_filter import FilterField, ReportFilterBar

@@ -10,7 +10,7 @@ from textual.widgets import Input, Static
 
 from screens.base import StronScreen
 from stron_tui.errors import StronError
-from stron_tui.services.text import printable
+from stron_tui.domain.text import printable
 from widgets.fields import LabeledField, TextInput
 
 

@@ -14,7 +14,7 @@ from textual.widgets import Checkbox, Input, Static
 
 from screens.base import StronScreen
 from stron_tui.errors import StronError
-from stron_tui.services.text import printable
+from stron_tui.domain.text import printable
 from widgets.fields import LabeledField, TextInput
 
 

@@ -10,7 +10,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from screens.base import StronScreen
-from tokencore import format_token
+from stron_tui.domain.tokens import grouped
 from stron_tui.errors import StronError
 from widgets.fields import LabeledField, TextInput
 
@@ -42,7 +42,7 @@ class ReceiptScreen(StronScreen):
         if self.receipt.key_change_tokens:
             summary.append(f"KEY CHANGE FIRST: {len(self.receipt.key_change_tokens)} tokens, in order (see below)")
         if self.receipt.token:
-            summary.append(f"TOKEN  {format_token(self.receipt.token)}")
+            summary.append(f"TOKEN  {grouped(self.receipt.token)}")
         yield Static("\n".join(summary), id="token-line", markup=False)
         with VerticalScroll():
             # On screen the receipt takes the room it has; the printer keeps the station's width.
@@ -80,10 +80,10 @@ class ReceiptScreen(StronScreen):
 
     @work(thread=True, exclusive=True)
     def _save(self) -> None:
-        from stron_tui.exports.receipts import save_receipt
+        from stron_tui.services.receipts import save_receipt
 
         try:
-            paths = save_receipt(self.app.ctx.settings, self.receipt, self.app.actor.user_id)
+            paths = save_receipt(self.app.ctx, self.app.actor, self.receipt)
         except StronError as error:
             self.app.call_from_thread(self.notify, str(error), severity="error")
             return

@@ -24,7 +24,7 @@ from textual.widgets.option_list import Option
 
 from screens.base import StronScreen
 from stron_tui.errors import StronError, ValidationError
-from stron_tui.services.text import printable
+from stron_tui.domain.text import printable
 from stron_tui.money import money_text
 from widgets.fields import LabeledField, TextInput
 
@@ -493,7 +493,7 @@ class TopUpScreen(StronScreen):
     def _sold(self, receipt) -> None:
         """The receipt replaces the preview in place: no new screen to paint over a slow link."""
         from stron_tui.exports.receipts import render_text
-        from tokencore import format_token
+        from stron_tui.domain.tokens import grouped
 
         self.action_new_sale(focus=False)
         self.receipt = receipt
@@ -503,8 +503,8 @@ class TopUpScreen(StronScreen):
         if receipt.key_change_tokens:
             head.append(f"KEY CHANGE FIRST: {len(receipt.key_change_tokens)} tokens, in order (below)")
         if receipt.free_token:
-            head.append(f"FREE UNITS FIRST: {format_token(receipt.free_token)}")
-        head.append(f"TOKEN {format_token(receipt.token)}" if receipt.token else "DEBT PAYMENT: no token")
+            head.append(f"FREE UNITS FIRST: {grouped(receipt.free_token)}")
+        head.append(f"TOKEN {grouped(receipt.token)}" if receipt.token else "DEBT PAYMENT: no token")
         self.query_one("#target", Static).update("\n".join(head))
         self.query_one("#preview", Static).update(render_text(receipt, width))
         self._say(f"Sold: receipt {receipt.receipt_number}. P prints, S saves, Enter starts the next sale.")
@@ -528,10 +528,10 @@ class TopUpScreen(StronScreen):
 
     @work(thread=True, exclusive=True, group="save")
     def _save(self, receipt) -> None:
-        from stron_tui.exports.receipts import save_receipt
+        from stron_tui.services.receipts import save_receipt
 
         try:
-            paths = save_receipt(self.app.ctx.settings, receipt, self.app.actor.user_id)
+            paths = save_receipt(self.app.ctx, self.app.actor, receipt)
         except StronError as error:
             self.app.call_from_thread(self.notify, str(error), severity="error")
             return

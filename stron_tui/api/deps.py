@@ -16,7 +16,7 @@ from stron_tui.api.security import bearer, current_actor
 from stron_tui.errors import AuthenticationFailed
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
-from stron_tui.services.text import describe_unsafe
+from stron_tui.domain.text import describe_unsafe
 
 
 # Trivial dependencies are async: a sync one costs a hop to the thread pool on every request.

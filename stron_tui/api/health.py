@@ -45,22 +45,9 @@ class Readiness:
             return self._problem
 
     def _check(self) -> str | None:
-        from stron_tui.db.revision import SCHEMA_HEAD
-        from stron_tui.errors import StronError
-        from stron_tui.services.context import schema_revision
+        from stron_tui.services.context import readiness_problem
 
-        db = self._ctx.db
-        try:
-            db.check_connection()
-            revision = schema_revision(db)
-        except StronError as error:
-            return str(error)
-        except Exception as error:  # noqa: BLE001 - a probe answers; it never raises
-            return f"Cannot read the database at {db.display_url}: {type(error).__name__}."
-        if revision != SCHEMA_HEAD:
-            return (f"The database at {db.display_url} is at schema {revision or 'none'}, this program needs "
-                    f"{SCHEMA_HEAD}; run: stron-tui db upgrade")
-        return None
+        return readiness_problem(self._ctx.db)
 
 
 @router.get("/healthz")

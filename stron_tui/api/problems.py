@@ -30,7 +30,7 @@ from stron_tui.errors import (
     StronError,
     ValidationError,
 )
-from stron_tui.services.text import printable
+from stron_tui.domain.text import printable
 
 log = logging.getLogger("stron_tui.api")
 

@@ -12,7 +12,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from stron_tui.money import DEFAULT_MINOR_UNIT, money_text
 from stron_tui.services.management_kinds import KINDS, REGISTER, WATTS
-from stron_tui.services.receipts import Receipt
+from stron_tui.domain.receipt import Receipt
+from stron_tui.domain.tokens import grouped
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{8,64}$"
 
@@ -26,14 +27,6 @@ def _number_as_text(value):
 
 
 NumberText = Annotated[str, BeforeValidator(_number_as_text), Field(min_length=1, max_length=40)]
-
-
-def grouped(token: str) -> str:
-    """A 20-digit token in groups of four, as printed on the receipt."""
-    digits = token.replace(" ", "")
-    if len(digits) == 20 and digits.isdigit():
-        return " ".join(digits[i:i + 4] for i in range(0, 20, 4))
-    return token
 
 
 def text(value: Decimal | None) -> str | None:

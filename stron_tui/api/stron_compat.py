@@ -36,8 +36,8 @@ from stron_tui.errors import AuthenticationFailed, NotFound, PermissionDenied, S
 from stron_tui.services import api_accounts, management, vending
 from stron_tui.services.api_queries import currency_minor_units
 from stron_tui.services.permissions import Actor
-from stron_tui.services.receipts import Receipt
-from stron_tui.services.text import fold
+from stron_tui.domain.receipt import Receipt
+from stron_tui.domain.text import fold
 
 router = APIRouter(include_in_schema=False)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from stron_tui.errors import StronError
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 
 
 class ExportFailed(StronError):

@@ -22,8 +22,9 @@ from typing import Callable
 
 from stron_tui.exports.files import atomic_file, export_path, where_saved
 from stron_tui.money import money_text
-from stron_tui.services.receipts import Receipt
-from stron_tui.services.text import printable
+from stron_tui.domain.receipt import Receipt
+from stron_tui.domain.text import printable
+from stron_tui.domain.tokens import grouped
 
 PRINT_START = "\x1b[5i"
 PRINT_END = "\x1b[4i"
@@ -35,8 +36,8 @@ def _money(value: Decimal | None, currency: str) -> str:
 
 
 def _token_lines(token: str, width: int) -> list[str]:
-    groups = [token[i:i + 4] for i in range(0, len(token), 4)]
-    text = " ".join(groups)
+    text = grouped(token)
+    groups = text.split(" ")
     if len(text) <= width:
         return [text.center(width)]
     return [" ".join(groups[:3]).center(width), " ".join(groups[3:]).center(width)]

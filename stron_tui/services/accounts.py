@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 from stron_tui.db.models import Account, Customer, ManagementToken, Meter, SalesStation, Tariff, Vend
 from stron_tui.db.queries import chunked, prefix_match
 from stron_tui.errors import NotFound, ValidationError
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, next_free_code, register
 from stron_tui.services.permissions import Actor
 from stron_tui.services.pricing import fits_column
 from stron_tui.services.reports.scope import visible_to
-from stron_tui.services.text import fold
+from stron_tui.domain.text import fold
 
 STATUSES = ("open", "closed")
 

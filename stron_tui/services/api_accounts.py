@@ -25,10 +25,10 @@ from stron_tui.db.queries import for_update
 from stron_tui.errors import AuthenticationFailed, Conflict, NotFound, ValidationError
 from stron_tui.services import audit, grants
 from stron_tui.services.bootstrap import ADMIN_ROLE
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import ALL_PERMISSIONS, Actor
-from stron_tui.services.text import clean, fold
+from stron_tui.domain.text import clean, fold
 
 PERMISSION = "system.api_accounts"
 KEY_START = "stron_"
@@ -141,6 +141,14 @@ def _locked(session, account_id: int) -> ApiAccount:
 def _values(row: ApiAccount) -> dict:
     return {"name": row.name, "role_id": row.role_id, "station_id": row.station_id, "enabled": row.enabled,
             "rate_limit_per_minute": row.rate_limit_per_minute}
+
+
+def own_name(ctx: AppContext, actor: Actor) -> str:
+    """The name of the API account acting ("" for an operator): how its settlement and float are looked up."""
+    if actor.api_account_id is None:
+        return ""
+    with ctx.db.read_session() as session:
+        return session.scalar(select(ApiAccount.name).where(ApiAccount.id == actor.api_account_id)) or ""
 
 
 def list_accounts(ctx: AppContext, actor: Actor) -> list[ApiAccountInfo]:

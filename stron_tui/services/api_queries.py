@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-import tokencore
 from sqlalchemy import select
 
 from stron_tui.db.models import ApiAccount, ManagementToken, Meter, User, Vend
-from stron_tui.errors import NotFound, ValidationError
+from stron_tui.domain.meters import meter_number as valid_meter_number
+from stron_tui.domain.operators import operator_label
+from stron_tui.errors import NotFound
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.services.reports.scope import visible_to
@@ -69,10 +70,7 @@ def _require_history(actor: Actor) -> None:
 
 
 def _meter_id(session, meter_number: str) -> int:
-    try:
-        number = tokencore.validate_drn(meter_number)
-    except tokencore.TokenError as error:
-        raise ValidationError(str(error), field="meter_number") from None
+    number = valid_meter_number(meter_number)
     meter_id = session.scalar(select(Meter.id).where(Meter.meter_number == number))
     if meter_id is None:
         raise NotFound(f"There is no meter {number} in the Meter Library.")
@@ -81,10 +79,6 @@ def _meter_id(session, meter_number: str) -> int:
 
 def _limit(limit: int) -> int:
     return max(1, min(int(limit), MAX_PAGE))
-
-
-def _operator(user_code: str | None, api_name: str | None) -> str:
-    return user_code or (f"API {api_name}" if api_name else "")
 
 
 def meter_vends(ctx: AppContext, actor: Actor, meter_number: str, *, after: int | None = None,
@@ -102,7 +96,7 @@ def meter_vends(ctx: AppContext, actor: Actor, meter_number: str, *, after: int 
             query = query.where(Vend.id < after)
         rows = session.execute(query.order_by(Vend.id.desc()).limit(limit + 1)).all()
     found = [
-        MeterVend(v.id, v.created_at, v.transaction_number, v.receipt_number, v.source, _operator(code, api),
+        MeterVend(v.id, v.created_at, v.transaction_number, v.receipt_number, v.source, operator_label(code, api),
                   v.payment_type, v.paid_amount, v.paid_currency, v.gross_amount, v.currency, v.units, v.unit,
                   v.token, tuple(t for t in v.key_change_tokens.split() if t))
         for v, code, api in rows[:limit]
@@ -126,7 +120,7 @@ def meter_tokens(ctx: AppContext, actor: Actor, meter_number: str, *, after: int
         rows = session.execute(query.order_by(ManagementToken.id.desc()).limit(limit + 1)).all()
     found = [
         MeterToken(t.id, t.created_at, t.transaction_number, t.receipt_number, t.kind, t.source,
-                   _operator(code, api), t.reason, t.token, tuple(k for k in t.key_change_tokens.split() if k))
+                   operator_label(code, api), t.reason, t.token, tuple(k for k in t.key_change_tokens.split() if k))
         for t, code, api in rows[:limit]
     ]
     return HistoryPage(found, found[-1].id if len(rows) > limit else None)
@@ -137,7 +131,7 @@ def customer_last_vends(ctx: AppContext, actor: Actor, customer_code: str, limit
     scoped like every history: the caller's own sales unless its role sees all stations."""
     from stron_tui.db.models import Customer
     from stron_tui.errors import NotFound
-    from stron_tui.services.text import fold
+    from stron_tui.domain.text import fold
 
     _require_history(actor)
     with ctx.db.read_session() as session:
@@ -150,7 +144,7 @@ def customer_last_vends(ctx: AppContext, actor: Actor, customer_code: str, limit
             .outerjoin(ApiAccount, ApiAccount.id == Vend.api_account_id)
             .where(Vend.customer_id == customer_id, visible_to(actor, Vend))
             .order_by(Vend.id.desc()).limit(max(1, min(limit, 10)))).all()
-    return [MeterVend(v.id, v.created_at, v.transaction_number, v.receipt_number, v.source, _operator(code, api),
+    return [MeterVend(v.id, v.created_at, v.transaction_number, v.receipt_number, v.source, operator_label(code, api),
                       v.payment_type, v.paid_amount, v.paid_currency, v.gross_amount, v.currency, v.units, v.unit,
                       v.token, tuple(t for t in v.key_change_tokens.split() if t))
             for v, code, api in rows]

@@ -16,9 +16,9 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from stron_tui.db.models import AuditEntry
 from stron_tui.errors import StronError
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.permissions import Actor
-from stron_tui.services.text import clean, escape_for_json
+from stron_tui.domain.text import clean, escape_for_json
 
 # Field names whose values never enter the trail.
 SECRET_FIELDS = {"password", "password_hash", "payment_password", "payment_password_hash", "vending_key",
@@ -60,10 +60,12 @@ def entry_values(
     user_code: str | None = None,
     source: str | None = None,
     remote: str | None = None,
+    occurred_at: datetime | None = None,
 ) -> dict:
-    """The columns of one audit row (for callers that insert it with a Core statement)."""
+    """The columns of one audit row (for callers that insert it with a Core statement): the one builder,
+    so every row is cleaned, cut to its column and free of secrets the same way."""
     return dict(
-        occurred_at=utcnow(),
+        occurred_at=occurred_at or utcnow(),
         source=source or (actor.source if actor else "tui"),
         user_id=actor.user_id if actor else None,
         # A failed login records the user ID as typed: the trail keeps it without control characters.
@@ -76,6 +78,14 @@ def entry_values(
         summary=clean(summary)[:400],
         detail=escape_for_json(json.dumps(detail, default=_plain, ensure_ascii=False, sort_keys=True)) if detail else "",
     )
+
+
+def entry_rows(actor: Actor, action: str, entity: str, items: list[tuple[object, str, dict]]) -> list[dict]:
+    """The audit rows of a batch, (entity id, summary, detail) each, at one instant: for one executemany insert."""
+    now = utcnow()
+    return [entry_values(actor, action, entity=entity, entity_id=entity_id, summary=summary, detail=detail,
+                         occurred_at=now)
+            for entity_id, summary, detail in items]
 
 
 def record(session: Session, actor: Actor | None, action: str, **fields) -> AuditEntry:

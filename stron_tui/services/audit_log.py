@@ -20,7 +20,7 @@ from stron_tui.exports.tables import Column, write_xlsx
 from stron_tui.services import audit
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
-from stron_tui.services.text import clean, fold
+from stron_tui.domain.text import clean, fold
 
 SOURCES = ("tui", "ssh", "api", "cli")
 PAGE_SIZE = 50

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 from stron_tui.db.models import RolePermission, User
 from stron_tui.errors import AccountLocked, AuthenticationFailed, ValidationError
 from stron_tui.services import audit, live_rights, login_throttle
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.passwords import check_policy, hash_password, verify_password
 from stron_tui.services.permissions import ALL_PERMISSIONS, Actor
-from stron_tui.services.text import fold
+from stron_tui.domain.text import fold
 
 # One answer for every failed login, whatever the reason: it must not tell who exists.
 WRONG_CREDENTIALS = "Wrong user ID or password, or this user may not log in now."
@@ -78,6 +78,17 @@ def register_failure(session: Session, ctx: AppContext, user: User, *, source: s
 def check_not_locked(ctx: AppContext, user: User) -> None:
     if user.locked_until is not None and user.locked_until > utcnow():
         raise AccountLocked(_locked_message(user, ctx), user.locked_until)
+
+
+def actor_of_user(ctx: AppContext, user_id: int, *, source: str, remote: str = "") -> Actor:
+    """The actor of a user another door has authenticated (the SSH server hands its session the user id),
+    read afresh: a user disabled or locked since then may no longer log in."""
+    with ctx.db.read_session() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.enabled:
+            raise AuthenticationFailed("This user may no longer log in.")
+        check_not_locked(ctx, user)
+        return actor_for(session, user, source, remote)
 
 
 def authenticate(ctx: AppContext, user_code: str, password: str, *, source: str = "tui", remote: str = "") -> Actor:

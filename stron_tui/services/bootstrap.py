@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from stron_tui.db.engine import Database
 from stron_tui.db.models import AppMeta, Currency, PaymentType, Role, RolePermission, User
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.permissions import ALL_PERMISSIONS, ONLY_VENDING
-from stron_tui.services.text import fold
+from stron_tui.domain.text import fold
 
 REFERENCE_VERSION = "1"
 ADMIN_USER = "Admin"

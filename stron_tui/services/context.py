@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from stron_tui.db.engine import Database
-from stron_tui.errors import ConfigurationError, DatabaseUnavailable
+from stron_tui.errors import ConfigurationError, DatabaseUnavailable, StronError
 from stron_tui.settings import Settings, ensure_directory, load_settings
 
 
@@ -37,6 +37,29 @@ class AppContext:
             self._in_use_lock = None
 
 
+def configured_master_key(ctx: AppContext) -> bytes:
+    """The master key as configured now (STRON_MASTER_KEY or the key file), checked against the database:
+    the SSH server reads it at its start and hands it to every session."""
+    from stron_tui.keystore import load_master_key
+
+    return load_master_key(ctx.settings, ctx.db)
+
+
+def preload_database_layer() -> None:
+    """Import the database drivers and set up the ORM's mappers now (otherwise done by each session at its
+    first query): the SSH server's session template does this once for every forked session."""
+    import sqlalchemy.dialects.postgresql  # noqa: F401 - the dialects a session's engine uses
+    import sqlalchemy.dialects.sqlite  # noqa: F401
+    from sqlalchemy.orm import configure_mappers
+
+    import stron_tui.db.models  # noqa: F401
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pass
+    configure_mappers()
+
+
 def schema_revision(db: Database) -> str | None:
     """The migration the database is at, or None for an empty database."""
     try:
@@ -48,6 +71,24 @@ def schema_revision(db: Database) -> str | None:
         return None
     except DBAPIError:
         return None
+
+
+def readiness_problem(db: Database) -> str | None:
+    """None when the database answers at the schema this program needs, else one sentence on what is wrong
+    (the HTTP API's /readyz)."""
+    from stron_tui.db.revision import SCHEMA_HEAD
+
+    try:
+        db.check_connection()
+        revision = schema_revision(db)
+    except StronError as error:
+        return str(error)
+    except Exception as error:  # noqa: BLE001 - a probe answers; it never raises
+        return f"Cannot read the database at {db.display_url}: {type(error).__name__}."
+    if revision != SCHEMA_HEAD:
+        return (f"The database at {db.display_url} is at schema {revision or 'none'}, this program needs "
+                f"{SCHEMA_HEAD}; run: stron-tui db upgrade")
+    return None
 
 
 def open_context(

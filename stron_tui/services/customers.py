@@ -12,7 +12,7 @@ from stron_tui.db.queries import contains_match, prefix_match
 from stron_tui.errors import ValidationError
 from stron_tui.services.districts import district_ids
 from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, next_free_code, register
-from stron_tui.services.text import fold
+from stron_tui.domain.text import fold
 
 
 def phone_key(phone: str) -> str:

@@ -16,12 +16,13 @@ from sqlalchemy import select, update
 from stron_tui.db.models import Account, DebtEntry, SalesStation
 from stron_tui.errors import NotFound, ValidationError
 from stron_tui.services import audit, live_rights
-from stron_tui.services.clock import local_date, utcnow
+from stron_tui.domain.clock import local_date, utcnow
+from stron_tui.domain.meters import meter_number as valid_meter_number
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.services.pricing import fits_column, parse_decimal
 from stron_tui.services.revenue import lock_account_meter
-from stron_tui.services.text import clean
+from stron_tui.domain.text import clean
 
 PERMISSION = "basedata.accounts.debt"
 KINDS = {"added": "added to", "adjusted": "adjusted on", "written_off": "written off"}
@@ -161,13 +162,13 @@ def pay_debt(ctx: AppContext, actor: Actor, meter_number: str, amount: object, *
              payment_password: str | None = None, payment_type: str = "cash"):
     """A payment of debt only: a receipt, no token. Idempotent by request id (a retry gets the same receipt)."""
     from stron_tui.services import auth, vending
-    from stron_tui.services.receipts import Receipt
+    from stron_tui.domain.receipt import Receipt
 
     actor.require("topup.vend")
     vending.check_request_id(request_id, "debt payment")
     value = parse_decimal(amount, "amount", "amount")
     fits_column(value, DebtEntry.amount, "The amount", "amount")
-    number = vending._validate_meter_number(meter_number)
+    number = valid_meter_number(meter_number, field="meter")
     if actor.api_account_id is None:
         auth.confirm_payment(ctx, actor, payment_password or "")
     marker = f"payment {request_id}"
@@ -235,7 +236,7 @@ def preview_payment(ctx: AppContext, actor: Actor, meter_number: str, amount: ob
 
     actor.require("topup.vend")
     value = parse_decimal(amount, "amount", "amount")
-    number = vending._validate_meter_number(meter_number)
+    number = valid_meter_number(meter_number, field="meter")
     with ctx.db.read_session() as session:
         facts = vending.load_sale_facts(session, number, actor, lock=False)
         vending.check_actor_still_allowed(actor, facts, "topup.vend")

@@ -31,13 +31,13 @@ from stron_tui.db.models import (
     VendingKey,
 )
 from stron_tui.services.bootstrap import VENDING_ROLE
-from stron_tui.services.clock import local_date, utcnow
+from stron_tui.domain.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.customers import phone_key
 from stron_tui.services.passwords import DEFAULT_PASSWORD, hash_password
 from stron_tui.services.pricing import Payment, TariffTerms, quote_by_amount
 from stron_tui.services.reports.aggregates import start_meter_activity
-from stron_tui.services.text import fold
+from stron_tui.domain.text import fold
 from stron_tui.services.tokens import CREDIT_SUBCLASS
 
 DISTRICTS = [

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from stron_tui.db.models import Customer, District, SalesStation, Vend
 from stron_tui.db.queries import contains_match, prefix_match
 from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, register
-from stron_tui.services.text import fold
+from stron_tui.domain.text import fold
 
 KINDS = ("residential", "industrial", "commercial", "rural", "other")
 

@@ -29,10 +29,10 @@ from stron_tui.exports.files import ExportCancelled, export_path, upload_directo
 from stron_tui.exports.tables import Column, write_xlsx
 from stron_tui.services import audit
 from stron_tui.services import libraries as L
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
-from stron_tui.services.text import fold
+from stron_tui.domain.text import fold
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 1_000_000
@@ -551,7 +551,7 @@ def import_rows(ctx: AppContext, actor: Actor, name: str, rows, *, source: str, 
             if current is None:
                 inserts.append(lib.columns(values) | lib.on_create(values) | _stamps(lib, now, created=True))
                 continue
-            changes = L._changes(lib, current.values, values)
+            changes = L.field_changes(lib, current.values, values)
             if not changes:
                 counts["unchanged"] += 1
                 continue
@@ -569,7 +569,7 @@ def import_rows(ctx: AppContext, actor: Actor, name: str, rows, *, source: str, 
 
             from stron_tui.db.models import AuditEntry
 
-            session.execute(insert(AuditEntry), L.audit_rows(actor, f"{lib.name}.import_update", lib.entity, audits))
+            session.execute(insert(AuditEntry), audit.entry_rows(actor, f"{lib.name}.import_update", lib.entity, audits))
         counts["created"] += len(inserts)
         counts["updated"] += len(updates)
 

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from stron_tui.db.queries import chunked, for_update, keyset_page, prefix_match
 from stron_tui.errors import Conflict, NotFound, ValidationError
 from stron_tui.services import audit
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
-from stron_tui.services.text import clean, fold
+from stron_tui.domain.text import clean, fold
 
 PAGE_SIZE = 50
 YES = {"y", "yes", "true", "1", "on", "active"}
@@ -504,7 +504,7 @@ def update(ctx: AppContext, actor: Actor, name: str, record_id: int, raw: Mappin
                 spec = lib.fields_by_name[lib.key_field]
                 raise ValidationError(f"Another {lib.entity} has {spec.label.lower()} {key}.", field=lib.key_field)
         lib.check(session, values, record_id)
-        changes = _changes(lib, before.values, values)
+        changes = field_changes(lib, before.values, values)
         if not changes:
             return before
         columns = lib.columns(values)
@@ -518,7 +518,8 @@ def update(ctx: AppContext, actor: Actor, name: str, record_id: int, raw: Mappin
         return result
 
 
-def _changes(lib: Library, before: Mapping[str, Any], after: Mapping[str, Any]) -> dict:
+def field_changes(lib: Library, before: Mapping[str, Any], after: Mapping[str, Any]) -> dict:
+    """The fields a change alters, as the audit trail records them (values compared as the form shows them)."""
     changed = {}
     for spec in lib.fields:
         old, new = comparable(spec, before.get(spec.name)), comparable(spec, after.get(spec.name))
@@ -600,22 +601,6 @@ def bulk_write(session: Session, lib: Library, inserts: list[dict], updates: lis
         session.execute(sql_update(lib.model), updates)
 
 
-def audit_rows(actor: Actor, action: str, entity: str, items: list[tuple[Any, str, dict]]) -> list[dict]:
-    """Audit entries for a batch, ready for one executemany insert."""
-    import json
-
-    now = utcnow()
-    return [
-        {
-            "occurred_at": now, "source": actor.source, "user_id": actor.user_id, "user_code": actor.user_code[:40],
-            "api_account_id": actor.api_account_id, "remote": actor.remote[:80], "action": action, "entity": entity,
-            "entity_id": str(entity_id)[:40], "summary": summary[:400],
-            "detail": json.dumps(detail, default=audit._plain, ensure_ascii=False, sort_keys=True) if detail else "",
-        }
-        for entity_id, summary, detail in items
-    ]
-
-
 def blank_form(lib: Library) -> dict[str, str]:
     return {spec.name: as_text(spec, spec.default) if spec.default is not None else "" for spec in lib.fields}
 
@@ -659,6 +644,6 @@ def form_text(lib: Library, record: Record) -> dict[str, str]:
 __all__ = [
     "Field", "ListColumn", "Library", "Page", "Record", "SearchPlan", "create", "update", "remove", "search",
     "get", "find", "count", "library", "load_libraries", "register", "stream_values", "existing_by_key",
-    "bulk_write", "audit_rows", "blank_form", "form_text", "new_form", "next_free_code", "e164", "parse_field",
+    "bulk_write", "blank_form", "form_text", "new_form", "next_free_code", "e164", "parse_field",
     "parse_values", "display", "as_text", "comparable", "PAGE_SIZE",
 ]

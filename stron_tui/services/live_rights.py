@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from stron_tui.db.models import ApiAccount, Role, RolePermission, User
 from stron_tui.errors import PermissionDenied
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.permissions import ALL_PERMISSIONS, PERMISSIONS, Actor
 
 ADMIN_ROLE_KEY = "administrator"  # fold(bootstrap.ADMIN_ROLE); bootstrap imports services, so not from there

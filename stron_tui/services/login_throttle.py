@@ -37,8 +37,8 @@ from sqlalchemy.orm import Session
 from stron_tui.db.models import LoginThrottle
 from stron_tui.db.queries import for_update
 from stron_tui.errors import AccountLocked
-from stron_tui.services.clock import utcnow
-from stron_tui.services.text import fold
+from stron_tui.domain.clock import utcnow
+from stron_tui.domain.text import fold
 
 ADDRESS_FACTOR = 4
 MAX_BLOCK = timedelta(hours=24)

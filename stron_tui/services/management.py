@@ -22,17 +22,19 @@ from stron_tui.services import audit, auth, tokens
 from stron_tui.exports.files import export_path
 from stron_tui.exports.tables import Column as XColumn
 from stron_tui.exports.tables import write_xlsx
-from stron_tui.services.clock import local_text
+from stron_tui.domain.clock import local_text
 from stron_tui.services.context import AppContext
 from stron_tui.services.management_kinds import KINDS, RECORD_KINDS, token_kind
 from stron_tui.services.permissions import Actor
-from stron_tui.services.receipts import Receipt, build_management_receipt, management_receipt
+from stron_tui.domain.receipt import Receipt
+from stron_tui.domain.meters import meter_number as valid_meter_number
+from stron_tui.domain.operators import operator_label
+from stron_tui.services.receipts import build_management_receipt, management_receipt
 from stron_tui.services.reports.scope import visible_to
-from stron_tui.services.text import clean, fold
+from stron_tui.domain.text import clean, fold
 from stron_tui.services.vending import (
     IssuedTokens,
     SaleFacts,
-    _validate_meter_number,
     actor_label,
     check_request_id,
     issue_token,
@@ -146,7 +148,7 @@ def issue(ctx: AppContext, actor: Actor, request: ManagementRequest, *,
     kind = token_kind(request.kind)
     actor.require(kind.permission)
     check_request_id(request.request_id, "token")
-    number = _validate_meter_number(request.meter_number)
+    number = valid_meter_number(request.meter_number, field="meter")
     reason = clean(request.reason)[:200]  # control characters never reach a screen or a printer
     if kind.reason_required and not reason:
         raise ValidationError("Give the reason for this token (it goes on the record).", field="reason")
@@ -185,7 +187,7 @@ def _require_exceptions(actor: Actor) -> None:
 def find_meter(ctx: AppContext, actor: Actor, meter_number: str) -> MeterFacts:
     """The meter, its open account's customer and tariff, and its key data (read only)."""
     _require_exceptions(actor)
-    number = _validate_meter_number(meter_number)
+    number = valid_meter_number(meter_number, field="meter")
     with ctx.db.read_session() as session:
         facts = load_sale_facts(session, number, actor, lock=False)
     configured = tokens.configured_key_data(facts)
@@ -240,7 +242,7 @@ def _records_query(actor: Actor, kind: str, text: str):
 
 def _record(row, zone) -> TokenRecord:
     token_row, customer_code, user_code, api_name = row
-    operator = user_code or (f"API {api_name}" if api_name else "")
+    operator = operator_label(user_code, api_name)
     tokens_text = " ".join(t for t in (token_row.key_change_tokens, token_row.token) if t)
     return TokenRecord(token_row.id, token_row.receipt_number, customer_code or "", token_row.meter_number,
                        operator, tokens_text, local_text(token_row.created_at, zone), token_row.reason,

@@ -34,20 +34,16 @@ from sqlalchemy.orm import Session
 
 from stron_tui.db.models import Customer, OutboxMessage
 from stron_tui.errors import ValidationError
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
-from stron_tui.services.receipts import Receipt
-from stron_tui.services.text import printable
+from stron_tui.domain.receipt import Receipt
+from stron_tui.domain.text import printable
+from stron_tui.domain.tokens import grouped
 
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=1)
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-
-def grouped(token: str) -> str:
-    digits = token.replace(" ", "")
-    return " ".join(digits[index:index + 4] for index in range(0, len(digits), 4))
 
 
 def render(template: str, values: dict[str, str]) -> str:

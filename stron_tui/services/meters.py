@@ -17,15 +17,16 @@ from sqlalchemy.orm import Session
 
 from stron_tui.db.models import Account, ManagementToken, Meter, Vend, VendingKey
 from stron_tui.db.queries import contains_match, prefix_match
+from stron_tui.domain.meters import meter_number
 from stron_tui.errors import ValidationError
 from stron_tui.exports.files import ExportCancelled
 from stron_tui.services import audit
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, parse_values, register
 from stron_tui.services.permissions import Actor
 from stron_tui.services.reports.aggregates import forget_meter_activity, start_meter_activity_by_number
-from stron_tui.services.text import fold
+from stron_tui.domain.text import fold
 
 @dataclass(frozen=True)
 class MeterType:
@@ -82,13 +83,6 @@ def meter_type_label(code: str) -> str:
 def utility_for_type(meter_type: str) -> str | None:
     kind = METER_TYPES_BY_CODE.get(meter_type)
     return kind.utility if kind else None
-
-
-def meter_number(text: str, field: str = "meter_number") -> str:
-    try:
-        return tokencore.validate_drn(text)
-    except tokencore.TokenError as error:
-        raise ValidationError(str(error), field=field) from None
 
 
 _KEY_MESSAGES = {"Supply group": "sgc", "Tariff index": "ti", "Key revision": "krn", "Key type": "kt",

@@ -19,11 +19,11 @@ from stron_tui.db.models import Currency, ExchangeRate, PaymentType, User
 from stron_tui.db.queries import Page, for_update, keyset_page
 from stron_tui.errors import Conflict, NotFound, ValidationError
 from stron_tui.services import audit
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.services.pricing import fits_column
-from stron_tui.services.text import clean
+from stron_tui.domain.text import clean
 
 PERMISSION = "system.settings"
 # A rate typed "now" may reach the database a moment later; allow that much.

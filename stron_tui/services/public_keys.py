@@ -19,10 +19,10 @@ from stron_tui.db.models import User, UserPublicKey
 from stron_tui.errors import AccountLocked, AuthenticationFailed, Conflict, NotFound, ValidationError
 from stron_tui.services import audit, grants
 from stron_tui.services.auth import check_not_locked, find_user
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
-from stron_tui.services.text import clean
+from stron_tui.domain.text import clean
 
 
 @dataclass(frozen=True)

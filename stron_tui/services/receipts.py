@@ -6,9 +6,10 @@ token row, so a reprint shows exactly what was sold, marked as a reprint.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -27,82 +28,33 @@ from stron_tui.db.models import (
     Vend,
 )
 from stron_tui.db.queries import contains_match
+from stron_tui.domain.receipt import Receipt
+from stron_tui.domain.operators import operator_label
 from stron_tui.errors import NotFound
 from stron_tui.money import in_minor_unit
 from stron_tui.services import audit
-from stron_tui.services.clock import local_date, utcnow
+from stron_tui.domain.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.management_kinds import KINDS
 from stron_tui.services import live_rights
 from stron_tui.services.permissions import Actor
-from stron_tui.services.reports.scope import visible_to
+from stron_tui.services.reports.scope import record_limit, visible_to
 from stron_tui.services.revenue import block_lines_of
 
-@dataclass(frozen=True)
-class Receipt:
-    kind: str  # "vend" or a management kind
-    title: str
-    utility_name: str
-    station_code: str
-    station_name: str
-    receipt_number: str
-    transaction_number: str
-    issued_at: datetime
-    local_time: str
-    operator: str
-    customer_code: str
-    customer_name: str
-    account_number: str
-    meter_number: str
-    token: str
-    key_change_tokens: tuple[str, ...] = ()
-    tariff_name: str = ""
-    utility: str = ""
-    unit: str = ""
-    currency: str = ""
-    gross: Decimal | None = None
-    vat: Decimal | None = None
-    excise: Decimal | None = None
-    net: Decimal | None = None
-    units: Decimal | None = None
-    price_per_unit: Decimal | None = None
-    paid_amount: Decimal | None = None
-    paid_currency: str = ""
-    exchange_rate: Decimal | None = None
-    payment_type: str = ""
-    detail: str = ""
-    reason: str = ""
-    tid: int | None = None
-    reprint: bool = False
-    reversed_by: str = ""  # the reversal's number once the sale was reversed (the token stays valid)
-    receipt_width: int = 40
-    # The revenue split of a sale (pricing's order of deductions); zero on a flat sale without debt or charges.
-    debt_recovered: Decimal = Decimal(0)
-    debt_after: Decimal = Decimal(0)
-    fixed_charge: Decimal = Decimal(0)
-    fixed_charge_months: int = 0
-    energy: Decimal | None = None
-    blocks: tuple = ()  # pricing.BlockLine: units, price and amount per tariff block
-    free_units: Decimal = Decimal(0)
-    free_token: str = ""
-    subsidy: Decimal = Decimal(0)
-    extra: dict = field(default_factory=dict, compare=False)
-
-    def as_reprint(self) -> "Receipt":
-        return replace(self, reprint=True)
+if TYPE_CHECKING:
+    from stron_tui.exports.receipts import PrintOutcome
 
 
 def _operator_label(session: Session, operator_id: int | None, api_account_id: int | None) -> str:
     if operator_id is not None:
         user = session.get(User, operator_id)
-        return user.user_code if user else str(operator_id)
-    if api_account_id is not None:
-        account = session.get(ApiAccount, api_account_id)
-        return f"API {account.name}" if account else "API"
-    return ""
+        return operator_label(user.user_code if user else str(operator_id))
+    account = session.get(ApiAccount, api_account_id) if api_account_id is not None else None
+    return operator_label(None, account.name if account else None)
 
 
-def _minor_unit(session: Session, currency: str) -> int:
+def currency_minor_unit(session: Session, currency: str) -> int:
+    """Decimal places of a currency (2 for one no longer configured)."""
     row = session.get(Currency, currency)
     return 2 if row is None else row.minor_unit
 
@@ -120,7 +72,8 @@ def vend_receipt(ctx: AppContext, session: Session, vend: Vend) -> Receipt:
         customer_name=customer.name, account_number=session.get(Account, vend.account_id).account_number,
         operator=_operator_label(session, vend.operator_id, vend.api_account_id),
         payment_name=session.scalar(select(PaymentType.name).where(PaymentType.code == vend.payment_type)),
-        currency_places=_minor_unit(session, vend.currency), paid_places=_minor_unit(session, vend.paid_currency),
+        currency_places=currency_minor_unit(session, vend.currency),
+        paid_places=currency_minor_unit(session, vend.paid_currency),
         blocks=block_lines_of(session, vend.id),
     )
     if vend.reversed_at is not None:
@@ -282,3 +235,62 @@ def recent_receipts(ctx: AppContext, actor: Actor, limit: int = 5, *, number: st
     query = query.order_by(Vend.business_date.desc(), Vend.id.desc()).limit(limit)
     with ctx.db.read_session() as session:
         return [vend_receipt(ctx, session, vend) for vend in session.scalars(query)]
+
+
+# Copies of a receipt a screen holds: saved as files or sent to the station's printer, audited -----------
+
+
+def _require_copy(session: Session, actor: Actor, receipt: Receipt) -> None:
+    """Only someone who may hold receipts takes a copy, and only of their own station's (or their own);
+    another station's receipt is "no receipt", as in every look-up."""
+    if not (any(actor.can(code) for code in ("topup.vend", "topup.reprint", "reports.view", "exceptions.records"))
+            or actor.can_use_module("exceptions")):
+        actor.require("topup.reprint")
+    live_rights.require_live(session, actor, None)
+    limit = record_limit(actor)
+    if limit.everything:
+        return
+    if limit.api_account_id is not None:
+        own = receipt.operator == operator_label(None, actor.name)
+    else:
+        station_code = session.scalar(select(SalesStation.code).where(SalesStation.id == limit.station_id))
+        own = receipt.operator == operator_label(actor.user_code) or (
+            station_code is not None and receipt.station_code == station_code)
+    if not own:
+        raise NotFound(f"There is no receipt or transaction numbered {receipt.receipt_number}.")
+
+
+def _record_copy(ctx: AppContext, actor: Actor, receipt: Receipt, action: str, how: str) -> None:
+    copy = "reprint of receipt" if receipt.reprint else "receipt"
+    with ctx.db.session() as session:
+        audit.record(session, actor, action, entity="receipt", entity_id=receipt.receipt_number,
+                     summary=f"{copy} {receipt.receipt_number} for meter {receipt.meter_number} {how}")
+
+
+def save_receipt(ctx: AppContext, actor: Actor, receipt: Receipt) -> list[Path]:
+    """The receipt saved as 40- and 80-column text and as PDF in the operator's export directory, audited."""
+    from stron_tui.exports.receipts import save_receipt as write_receipt_files
+
+    with ctx.db.read_session() as session:
+        _require_copy(session, actor, receipt)
+    paths = write_receipt_files(ctx.settings, receipt, actor.user_id)
+    _record_copy(ctx, actor, receipt, "receipt.save", f"saved as {len(paths)} files")
+    return paths
+
+
+def print_receipt(ctx: AppContext, actor: Actor, receipt: Receipt, *, terminal: Callable[[str], None] | None,
+                  remote: bool) -> PrintOutcome:
+    """Print where the operator's station prints through its terminal, else save the receipt and say where
+    (exports.receipts.print_or_save); either way audited."""
+    from stron_tui.exports.receipts import print_or_save
+    from stron_tui.services.stations import station_printing
+
+    with ctx.db.read_session() as session:
+        _require_copy(session, actor, receipt)
+    outcome = print_or_save(ctx.settings, receipt, printing=station_printing(ctx, actor.station_id),
+                            terminal=terminal, user_id=actor.user_id, remote=remote)
+    if outcome.sent_to_printer:
+        _record_copy(ctx, actor, receipt, "receipt.print", "sent to the station's printer")
+    else:
+        _record_copy(ctx, actor, receipt, "receipt.save", f"saved as {len(outcome.paths)} files (no printer)")
+    return outcome

@@ -25,11 +25,11 @@ from stron_tui.db.models import ManagementToken, Reversal, Vend
 from stron_tui.db.queries import for_update
 from stron_tui.errors import Conflict, NotFound, PermissionDenied, StronError, ValidationError
 from stron_tui.services import audit, auth, live_rights, vendor_floats
-from stron_tui.services.clock import local_date, utcnow
+from stron_tui.domain.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.services.reports.scope import visible_to
-from stron_tui.services.text import clean
+from stron_tui.domain.text import clean
 
 TOKEN_STAYS = ("The customer's token can't be taken back from the meter: if it was entered, the credit is "
                "already in the meter.")

@@ -19,10 +19,10 @@ from stron_tui.db.queries import for_update
 from stron_tui.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from stron_tui.services import audit
 from stron_tui.services.bootstrap import ADMIN_ROLE
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import ALL_PERMISSIONS, PERMISSIONS, Actor
-from stron_tui.services.text import clean, fold
+from stron_tui.domain.text import clean, fold
 from stron_tui.services.grants import ROLES, require_may_grant, require_may_grant_role, role_permissions
 from stron_tui.services.users import ensure_user_manager_remains
 

@@ -29,7 +29,7 @@ from stron_tui.exports.tables import Column, csv_cell, write_xlsx
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.services.reports.scope import parse_date
-from stron_tui.services.text import clean, fold
+from stron_tui.domain.text import clean, fold
 from stron_tui.services.vendor_floats import in_minor_unit
 
 COLUMNS = (

@@ -35,10 +35,10 @@ from stron_tui.db.models import (
 from stron_tui.db.queries import for_update
 from stron_tui.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from stron_tui.services import audit, auth, live_rights
-from stron_tui.services.clock import local_date, utcnow
+from stron_tui.domain.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
-from stron_tui.services.text import clean
+from stron_tui.domain.text import clean
 from stron_tui.services.vendor_floats import in_minor_unit, parse_amount
 
 CASH = "cash"

@@ -9,7 +9,7 @@ from stron_tui.db.models import Account, District, ManagementToken, SalesStation
 from stron_tui.db.queries import contains_match, prefix_match
 from stron_tui.services.districts import district_ids
 from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, register
-from stron_tui.services.text import fold
+from stron_tui.domain.text import fold
 
 
 PRINTING = ("none", "terminal")
@@ -22,6 +22,15 @@ def station_printing(ctx, station_id: int | None) -> str:
         return "none"
     with ctx.db.read_session() as session:
         return session.scalar(select(SalesStation.printing).where(SalesStation.id == station_id)) or "none"
+
+
+def station_label(ctx, station_id: int | None) -> str:
+    """"CODE Name" of a sales station, as the status line shows where an operator works ("" for none)."""
+    if station_id is None:
+        return ""
+    with ctx.db.read_session() as session:
+        row = session.execute(select(SalesStation.code, SalesStation.name).where(SalesStation.id == station_id)).first()
+    return f"{row.code} {row.name}" if row else ""
 
 
 def user_station_code(ctx, user_id: int) -> str:

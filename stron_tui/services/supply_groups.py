@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from stron_tui.db.models import Meter, VendingKey
 from stron_tui.errors import ValidationError
 from stron_tui.services import audit
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
-from stron_tui.services.text import clean
+from stron_tui.domain.text import clean
 
 KEY_HEX_DIGITS = {"02": 16, "04": 40}
 

@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session
 
 from stron_tui.db.models import Account, Currency, Tariff, TariffBlock, TariffVersion, Vend
 from stron_tui.services import audit, live_rights
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.db.queries import contains_match, prefix_match
 from stron_tui.errors import ValidationError
 from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, register
 from stron_tui.services.pricing import Block, fits_column, parse_decimal, round_money, validate_blocks
-from stron_tui.services.text import fold
+from stron_tui.domain.text import fold
 
 UTILITIES = ("electricity", "water", "gas", "other")
 UNITS = ("kWh", "m3")

@@ -21,11 +21,11 @@ from stron_tui.db.models import AuditEntry, Role, RolePermission, SalesStation, 
 from stron_tui.db.queries import Page, for_update, keyset_page, prefix_match
 from stron_tui.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from stron_tui.services import audit, grants, login_throttle
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.passwords import DEFAULT_PASSWORD, hash_password
 from stron_tui.services.permissions import Actor
-from stron_tui.services.text import clean, fold
+from stron_tui.domain.text import clean, fold
 
 USER_MANAGER_PERMISSION = "system.users"
 

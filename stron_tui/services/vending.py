@@ -52,7 +52,7 @@ from stron_tui.db.queries import chunked, for_update, prefix_match
 from stron_tui.errors import Conflict, NotFound, PermissionDenied, StronError, ValidationError
 from stron_tui.money import in_minor_unit
 from stron_tui.services import audit, auth, shifts, tokens, vendor_floats
-from stron_tui.services.clock import local_date, utcnow
+from stron_tui.domain.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services import live_rights
 from stron_tui.services.permissions import Actor
@@ -67,8 +67,11 @@ from stron_tui.services.pricing import (
     revenue_by_units,
 )
 from stron_tui.services import revenue
-from stron_tui.services.receipts import Receipt, _minor_unit, build_vend_receipt, vend_receipt
-from stron_tui.services.text import fold
+from stron_tui.domain.receipt import Receipt
+from stron_tui.domain.meters import meter_number as valid_meter_number
+from stron_tui.domain.operators import operator_label
+from stron_tui.services.receipts import build_vend_receipt, currency_minor_unit, vend_receipt
+from stron_tui.domain.text import fold
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
@@ -135,13 +138,6 @@ class VendRequest:
     request_id: str = ""
     quote_id: str = ""  # the preview's Quote.quote_id: the sale must be that sale at that price
     send_token: bool = False  # also send the token to the customer's consented phone / mailbox
-
-
-def _validate_meter_number(text: str) -> str:
-    try:
-        return tokencore.validate_drn(text)
-    except tokencore.TokenError as error:
-        raise ValidationError(str(error), field="meter") from None
 
 
 NAME_SCAN_LIMIT = 200  # candidate names a word search reads before it stops (see find_accounts)
@@ -244,7 +240,7 @@ def _past_vends(ctx: AppContext, session: Session, actor: Actor, meter_id: int, 
                            .order_by(Vend.id.desc()).limit(limit))
     return tuple(
         PastVend(row.created_at.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M"), row.receipt_number,
-                 in_minor_unit(row.gross_amount, _minor_unit(session, row.currency)), row.currency, row.units,
+                 in_minor_unit(row.gross_amount, currency_minor_unit(session, row.currency)), row.currency, row.units,
                  row.unit, row.token)
         for row in rows
     )
@@ -610,7 +606,9 @@ def _queue_messages(ctx: AppContext, session: Session, order: TokenOrder, facts:
 
 def actor_label(actor: Actor) -> str:
     """The operator line of a receipt, as receipts show it for a recorded token."""
-    return f"API {actor.name}" if actor.api_account_id is not None else actor.user_code
+    if actor.api_account_id is not None:
+        return operator_label(None, actor.name)
+    return operator_label(actor.user_code)
 
 
 # Credit sales --------------------------------------------------------------------------------------------
@@ -711,7 +709,7 @@ def price_sale(session: Session, facts: SaleFacts, request: VendRequest, now: da
 def preview(ctx: AppContext, actor: Actor, request: VendRequest) -> Quote:
     """The breakdown the cashier confirms; nothing is recorded. Its quote_id binds the sale to it."""
     actor.require("topup.vend")
-    number = _validate_meter_number(request.meter_number)
+    number = valid_meter_number(request.meter_number, field="meter")
     with ctx.db.read_session() as session:
         facts = load_sale_facts(session, number, actor, lock=False, selling_station_id=actor.station_id,
                                 paid_currency=request.currency, payment_type=request.payment_type)
@@ -838,7 +836,7 @@ def vend(ctx: AppContext, actor: Actor, request: VendRequest, *, payment_passwor
     """
     actor.require("topup.vend")
     check_request_id(request.request_id, "sale")
-    number = _validate_meter_number(request.meter_number)
+    number = valid_meter_number(request.meter_number, field="meter")
     if actor.api_account_id is None:
         # A retried sale is found again after the issue attempt, so no separate look-up first.
         auth.confirm_payment(ctx, actor, payment_password or "")
@@ -848,7 +846,7 @@ def vend(ctx: AppContext, actor: Actor, request: VendRequest, *, payment_passwor
 def load_target(ctx: AppContext, actor: Actor, meter_number: str) -> VendTarget:
     """The meter, its account, customer and tariff, and its last purchases (Refresh reloads this)."""
     actor.require("topup.vend")
-    number = _validate_meter_number(meter_number)
+    number = valid_meter_number(meter_number, field="meter")
     with ctx.db.read_session() as session:
         facts = load_sale_facts(session, number, actor, lock=False)
         if facts.account_id is None:

@@ -28,12 +28,12 @@ from stron_tui.db.models import ApiAccount, Currency, SalesStation, VendorFloat,
 from stron_tui.db.queries import for_update
 from stron_tui.errors import NotFound, StronError, ValidationError
 from stron_tui.services import audit, live_rights
-from stron_tui.services.clock import local_date, utcnow
+from stron_tui.domain.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.services.pricing import PLAIN_NUMBER, parse_decimal
 from stron_tui.services.reports.scope import parse_date
-from stron_tui.services.text import clean, fold
+from stron_tui.domain.text import clean, fold
 
 
 class FloatExhausted(StronError):

@@ -176,21 +176,15 @@ class SessionTemplate:
 
 def _preload() -> None:
     """Import what a session needs, so that no child imports it again."""
-    import sqlalchemy.dialects.postgresql  # noqa: F401 - the dialects a session's engine uses
-    import sqlalchemy.dialects.sqlite  # noqa: F401
     import textual.app  # noqa: F401
     import textual.drivers.linux_driver  # noqa: F401
 
     import stron_tui.app  # noqa: F401 - the shell and, through it, what the menu needs
     import stron_tui.ssh.session  # noqa: F401
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        pass
     import screens  # noqa: F401
-    from sqlalchemy.orm import configure_mappers
+    from stron_tui.services.context import preload_database_layer
 
-    configure_mappers()  # the ORM's mapper set-up, otherwise done by each session at its first query
+    preload_database_layer()
 
 
 def _open_descriptors() -> list[int]:

@@ -326,7 +326,7 @@ class StationConnection(asyncssh.SSHServer):
     @property
     def user_key(self) -> str:
         """The user as the session caps count them: the name as the database folds it (any spelling)."""
-        from stron_tui.services.text import fold
+        from stron_tui.domain.text import fold
 
         return fold(self.user_code)
 
@@ -420,13 +420,13 @@ def _quiet_accept_errors(loop: asyncio.AbstractEventLoop, refusals: RateLimitedL
 
 async def start_server(ctx: AppContext, host: str = "0.0.0.0", port: int = 2222,
                        options: ServerOptions | None = None) -> tuple[asyncssh.SSHAcceptor, StationHub]:
-    from stron_tui.keystore import load_master_key
+    from stron_tui.services.context import configured_master_key
     from stron_tui.ssh.keys import load_or_create_host_keys
 
     options = options or ServerOptions()
     # Read (and checked against the database) once here, so every session works with the key the server
     # started with, from STRON_MASTER_KEY or the key file alike.
-    hub = StationHub(ctx, options, master_key=load_master_key(ctx.settings, ctx.db))
+    hub = StationHub(ctx, options, master_key=configured_master_key(ctx))
     _quiet_accept_errors(asyncio.get_running_loop(), hub.refusals)
     acceptor = await asyncssh.create_server(
         lambda: StationConnection(hub), host, port,

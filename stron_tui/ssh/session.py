@@ -65,19 +65,6 @@ def _take_terminal() -> None:
         pass
 
 
-def _user_actor(ctx, user_id: int, remote: str):
-    from stron_tui.db.models import User
-    from stron_tui.errors import AuthenticationFailed
-    from stron_tui.services import auth
-
-    with ctx.db.read_session() as session:
-        user = session.get(User, user_id)
-        if user is None or not user.enabled:
-            raise AuthenticationFailed("This user may no longer log in.")
-        auth.check_not_locked(ctx, user)
-        return auth.actor_for(session, user, "ssh", remote)
-
-
 def main() -> int:
     handoff, channel = _read_handoff()
     _take_terminal()
@@ -98,6 +85,7 @@ def main() -> int:
 
         importlib.reload(sys.modules["textual.constants"])
     from stron_tui.errors import StronError
+    from stron_tui.services import auth
     from stron_tui.services.context import open_context
 
     try:
@@ -105,13 +93,12 @@ def main() -> int:
         master_key = bytes.fromhex(handoff["master_key"]) if handoff.get("master_key") else None
         # Connected to a server database only while a unit of work runs: an idle station holds none.
         ctx = open_context(settings, master_key=master_key, idle_connections=False)
-        actor = _user_actor(ctx, int(handoff["user_id"]), str(handoff.get("remote", "")))
+        actor = auth.actor_of_user(ctx, int(handoff["user_id"]), source="ssh", remote=str(handoff.get("remote", "")))
     except (StronError, KeyError, ValueError) as error:
         print(f"stron-tui: {error}", end="\r\n", flush=True)
         return 1
 
     from stron_tui.app import StronApp
-    from stron_tui.services import auth
 
     app = StronApp(ctx, source="ssh", actor=actor, low_bandwidth=settings.low_bandwidth)
     app.on_session_change = _reporter(channel)

@@ -15,7 +15,7 @@ from stron_tui.api.client import ApiError, StronClient
 from stron_tui.cli import main
 from stron_tui.db.models import Vend
 from stron_tui.services import reversals, vendor_floats
-from stron_tui.services.clock import local_date, utcnow
+from stron_tui.domain.clock import local_date, utcnow
 from stron_tui.services.vending import new_request_id
 from tests.cash_helpers import PAYMENT, supervisor
 

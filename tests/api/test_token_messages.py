@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from stron_tui.db.models import Customer, OutboxMessage, Vend
 from stron_tui.errors import ValidationError
 from stron_tui.services import libraries, messages
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 
 aiosmtpd = pytest.importorskip("aiosmtpd")
 from aiosmtpd.controller import Controller  # noqa: E402

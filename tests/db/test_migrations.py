@@ -150,7 +150,7 @@ def test_daily_total_slots_fold_into_one_row_on_downgrade(empty_database_url):
     from decimal import Decimal
 
     from stron_tui.db.models import District, SalesStation, VendDailyTotal
-    from stron_tui.services.clock import utcnow
+    from stron_tui.domain.clock import utcnow
 
     db = Database(url)
     try:

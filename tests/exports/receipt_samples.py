@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from stron_tui.services.receipts import Receipt
+from stron_tui.domain.receipt import Receipt
 
 
 def sample_receipt(**changes) -> Receipt:

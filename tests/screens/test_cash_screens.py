@@ -107,7 +107,7 @@ async def test_a_reversal_by_keyboard(ctx, admin):
 async def test_vendor_statement_by_keyboard_and_saved_as_excel(ctx, admin):
     from screens.reports.vendor import VendorStatementScreen
     from stron_tui.services import vendor_floats
-    from stron_tui.services.clock import local_date, utcnow
+    from stron_tui.domain.clock import local_date, utcnow
 
     world = build_world(ctx)
     meter = add_meter(world, "4850000003")

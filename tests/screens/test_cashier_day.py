@@ -18,7 +18,7 @@ from screens.topup.topup import TopUpScreen
 from stron_tui.app import StronApp
 from stron_tui.db.models import Customer, ReceiptPrint, SalesStation, Vend
 from stron_tui.services import auth, users
-from stron_tui.services.text import fold
+from stron_tui.domain.text import fold
 from tests.factories import add_meter, build_world
 from tests.screens.keyboard import settle
 

@@ -174,3 +174,20 @@ async def test_after_a_logout_the_next_login_here_counts_against_the_same_addres
         await settle(app, pilot)
     with ctx.db.read_session() as session:
         assert {row.source for row in session.scalars(select(LoginThrottle))} == {"192.0.2.44"}
+
+
+async def test_the_status_line_names_the_cashiers_station_after_login(ctx, admin):
+    from widgets.status_line import StatusLine
+    from tests.factories import build_world
+
+    world = build_world(ctx)
+    users.create_user(ctx, admin, user_code="till", role="OnlyVending", station_id=world.station_id)
+    first = auth.authenticate(ctx, "till", "123456")
+    auth.replace_temporary_passwords(ctx, first, "123456", new_login="Till-login-1", new_payment="Till-pay-1")
+    app = StronApp(ctx)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await log_in(app, pilot, "till", "Till-login-1")
+        assert isinstance(app.screen, MainMenuScreen)
+        status = str(app.screen.query_one(StatusLine).render())
+        assert "Operator: till" in status and f"Station: {world.station_code} " in status

@@ -49,7 +49,7 @@ async def test_an_audit_entry_planted_with_escapes_shows_without_them(ctx, admin
 
     from screens.system.audit import AuditLogScreen
     from stron_tui.db.models import AuditEntry
-    from stron_tui.services.clock import utcnow
+    from stron_tui.domain.clock import utcnow
 
     with ctx.db.session() as session:  # written past the audit service, as an old version might have
         session.execute(insert(AuditEntry).values(

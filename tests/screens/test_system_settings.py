@@ -11,7 +11,7 @@ from screens.system.settings import FieldsFormScreen, MoneySettingsScreen
 from stron_tui.app import StronApp
 from stron_tui.db.models import AuditEntry
 from stron_tui.services import money_settings as money
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from tests.screens.keyboard import enter, settle
 
 

@@ -187,7 +187,7 @@ def test_user_without_edit_permission_is_refused(ctx, admin):
 
     with ctx.db.session() as session:
         from stron_tui.db.models import Role, RolePermission
-        from stron_tui.services.clock import utcnow
+        from stron_tui.domain.clock import utcnow
 
         role = Role(name="Viewer", name_key="viewer", created_at=utcnow())
         session.add(role)

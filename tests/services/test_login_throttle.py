@@ -13,7 +13,7 @@ from stron_tui.db.engine import Database
 from stron_tui.db.models import AuditEntry, LoginThrottle, User
 from stron_tui.errors import AccountLocked, AuthenticationFailed
 from stron_tui.services import auth, login_throttle, users
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.context import AppContext
 
 ATTACKER = "203.0.113.66"

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from stron_tui.db.models import ApiAccount, User
 from stron_tui.errors import AuthenticationFailed
 from stron_tui.services import api_accounts, auth, users
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 
 SAME = "Wrong user ID or password, or this user may not log in now."
 

@@ -13,7 +13,7 @@ from stron_tui.db.models import ExchangeRate, ManagementToken, Tariff, Vend
 from stron_tui.errors import Conflict, ValidationError
 from stron_tui.services import api_accounts, libraries, management, money_settings, vending
 from stron_tui.services.bootstrap import ADMIN_ROLE
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.excel_io import import_library
 from stron_tui.services.management import ManagementRequest
 from stron_tui.services.vending import PriceChanged, VendRequest

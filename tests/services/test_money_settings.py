@@ -11,7 +11,7 @@ from sqlalchemy import select
 from stron_tui.db.models import AuditEntry
 from stron_tui.errors import Conflict, PermissionDenied, ValidationError
 from stron_tui.services import auth, money_settings as money, users
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 
 
 def actions(ctx):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from stron_tui.db.models import SalesStation, User
 from stron_tui.errors import PermissionDenied
 from stron_tui.services import auth, receipts, users, vending
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.vending import VendRequest
 from tests.factories import add_meter, build_world
 

@@ -47,11 +47,11 @@ from stron_tui.db.models import (
 )
 from stron_tui.errors import PermissionDenied, ValidationError
 from stron_tui.services import auth, reports, users
-from stron_tui.services.clock import local_date, utcnow
+from stron_tui.domain.clock import local_date, utcnow
 from stron_tui.services.reports import ReportFilters
 from stron_tui.services.reports.catalog import non_vending
 from stron_tui.services.reports.catalog.receipts import RECEIPT_COLUMNS, receipt_totals_values
-from stron_tui.services.text import fold
+from stron_tui.domain.text import fold
 
 
 def _utc(*parts) -> datetime:

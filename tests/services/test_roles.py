@@ -8,7 +8,7 @@ from sqlalchemy import select
 from stron_tui.db.models import ApiAccount, AuditEntry, Role
 from stron_tui.errors import Conflict, PermissionDenied, ValidationError
 from stron_tui.services import auth, roles, users
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.permissions import ALL_PERMISSIONS
 
 

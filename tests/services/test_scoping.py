@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from stron_tui.db.models import Account, AuditEntry, ReceiptPrint
 from stron_tui.errors import NotFound
 from stron_tui.services import accounts, api_queries, management, receipts, reports, vending
-from stron_tui.services.clock import local_date, utcnow
+from stron_tui.domain.clock import local_date, utcnow
 from stron_tui.services.reports import ReportFilters
 from stron_tui.services.reports.scope import record_limit
 from tests.scoping import build_scoped, operator

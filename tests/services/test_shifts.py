@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from stron_tui.db.models import AuditEntry, Shift, Vend
 from stron_tui.errors import Conflict, PermissionDenied, ValidationError
 from stron_tui.services import management, money_settings, receipts, reversals, shifts
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.management import ManagementRequest
 from stron_tui.services.shifts import NoOpenShift
 from stron_tui.services.vending import new_request_id

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from stron_tui.db.models import AuditEntry, ExchangeRate, Meter, Tariff, User, Vend
 from stron_tui.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationError
 from stron_tui.services import vending
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.vending import VendRequest
 from tests.factories import add_meter, build_world
 

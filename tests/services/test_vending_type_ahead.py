@@ -29,7 +29,7 @@ def _rename(ctx, serial, name):
     from sqlalchemy import select
 
     from stron_tui.db.models import Customer
-    from stron_tui.services.text import fold
+    from stron_tui.domain.text import fold
 
     with ctx.db.session() as session:
         customer = session.scalar(select(Customer).where(Customer.code == f"C{serial}"))

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from stron_tui.db.models import AuditEntry, VendorFloatEntry
 from stron_tui.errors import NotFound, PermissionDenied, ValidationError
 from stron_tui.services import vendor_floats
-from stron_tui.services.clock import local_date, utcnow
+from stron_tui.domain.clock import local_date, utcnow
 from stron_tui.services.vendor_floats import FloatExhausted
 from tests.cash_helpers import balance, cashier, sell, snapshot, supervisor
 from tests.factories import add_meter, build_world

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from stron_tui.services import clock
+from stron_tui.domain import clock
 from tokencore import token as token_module
 
 FIXED_NOW = datetime(2026, 3, 2, 9, 30, 15, tzinfo=timezone.utc)
@@ -21,7 +21,7 @@ class _FixedDatetime(datetime):
 
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch):
-    """Every time the app reads comes from services.clock: fix it, so dates, TIDs and tokens repeat."""
+    """Every time the app reads comes from domain.clock: fix it, so dates, TIDs and tokens repeat."""
     monkeypatch.setattr(clock, "datetime", _FixedDatetime)
     # A token carries 4 random bits (STS RND): fixed here, so the token digits repeat too.
     monkeypatch.setattr(token_module, "_rnd", lambda rnd: 7 if rnd is None else rnd)

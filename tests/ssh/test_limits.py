@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from stron_tui.db.models import LoginThrottle, User
 from stron_tui.services import users
-from stron_tui.services.text import fold
+from stron_tui.domain.text import fold
 from stron_tui.ssh.limits import raise_file_limit, source_key
 from tests.ssh.conftest import Terminal
 

@@ -15,7 +15,7 @@ async def test_unknown_disabled_and_locked_users_are_refused_after_the_same_work
     import argon2
 
     from stron_tui.services import users
-    from stron_tui.services.clock import utcnow
+    from stron_tui.domain.clock import utcnow
 
     for code in ("gone", "stuck"):
         users.create_user(ctx, admin, user_code=code, role="OnlyVending")

@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 from stron_tui.api.deps import ApiActor, Ctx
 from stron_tui.api.schemas import plain
 from stron_tui.errors import ValidationError
-from stron_tui.services import settlement, vendor_floats
+from stron_tui.services import api_accounts, settlement, vendor_floats
 
 router = APIRouter(tags=["settlement"])
 
@@ -18,14 +18,9 @@ Day = Annotated[str, Query(max_length=10, description="business date, YYYY-MM-DD
 
 
 def _own_name(ctx, actor) -> str:
-    from sqlalchemy import select
-
-    from stron_tui.db.models import ApiAccount
-
     if actor.api_account_id is None:
         raise ValidationError("Settlement over the API is for API accounts.", field="account")
-    with ctx.db.read_session() as session:
-        return session.scalar(select(ApiAccount.name).where(ApiAccount.id == actor.api_account_id)) or ""
+    return api_accounts.own_name(ctx, actor)
 
 
 @router.get("/settlement", summary="The account's settlement for one business day: every sale and reversal, "

@@ -19,11 +19,11 @@ from stron_tui.api.schemas import (
     MeterTokenPage,
     MeterVendOut,
     MeterVendPage,
-    grouped,
     money,
     plain,
     units_text,
 )
+from stron_tui.domain.tokens import grouped
 from stron_tui.errors import NotFound
 from stron_tui.services import accounts, api_queries, libraries
 

@@ -18,11 +18,11 @@ from stron_tui.api.schemas import (
     SaleIn,
     MeterVendOut,
     WhoAmI,
-    grouped,
     money,
     plain,
     units_text,
 )
+from stron_tui.domain.tokens import grouped
 from stron_tui.services import api_queries, management, messages, receipts, vending
 
 router = APIRouter(tags=["sales and tokens"])

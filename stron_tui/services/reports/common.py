@@ -27,19 +27,13 @@ from sqlalchemy.orm import Session
 
 from stron_tui.db.models import Currency, PaymentType, User, Vend, VendDailyTotal
 from stron_tui.db.queries import chunked
+from stron_tui.domain.operators import API_SALE
 from stron_tui.money import DEFAULT_MINOR_UNIT, in_minor_unit
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.services.reports.scope import ReportFilters, Scope, resolve, utc_bounds, visible_to
 
 PAGE_SIZE = 50
-
-
-def token_text(token: str) -> str:
-    """A 20-digit token in groups of four, as printed on the receipt."""
-    if len(token) == 20 and token.isdigit():
-        return f"{token[:4]} {token[4:8]} {token[8:12]} {token[12:16]} {token[16:]}"
-    return token
 
 
 @dataclass(frozen=True)
@@ -150,7 +144,7 @@ def code_names(session: Session, model, ids: Iterable[int]) -> dict[int, tuple[s
 
 
 def user_codes(session: Session, ids: Iterable[int]) -> dict[int, str]:
-    found: dict[int, str] = {0: "(API)"}
+    found: dict[int, str] = {0: API_SALE}
     for chunk in chunked(sorted({i for i in ids if i})):
         found.update(session.execute(select(User.id, User.user_code).where(User.id.in_(chunk))).all())
     return found

@@ -18,7 +18,7 @@ from stron_tui.exports.files import ExportCancelled, export_path
 from stron_tui.exports.pdf import write_pdf
 from stron_tui.exports.tables import write_csv, write_xlsx
 from stron_tui.services import audit
-from stron_tui.services.clock import local_text, utcnow
+from stron_tui.domain.clock import local_text, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.services.reports import tables

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from stron_tui.db.models import Customer, District, Meter, PaymentType, SalesStation, User
 from stron_tui.errors import PermissionDenied, ValidationError
 from stron_tui.services.permissions import Actor
-from stron_tui.services.text import clean, fold
+from stron_tui.domain.text import clean, fold
 
 ALL_STATIONS = "reports.all_stations"
 

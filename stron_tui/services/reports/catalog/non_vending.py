@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from stron_tui.db.models import Account, Customer, District, Meter, MeterVendActivity, SalesStation, Vend
 from stron_tui.db.queries import keyset_page
 from stron_tui.errors import ValidationError
-from stron_tui.services.clock import utcnow
+from stron_tui.domain.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.services.reports.common import PAGE_SIZE, ReportRequest, open_request

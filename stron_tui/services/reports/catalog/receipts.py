@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from stron_tui.db.models import Account, Customer, District, SalesStation, User, Vend
 from stron_tui.db.queries import Page, keyset_page
+from stron_tui.domain.operators import operator_label
+from stron_tui.domain.tokens import grouped
 from stron_tui.money import money_text
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
@@ -22,7 +24,6 @@ from stron_tui.services.reports.common import (
     conditions,
     open_request,
     source_of,
-    token_text,
     round_units,
     vend_conditions,
 )
@@ -119,8 +120,8 @@ def receipt_row(row, zone) -> ReceiptRow:
         account_number=row.account_number, utility=row.utility, payment_type=row.payment_type,
         paid_currency=row.paid_currency, paid_amount=row.paid_amount, currency=row.currency,
         gross_amount=row.gross_amount, vat_amount=row.vat_amount, excise_amount=row.excise_amount,
-        net_amount=row.net_amount, units=row.units, unit=row.unit, token=token_text(row.token),
-        operator=row.operator or "(API)", station=row.station,
+        net_amount=row.net_amount, units=row.units, unit=row.unit, token=grouped(row.token),
+        operator=operator_label(row.operator), station=row.station,
     )
 
 
@@ -205,7 +206,7 @@ def receipt_line(row, zone) -> tuple:
      payment_type, paid_currency, paid_amount, _, gross, vat, excise, net, units_, _, token, operator, station) = row
     return (created_at.astimezone(zone), receipt_number, transaction_number, district, customer, meter_number,
             account_number, payment_type, paid_amount, paid_currency, gross, vat, excise, net, units_,
-            token_text(token), operator or "(API)", station)
+            grouped(token), operator_label(operator), station)
 
 
 def receipt_totals_values(totals: Sequence[SaleTotals]) -> list[tuple]:

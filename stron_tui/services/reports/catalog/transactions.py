@@ -14,10 +14,12 @@ from stron_tui.db.queries import chunked
 from stron_tui.errors import ValidationError
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
-from stron_tui.services.reports.common import ReportRequest, open_request, token_text
+from stron_tui.domain.operators import operator_label
+from stron_tui.domain.tokens import grouped
+from stron_tui.services.reports.common import ReportRequest, open_request
 from stron_tui.services.reports.spec import Loaded, Option, Report
 from stron_tui.services.reports.tables import Column, ReportTable
-from stron_tui.services.text import clean
+from stron_tui.domain.text import clean
 
 MAX_TRANSACTION_NUMBERS = 500
 
@@ -115,10 +117,10 @@ def look_up(request: ReportRequest) -> TransactionLookup:
             found[vend.transaction_number] = TransactionDetail(
                 vend.transaction_number, vend.receipt_number, vend.created_at.astimezone(zone),
                 vend.business_date, c_code, c_name, c_phone, c_address, vend.meter_number, account_number,
-                district, station, operator or "(API)", vend.source, vend.tariff_name, vend.utility, vend.unit,
+                district, station, operator_label(operator), vend.source, vend.tariff_name, vend.utility, vend.unit,
                 vend.mode, vend.payment_type, vend.paid_currency, vend.paid_amount, vend.exchange_rate,
                 vend.currency, vend.gross_amount, vend.vat_amount, vend.excise_amount, vend.net_amount,
-                vend.units, token_text(vend.token), vend.key_change_tokens, int(count or 0),
+                vend.units, grouped(vend.token), vend.key_change_tokens, int(count or 0),
             )
     missing = [n for n in wanted if n not in found]
     if missing:
@@ -154,8 +156,8 @@ def _management_transactions(request: ReportRequest, numbers: Sequence[str]) -> 
             found[by_upper[row.transaction_number]] = TransactionDetail(
                 row.transaction_number, row.receipt_number, row.created_at.astimezone(zone), row.business_date,
                 c_code or "", c_name or "", c_phone or "", c_address or "", row.meter_number, account_number or "",
-                district or "", station or "", operator or "(API)", row.source, "", "", "", row.kind, kind, "",
-                None, None, "", None, None, None, None, None, token_text(row.token), row.key_change_tokens,
+                district or "", station or "", operator_label(operator), row.source, "", "", "", row.kind, kind, "",
+                None, None, "", None, None, None, None, None, grouped(row.token), row.key_change_tokens,
                 int(count or 0),
             )
     return found

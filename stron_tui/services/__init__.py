@@ -1,0 +1,1 @@
+"""Services: one module per business area, the only place that changes data and checks permissions."""
