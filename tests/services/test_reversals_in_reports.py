@@ -152,3 +152,12 @@ def test_the_migration_takes_recorded_reversals_off_and_puts_them_back(ctx, admi
     with ctx.db.engine.connect() as connection:
         assert [(count, reversed_, Decimal(gross)) for count, reversed_, gross in connection.execute(
             text("SELECT vend_count, reversal_count, gross_amount FROM vend_daily_totals"))] == [(2, 1, Decimal("20"))]
+
+
+def test_revenue_by_month_takes_the_reversed_sale_off(ctx, admin, meter, one_reversed):
+    from stron_tui.services.reports.revenue import revenue_by_month
+
+    for filters in (ReportFilters(), ReportFilters(meter_number=meter)):
+        (month,) = revenue_by_month(ctx, admin, filters)
+        assert (month.sales, month.reversals, month.gross, month.energy) == (2, 1, Decimal("20.00"),
+                                                                             Decimal("20.00"))

@@ -73,19 +73,23 @@ class Source:
         return func.sum(case((condition, getattr(self.columns, column)), else_=0))
 
 
-def ledger_of(scope: Scope):
-    """The sales ledger with the scope's conditions inside both of its parts (sales, reversals)."""
-    vend_where = [column == value for column, value in (
+def sale_conditions(scope: Scope) -> list:
+    """The scope's conditions on a sale's own columns, all but the dates (a reversal is filtered by its sale)."""
+    return [column == value for column, value in (
         (Vend.station_id, scope.station_id), (Vend.district_id, scope.district_id),
         (Vend.operator_id, scope.operator_id), (Vend.payment_type, scope.payment_type),
         (Vend.utility, scope.utility), (Vend.meter_id, scope.meter_id), (Vend.customer_id, scope.customer_id),
         (Vend.api_account_id, scope.api_account_id)) if value is not None]
 
-    def dates(column):
-        return ([column >= scope.date_from] if scope.date_from is not None else []) + (
-            [column <= scope.date_to] if scope.date_to is not None else [])
 
-    return sales_ledger(vend_where, business_date_where=dates)
+def period_conditions(scope: Scope, day_column) -> list:
+    return ([day_column >= scope.date_from] if scope.date_from is not None else []) + (
+        [day_column <= scope.date_to] if scope.date_to is not None else [])
+
+
+def ledger_of(scope: Scope):
+    """The sales ledger with the scope's conditions inside both of its parts (sales, reversals)."""
+    return sales_ledger(sale_conditions(scope), business_date_where=lambda column: period_conditions(scope, column))
 
 
 def source_of(scope: Scope) -> Source:
@@ -130,13 +134,7 @@ def vend_conditions(scope: Scope, zone) -> list:
         where += [Vend.created_at >= start, Vend.business_date >= scope.date_from]
     if end is not None:
         where += [Vend.created_at < end, Vend.business_date <= scope.date_to]
-    for column, value in ((Vend.station_id, scope.station_id), (Vend.district_id, scope.district_id),
-                          (Vend.operator_id, scope.operator_id), (Vend.payment_type, scope.payment_type),
-                          (Vend.utility, scope.utility), (Vend.meter_id, scope.meter_id),
-                          (Vend.customer_id, scope.customer_id), (Vend.api_account_id, scope.api_account_id)):
-        if value is not None:
-            where.append(column == value)
-    return where
+    return where + sale_conditions(scope)
 
 
 class Money:
