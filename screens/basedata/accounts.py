@@ -102,7 +102,8 @@ class AccountViewScreen(StronScreen):
             f"Recent sales ({view.vend_count} in all):",
         ]
         lines += [f"  {local_text(v.created_at, zone)}  {v.receipt_number}  {money_text(v.amount, v.currency)}  "
-                  f"{v.units} {t['unit']}  {v.token}" for v in view.vends] or ["  none"]
+                  f"{v.units} {t['unit']}  {v.token}" + (f"  REVERSED {v.reversal_number}" if v.reversal_number else "")
+                  for v in view.vends] or ["  none"]
         lines += ["", "Recent management tokens:"]
         lines += [f"  {local_text(k.created_at, zone)}  {code_words(k.kind)}  {k.token}  {k.reason}" for k in view.tokens] or ["  none"]
         return "\n".join(lines)

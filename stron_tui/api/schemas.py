@@ -330,6 +330,8 @@ class MeterVendOut(BaseModel):
     token: str
     token_grouped: str
     key_change_tokens: list[str]
+    reversal_number: str = Field("", description="the reversal's number when a supervisor reversed the sale "
+                                 "(the token stays issued); empty otherwise")
 
 
 class MeterTokenOut(BaseModel):

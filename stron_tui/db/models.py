@@ -608,7 +608,8 @@ class AuditEntry(Base):
 
 
 class VendDailyTotal(Base):
-    """Sales summed per business day, station, operator, district, utility, payment type and currencies.
+    """Sales less reversals summed per business day, station, operator, district, utility, payment type and
+    currencies.
 
     Owned by the Reports module; kept up to date in each vend's own transaction
     by stron_tui.services.reports.record_vend_in_daily_totals, so summary
@@ -630,7 +631,10 @@ class VendDailyTotal(Base):
     # Sales without an operator (API) spread over a few rows per key, so concurrent sales don't queue
     # on one row lock; a cashier sells one sale at a time and always uses slot 0. Reports sum the slots.
     slot: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0, server_default="0")
-    vend_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    vend_count: Mapped[int] = mapped_column(Integer, nullable=False)  # sales made that day
+    # Reversals recorded that day of sales with this key (a sale's station, operator, district, ...); the
+    # amounts below are net of them: a reversal subtracts its sale in its own transaction.
+    reversal_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     paid_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
     gross_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
     vat_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)

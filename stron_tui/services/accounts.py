@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from stron_tui.db.models import Account, Customer, ManagementToken, Meter, SalesStation, Tariff, Vend
+from stron_tui.db.models import Account, Customer, ManagementToken, Meter, Reversal, SalesStation, Tariff, Vend
 from stron_tui.db.queries import chunked, prefix_match
 from stron_tui.errors import NotFound, ValidationError
 from stron_tui.domain.clock import utcnow
@@ -203,6 +203,7 @@ class VendLine:
     currency: str
     units: Decimal
     token: str
+    reversal_number: str | None = None  # the sale was reversed (the token stays issued)
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,9 @@ def account_view(ctx: AppContext, actor: Actor, account_id: int, recent: int = 1
         tariff = session.get(Tariff, account.tariff_id)
         station = session.get(SalesStation, account.station_id)
         vends = session.execute(
-            select(Vend.created_at, Vend.receipt_number, Vend.gross_amount, Vend.currency, Vend.units, Vend.token)
+            select(Vend.created_at, Vend.receipt_number, Vend.gross_amount, Vend.currency, Vend.units, Vend.token,
+                   Reversal.reversal_number)
+            .outerjoin(Reversal, Reversal.vend_id == Vend.id)
             .where(Vend.account_id == account_id, visible_to(actor, Vend))
             .order_by(Vend.created_at.desc(), Vend.id.desc()).limit(recent))
         tokens = session.execute(

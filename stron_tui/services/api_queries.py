@@ -3,6 +3,7 @@
 A meter's recent sales and management tokens, newest first, keyset-paged on
 the row id (ids grow with time), limited to the records the caller may see
 (services/reports/scope.py: an API account sees its own, an operator their station's).
+A reversed sale is listed with its reversal's number.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from stron_tui.db.models import ApiAccount, ManagementToken, Meter, User, Vend
+from stron_tui.db.models import ApiAccount, ManagementToken, Meter, Reversal, User, Vend
 from stron_tui.domain.meters import meter_number as valid_meter_number
 from stron_tui.domain.operators import operator_label
 from stron_tui.errors import NotFound
@@ -42,6 +43,7 @@ class MeterVend:
     unit: str
     token: str
     key_change_tokens: tuple[str, ...]
+    reversal_number: str = ""  # set when a supervisor reversed the sale (the token stays issued)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,20 @@ def _limit(limit: int) -> int:
     return max(1, min(int(limit), MAX_PAGE))
 
 
+def _with_names(query):
+    """A sale's operator or API account, and its reversal if it was reversed."""
+    return (query.outerjoin(User, User.id == Vend.operator_id)
+            .outerjoin(ApiAccount, ApiAccount.id == Vend.api_account_id)
+            .outerjoin(Reversal, Reversal.vend_id == Vend.id))
+
+
+def _meter_vend(v: Vend, user_code: str | None, api_name: str | None, reversal_number: str | None) -> MeterVend:
+    return MeterVend(v.id, v.created_at, v.transaction_number, v.receipt_number, v.source,
+                     operator_label(user_code, api_name), v.payment_type, v.paid_amount, v.paid_currency, v.gross_amount,
+                     v.currency, v.units, v.unit, v.token, tuple(t for t in v.key_change_tokens.split() if t),
+                     reversal_number or "")
+
+
 def meter_vends(ctx: AppContext, actor: Actor, meter_number: str, *, after: int | None = None,
                 limit: int = 20) -> HistoryPage:
     """The meter's sales, newest first; `after` is the last id of the previous page."""
@@ -88,19 +104,12 @@ def meter_vends(ctx: AppContext, actor: Actor, meter_number: str, *, after: int 
     limit = _limit(limit)
     with ctx.db.read_session() as session:
         meter_id = _meter_id(session, meter_number)
-        query = (select(Vend, User.user_code, ApiAccount.name)
-                 .outerjoin(User, User.id == Vend.operator_id)
-                 .outerjoin(ApiAccount, ApiAccount.id == Vend.api_account_id)
+        query = (_with_names(select(Vend, User.user_code, ApiAccount.name, Reversal.reversal_number))
                  .where(Vend.meter_id == meter_id, visible_to(actor, Vend)))
         if after is not None:
             query = query.where(Vend.id < after)
         rows = session.execute(query.order_by(Vend.id.desc()).limit(limit + 1)).all()
-    found = [
-        MeterVend(v.id, v.created_at, v.transaction_number, v.receipt_number, v.source, operator_label(code, api),
-                  v.payment_type, v.paid_amount, v.paid_currency, v.gross_amount, v.currency, v.units, v.unit,
-                  v.token, tuple(t for t in v.key_change_tokens.split() if t))
-        for v, code, api in rows[:limit]
-    ]
+    found = [_meter_vend(*row) for row in rows[:limit]]
     return HistoryPage(found, found[-1].id if len(rows) > limit else None)
 
 
@@ -139,15 +148,10 @@ def customer_last_vends(ctx: AppContext, actor: Actor, customer_code: str, limit
         if customer_id is None:
             raise NotFound(f"There is no customer {customer_code.strip()[:40]}.")
         rows = session.execute(
-            select(Vend, User.user_code, ApiAccount.name)
-            .outerjoin(User, User.id == Vend.operator_id)
-            .outerjoin(ApiAccount, ApiAccount.id == Vend.api_account_id)
+            _with_names(select(Vend, User.user_code, ApiAccount.name, Reversal.reversal_number))
             .where(Vend.customer_id == customer_id, visible_to(actor, Vend))
             .order_by(Vend.id.desc()).limit(max(1, min(limit, 10)))).all()
-    return [MeterVend(v.id, v.created_at, v.transaction_number, v.receipt_number, v.source, operator_label(code, api),
-                      v.payment_type, v.paid_amount, v.paid_currency, v.gross_amount, v.currency, v.units, v.unit,
-                      v.token, tuple(t for t in v.key_change_tokens.split() if t))
-            for v, code, api in rows]
+    return [_meter_vend(*row) for row in rows]
 
 
 def currency_minor_units(ctx: AppContext) -> dict[str, int]:

@@ -8,7 +8,9 @@ password, a reason; the sale is within the window (its business day, or up
 to `reversal_window_days` days later) and, unless `reversal_any_station`, at
 the supervisor's own station; management tokens are not sales; a sale is
 reversed at most once (a unique index on the sale, and the sale's row lock);
-a retried request (same request id) returns the first reversal.
+a retried request (same request id) returns the first reversal. The reversal
+takes its sale off the reports' daily totals in its own transaction (booked on
+the reversal's business day), so every sales total counts it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from stron_tui.services import audit, auth, live_rights, vendor_floats
 from stron_tui.domain.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
+from stron_tui.services.reports.aggregates import record_reversal_in_daily_totals
 from stron_tui.services.reports.scope import visible_to
 from stron_tui.domain.text import clean
 
@@ -167,6 +170,8 @@ def _reverse_once(ctx: AppContext, actor: Actor, number: str, reason: str, token
         connection.execute(update(Reversal.__table__).where(Reversal.__table__.c.id == reversal_id)
                            .values(reversal_number=reversal_number))
         connection.execute(update(Vend.__table__).where(Vend.__table__.c.id == vend.id).values(reversed_at=now))
+        # The day's totals before the float: a sale takes them in that order too.
+        record_reversal_in_daily_totals(session, vend, today)
         vendor_floats.give_back_for_reversal(session, receipt_number=vend.receipt_number,
                                              reversal_number=reversal_number, now=now, business_date=today,
                                              user_id=actor.user_id)

@@ -480,7 +480,7 @@ def cashup_lines(ctx: AppContext, session: Session, scope, *, by_day: bool) -> l
     for row in reversed_rows:
         user_id, station_id, rest = row[0], row[1], row[2:]
         day_value, (payment_type, currency, count, paid) = (rest[0], rest[1:]) if by_day else (None, rest)
-        lines.append((users.get(user_id, "API" if not user_id else "?"), day_value, stations.get(station_id, ""), 0,
+        lines.append((users.get(user_id, "(API)" if not user_id else "?"), day_value, stations.get(station_id, ""), 0,
                       f"Reversals: {names.get(payment_type, payment_type)}", currency, int(count),
                       -in_minor_unit(paid, places.get(currency, 2))))
     now = utcnow()

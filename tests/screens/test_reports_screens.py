@@ -63,7 +63,7 @@ async def test_monthly_summary_shows_a_revenue_chart(ctx, admin):
     async with app.run_test(size=(160, 40)) as pilot:
         screen = await open_report(app, pilot, "reports.monthly")
         await run_with(app, pilot, screen, date_from="2024-01-01")
-        assert cells(screen, 0)[:5] == ["2024-01", "electricity", "USD", "2", "150.00"]
+        assert cells(screen, 0)[:6] == ["2024-01", "electricity", "USD", "2", "0", "150.00"]  # 0 reversed
         chart = text(screen, "#revenue-chart")
         assert "Revenue per month, USD:" in chart
         assert "2024-01 150.00 " in chart and "2024-02  80.00 " in chart and "█" in chart
@@ -75,7 +75,7 @@ async def test_customer_payments_drill_down_to_a_customers_receipts(ctx, admin):
     async with app.run_test(size=(160, 40)) as pilot:
         screen = await open_report(app, pilot, "reports.payments")
         await run_with(app, pilot, screen, date_from="2024-01-01")
-        assert cells(screen, 0)[:5] == ["S1", "Market Hall", "USD", "4", "220.00"]
+        assert cells(screen, 0)[:6] == ["S1", "Market Hall", "USD", "4", "0", "220.00"]  # 0 reversed
         table = screen.query_one(DataTable)
         table.focus()
         table.move_cursor(row=0)

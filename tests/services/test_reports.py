@@ -643,15 +643,16 @@ def test_receipt_export_to_excel_holds_the_screen_rows_and_totals(sales, test_se
 def test_summary_exports_hold_the_same_figures(sales):
     monthly = reports.export_report(sales.ctx, sales.admin, "monthly", "xlsx")
     rows = _sheet_rows(monthly.path)
-    assert ("2024-02", "water", "USD", 2, 60, 2.86, 0, 57.14, 30) in rows
-    assert ("Total", "electricity", "USD", 4, 220, 28.69, 3.75, 187.56, 440) in rows
+    assert ("2024-02", "water", "USD", 2, 0, 60, 2.86, 0, 57.14, 30) in rows
+    assert ("Total", "electricity", "USD", 4, 0, 220, 28.69, 3.75, 187.56, 440) in rows
     district = reports.export_report(sales.ctx, sales.admin, "districts", "csv")
     lines = district.path.read_text().splitlines()
-    assert lines[0] == "District,District name,Station,Station name,Currency,Charges,Cash,Cheque,E-card,Other,Total revenue"
-    assert lines[1] == "D1,North,S1,Market Hall,USD,4,170.00,50.00,0.00,0.00,220.00"
-    assert lines[-1] == "Total,,,,USD,6,170.00,50.00,30.00,30.00,280.00"
+    assert lines[0] == ("District,District name,Station,Station name,Currency,Charges,Reversed,Cash,Cheque,E-card,"
+                        "Other,Total revenue")
+    assert lines[1] == "D1,North,S1,Market Hall,USD,4,0,170.00,50.00,0.00,0.00,220.00"
+    assert lines[-1] == "Total,,,,USD,6,0,170.00,50.00,30.00,30.00,280.00"
     payments = reports.export_report(sales.ctx, sales.admin, "payments", "csv")
-    assert payments.path.read_text().splitlines()[1].startswith("S1,Market Hall,USD,4,220.00,170.00,50.00,0,0")
+    assert payments.path.read_text().splitlines()[1].startswith("S1,Market Hall,USD,4,0,220.00,170.00,50.00,0,0")
     cash = reports.export_report(sales.ctx, sales.admin, "cashup", "csv", ReportFilters(operator="cashier1"),
                                  by_day=False)
     assert ",,Reprints,,1," in cash.path.read_text()

@@ -143,3 +143,35 @@ def test_two_reversals_racing_leave_exactly_one(ctx, admin, world, meter, boss):
     winners = {number for kind, number in outcomes if kind == "ok"}
     assert winners == {recorded[0].reversal_number}
     assert all("already reversed" in text for kind, text in outcomes if kind == "refused")
+
+
+def test_a_reversal_racing_reprints_leaves_one_reversal_and_every_reprint(ctx, admin, world, meter, boss):
+    sale = sell(ctx, admin, meter, "10", password="AdminPass1")
+    start = threading.Barrier(4)
+    reprinted, reversed_, failed = [], [], []
+
+    def reprint():
+        start.wait()
+        try:
+            reprinted.append(receipts.reprint_receipt(ctx, boss, sale.receipt_number).reversed_by)
+        except Exception as error:  # noqa: BLE001 - reported below
+            failed.append(repr(error))
+
+    def reverse_it():
+        start.wait()
+        try:
+            reversed_.append(reverse(ctx, boss, sale.receipt_number).reversal_number)
+        except Exception as error:  # noqa: BLE001 - reported below
+            failed.append(repr(error))
+
+    threads = [threading.Thread(target=reverse_it)] + [threading.Thread(target=reprint) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failed == []
+    with ctx.db.read_session() as session:
+        assert [r.reversal_number for r in session.scalars(select(Reversal))] == reversed_
+    # Each reprint shows the sale as it was when it read it: not yet reversed, or reversed by that one reversal.
+    assert len(reprinted) == 3 and set(reprinted) <= {"", None, reversed_[0]}
+    assert receipts.reprint_receipt(ctx, boss, sale.receipt_number).reversed_by == reversed_[0]

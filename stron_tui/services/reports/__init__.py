@@ -4,10 +4,15 @@ Each report is one module in catalog/ declaring its filters, columns, query,
 totals and paging; registry.py lists them (see there how to add one).
 
 The vending service calls `record_vend_in_daily_totals(session, vend)` in each
-vend's own transaction (see aggregates.py).
+vend's own transaction, the reversal service `record_reversal_in_daily_totals`
+in each reversal's (see aggregates.py).
 """
 
-from stron_tui.services.reports.aggregates import rebuild_report_aggregates, record_vend_in_daily_totals
+from stron_tui.services.reports.aggregates import (
+    rebuild_report_aggregates,
+    record_reversal_in_daily_totals,
+    record_vend_in_daily_totals,
+)
 from stron_tui.services.reports.catalog.cashup import Cashup, CashupLine, cashup
 from stron_tui.services.reports.catalog.districts import DistrictReport, DistrictRow, district_report
 from stron_tui.services.reports.catalog.monthly import MonthlySummary, MonthRow, monthly_summary

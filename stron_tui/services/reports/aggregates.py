@@ -8,7 +8,11 @@ when the meter is created: start_meter_activity).
 
 The vending service calls `record_vend_in_daily_totals(session, vend)` right
 after adding the Vend, in the same session and transaction, so a sale and its
-totals commit or roll back together. No upsert shortcut (not portable): an
+totals commit or roll back together; a reversal calls
+`record_reversal_in_daily_totals` the same way, so every total is net of the
+reversals (booked on the reversal's business day, under its sale's key) and
+counts them. `sales_ledger` gives the same figures from the single records,
+for reports filtered by meter, customer or API account. No upsert shortcut (not portable): an
 UPDATE adds the sale to an existing row; when there is none, an INSERT runs
 inside a SAVEPOINT, and if a concurrent transaction inserted the same key
 first (unique violation) the savepoint is rolled back and the UPDATE retried.
@@ -19,11 +23,24 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Iterable, Sequence
 
-from sqlalchemy import bindparam, case, delete, func, insert, literal, null, select, update
+from sqlalchemy import (
+    Subquery,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from stron_tui.db.models import Meter, MeterVendActivity, Vend, VendDailyTotal
+from stron_tui.db.models import Meter, MeterVendActivity, Reversal, Vend, VendDailyTotal
 from stron_tui.db.queries import chunked
 
 AMOUNT_FIELDS = ("paid_amount", "gross_amount", "vat_amount", "excise_amount", "net_amount", "units")
@@ -54,7 +71,8 @@ def _add_to_day_statement():
         update(daily)
         .where(*[daily.c[name] == bindparam(f"key_{name}", type_=daily.c[name].type)
                  for name in (*KEY_FIELDS, "slot")])
-        .values(vend_count=daily.c.vend_count + 1,
+        .values(vend_count=daily.c.vend_count + bindparam("add_sales", type_=daily.c.vend_count.type),
+                reversal_count=daily.c.reversal_count + bindparam("add_reversals", type_=daily.c.reversal_count.type),
                 **{name: daily.c[name] + bindparam(f"add_{name}", type_=daily.c[name].type)
                    for name in AMOUNT_FIELDS})
     )
@@ -86,8 +104,9 @@ _ADD_TO_DAY = _add_to_day_statement()
 _TOUCH_METER = _touch_meter_statement()
 
 
-def _add_to_existing_day(session: Session, key: dict, amounts: dict) -> bool:
+def _add_to_existing_day(session: Session, key: dict, amounts: dict, *, sales: int = 1, reversals: int = 0) -> bool:
     parameters = {f"key_{name}": value for name, value in key.items()}
+    parameters.update(add_sales=sales, add_reversals=reversals)
     parameters.update({f"add_{name}": value for name, value in amounts.items()})
     return session.connection().execute(_ADD_TO_DAY, parameters).rowcount > 0
 
@@ -159,29 +178,75 @@ def record_vend_in_daily_totals(session: Session, vend: Vend) -> None:
         session,
         lambda: _add_to_existing_day(session, key, amounts),
         VendDailyTotal.__table__,
-        dict(**key, vend_count=1, **amounts),
+        dict(**key, vend_count=1, reversal_count=0, **amounts),
     )
 
 
+def record_reversal_in_daily_totals(session: Session, vend: Vend, business_date) -> None:
+    """Take a reversed sale off the totals of the reversal's business day (`business_date`), under the
+    sale's own key and slot, and count the reversal there.
+
+    Call in the reversal's transaction, before the vendor float is touched (a
+    sale takes the day row, then the float: the same order, so they can't
+    deadlock). The meter's last-sale record stays: the token was issued.
+    """
+    key = _daily_key(vend) | {"business_date": business_date}
+    amounts = {name: -Decimal(getattr(vend, name)) for name in AMOUNT_FIELDS}
+    _update_or_insert(
+        session,
+        lambda: _add_to_existing_day(session, key, amounts, sales=0, reversals=1),
+        VendDailyTotal.__table__,
+        dict(**key, vend_count=0, reversal_count=1, **amounts),
+    )
+
+
+def sales_ledger(vend_where: Sequence = (), reversal_where: Sequence = (), *,
+                 business_date_where=lambda column: ()) -> Subquery:
+    """Sales (+) and reversals (-) as single records with the daily totals' columns: what a report filtered by
+    meter, customer or API account sums instead of `vend_daily_totals`, with the same result.
+
+    A reversal is on its own business day, with its sale's station, operator,
+    district, meter, customer, account and amounts. `vend_where` applies to the
+    Vend of both parts; `business_date_where(column)` gives the date conditions
+    for each part's own day column (pushed inside, where the indexes are).
+    """
+    def part(day, negate: bool, sales: str, reversals: str, paid, gross, units):
+        def sign(column):
+            return -column if negate else column
+
+        return select(
+            day.label("business_date"), Vend.station_id, Vend.district_id,
+            func.coalesce(Vend.operator_id, 0).label("operator_key"), Vend.utility, Vend.payment_type,
+            Vend.paid_currency, Vend.currency, Vend.meter_id, Vend.customer_id, Vend.api_account_id,
+            literal_column(sales).label("vend_count"), literal_column(reversals).label("reversal_count"),
+            sign(paid).label("paid_amount"), sign(gross).label("gross_amount"),
+            sign(Vend.vat_amount).label("vat_amount"), sign(Vend.excise_amount).label("excise_amount"),
+            sign(Vend.net_amount).label("net_amount"), sign(units).label("units"),
+        )
+
+    sold = part(Vend.business_date, False, "1", "0", Vend.paid_amount, Vend.gross_amount, Vend.units).where(
+        *vend_where, *business_date_where(Vend.business_date))
+    reversed_ = (part(Reversal.business_date, True, "0", "1", Reversal.paid_amount, Reversal.gross_amount, Reversal.units)
+                 .join(Reversal, Reversal.vend_id == Vend.id)
+                 .where(*vend_where, *reversal_where, *business_date_where(Reversal.business_date)))
+    return union_all(sold, reversed_).subquery("ledger")
+
+
 def rebuild_report_aggregates(session: Session) -> None:
-    """Recompute both aggregate tables from the vends (after a bulk load or a repair).
+    """Recompute both aggregate tables from the vends and reversals (after a bulk load or a repair).
 
     Set-based (two INSERT ... SELECT ... GROUP BY statements); run it when no
     sale is being made, e.g. from a maintenance window or a benchmark.
     """
     session.execute(delete(VendDailyTotal))
     session.execute(delete(MeterVendActivity))
-    operator_key = func.coalesce(Vend.operator_id, 0)
-    group = [Vend.business_date, Vend.station_id, Vend.district_id, operator_key, Vend.utility, Vend.payment_type,
-             Vend.paid_currency, Vend.currency]
+    ledger = sales_ledger()
+    key = [ledger.c[name] for name in KEY_FIELDS]
     session.execute(
         insert(VendDailyTotal).from_select(
-            [*KEY_FIELDS[:2], "district_id", "operator_key", *KEY_FIELDS[4:], "vend_count", *AMOUNT_FIELDS],
-            select(
-                Vend.business_date, Vend.station_id, Vend.district_id, operator_key, Vend.utility,
-                Vend.payment_type, Vend.paid_currency, Vend.currency, func.count(),
-                *[func.sum(getattr(Vend, name)) for name in AMOUNT_FIELDS],
-            ).group_by(*group),
+            [*KEY_FIELDS, "vend_count", "reversal_count", *AMOUNT_FIELDS],
+            select(*key, func.sum(ledger.c.vend_count), func.sum(ledger.c.reversal_count),
+                   *[func.sum(ledger.c[name]) for name in AMOUNT_FIELDS]).group_by(*key),
         )
     )
     # Every meter gets its row, sold to or not (an outer join to its sales summed per meter).

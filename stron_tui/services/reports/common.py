@@ -1,8 +1,10 @@
 """What every report shares: where sums come from, their conditions, money rounding, names, the request.
 
-Summaries read `vend_daily_totals` (see aggregates.py) unless a meter or
-customer filter asks for single sales, in which case they group the vends
-through the meter/customer indexes.
+Summaries read `vend_daily_totals` (see aggregates.py) unless a meter,
+customer or API account filter asks for single sales, in which case they group
+the sales ledger (sales and reversals as single records) through the
+meter/customer/account indexes. Either way a reversal counts: its sale's
+amounts come off its business day's sums and `reversals` counts it.
 
 `open_request` is the one door of every report: it checks `reports.view`,
 opens the read session and resolves the filters with the scope rule of
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from stron_tui.db.models import Currency, PaymentType, User, Vend, VendDailyTotal
@@ -31,6 +33,7 @@ from stron_tui.domain.operators import API_SALE
 from stron_tui.money import DEFAULT_MINOR_UNIT, in_minor_unit
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
+from stron_tui.services.reports.aggregates import sales_ledger
 from stron_tui.services.reports.scope import ReportFilters, Scope, resolve, utc_bounds, visible_to
 
 PAGE_SIZE = 50
@@ -38,7 +41,7 @@ PAGE_SIZE = 50
 
 @dataclass(frozen=True)
 class Source:
-    """Where sums come from: the daily totals, or the vends themselves."""
+    """Where sums come from: the daily totals, or the sales ledger (vends and reversals) filtered already."""
 
     business_date: Any
     station_id: Any
@@ -48,7 +51,8 @@ class Source:
     payment_type: Any
     paid_currency: Any
     currency: Any
-    count: Any
+    count: Any  # sales made
+    reversals: Any  # reversals recorded (their sales' amounts are already taken off the sums)
     paid: Any
     gross: Any
     vat: Any
@@ -56,28 +60,48 @@ class Source:
     net: Any
     units: Any
     from_vends: bool
+    columns: Any  # the unsummed columns: `columns.gross_amount`
+
+    def sum_where(self, condition, column: str):
+        """The sum of one amount column over the rows where `condition` holds."""
+        return func.sum(case((condition, getattr(self.columns, column)), else_=0))
+
+
+def sale_conditions(scope: Scope) -> list:
+    """The scope's conditions on a sale's own columns, all but the dates (a reversal is filtered by its sale)."""
+    return [column == value for column, value in (
+        (Vend.station_id, scope.station_id), (Vend.district_id, scope.district_id),
+        (Vend.operator_id, scope.operator_id), (Vend.payment_type, scope.payment_type),
+        (Vend.utility, scope.utility), (Vend.meter_id, scope.meter_id), (Vend.customer_id, scope.customer_id),
+        (Vend.api_account_id, scope.api_account_id)) if value is not None]
+
+
+def period_conditions(scope: Scope, day_column) -> list:
+    return ([day_column >= scope.date_from] if scope.date_from is not None else []) + (
+        [day_column <= scope.date_to] if scope.date_to is not None else [])
+
+
+def ledger_of(scope: Scope):
+    """The sales ledger with the scope's conditions inside both of its parts (sales, reversals)."""
+    return sales_ledger(sale_conditions(scope), business_date_where=lambda column: period_conditions(scope, column))
 
 
 def source_of(scope: Scope) -> Source:
-    if scope.needs_vend_rows:
-        table = Vend
-        operator = Vend.operator_id
-        count = func.count(Vend.id)
-    else:
-        table = VendDailyTotal
-        operator = VendDailyTotal.operator_key
-        count = func.sum(VendDailyTotal.vend_count)
+    table = ledger_of(scope).c if scope.needs_vend_rows else VendDailyTotal.__table__.c
     return Source(
         business_date=table.business_date, station_id=table.station_id, district_id=table.district_id,
-        operator=operator, utility=table.utility, payment_type=table.payment_type,
-        paid_currency=table.paid_currency, currency=table.currency, count=count,
+        operator=table.operator_key, utility=table.utility, payment_type=table.payment_type,
+        paid_currency=table.paid_currency, currency=table.currency, count=func.sum(table.vend_count),
+        reversals=func.sum(table.reversal_count),
         paid=func.sum(table.paid_amount), gross=func.sum(table.gross_amount), vat=func.sum(table.vat_amount),
         excise=func.sum(table.excise_amount), net=func.sum(table.net_amount), units=func.sum(table.units),
-        from_vends=scope.needs_vend_rows,
+        from_vends=scope.needs_vend_rows, columns=table,
     )
 
 
 def conditions(source: Source, scope: Scope) -> list:
+    if source.from_vends:
+        return []  # inside the ledger already
     where = []
     if scope.date_from is not None:
         where.append(source.business_date >= scope.date_from)
@@ -93,13 +117,6 @@ def conditions(source: Source, scope: Scope) -> list:
         where.append(source.payment_type == scope.payment_type)
     if scope.utility is not None:
         where.append(source.utility == scope.utility)
-    if source.from_vends:
-        if scope.meter_id is not None:
-            where.append(Vend.meter_id == scope.meter_id)
-        if scope.customer_id is not None:
-            where.append(Vend.customer_id == scope.customer_id)
-        if scope.api_account_id is not None:
-            where.append(Vend.api_account_id == scope.api_account_id)
     return where
 
 
@@ -111,13 +128,7 @@ def vend_conditions(scope: Scope, zone) -> list:
         where += [Vend.created_at >= start, Vend.business_date >= scope.date_from]
     if end is not None:
         where += [Vend.created_at < end, Vend.business_date <= scope.date_to]
-    for column, value in ((Vend.station_id, scope.station_id), (Vend.district_id, scope.district_id),
-                          (Vend.operator_id, scope.operator_id), (Vend.payment_type, scope.payment_type),
-                          (Vend.utility, scope.utility), (Vend.meter_id, scope.meter_id),
-                          (Vend.customer_id, scope.customer_id), (Vend.api_account_id, scope.api_account_id)):
-        if value is not None:
-            where.append(column == value)
-    return where
+    return where + sale_conditions(scope)
 
 
 class Money:

@@ -10,12 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import case, extract, func, select
+from sqlalchemy import case, extract, func, literal_column, select, union_all
 
-from stron_tui.db.models import Account, DebtEntry, District, SalesStation, Tariff, Vend, VendBlock
+from stron_tui.db.models import Account, DebtEntry, District, Reversal, SalesStation, Tariff, Vend, VendBlock
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
-from stron_tui.services.reports.common import Money, open_request, round_units, vend_conditions
+from stron_tui.services.reports.common import (
+    Money,
+    open_request,
+    period_conditions,
+    round_units,
+    sale_conditions,
+    vend_conditions,
+)
 from stron_tui.services.reports.scope import ReportFilters
 
 
@@ -31,6 +38,7 @@ class RevenueMonthRow:
     energy: Decimal
     free_units: Decimal
     subsidy: Decimal
+    reversals: int = 0  # recorded in the month; every sum above is net of them
 
     @property
     def label(self) -> str:
@@ -42,17 +50,29 @@ def revenue_by_month(ctx: AppContext, actor: Actor, filters: ReportFilters) -> l
     with open_request(ctx, actor, filters) as request:
         session, scope = request.session, request.scope
         money = Money(session)
-        year, month = extract("year", Vend.business_date), extract("month", Vend.business_date)
         energy = func.coalesce(Vend.energy_amount, Vend.gross_amount)
+        split = [Vend.gross_amount, Vend.fixed_charge, Vend.debt_recovered, energy, Vend.free_units,
+                 Vend.subsidy_amount]
+        names = ["gross", "fixed", "debt", "energy", "free", "subsidy"]
+        # A reversal takes its sale's whole split off the month it was recorded in, and is counted there.
+        sold = select(Vend.business_date.label("day"), Vend.currency, literal_column("1").label("sales"),
+                      literal_column("0").label("reversals"), *[c.label(n) for c, n in zip(split, names)]
+                      ).where(*vend_conditions(scope, ctx.settings.zone))
+        reversed_ = (select(Reversal.business_date.label("day"), Vend.currency, literal_column("0").label("sales"),
+                            literal_column("1").label("reversals"), *[(-c).label(n) for c, n in zip(split, names)])
+                     .join(Vend, Vend.id == Reversal.vend_id)
+                     .where(*sale_conditions(scope), *period_conditions(scope, Reversal.business_date)))
+        ledger = union_all(sold, reversed_).subquery()
+        year, month = extract("year", ledger.c.day), extract("month", ledger.c.day)
         rows = session.execute(
-            select(year, month, Vend.currency, func.count(Vend.id), func.sum(Vend.gross_amount),
-                   func.sum(Vend.fixed_charge), func.sum(Vend.debt_recovered), func.sum(energy),
-                   func.sum(Vend.free_units), func.sum(Vend.subsidy_amount))
-            .where(*vend_conditions(scope, ctx.settings.zone))
-            .group_by(year, month, Vend.currency).order_by(year, month, Vend.currency))
-        return [RevenueMonthRow(int(r[0]), int(r[1]), r[2], int(r[3]), money(r[4], r[2]), money(r[5], r[2]),
-                                money(r[6], r[2]), money(r[7], r[2]), round_units(r[8]), money(r[9], r[2]))
+            select(year, month, ledger.c.currency, func.sum(ledger.c.sales), func.sum(ledger.c.reversals),
+                   *[func.sum(ledger.c[n]) for n in names])
+            .group_by(year, month, ledger.c.currency).order_by(year, month, ledger.c.currency))
+        return [RevenueMonthRow(int(r[0]), int(r[1]), r[2], int(r[3]), money(r[5], r[2]), money(r[6], r[2]),
+                                money(r[7], r[2]), money(r[8], r[2]), round_units(r[9]), money(r[10], r[2]),
+                                int(r[4] or 0))
                 for r in rows]
+
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""7. Cash-up (shift) Report: per operator, station (and day) the money by payment type, reprints and tokens."""
+"""7. Cash-up (shift) Report: per operator, station (and day) the money by payment type, reprints and tokens.
+
+The daily totals are net of reversals; a drawer is balanced from what was
+taken and what was paid back, so a Sales line shows the sales made (the
+reversals of the same operator, station, day, payment type and currency added
+back) and a Reversals line beside it the money paid back, negative."""
 
 from __future__ import annotations
 
@@ -97,6 +102,8 @@ def cash_up(request: ReportRequest) -> Cashup:
     from stron_tui.services.shifts import cashup_lines  # reversals and shifts (cash control)
 
     cash_control = cashup_lines(request.ctx, session, scope, by_day=by_day)
+    paid_back = {(line[0], line[1], line[2], line[4].removeprefix("Reversals: "), line[5]): line[7]
+                 for line in cash_control if line[4].startswith("Reversals: ")}
 
     def station_code(station_id) -> str:
         return stations.get(station_id, ("", ""))[0]
@@ -105,9 +112,11 @@ def cash_up(request: ReportRequest) -> Cashup:
     for row in sales:
         operator, station_id, rest = row[0], row[1], row[2:]
         day_value, (payment_type, currency, count, paid) = (rest[0], rest[1:]) if by_day else (None, rest)
-        lines.append((operators.get(operator or 0, "?"), day_value, station_code(station_id), 0,
-                      f"Sales: {type_names.get(payment_type, payment_type)}", currency, int(count),
-                      money(paid, currency)))
+        who, station, name = operators.get(operator or 0, "?"), station_code(station_id), type_names.get(
+            payment_type, payment_type)
+        taken = money(paid, currency) - paid_back.get((who, day_value, station, name, currency), Decimal(0))
+        if int(count) or taken:  # a day with a reversal but no sale of its own has its Reversals line only
+            lines.append((who, day_value, station, 0, f"Sales: {name}", currency, int(count), taken))
     for row in reprints:
         operator, station_id, rest = row[0], row[1], row[2:]
         day_value, count = (rest[0], rest[1]) if by_day else (None, rest[0])

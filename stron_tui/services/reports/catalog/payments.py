@@ -1,4 +1,6 @@
-"""3. Customer Payment Report: charges per sales station split by payment type; drill down to its customers."""
+"""3. Customer Payment Report: charges per sales station split by payment type; drill down to its customers.
+
+Charges are net of reversals (on the day each was recorded); each row counts its reversals."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from stron_tui.db.models import Customer, SalesStation, Vend
+from stron_tui.db.models import Customer, SalesStation
 from stron_tui.errors import ValidationError
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
@@ -16,10 +18,10 @@ from stron_tui.services.reports.common import (
     ReportRequest,
     code_names,
     conditions,
+    ledger_of,
     open_request,
     payment_type_order,
     source_of,
-    vend_conditions,
 )
 from stron_tui.services.reports.scope import ReportFilters
 from stron_tui.services.reports.spec import Loaded, Option, Report
@@ -34,7 +36,7 @@ class PaymentSplitRow:
     name: str
     currency: str
     vend_count: int
-    gross_amount: Decimal
+    gross_amount: Decimal  # net of reversals
     by_type: tuple[tuple[str, int, Decimal], ...]  # (payment type, sales, amount) in payment_types order
 
     def amount_for(self, payment_type: str) -> Decimal:
@@ -42,6 +44,8 @@ class PaymentSplitRow:
 
     def count_for(self, payment_type: str) -> int:
         return next((count for code, count, _ in self.by_type if code == payment_type), 0)
+
+    reversal_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -55,11 +59,14 @@ class PaymentSplit:
 
 def _split(rows: list[tuple], payment_types: list[tuple[str, str]], names: dict, money: Money,
            key_name: str) -> tuple[list[PaymentSplitRow], list[PaymentSplitRow]]:
-    """Pivot (key, currency, payment type, count, amount) groups into one row per key and currency."""
+    """Pivot (key, currency, payment type, count, reversals, amount) groups into one row per key and currency."""
     grouped: dict[tuple[int, str], dict[str, tuple[int, Decimal]]] = {}
     totals: dict[str, dict[str, tuple[int, Decimal]]] = {}
-    for key_id, currency, payment_type, count, amount in rows:
+    reversed_: dict[tuple[int, str], int] = {}
+    for key_id, currency, payment_type, count, reversals, amount in rows:
         amount = money(amount, currency)
+        for key in ((key_id, currency), (0, currency)):
+            reversed_[key] = reversed_.get(key, 0) + int(reversals or 0)
         grouped.setdefault((key_id, currency), {})[payment_type] = (int(count), amount)
         before = totals.setdefault(currency, {}).get(payment_type, (0, Decimal(0)))
         totals[currency][payment_type] = (before[0] + int(count), before[1] + amount)
@@ -67,7 +74,8 @@ def _split(rows: list[tuple], payment_types: list[tuple[str, str]], names: dict,
     def build(key_id, code, name, currency, split):
         by_type = tuple((code_, *split.get(code_, (0, Decimal(0)))) for code_, _ in payment_types)
         return PaymentSplitRow(key_id, code, name, currency, sum(c for c, _ in split.values()),
-                               sum((a for _, a in split.values()), Decimal(0)), by_type)
+                               sum((a for _, a in split.values()), Decimal(0)), by_type,
+                               reversed_.get((key_id, currency), 0))
 
     result = [build(key_id, *names.get(key_id, ("?", "?")), currency, split)
               for (key_id, currency), split in grouped.items()]
@@ -86,7 +94,7 @@ def split_stations(request: ReportRequest) -> PaymentSplit:
     session, scope = request.session, request.scope
     source = source_of(scope)
     query = (
-        select(source.station_id, source.currency, source.payment_type, source.count, source.gross)
+        select(source.station_id, source.currency, source.payment_type, source.count, source.reversals, source.gross)
         .where(*conditions(source, scope))
         .group_by(source.station_id, source.currency, source.payment_type)
     )
@@ -114,10 +122,11 @@ def split_customers(request: ReportRequest) -> PaymentSplit:
     if station is None:
         raise ValidationError("That sales station no longer exists.", field="station")
     scope = replace(scope, station_id=station_id)
+    ledger = ledger_of(scope)
     query = (
-        select(Vend.customer_id, Vend.currency, Vend.payment_type, func.count(Vend.id), func.sum(Vend.gross_amount))
-        .where(*vend_conditions(scope, request.zone))
-        .group_by(Vend.customer_id, Vend.currency, Vend.payment_type)
+        select(ledger.c.customer_id, ledger.c.currency, ledger.c.payment_type, func.sum(ledger.c.vend_count),
+               func.sum(ledger.c.reversal_count), func.sum(ledger.c.gross_amount))
+        .group_by(ledger.c.customer_id, ledger.c.currency, ledger.c.payment_type)
     )
     grouped = session.execute(query).all()
     payment_types = payment_type_order(session, (row[2] for row in grouped))
@@ -130,15 +139,15 @@ def split_customers(request: ReportRequest) -> PaymentSplit:
 def payments_table(report: PaymentSplit) -> ReportTable:
     drill = report.station is not None
     columns = [Column("Code", 10), Column("Customer" if drill else "Station", 20), Column("Currency", 8),
-               Column("Sales", 8, "integer"), Column("Total charges", 14, "money")]
+               Column("Sales", 8, "integer"), Column("Reversed", 8, "integer"), Column("Total charges", 14, "money")]
     columns += [Column(name, 12, "money") for _, name in report.payment_types]
 
     def values(row):
-        return (row.code, row.name, row.currency, row.vend_count, row.gross_amount,
+        return (row.code, row.name, row.currency, row.vend_count, row.reversal_count, row.gross_amount,
                 *[row.amount_for(code) for code, _ in report.payment_types])
 
     title = "Customer Payment Report" + (f": {report.station[1]} {report.station[2]}" if drill else "")
-    totals = [("Total", "", t.currency, t.vend_count, t.gross_amount,
+    totals = [("Total", "", t.currency, t.vend_count, t.reversal_count, t.gross_amount,
                *[t.amount_for(code) for code, _ in report.payment_types]) for t in report.totals]
     return ReportTable(title, columns, [values(r) for r in report.rows], totals, report.filters)
 

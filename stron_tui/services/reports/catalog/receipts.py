@@ -1,4 +1,7 @@
-"""1. Receipt Report: every sale with its token, newest first, paged from the database."""
+"""1. Receipt Report: every sale with its token, newest first, paged from the database.
+
+A reversed sale stays listed with its reversal's number; the totals are net of
+the reversals recorded in the period and count them."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from typing import Sequence
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from stron_tui.db.models import Account, Customer, District, SalesStation, User, Vend
+from stron_tui.db.models import Account, Customer, District, Reversal, SalesStation, User, Vend
 from stron_tui.db.queries import Page, keyset_page
 from stron_tui.domain.operators import operator_label
 from stron_tui.domain.tokens import grouped
@@ -60,6 +63,7 @@ class ReceiptRow:
     token: str
     operator: str
     station: str
+    reversal_number: str = ""  # the reversal's number when the sale was reversed
 
 
 @dataclass(frozen=True)
@@ -69,13 +73,14 @@ class SaleTotals:
     paid_currency: str
     currency: str
     vend_count: int
-    paid_amount: Decimal
+    paid_amount: Decimal  # this and the amounts below: the sales less the reversals recorded in the period
     gross_amount: Decimal
     vat_amount: Decimal
     excise_amount: Decimal
     net_amount: Decimal
     units: Decimal | None  # None when the sales are of different units: kWh and m3 are never added
     units_by_utility: tuple[tuple[str, str, Decimal], ...] = ()  # (utility, unit, units) for each utility sold
+    reversal_count: int = 0
 
 
 UTILITY_UNITS = {"electricity": "kWh", "water": "m3", "gas": "m3"}  # the unit a utility's tariffs sell
@@ -102,12 +107,14 @@ def receipt_query(scope: Scope, zone) -> Select:
             Vend.payment_type, Vend.paid_currency, Vend.paid_amount, Vend.currency, Vend.gross_amount,
             Vend.vat_amount, Vend.excise_amount, Vend.net_amount, Vend.units, Vend.unit, Vend.token,
             User.user_code.label("operator"), SalesStation.name.label("station"),
+            Reversal.reversal_number,
         )
         .join(District, District.id == Vend.district_id)
         .join(Customer, Customer.id == Vend.customer_id)
         .join(Account, Account.id == Vend.account_id)
         .join(SalesStation, SalesStation.id == Vend.station_id)
         .outerjoin(User, User.id == Vend.operator_id)
+        .outerjoin(Reversal, Reversal.vend_id == Vend.id)
         .where(*vend_conditions(scope, zone))
     )
 
@@ -121,7 +128,7 @@ def receipt_row(row, zone) -> ReceiptRow:
         paid_currency=row.paid_currency, paid_amount=row.paid_amount, currency=row.currency,
         gross_amount=row.gross_amount, vat_amount=row.vat_amount, excise_amount=row.excise_amount,
         net_amount=row.net_amount, units=row.units, unit=row.unit, token=grouped(row.token),
-        operator=operator_label(row.operator), station=row.station,
+        operator=operator_label(row.operator), station=row.station, reversal_number=row.reversal_number or "",
     )
 
 
@@ -145,32 +152,33 @@ def receipts(ctx: AppContext, actor: Actor, filters: ReportFilters, *, after: Se
 
 def sale_totals(session: Session, scope: Scope, zone) -> list[SaleTotals]:
     source = source_of(scope)
-    where = vend_conditions(scope, zone) if source.from_vends else conditions(source, scope)
     query = (
         select(source.paid_currency, source.currency, source.count, source.paid, source.gross, source.vat,
-               source.excise, source.net, source.units, source.utility)
-        .where(*where)
+               source.excise, source.net, source.units, source.utility, source.reversals)
+        .where(*conditions(source, scope))
         .group_by(source.paid_currency, source.currency, source.utility)
         .order_by(source.currency, source.paid_currency, source.utility)
     )
     # Money adds up per currency pair; units only per utility (a kWh and a m3 are not the same thing).
     pairs: dict[tuple[str, str], list] = {}
     for row in session.execute(query):
-        if not row[2]:
+        if not row[2] and not row[10]:
             continue
-        sums = pairs.setdefault((row[0], row[1]), [0, Decimal(0), Decimal(0), Decimal(0), Decimal(0), Decimal(0), []])
+        sums = pairs.setdefault((row[0], row[1]),
+                                [0, Decimal(0), Decimal(0), Decimal(0), Decimal(0), Decimal(0), [], 0])
         sums[0] += int(row[2])
+        sums[7] += int(row[10] or 0)
         for index in range(1, 6):
             sums[index] += Decimal(row[index + 2] or 0)
         sums[6].append((row[9], UTILITY_UNITS.get(row[9], ""), round_units(row[8])))
     money = Money(session)
     totals = []
-    for (paid_currency, currency), (count, paid, gross, vat, excise, net, by_utility) in pairs.items():
+    for (paid_currency, currency), (count, paid, gross, vat, excise, net, by_utility, reversed_) in pairs.items():
         one_unit = len({unit for _utility, unit, _units_sold in by_utility}) == 1
         units = sum((units_sold for _utility, _unit, units_sold in by_utility), Decimal("0.0")) if one_unit else None
         totals.append(SaleTotals(paid_currency, currency, count, money(paid, paid_currency), money(gross, currency),
                                  money(vat, currency), money(excise, currency), money(net, currency), units,
-                                 tuple(by_utility)))
+                                 tuple(by_utility), reversed_))
     return totals
 
 
@@ -189,7 +197,7 @@ RECEIPT_COLUMNS = [
     Column("Customer", 18), Column("Meter", 12), Column("Account", 11), Column("Payment", 8),
     Column("Paid", 10, "money"), Column("Cur", 5), Column("Gross", 10, "money"), Column("VAT", 9, "money"),
     Column("Excise", 8, "money"), Column("Net", 10, "money"), Column("Units", 8, "units"),
-    Column("Token", 23), Column("Operator", 9), Column("Station", 11),
+    Column("Token", 23), Column("Operator", 9), Column("Station", 11), Column("Reversed", 12),
 ]
 
 
@@ -197,16 +205,17 @@ def receipt_values(row: ReceiptRow) -> tuple:
     return (row.created_at, row.receipt_number, row.transaction_number, row.district, row.customer,
             row.meter_number, row.account_number, row.payment_type, row.paid_amount, row.paid_currency,
             row.gross_amount, row.vat_amount, row.excise_amount, row.net_amount, row.units, row.token,
-            row.operator, row.station)
+            row.operator, row.station, row.reversal_number)
 
 
 def receipt_line(row, zone) -> tuple:
     """receipt_values(receipt_row(row)) without the dataclass: the export path, 100,000 rows at a time."""
     (_, created_at, _, receipt_number, transaction_number, district, _, customer, meter_number, account_number, _,
-     payment_type, paid_currency, paid_amount, _, gross, vat, excise, net, units_, _, token, operator, station) = row
+     payment_type, paid_currency, paid_amount, _, gross, vat, excise, net, units_, _, token, operator, station,
+     reversal_number) = row
     return (created_at.astimezone(zone), receipt_number, transaction_number, district, customer, meter_number,
             account_number, payment_type, paid_amount, paid_currency, gross, vat, excise, net, units_,
-            grouped(token), operator_label(operator), station)
+            grouped(token), operator_label(operator), station, reversal_number or "")
 
 
 def receipt_totals_values(totals: Sequence[SaleTotals]) -> list[tuple]:
@@ -216,10 +225,10 @@ def receipt_totals_values(totals: Sequence[SaleTotals]) -> list[tuple]:
     for t in totals:
         rows.append((f"Total: {t.vend_count:,} sales", None, None, None, None, None, None, None, t.paid_amount,
                      t.paid_currency, t.gross_amount, t.vat_amount, t.excise_amount, t.net_amount, t.units,
-                     None, None, None))
+                     None, None, None, f"{t.reversal_count:,} reversed" if t.reversal_count else None))
         if t.units is None:
             rows += [(f"Total {utility} ({unit})", None, None, None, None, None, None, None, None, None, None, None,
-                      None, None, units, None, None, None) for utility, unit, units in t.units_by_utility]
+                      None, None, units, None, None, None, None) for utility, unit, units in t.units_by_utility]
     return rows
 
 
@@ -233,7 +242,8 @@ def money_summary(totals: Sequence[SaleTotals]) -> str:
     for t in totals:
         paid = f" (paid {money_text(t.paid_amount, t.paid_currency)})" if t.paid_currency != t.currency else ""
         units = ", ".join(f"{units:,} {unit} {utility}" for utility, unit, units in t.units_by_utility)
-        parts.append(f"{t.vend_count:,} sales: {money_text(t.gross_amount, t.currency)}{paid}, "
+        reversed_ = f" ({t.reversal_count:,} reversed)" if t.reversal_count else ""
+        parts.append(f"{t.vend_count:,} sales{reversed_}: {money_text(t.gross_amount, t.currency)}{paid}, "
                      f"VAT {money_text(t.vat_amount)}, excise {money_text(t.excise_amount)}, "
                      f"net {money_text(t.net_amount)}; {units}")
     return "Totals: " + " | ".join(parts) if parts else "Totals: no sales"

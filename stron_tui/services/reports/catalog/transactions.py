@@ -1,4 +1,5 @@
-"""4. Transaction Number Report: the sale or management token behind each transaction number typed."""
+"""4. Transaction Number Report: the sale or management token behind each transaction number typed (a
+reversed sale with its reversal's number)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ from typing import Sequence
 
 from sqlalchemy import func, select
 
-from stron_tui.db.models import Account, Customer, District, ManagementToken, ReceiptPrint, SalesStation, User, Vend
+from stron_tui.db.models import (
+    Account,
+    Customer,
+    District,
+    ManagementToken,
+    ReceiptPrint,
+    Reversal,
+    SalesStation,
+    User,
+    Vend,
+)
 from stron_tui.db.queries import chunked
 from stron_tui.errors import ValidationError
 from stron_tui.services.context import AppContext
@@ -56,6 +67,7 @@ class TransactionDetail:
     token: str
     key_change_tokens: str
     reprints: int
+    reversal_number: str = ""  # the sale's reversal, if a supervisor reversed it
 
 
 @dataclass(frozen=True)
@@ -103,24 +115,25 @@ def look_up(request: ReportRequest) -> TransactionLookup:
     for chunk in chunked(wanted):
         query = (
             select(Vend, Customer.code, Customer.name, Customer.phone, Customer.address, Account.account_number,
-                   District.name, SalesStation.name, User.user_code, reprints.label("reprints"))
+                   District.name, SalesStation.name, User.user_code, reprints.label("reprints"),
+                   Reversal.reversal_number)
             .join(Customer, Customer.id == Vend.customer_id)
             .join(Account, Account.id == Vend.account_id)
             .join(District, District.id == Vend.district_id)
             .join(SalesStation, SalesStation.id == Vend.station_id)
             .outerjoin(User, User.id == Vend.operator_id)
+            .outerjoin(Reversal, Reversal.vend_id == Vend.id)
             .where(Vend.transaction_number.in_(chunk), request.visible(Vend))
         )
-        for vend, c_code, c_name, c_phone, c_address, account_number, district, station, operator, count in (
-            session.execute(query)
-        ):
+        for (vend, c_code, c_name, c_phone, c_address, account_number, district, station, operator, count,
+             reversal_number) in session.execute(query):
             found[vend.transaction_number] = TransactionDetail(
                 vend.transaction_number, vend.receipt_number, vend.created_at.astimezone(zone),
                 vend.business_date, c_code, c_name, c_phone, c_address, vend.meter_number, account_number,
                 district, station, operator_label(operator), vend.source, vend.tariff_name, vend.utility, vend.unit,
                 vend.mode, vend.payment_type, vend.paid_currency, vend.paid_amount, vend.exchange_rate,
                 vend.currency, vend.gross_amount, vend.vat_amount, vend.excise_amount, vend.net_amount,
-                vend.units, grouped(vend.token), vend.key_change_tokens, int(count or 0),
+                vend.units, grouped(vend.token), vend.key_change_tokens, int(count or 0), reversal_number or "",
             )
     missing = [n for n in wanted if n not in found]
     if missing:
@@ -168,14 +181,15 @@ TRANSACTION_COLUMNS = [
     Column("Meter", 12), Column("Account", 11), Column("Station", 11), Column("Operator", 9),
     Column("Payment", 8), Column("Paid", 10, "money"), Column("Cur", 5), Column("Gross", 10, "money"),
     Column("VAT", 9, "money"), Column("Excise", 8, "money"), Column("Units", 8, "units"), Column("Token", 23),
-    Column("Reprints", 6, "integer"),
+    Column("Reprints", 6, "integer"), Column("Reversed", 12),
 ]
 
 
 def transactions_table(lookup: TransactionLookup) -> ReportTable:
     rows = [(t.transaction_number, t.receipt_number, t.created_at, f"{t.customer_code} {t.customer}",
              t.meter_number, t.account_number, t.station, t.operator, t.payment_type, t.paid_amount,
-             t.paid_currency, t.gross_amount, t.vat_amount, t.excise_amount, t.units, t.token, t.reprints)
+             t.paid_currency, t.gross_amount, t.vat_amount, t.excise_amount, t.units, t.token, t.reprints,
+             t.reversal_number)
             for t in lookup.found]
     notes = (f"Not found: {', '.join(lookup.missing)}",) if lookup.missing else ()
     return ReportTable("Transaction Number Report", TRANSACTION_COLUMNS, rows, [], notes)
