@@ -18,6 +18,7 @@ from stron_tui.errors import NotFound, ValidationError
 from stron_tui.services import audit, live_rights
 from stron_tui.services.clock import local_date, utcnow
 from stron_tui.services.context import AppContext
+from stron_tui.services.libraries import Field
 from stron_tui.services.permissions import Actor
 from stron_tui.services.pricing import fits_column, parse_decimal
 from stron_tui.services.revenue import lock_account_meter
@@ -43,31 +44,53 @@ def _account(session, account_number: str) -> Account:
     return account
 
 
-def change_debt(ctx: AppContext, actor: Actor, account_number: str, kind: str, amount: object,
-                reason: str) -> DebtMove:
-    """Add debt, set it to a new balance ("adjusted"), or write part or all of it off; with a reason.
+def _check_minor_unit(session, account: Account, value: Decimal, field: str) -> None:
+    """Debt is owed in the account's tariff currency: no more decimal places than it has."""
+    from stron_tui.db.models import Currency, Tariff
 
-    `amount`: added -> the debt added; adjusted -> the new balance; written_off -> the amount written off.
-    """
-    actor.require(PERMISSION)
-    if kind not in KINDS:
-        raise ValidationError(f"Choose what to do with the debt: {', '.join(KINDS)}.", field="kind")
-    reason = clean(str(reason or "")).strip()
+    code, places = session.execute(select(Tariff.currency_code, Currency.minor_unit)
+                                   .join(Currency, Currency.code == Tariff.currency_code)
+                                   .where(Tariff.id == account.tariff_id)).one()
+    if value != value.quantize(Decimal(1).scaleb(-places)):
+        raise ValidationError(f"{code} amounts have {places} decimal places.", field=field)
+
+
+def _reason(text: object) -> str:
+    reason = clean(str(text or "")).strip()
     if len(reason) < 3:
         raise ValidationError("Give the reason for this change of debt (it is kept in the audit trail).",
                               field="reason")
     if len(reason) > 200:
         raise ValidationError("The reason has at most 200 characters.", field="reason")
+    return reason
+
+
+def change_debt(ctx: AppContext, actor: Actor, account_number: str, kind: str, amount: object,
+                reason: str, *, payment_password: str | None = None) -> DebtMove:
+    """Add debt, set it to a new balance ("adjusted"), or write part or all of it off; with a reason.
+
+    `amount`: added -> the debt added; adjusted -> the new balance; written_off -> the amount written off.
+    An operator confirms with the payment password, as for every other movement of money.
+    """
+    from stron_tui.services import auth
+
+    actor.require(PERMISSION)
+    if kind not in KINDS:
+        raise ValidationError(f"Choose what to do with the debt: {', '.join(KINDS)}.", field="kind")
+    reason = _reason(reason)
     if kind == "adjusted" and str(amount).strip() in ("0", "0.00", "0.0"):
         value = Decimal(0)
     else:
         value = parse_decimal(amount, "amount", "amount")
     fits_column(value, DebtEntry.amount, "The amount", "amount")
+    if actor.api_account_id is None:
+        auth.confirm_payment(ctx, actor, payment_password or "")
     with ctx.db.session() as session:
         live_rights.require_live(session, actor, PERMISSION)
         account = _account(session, account_number)
         lock_account_meter(session, account.id)
         session.refresh(account)
+        _check_minor_unit(session, account, value, "amount")
         balance = account.debt_balance
         if kind == "added":
             change = value
@@ -91,6 +114,117 @@ def change_debt(ctx: AppContext, actor: Actor, account_number: str, kind: str, a
                      summary=f"debt {KINDS[kind]} account {account.account_number}: {change:+} -> {after}",
                      detail={"before": balance, "change": change, "after": after, "reason": reason})
         return DebtMove(account.account_number, kind, change, after, reason)
+
+
+# ---------------------------------------------------------------- debt balances from Excel
+
+
+class DebtSheet:
+    """The debt import's sheet, described as a library is (excel_io reads and templates it the same way)."""
+
+    name = "debt"
+    title = "Debt balances"
+    key_field = "account_number"
+    fields = (
+        Field("account_number", "Account number", required=True, max_length=30, example="AC0000001", width=16),
+        Field("debt", "Debt balance", kind="decimal", required=True, example="125.50", width=14,
+              note="the balance owed from now on, in the account's tariff currency; 0 clears it"),
+        Field("reason", "Reason", required=True, max_length=200, example="Arrears from the postpaid meter",
+              width=40, note="kept with the change and in the audit trail"),
+    )
+    fields_by_name = {spec.name: spec for spec in fields}
+
+
+DEBT_SHEET = DebtSheet()
+
+
+def write_debt_template(target) -> None:
+    """The debt import template: column titles, an example row and a sheet on how to fill it."""
+    from stron_tui.services.excel_io import write_template
+
+    write_template(DEBT_SHEET, target)
+
+
+def import_balances(ctx: AppContext, actor: Actor, path, progress=None):
+    """Set accounts' debt balances from an .xlsx (Account number, Debt balance, Reason).
+
+    All rows in one transaction, or none with every problem listed by row and
+    column. Each changed balance is an "imported" DebtEntry (the debt report
+    counts it as added or written off by its sign) and an audit row, taken
+    under the account's meter lock as sales take it; a row that leaves the
+    balance as it was changes nothing.
+    """
+    from stron_tui.services import excel_io
+    from stron_tui.services.text import fold
+
+    actor.require("basedata.import")
+    actor.require(PERMISSION)
+    path = excel_io.import_source(ctx, actor, path)
+    total, rows = excel_io.read_rows(path, DEBT_SHEET)
+    headers = {spec.name: spec.header for spec in DEBT_SHEET.fields}
+    errors: list = []
+    counts = {"rows": 0, "changed": 0, "unchanged": 0}
+    seen: dict[str, int] = {}
+    now = utcnow()
+    station = None
+    with ctx.db.session() as session:
+        live_rights.require_live(session, actor, PERMISSION)
+        if actor.station_id:
+            station = session.get(SalesStation, actor.station_id)
+        for number, raw in rows:
+            counts["rows"] += 1
+            if progress and counts["rows"] % 500 == 0:
+                progress(counts["rows"], total)
+            try:
+                account_number = clean(str(raw.get("account_number") or "")).strip().upper()
+                if not account_number:
+                    raise ValidationError("Enter the account number.", field="account_number")
+                if fold(account_number) in seen:
+                    raise ValidationError(f"{account_number} is also in row {seen[fold(account_number)]}.",
+                                          field="account_number")
+                seen[fold(account_number)] = number
+                text = str(raw.get("debt") if raw.get("debt") is not None else "").strip()
+                value = Decimal(0) if text in ("0", "0.0", "0.00") else parse_decimal(text, "debt balance", "debt")
+                fits_column(value, DebtEntry.amount, "The debt balance", "debt")
+                reason = _reason(raw.get("reason"))
+                account = _account(session, account_number)
+                _check_minor_unit(session, account, value, "debt")
+            except NotFound as error:
+                errors.append(excel_io.RowError(number, headers["account_number"], str(error)))
+                continue
+            except ValidationError as error:
+                errors.append(excel_io.RowError(number, headers.get(error.field or "", error.field or ""), str(error)))
+                continue
+            if errors:
+                continue  # keep checking the remaining rows; nothing will be written
+            lock_account_meter(session, account.id)
+            session.refresh(account)
+            change = value - account.debt_balance
+            if change == 0:
+                counts["unchanged"] += 1
+                continue
+            session.execute(update(Account).where(Account.id == account.id).values(debt_balance=value))
+            session.add(DebtEntry(account_id=account.id, created_at=now,
+                                  business_date=local_date(now, ctx.settings.zone), kind="imported", amount=change,
+                                  balance_after=value, reason=reason, user_id=actor.user_id,
+                                  api_account_id=actor.api_account_id, station_id=actor.station_id,
+                                  district_id=station.district_id if station else None))
+            audit.record(session, actor, "debt.imported", entity="account", entity_id=account.account_number,
+                         summary=f"debt of account {account.account_number} set to {value} by import "
+                                 f"({change:+})", detail={"file": path.name, "before": value - change,
+                                                          "change": change, "after": value, "reason": reason})
+            counts["changed"] += 1
+        if progress:
+            progress(counts["rows"], total)
+        if errors:
+            session.rollback()
+            return excel_io.ImportReport("debt", str(path), counts["rows"], errors=tuple(errors[:excel_io.MAX_ERRORS]),
+                                         more_errors=len(errors) > excel_io.MAX_ERRORS)
+        audit.record(session, actor, "debt.import", entity="account",
+                     summary=f"imported debt balances from {path.name}: {counts['changed']} changed, "
+                             f"{counts['unchanged']} unchanged", detail={"file": str(path), **counts})
+    return excel_io.ImportReport("debt", str(path), counts["rows"], updated=counts["changed"],
+                                 unchanged=counts["unchanged"])
 
 
 def debt_history(ctx: AppContext, actor: Actor, account_number: str, limit: int = 50) -> list[DebtMove]:
