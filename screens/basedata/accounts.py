@@ -29,7 +29,8 @@ class AccountViewScreen(StronScreen):
     """Customer, meter and key data, tariff and recent tokens of one account."""
 
     TITLE_TEXT = "Account"
-    BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("e", "edit", "Edit", id="accounts.edit")]
+    BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("e", "edit", "Edit", id="accounts.edit"),
+                Binding("b", "debt", "Debt", id="accounts.view-debt")]
     DEFAULT_CSS = "AccountViewScreen #account-body { height: 1fr; padding: 0 2; }"
 
     def __init__(self, account_id: int):
@@ -48,6 +49,11 @@ class AccountViewScreen(StronScreen):
 
     def action_edit(self) -> None:
         self.dismiss(True)
+
+    def action_debt(self) -> None:
+        from screens.basedata.account_debt import AccountDebtScreen
+
+        self.app.push_screen(AccountDebtScreen(self.account_id), lambda _: self._load())
 
     @work(thread=True, exclusive=True)
     def _load(self) -> None:

@@ -500,3 +500,13 @@ class CustomerLibraryScreen(LibraryScreen):
 
 class TariffLibraryScreen(LibraryScreen):
     LIBRARY = "tariffs"
+    BINDINGS = [Binding("v", "versions", "Versions", id="tariffs.versions")]
+
+    def action_versions(self) -> None:
+        from screens.basedata.tariff_versions import TariffVersionsScreen
+
+        key = self.table.selected_key()
+        if key is None:
+            self.say("Choose a tariff first.")
+            return
+        self.app.push_screen(TariffVersionsScreen(key))

@@ -9,6 +9,7 @@ write-off and a sale at once never both count the same debt.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select, update
@@ -35,10 +36,28 @@ class DebtMove:
     amount: Decimal  # + adds to the debt, - takes it off
     balance_after: Decimal
     reason: str
+    created_at: datetime | None = None  # UTC
+    kind_text: str = ""
 
 
-def _account(session, account_number: str) -> Account:
-    account = session.scalar(select(Account).where(Account.account_number == account_number.strip().upper()))
+def accounts_in_reach(actor: Actor):
+    """The accounts whose debt an actor may see and move: the reports' scope rule (reports/scope.py) on the
+    account's station. An operator without reports.all_stations reaches their own station's accounts."""
+    from sqlalchemy import false, true
+
+    from stron_tui.services.reports.scope import record_limit
+
+    limit = record_limit(actor)
+    if limit.everything or limit.api_account_id is not None:  # an API account's own rights decide (partners)
+        return true()
+    return Account.station_id == limit.station_id if limit.station_id is not None else false()
+
+
+def _account(session, account_number: str, actor: Actor | None = None) -> Account:
+    query = select(Account).where(Account.account_number == account_number.strip().upper())
+    if actor is not None:  # out of reach reads as not there, as reports/scope.visible_to does
+        query = query.where(accounts_in_reach(actor))
+    account = session.scalar(query)
     if account is None:
         raise NotFound(f"There is no account {account_number.strip()[:30]}.")
     return account
@@ -87,7 +106,7 @@ def change_debt(ctx: AppContext, actor: Actor, account_number: str, kind: str, a
         auth.confirm_payment(ctx, actor, payment_password or "")
     with ctx.db.session() as session:
         live_rights.require_live(session, actor, PERMISSION)
-        account = _account(session, account_number)
+        account = _account(session, account_number, actor)
         lock_account_meter(session, account.id)
         session.refresh(account)
         _check_minor_unit(session, account, value, "amount")
@@ -187,7 +206,7 @@ def import_balances(ctx: AppContext, actor: Actor, path, progress=None):
                 value = Decimal(0) if text in ("0", "0.0", "0.00") else parse_decimal(text, "debt balance", "debt")
                 fits_column(value, DebtEntry.amount, "The debt balance", "debt")
                 reason = _reason(raw.get("reason"))
-                account = _account(session, account_number)
+                account = _account(session, account_number, actor)
                 _check_minor_unit(session, account, value, "debt")
             except NotFound as error:
                 errors.append(excel_io.RowError(number, headers["account_number"], str(error)))
@@ -227,14 +246,21 @@ def import_balances(ctx: AppContext, actor: Actor, path, progress=None):
                                  unchanged=counts["unchanged"])
 
 
+HISTORY_WORDS = {"added": "added", "adjusted": "adjusted", "written_off": "written off", "imported": "imported",
+                 "recovered": "recovered", "paid": "paid"}
+
+
 def debt_history(ctx: AppContext, actor: Actor, account_number: str, limit: int = 50) -> list[DebtMove]:
+    """An account's debt movements, newest first: who changed it why, and what sales recovered."""
     actor.require("basedata.view")
     with ctx.db.read_session() as session:
-        account = _account(session, account_number)
+        account = _account(session, account_number, actor)
         rows = session.scalars(select(DebtEntry).where(DebtEntry.account_id == account.id)
                                .order_by(DebtEntry.id.desc()).limit(limit))
         return [DebtMove(account.account_number, row.kind, row.amount, row.balance_after,
-                         row.reason or row.receipt_number) for row in rows]
+                         (f"receipt {row.receipt_number}" if row.kind in ("recovered", "paid") and row.receipt_number
+                          else row.reason), row.created_at,
+                         HISTORY_WORDS.get(row.kind, row.kind)) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -115,3 +115,24 @@ def test_the_debt_template_reads_back_as_an_import(ctx, admin, tmp_path, capsys)
     report = debt.import_balances(ctx, admin, template)
     # The example row names an account that does not exist here: refused at its column, nothing saved.
     assert [(error.row, error.column) for error in report.errors] == [(2, "Account number")]
+
+
+def test_an_operator_limited_to_a_station_reaches_only_its_accounts_debt(ctx, admin, tmp_path):
+    from dataclasses import replace
+
+    from stron_tui.errors import NotFound
+
+    world = build_world(ctx)
+    number = world.accounts[add_meter(world, "4910000011")]
+    rights = admin.permissions - {"reports.all_stations"}
+    elsewhere = replace(admin, permissions=rights, builtin_admin=False, station_id=world.station_id + 100)
+    at_home = replace(admin, permissions=rights, builtin_admin=False, station_id=world.station_id)
+    with pytest.raises(NotFound, match=f"There is no account {number}"):
+        debt.change_debt(ctx, elsewhere, number, "added", "5", "Arrears", payment_password=PAYMENT_PASSWORD)
+    with pytest.raises(NotFound):
+        debt.debt_history(ctx, elsewhere, number)
+    report = debt.import_balances(ctx, elsewhere, debt_file(tmp_path / "debt.xlsx", [(number, "5", "Arrears")]))
+    assert [error.column for error in report.errors] == ["Account number"]
+    assert balances(ctx)[number] == D(0)
+    debt.change_debt(ctx, at_home, number, "added", "5", "Arrears", payment_password=PAYMENT_PASSWORD)
+    assert [move.kind_text for move in debt.debt_history(ctx, at_home, number)] == ["added"]
