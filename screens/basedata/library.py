@@ -371,11 +371,15 @@ class ImportScreen(StronScreen):
         self.changed = False
         self.TITLE_TEXT = f"{lib.title}: import from Excel"
 
+    def template_hint(self) -> str:
+        return f"t in the {self.lib.title}"
+
     def compose_body(self) -> ComposeResult:
         with Vertical(id="import-box"):
             yield Static("Upload the .xlsx over SFTP into /upload (same user and server as this session) and "
-                         f"choose it below, or type its name or a path on the server (template: t in the "
-                         f"{self.lib.title}). If any row is wrong nothing is imported.", classes="hint", markup=False)
+                         f"choose it below, or type its name or a path on the server (template: "
+                         f"{self.template_hint()}). If any row is wrong nothing is imported.", classes="hint",
+                         markup=False)
             yield OptionList(id="uploads")
             yield LabeledField("File", TextInput(id="import-path"), id="field-path")
             yield ProgressBar(id="import-progress", show_eta=False)

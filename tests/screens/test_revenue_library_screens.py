@@ -174,3 +174,40 @@ async def test_without_the_debt_right_the_debt_is_shown_and_cannot_be_changed(ct
         assert text_of(app, "#debt-position").startswith("Debt 15.00 USD")
         assert "needs the debt right" in text_of(app, "#debt-message")
         assert not app.screen.query_one("#debt-form").display
+
+
+async def test_debt_balances_import_from_the_account_library_all_or_nothing(ctx, admin, tmp_path):
+    from stron_tui.exports.tables import Column, write_xlsx
+    from stron_tui.services.debt import DEBT_SHEET
+
+    world = build_world(ctx)
+    first = world.accounts[add_meter(world, "4930000004")]
+    second = world.accounts[add_meter(world, "4930000005")]
+    headers = [Column(spec.header, 16) for spec in DEBT_SHEET.fields]
+    bad, good = tmp_path / "bad.xlsx", tmp_path / "good.xlsx"
+    write_xlsx(bad, headers, [(first, "40", "Arrears"), (second, "x1", "Arrears")])
+    write_xlsx(good, headers, [(first, "40", "Arrears"), (second, "7.50", "Arrears")])
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3", "6")
+        await settle(app, pilot)
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert "Ctrl+T" in str(app.screen.query_one(".hint", Static).render())
+        await type_text(pilot, str(bad))
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert "Nothing was imported: 1 problem" in text_of(app, "#import-result")
+        assert rows_of(app, "#import-errors")[0][:2] == ["3", "Debt balance"]
+        app.screen.query_one("#import-path").value = ""
+        app.screen.query_one("#import-path").focus()
+        await type_text(pilot, str(good))
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert text_of(app, "#import-result") == "Imported 2 row(s): 0 new, 2 changed, 0 unchanged."
+        await pilot.press("ctrl+t")
+        await settle(app, pilot)
+        assert "Template written to" in text_of(app, "#import-result")
+    with ctx.db.read_session() as session:
+        assert dict(session.execute(select(Account.account_number, Account.debt_balance)).all()) == {
+            first: D("40.00"), second: D("7.50")}
