@@ -504,7 +504,12 @@ class CustomerLibraryScreen(LibraryScreen):
 
 class TariffLibraryScreen(LibraryScreen):
     LIBRARY = "tariffs"
-    BINDINGS = [Binding("v", "versions", "Versions", id="tariffs.versions")]
+    # Not in the footer (it is full at 80 columns): F1 lists it, and the message line says it on opening.
+    BINDINGS = [Binding("v", "versions", "Versions", show=False, id="tariffs.versions")]
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.say("v: the highlighted tariff's versions (blocks, fixed charge, from when).")
 
     def action_versions(self) -> None:
         from screens.basedata.tariff_versions import TariffVersionsScreen

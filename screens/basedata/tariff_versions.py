@@ -152,7 +152,7 @@ class NewVersionScreen(StronScreen):
                      "blank. Enter moves on; Ctrl+S saves.", classes="hint", markup=False)
         with VerticalScroll(id="version-fields"):
             with Horizontal(classes="block-row"):
-                yield LabeledField("Effective from (YYYY-MM-DD HH:MM, local)",
+                yield LabeledField("From (local: YYYY-MM-DD HH:MM)",
                                    TextInput(id="input-effective_from", max_length=20), id="field-effective_from")
                 yield LabeledField(f"Fixed charge a month ({self.currency})",
                                    TextInput("0", id="input-fixed_charge", max_length=20), id="field-fixed_charge")
