@@ -382,7 +382,8 @@ class ImportScreen(StronScreen):
                          markup=False)
             yield OptionList(id="uploads")
             yield LabeledField("File", TextInput(id="import-path"), id="field-path")
-            yield ProgressBar(id="import-progress", show_eta=False)
+            # A total from the start: an idle bar does not pulse as if a file were being read.
+            yield ProgressBar(id="import-progress", show_eta=False, total=1)
         yield Static("", id="import-result", markup=False)
         table = DataTable(id="import-errors", cursor_type="row")
         table.add_columns("Row", "Column", "Problem")

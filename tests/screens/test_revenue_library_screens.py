@@ -27,15 +27,20 @@ def rows_of(app, selector: str) -> list[list[str]]:
     return [[str(cell) for cell in table.get_row_at(index)] for index in range(table.row_count)]
 
 
-async def open_tariff_versions(app, pilot, name: str) -> None:
-    await pilot.press("f3", "2")
+async def find_in_library(app, pilot, number: str, text: str, *then: str) -> None:
+    """Open Base Data library `number`, search for `text`, then press the keys `then`."""
+    await pilot.press("f3", number)
     await settle(app, pilot)
     await pilot.press("slash")
-    await type_text(pilot, name)
+    await type_text(pilot, text)
     await pilot.press("enter")
     await settle(app, pilot)
-    await pilot.press("v")
+    await pilot.press(*then)
     await settle(app, pilot)
+
+
+async def open_tariff_versions(app, pilot, name: str) -> None:
+    await find_in_library(app, pilot, "2", name, "v")
 
 
 async def test_a_version_entered_ahead_is_listed_as_scheduled_beside_the_one_in_force(ctx, admin):
@@ -107,16 +112,7 @@ async def test_the_new_version_key_is_only_for_those_who_edit_tariffs(ctx, admin
 
 
 async def open_account_debt(app, pilot, meter: str) -> None:
-    await pilot.press("f3", "6")
-    await settle(app, pilot)
-    await pilot.press("slash")
-    await type_text(pilot, meter)
-    await pilot.press("enter")
-    await settle(app, pilot)
-    await pilot.press("enter")  # the account's view
-    await settle(app, pilot)
-    await pilot.press("b")
-    await settle(app, pilot)
+    await find_in_library(app, pilot, "6", meter, "enter", "b")  # the account's view, then its debt
 
 
 async def test_a_supervisor_adds_then_writes_off_debt_with_a_reason_and_the_payment_password(ctx, admin):

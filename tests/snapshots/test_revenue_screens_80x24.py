@@ -10,7 +10,8 @@ import pytest
 from stron_tui.app import StronApp
 from stron_tui.services import debt, tariffs
 from tests.factories import add_meter, build_world
-from tests.screens.keyboard import fill, settle, type_text
+from tests.screens.keyboard import fill, settle
+from tests.screens.test_revenue_library_screens import open_account_debt, open_tariff_versions
 
 SIZE = (80, 24)
 PAYMENT_PASSWORD = "AdminPass1"
@@ -34,29 +35,13 @@ def priced(ctx, admin):
 
 
 async def _tariff_versions(pilot):
-    app = pilot.app
-    await settle(app, pilot)
-    await pilot.press("f3", "2")
-    await settle(app, pilot)
-    await pilot.press("slash")
-    await type_text(pilot, "home")
-    await pilot.press("enter")
-    await settle(app, pilot)
-    await pilot.press("v")
-    await settle(app, pilot)
+    await settle(pilot.app, pilot)
+    await open_tariff_versions(pilot.app, pilot, "home")
 
 
 async def _account_debt(pilot, meter: str):
-    app = pilot.app
-    await settle(app, pilot)
-    await pilot.press("f3", "6")
-    await settle(app, pilot)
-    await pilot.press("slash")
-    await type_text(pilot, meter)
-    await pilot.press("enter")
-    await settle(app, pilot)
-    await pilot.press("enter", "b")
-    await settle(app, pilot)
+    await settle(pilot.app, pilot)
+    await open_account_debt(pilot.app, pilot, meter)
 
 
 def test_tariff_versions(snap_compare, ctx, admin, priced):
