@@ -164,17 +164,25 @@ def write_debt_template(target) -> None:
     write_template(DEBT_SHEET, target)
 
 
+IMPORT_CHUNK = 500  # rows checked, locked and written together (one IN list stays far below any server's limit)
+
+
 def import_balances(ctx: AppContext, actor: Actor, path, progress=None):
     """Set accounts' debt balances from an .xlsx (Account number, Debt balance, Reason).
 
     All rows in one transaction, or none with every problem listed by row and
     column. Each changed balance is an "imported" DebtEntry (the debt report
-    counts it as added or written off by its sign) and an audit row, taken
-    under the account's meter lock as sales take it; a row that leaves the
-    balance as it was changes nothing.
+    counts it as added or written off by its sign) and an audit row, written
+    under the accounts' meter locks as sales take them; a row that leaves the
+    balance as it was changes nothing. Rows go in chunks: one look-up, one
+    lock and one write of each kind per chunk.
     """
+    from sqlalchemy import insert
+
+    from stron_tui.db.models import AuditEntry, Currency, Meter, Tariff
+    from stron_tui.db.queries import for_update
     from stron_tui.services import excel_io
-    from stron_tui.services.text import fold
+    from stron_tui.services.libraries import audit_rows
 
     actor.require("basedata.import")
     actor.require(PERMISSION)
@@ -185,58 +193,87 @@ def import_balances(ctx: AppContext, actor: Actor, path, progress=None):
     counts = {"rows": 0, "changed": 0, "unchanged": 0}
     seen: dict[str, int] = {}
     now = utcnow()
-    station = None
-    with ctx.db.session() as session:
-        live_rights.require_live(session, actor, PERMISSION)
-        if actor.station_id:
-            station = session.get(SalesStation, actor.station_id)
-        for number, raw in rows:
-            counts["rows"] += 1
-            if progress and counts["rows"] % 500 == 0:
-                progress(counts["rows"], total)
+
+    def refuse(number: int, field: str, message: str) -> None:
+        errors.append(excel_io.RowError(number, headers.get(field, field), message))
+
+    def handle(session, chunk, district_id) -> None:
+        typed = []
+        for number, raw in chunk:
             try:
                 account_number = clean(str(raw.get("account_number") or "")).strip().upper()
                 if not account_number:
                     raise ValidationError("Enter the account number.", field="account_number")
-                if fold(account_number) in seen:
-                    raise ValidationError(f"{account_number} is also in row {seen[fold(account_number)]}.",
+                if account_number in seen:
+                    raise ValidationError(f"{account_number} is also in row {seen[account_number]}.",
                                           field="account_number")
-                seen[fold(account_number)] = number
+                seen[account_number] = number
                 text = str(raw.get("debt") if raw.get("debt") is not None else "").strip()
                 value = Decimal(0) if text in ("0", "0.0", "0.00") else parse_decimal(text, "debt balance", "debt")
                 fits_column(value, DebtEntry.amount, "The debt balance", "debt")
-                reason = _reason(raw.get("reason"))
-                account = _account(session, account_number, actor)
-                _check_minor_unit(session, account, value, "debt")
-            except NotFound as error:
-                errors.append(excel_io.RowError(number, headers["account_number"], str(error)))
-                continue
+                typed.append((number, account_number, value, _reason(raw.get("reason"))))
             except ValidationError as error:
-                errors.append(excel_io.RowError(number, headers.get(error.field or "", error.field or ""), str(error)))
-                continue
-            if errors:
-                continue  # keep checking the remaining rows; nothing will be written
-            lock_account_meter(session, account.id)
-            session.refresh(account)
-            change = value - account.debt_balance
+                refuse(number, error.field or "", str(error))
+        found = {row.account_number: row for row in session.execute(
+            select(Account.id, Account.account_number, Account.meter_id, Currency.code, Currency.minor_unit)
+            .join(Tariff, Tariff.id == Account.tariff_id).join(Currency, Currency.code == Tariff.currency_code)
+            .where(Account.account_number.in_([item[1] for item in typed]), accounts_in_reach(actor)))}
+        good = []
+        for number, account_number, value, reason in typed:
+            account = found.get(account_number)
+            if account is None:
+                refuse(number, "account_number", f"There is no account {account_number[:30]}.")
+            elif value != value.quantize(Decimal(1).scaleb(-account.minor_unit)):
+                refuse(number, "debt", f"{account.code} amounts have {account.minor_unit} decimal places.")
+            else:
+                good.append((account, value, reason))
+        if errors or not good:
+            return  # keep checking the remaining rows; nothing will be written
+        session.execute(for_update(select(Meter.id).where(Meter.id.in_([a.meter_id for a, _, _ in good]))
+                                   .order_by(Meter.id), Meter))
+        balances = dict(session.execute(select(Account.id, Account.debt_balance)
+                                        .where(Account.id.in_([a.id for a, _, _ in good]))).all())
+        entries, updates, audits = [], [], []
+        for account, value, reason in good:
+            change = value - balances[account.id]
             if change == 0:
                 counts["unchanged"] += 1
                 continue
-            session.execute(update(Account).where(Account.id == account.id).values(debt_balance=value))
-            session.add(DebtEntry(account_id=account.id, created_at=now,
-                                  business_date=local_date(now, ctx.settings.zone), kind="imported", amount=change,
-                                  balance_after=value, reason=reason, user_id=actor.user_id,
-                                  api_account_id=actor.api_account_id, station_id=actor.station_id,
-                                  district_id=station.district_id if station else None))
-            audit.record(session, actor, "debt.imported", entity="account", entity_id=account.account_number,
-                         summary=f"debt of account {account.account_number} set to {value} by import "
-                                 f"({change:+})", detail={"file": path.name, "before": value - change,
-                                                          "change": change, "after": value, "reason": reason})
-            counts["changed"] += 1
+            updates.append({"id": account.id, "debt_balance": value})
+            entries.append(dict(account_id=account.id, created_at=now, business_date=local_date(now, ctx.settings.zone),
+                                kind="imported", amount=change, balance_after=value, reason=reason,
+                                user_id=actor.user_id, api_account_id=actor.api_account_id,
+                                station_id=actor.station_id, district_id=district_id, vend_id=None,
+                                receipt_number=""))
+            audits.append((account.account_number, f"debt of account {account.account_number} set to {value} by "
+                           f"import ({change:+})", {"file": path.name, "before": balances[account.id],
+                                                    "change": change, "after": value, "reason": reason}))
+        if updates:
+            session.execute(update(Account), updates)
+            session.execute(insert(DebtEntry), entries)
+            session.execute(insert(AuditEntry), audit_rows(actor, "debt.imported", "account", audits))
+        counts["changed"] += len(updates)
+
+    with ctx.db.session() as session:
+        live_rights.require_live(session, actor, PERMISSION)
+        station = session.get(SalesStation, actor.station_id) if actor.station_id else None
+        district_id = station.district_id if station else None
+        chunk: list = []
+        for item in rows:
+            counts["rows"] += 1
+            chunk.append(item)
+            if len(chunk) >= IMPORT_CHUNK:
+                handle(session, chunk, district_id)
+                chunk = []
+                if progress:
+                    progress(counts["rows"], total)
+        if chunk:
+            handle(session, chunk, district_id)
         if progress:
             progress(counts["rows"], total)
         if errors:
             session.rollback()
+            errors.sort(key=lambda error: error.row)
             return excel_io.ImportReport("debt", str(path), counts["rows"], errors=tuple(errors[:excel_io.MAX_ERRORS]),
                                          more_errors=len(errors) > excel_io.MAX_ERRORS)
         audit.record(session, actor, "debt.import", entity="account",
