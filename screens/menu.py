@@ -144,9 +144,10 @@ class ModuleScreen(StronScreen):
         entries = entries_for(self.module.key, self.app.actor)
         self._entries = entries
         yield Static(f"{self.module.title}", classes="screen-title", markup=False)
+        width = len(str(len(entries)))  # 10 and more entries: the numbers right-aligned, the titles in line
         yield OptionList(
             *[
-                Option(f"{index}  {entry.title:<28} {entry.description}", id=entry.key)
+                Option(f"{index:>{width}}  {entry.title:<28} {entry.description}", id=entry.key)
                 for index, entry in enumerate(entries, start=1)
             ],
             id="functions",

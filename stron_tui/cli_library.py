@@ -16,24 +16,35 @@ import sys
 from pathlib import Path
 
 LIBRARIES = ("meters", "tariffs", "customers", "districts", "stations", "accounts")
+# Sheets that import like a library but are not one: accounts' debt balances (services/debt.py).
+SHEETS = ("debt",)
+
+
+def _template_writer(name: str):
+    if name == "debt":
+        from stron_tui.services.debt import write_debt_template
+
+        return write_debt_template
+    from stron_tui.services.excel_io import write_template
+
+    return lambda target: write_template(name, target)
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from stron_tui.services.excel_io import write_template
-
+    write_template = _template_writer(args.library)
     if args.output:
         path = Path(args.output)
         if path.suffix.lower() != ".xlsx":
             print("stron-tui: the template file name must end in .xlsx.", file=sys.stderr)
             return 2
-        write_template(args.library, path)
+        write_template(path)
         print(f"Template for the {args.library} library written to {path}.", file=sys.stderr)
         return 0
     if sys.stdout.isatty():
         print("stron-tui: redirect the template to a file (stron-tui template meters > meters.xlsx) "
               "or use --output FILE.", file=sys.stderr)
         return 2
-    write_template(args.library, sys.stdout.buffer)
+    write_template(sys.stdout.buffer)
     sys.stdout.buffer.flush()
     return 0
 
@@ -70,13 +81,17 @@ def _operator(ctx, args: argparse.Namespace):
 def cmd_import(args: argparse.Namespace) -> int:
     from stron_tui.services import auth
     from stron_tui.services.context import open_context
+    from stron_tui.services.debt import import_balances
     from stron_tui.services.excel_io import import_library
 
     ctx = open_context()
     try:
         actor = _operator(ctx, args)
         try:
-            report = import_library(ctx, actor, args.library, Path(args.file))
+            if args.library == "debt":
+                report = import_balances(ctx, actor, Path(args.file))
+            else:
+                report = import_library(ctx, actor, args.library, Path(args.file))
         finally:
             auth.logout(ctx, actor)
     finally:
@@ -122,7 +137,7 @@ def register(commands) -> None:
         "template", help="write the Excel import template of a Base Data library",
         description="Write an .xlsx template for importing a Base Data library: the column titles, an example "
                     "row and a sheet that explains each column. Writes to standard output or --output FILE.")
-    template.add_argument("library", choices=LIBRARIES, help="which library")
+    template.add_argument("library", choices=LIBRARIES + SHEETS, help="which library (debt: accounts' debt balances)")
     template.add_argument("--output", "-o", metavar="FILE", help="write to FILE (.xlsx) instead of standard output")
     template.set_defaults(handler=cmd_template)
 
@@ -132,7 +147,8 @@ def register(commands) -> None:
                     "row is checked, and if any is wrong nothing is imported and each problem is listed. Records "
                     "are matched by their code or number. A bare file name is looked for in the operator's upload "
                     "folder. Exit status 1 when the file was refused.")
-    importing.add_argument("library", choices=LIBRARIES, help="which library")
+    importing.add_argument("library", choices=LIBRARIES + SHEETS,
+                           help="which library (debt: set accounts' debt balances, with a reason each)")
     importing.add_argument("file", help="the .xlsx file")
     _operator_arguments(importing)
     importing.set_defaults(handler=cmd_import)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Static
+from textual.widgets import ProgressBar, Static
 
 from screens.base import StronScreen
-from screens.basedata.library import LibraryScreen
+from screens.basedata.library import ImportScreen, LibraryScreen
 from stron_tui.errors import StronError
 from stron_tui.domain.text import printable
 from stron_tui.money import money_text
@@ -17,6 +17,16 @@ from widgets.words import code_words
 
 class AccountLibraryScreen(LibraryScreen):
     LIBRARY = "accounts"
+    BINDINGS = [Binding("u", "import_debt", "Import debt", show=False, id="accounts.import-debt")]
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "import_debt":  # the service checks again; the key is only offered to who may use it
+            actor = self.app.actor
+            return actor is not None and actor.can("basedata.import") and actor.can("basedata.accounts.debt")
+        return True
+
+    def action_import_debt(self) -> None:
+        self.app.push_screen(DebtImportScreen(), lambda changed: changed and self.table.reload())
 
     def search_hint(self) -> str:
         return "Search account number, meter number or customer name"
@@ -25,11 +35,60 @@ class AccountLibraryScreen(LibraryScreen):
         self.app.push_screen(AccountViewScreen(record_id), lambda edit: edit and self.edit(record_id))
 
 
+class DebtImportScreen(ImportScreen):
+    """Accounts' debt balances from an .xlsx (Account number, Debt balance, Reason): all or nothing."""
+
+    BINDINGS = [Binding("ctrl+t", "template", "Template", id="accounts.debt-template")]
+
+    def __init__(self):
+        from stron_tui.services.debt import DEBT_SHEET
+
+        super().__init__(DEBT_SHEET)
+        self.TITLE_TEXT = "Account Library: import debt balances"
+
+    def template_hint(self) -> str:
+        return "Ctrl+T; each row sets an account's debt balance, its reason kept and audited"
+
+    def action_template(self) -> None:
+        self._write_template()
+
+    @work(thread=True, exclusive=True, group="template")
+    def _write_template(self) -> None:
+        from stron_tui.exports.files import export_path
+        from stron_tui.services.debt import write_debt_template
+
+        try:
+            path = export_path(self.app.ctx.settings, "debt-template", "xlsx", user_id=self.app.actor.user_id)
+            write_debt_template(path)
+        except (StronError, OSError) as error:
+            self.app.call_from_thread(self.query_one("#import-result", Static).update,
+                                      f"Cannot write the template: {error}")
+            return
+        self.app.call_from_thread(self.query_one("#import-result", Static).update,
+                                  f"Template written to {self.app.where_saved([path])}")
+
+    @work(thread=True, exclusive=True, group="import")
+    def _import(self, path) -> None:
+        from stron_tui.services.debt import import_balances
+
+        def progress(done: int, total: int) -> None:
+            self.app.call_from_thread(self.query_one("#import-progress", ProgressBar).update, total=max(total, 1),
+                                      progress=done)
+
+        try:
+            report = import_balances(self.app.ctx, self.app.actor, path, progress=progress)
+        except StronError as error:
+            self.app.call_from_thread(self._rejected, str(error))
+            return
+        self.app.call_from_thread(self._show, report)
+
+
 class AccountViewScreen(StronScreen):
     """Customer, meter and key data, tariff and recent tokens of one account."""
 
     TITLE_TEXT = "Account"
-    BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("e", "edit", "Edit", id="accounts.edit")]
+    BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("e", "edit", "Edit", id="accounts.edit"),
+                Binding("b", "debt", "Debt", id="accounts.view-debt")]
     DEFAULT_CSS = "AccountViewScreen #account-body { height: 1fr; padding: 0 2; }"
 
     def __init__(self, account_id: int):
@@ -48,6 +107,11 @@ class AccountViewScreen(StronScreen):
 
     def action_edit(self) -> None:
         self.dismiss(True)
+
+    def action_debt(self) -> None:
+        from screens.basedata.account_debt import AccountDebtScreen
+
+        self.app.push_screen(AccountDebtScreen(self.account_id), lambda _: self._load())
 
     @work(thread=True, exclusive=True)
     def _load(self) -> None:

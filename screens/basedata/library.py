@@ -371,14 +371,19 @@ class ImportScreen(StronScreen):
         self.changed = False
         self.TITLE_TEXT = f"{lib.title}: import from Excel"
 
+    def template_hint(self) -> str:
+        return f"t in the {self.lib.title}"
+
     def compose_body(self) -> ComposeResult:
         with Vertical(id="import-box"):
             yield Static("Upload the .xlsx over SFTP into /upload (same user and server as this session) and "
-                         f"choose it below, or type its name or a path on the server (template: t in the "
-                         f"{self.lib.title}). If any row is wrong nothing is imported.", classes="hint", markup=False)
+                         f"choose it below, or type its name or a path on the server (template: "
+                         f"{self.template_hint()}). If any row is wrong nothing is imported.", classes="hint",
+                         markup=False)
             yield OptionList(id="uploads")
             yield LabeledField("File", TextInput(id="import-path"), id="field-path")
-            yield ProgressBar(id="import-progress", show_eta=False)
+            # A total from the start: an idle bar does not pulse as if a file were being read.
+            yield ProgressBar(id="import-progress", show_eta=False, total=1)
         yield Static("", id="import-result", markup=False)
         table = DataTable(id="import-errors", cursor_type="row")
         table.add_columns("Row", "Column", "Problem")
@@ -500,3 +505,18 @@ class CustomerLibraryScreen(LibraryScreen):
 
 class TariffLibraryScreen(LibraryScreen):
     LIBRARY = "tariffs"
+    # Not in the footer (it is full at 80 columns): F1 lists it, and the message line says it on opening.
+    BINDINGS = [Binding("v", "versions", "Versions", show=False, id="tariffs.versions")]
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.say("v: the highlighted tariff's versions (blocks, fixed charge, from when).")
+
+    def action_versions(self) -> None:
+        from screens.basedata.tariff_versions import TariffVersionsScreen
+
+        key = self.table.selected_key()
+        if key is None:
+            self.say("Choose a tariff first.")
+            return
+        self.app.push_screen(TariffVersionsScreen(key))

@@ -137,11 +137,13 @@ def columns_for(lib: L.Library) -> list[Column]:
     return [Column(spec.header, spec.width, "text") for spec in lib.fields]
 
 
-def write_template(name: str, target: BinaryIO | Path) -> None:
-    """A documented template: the header row, one example row, and a sheet explaining each column."""
+def write_template(name: "str | L.Library", target: BinaryIO | Path) -> None:
+    """A documented template: the header row, one example row, and a sheet explaining each column.
+
+    `name`: a library's name, or a sheet described as a library is (title, fields, key_field)."""
     import xlsxwriter
 
-    lib = L.library(name)
+    lib = L.library(name) if isinstance(name, str) else name
     buffer = io.BytesIO() if not isinstance(target, Path) else None
     workbook = xlsxwriter.Workbook(buffer if buffer is not None else str(target),
                                    {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False})

@@ -154,6 +154,7 @@ class VersionView:
     local_from: str
     fixed_charge: Decimal
     blocks: tuple[Block, ...]
+    status: str = ""  # "scheduled", "in force" or "past" when listed (versions())
 
 
 def _parse_local(text: str, zone) -> datetime:
@@ -311,6 +312,7 @@ def import_versions(ctx: AppContext, actor: Actor, path) -> "object":
 
 
 def versions(ctx: AppContext, actor: Actor, tariff_name: str) -> list[VersionView]:
+    """A tariff's versions, newest first, each marked scheduled, in force (the one sales use now) or past."""
     actor.require("basedata.view")
     with ctx.db.read_session() as session:
         tariff = session.scalar(select(Tariff).where(Tariff.name_key == fold(tariff_name)))
@@ -319,10 +321,32 @@ def versions(ctx: AppContext, actor: Actor, tariff_name: str) -> list[VersionVie
         rows = session.scalars(select(TariffVersion).where(TariffVersion.tariff_id == tariff.id)
                                .order_by(TariffVersion.effective_from.desc()).limit(100)).all()
         out = []
+        now = utcnow()
+        in_force_seen = False
         for row in rows:
             blocks = tuple(Block(b.up_to, b.price_per_unit) for b in session.scalars(
                 select(TariffBlock).where(TariffBlock.version_id == row.id).order_by(TariffBlock.position)))
+            starts = row.effective_from if row.effective_from.tzinfo else row.effective_from.replace(
+                tzinfo=timezone.utc)
+            if starts > now:
+                status = "scheduled"
+            else:
+                status = "past" if in_force_seen else "in force"
+                in_force_seen = True
             out.append(VersionView(row.id, row.effective_from,
                                    row.effective_from.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M"),
-                                   row.fixed_charge, blocks))
+                                   row.fixed_charge, blocks, status))
         return out
+
+
+def blocks_text(blocks: tuple[Block, ...]) -> str:
+    """"0-50 at 0.1, 50-200 at 0.2, over 200 at 0.3": a version's blocks on one line."""
+    parts, lower = [], Decimal(0)
+    for block in blocks:
+        price = f"{block.price.normalize():f}"
+        if block.up_to is None:
+            parts.append(f"over {lower.normalize():f} at {price}" if lower else f"all at {price}")
+        else:
+            parts.append(f"{lower.normalize():f}-{block.up_to.normalize():f} at {price}")
+            lower = block.up_to
+    return ", ".join(parts)

@@ -110,7 +110,7 @@ def test_preview_and_vend_return_the_breakdown_over_http(ctx, admin, world, clie
 
     meter = add_meter(world, "4700000009")
     tariffs.add_version(ctx, admin, "Home", "2020-01-01", "5.00", [("50", "0.10"), ("200", "0.20"), ("", "0.30")])
-    debt.change_debt(ctx, admin, world.accounts[meter], "added", "100.00", "Arrears")
+    debt.change_debt(ctx, admin, world.accounts[meter], "added", "100.00", "Arrears", payment_password="AdminPass1")
     debt.set_revenue_terms(ctx, admin, world.accounts[meter], debt.RevenueTerms(recovery_percent="25"))
     # 40.00 USD: debt 10.00, charge 5.00, energy 25.00 = 50 kWh for 5.00 + 100 kWh for 20.00 (docs/money.md).
     quote = client.preview(meter, amount="40.00")

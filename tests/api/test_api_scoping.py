@@ -80,6 +80,7 @@ def test_every_read_route_hides_another_partners_sales_and_tokens(ctx, admin, sc
         f"/accounts/by-id/{account_id}", "/reports/receipts", f"/reports/transactions?numbers={numbers}",
         "/reports/cashup", "/reports/monthly-summary", "/reports/customer-payments",
         f"/reports/customer-payments?station_id={scoped.world.station_id}", "/reports/districts",
+        "/reports/revenue-by-part", "/reports/debt", "/reports/units-per-block",
     ]
     with _http(api, scoped.key_b) as b:
         for route in routes:

@@ -17,7 +17,7 @@ async def test_a_sale_with_debt_and_a_fixed_charge_by_keyboard(ctx, admin):
     world = build_world(ctx)
     meter = add_meter(world, "4920000001")
     tariffs.add_version(ctx, admin, "Home", "2020-01-01", "5.00", [("50", "0.10"), ("200", "0.20"), ("", "0.30")])
-    debt.change_debt(ctx, admin, world.accounts[meter], "added", "100.00", "Arrears")
+    debt.change_debt(ctx, admin, world.accounts[meter], "added", "100.00", "Arrears", payment_password="AdminPass1")
     debt.set_revenue_terms(ctx, admin, world.accounts[meter], debt.RevenueTerms(recovery_percent="25"))
     app = StronApp(ctx, actor=admin)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -55,7 +55,7 @@ async def test_a_debt_only_payment_by_keyboard_gives_a_receipt_and_no_token(ctx,
 
     world = build_world(ctx)
     meter = add_meter(world, "4920000002")
-    debt.change_debt(ctx, admin, world.accounts[meter], "added", "30.00", "Arrears")
+    debt.change_debt(ctx, admin, world.accounts[meter], "added", "30.00", "Arrears", payment_password="AdminPass1")
     app = StronApp(ctx, actor=admin)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f2")

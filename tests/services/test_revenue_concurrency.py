@@ -40,7 +40,7 @@ def test_two_processes_never_share_the_cheap_block_the_charge_or_the_debt(ctx, a
     meter = add_meter(world, "4910000001")
     tariffs.add_version(ctx, admin, "Home", "2020-01-01", "5.00", [("50", "0.10"), ("200", "0.20"), ("", "0.30")])
     number = world.accounts[meter]
-    debt.change_debt(ctx, admin, number, "added", "30.00", "Arrears")
+    debt.change_debt(ctx, admin, number, "added", "30.00", "Arrears", payment_password="AdminPass1")
     debt.set_revenue_terms(ctx, admin, number, debt.RevenueTerms(recovery_percent="25"))
     url = ctx.db.url.render_as_string(hide_password=False)
     spawn = multiprocessing.get_context("spawn")

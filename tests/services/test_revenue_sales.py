@@ -52,7 +52,8 @@ def test_a_sale_over_two_blocks_with_a_fixed_charge_and_a_quarter_of_debt(ctx, a
     meter = add_meter(world, "4900000001")
     steps_tariff(ctx, admin)
     number = world.accounts[meter]
-    debt.change_debt(ctx, admin, number, "added", "100.00", "Arrears from the postpaid meter")
+    debt.change_debt(ctx, admin, number, "added", "100.00", "Arrears from the postpaid meter",
+                     payment_password="AdminPass1")
     debt.set_revenue_terms(ctx, admin, number, debt.RevenueTerms(recovery_percent="25"))
     simulator = world.meter_simulator(meter)
     # First 8.00 USD: D = 2.00, F = 5.00 (VAT 0.65), E = 1.00 -> 10.0 kWh in block 1 (now 10 of the month's units).
@@ -174,9 +175,12 @@ def test_bad_versions_and_debt_changes_are_refused_and_save_nothing(ctx, admin, 
          "more than 0"),
         (lambda: debt.set_revenue_terms(ctx, admin, world.accounts[meter], debt.RevenueTerms(recovery_percent="101")),
          "recovery_percent", "between 0 and 100"),
-        (lambda: debt.change_debt(ctx, admin, world.accounts[meter], "added", "10", ""), "reason", "reason"),
-        (lambda: debt.change_debt(ctx, admin, world.accounts[meter], "written_off", "10", "Paid at the office"),
-         "amount", "owes 0"),
+        (lambda: debt.change_debt(ctx, admin, world.accounts[meter], "added", "10", "",
+                                  payment_password="AdminPass1"), "reason", "reason"),
+        (lambda: debt.change_debt(ctx, admin, world.accounts[meter], "written_off", "10", "Paid at the office",
+                                  payment_password="AdminPass1"), "amount", "owes 0"),
+        (lambda: debt.change_debt(ctx, admin, world.accounts[meter], "added", "10.001", "Arrears",
+                                  payment_password="AdminPass1"), "amount", "2 decimal places"),
     ]
     for attempt, field, message in cases:
         with pytest.raises(ValidationError, match=message) as refused:
@@ -184,7 +188,7 @@ def test_bad_versions_and_debt_changes_are_refused_and_save_nothing(ctx, admin, 
         assert refused.value.field == field
     cashier = Actor(user_id=admin.user_id, user_code="cashier", permissions=frozenset({"topup.vend"}), source="tui")
     with pytest.raises(PermissionDenied):
-        debt.change_debt(ctx, cashier, world.accounts[meter], "added", "10", "Arrears")
+        debt.change_debt(ctx, cashier, world.accounts[meter], "added", "10", "Arrears", payment_password="AdminPass1")
     with ctx.db.read_session() as session:
         assert session.scalar(select(func.count()).select_from(TariffVersion)) == 0
         assert session.scalar(select(func.count()).select_from(DebtEntry)) == 0
@@ -196,9 +200,9 @@ def test_bad_versions_and_debt_changes_are_refused_and_save_nothing(ctx, admin, 
 def test_debt_changes_are_audited_with_their_reason(ctx, admin, world):
     meter = add_meter(world, "4900000008")
     number = world.accounts[meter]
-    debt.change_debt(ctx, admin, number, "added", "50.00", "Arrears")
-    debt.change_debt(ctx, admin, number, "written_off", "20.00", "Hardship")
-    moved = debt.change_debt(ctx, admin, number, "adjusted", "10.00", "Meter audit")
+    debt.change_debt(ctx, admin, number, "added", "50.00", "Arrears", payment_password="AdminPass1")
+    debt.change_debt(ctx, admin, number, "written_off", "20.00", "Hardship", payment_password="AdminPass1")
+    moved = debt.change_debt(ctx, admin, number, "adjusted", "10.00", "Meter audit", payment_password="AdminPass1")
     assert (moved.amount, moved.balance_after) == (D("-20.00"), D("10.00"))
     assert account_of(ctx, world, meter).debt_balance == D("10.00")
     with ctx.db.read_session() as session:
@@ -213,8 +217,8 @@ def test_reports_show_charges_debt_free_units_and_units_per_block(ctx, admin, wo
     meter = add_meter(world, "4900000009")
     steps_tariff(ctx, admin)
     number = world.accounts[meter]
-    debt.change_debt(ctx, admin, number, "added", "100.00", "Arrears")
-    debt.change_debt(ctx, admin, number, "written_off", "20.00", "Hardship")
+    debt.change_debt(ctx, admin, number, "added", "100.00", "Arrears", payment_password="AdminPass1")
+    debt.change_debt(ctx, admin, number, "written_off", "20.00", "Hardship", payment_password="AdminPass1")
     debt.set_revenue_terms(ctx, admin, number, debt.RevenueTerms(recovery_percent="25", free_units="20"))
     sell(ctx, admin, meter, "40.00")  # D 10.00, F 5.00, E 25.00 on 0 units: 50 kWh x 0.10 + 100 kWh x 0.20
     [month] = revenue_by_month(ctx, admin, ReportFilters())
@@ -235,7 +239,7 @@ def test_a_debt_only_payment_is_a_receipt_without_a_token(ctx, admin, world):
 
     meter = add_meter(world, "4900000010")
     number = world.accounts[meter]
-    debt.change_debt(ctx, admin, number, "added", "30.00", "Arrears")
+    debt.change_debt(ctx, admin, number, "added", "30.00", "Arrears", payment_password="AdminPass1")
     receipt = debt.pay_debt(ctx, admin, meter, "12.50", request_id="debt-pay-0001", payment_password=PAYMENT_PASSWORD)
     assert (receipt.token, receipt.debt_recovered, receipt.debt_after) == ("", D("12.50"), D("17.50"))
     assert "Debt paid 12.50; still owed 17.50 USD" in render_text(receipt)

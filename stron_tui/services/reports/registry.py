@@ -12,12 +12,13 @@ from typing import Any, Sequence
 from stron_tui.errors import ValidationError
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
-from stron_tui.services.reports.catalog import cashup, districts, monthly, non_vending, payments, receipts, transactions
+from stron_tui.services.reports.catalog import (blocks, cashup, debt, districts, monthly, non_vending, payments, receipts,
+                                                revenue_parts, transactions)
 from stron_tui.services.reports.common import PAGE_SIZE, open_request
 from stron_tui.services.reports.scope import ReportFilters
 from stron_tui.services.reports.spec import Loaded, Report
 
-CATALOG = (receipts, monthly, payments, transactions, districts, non_vending, cashup)
+CATALOG = (receipts, monthly, payments, transactions, districts, non_vending, cashup, revenue_parts, debt, blocks)
 
 REPORTS: dict[str, Report] = {module.REPORT.key: module.REPORT for module in CATALOG}
 
