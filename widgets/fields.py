@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.suggester import SuggestFromList, Suggester
 from textual.widgets import Input, Label, Static
 
@@ -29,6 +31,11 @@ class TextInput(Input):
     Nothing typed or pasted is dropped without a word: what would pass the
     field's length is refused with "too long" beside the field.
     """
+
+    # Input sets its virtual size on every key; Textual's default re-lays out the whole screen for that
+    # (a few tens of ms per key with a full form, over SSH with many stations the echo's main cost). A
+    # one-line field's scrolling reads the virtual size directly and needs a repaint only.
+    virtual_size = Reactive(Size(0, 0), layout=False)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("compact", True)  # one line instead of three: fits 80x24

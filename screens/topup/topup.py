@@ -72,6 +72,7 @@ class TopUpScreen(StronScreen):
         self.request_id = ""
         self.receipt = None
         self._search_timer: Timer | None = None
+        self._said = ""  # what the message line shows (updating it re-lays out the screen: only on a change)
         self._currencies: list[str] = []
         self._payment_types: list[tuple[str, str]] = []
         self._quoted = None  # the request the preview on screen was made for
@@ -541,6 +542,9 @@ class TopUpScreen(StronScreen):
         self.app.open_entry("topup.reprint")
 
     def _say(self, text: str) -> None:
+        if text == self._said:
+            return  # every key clears the message: the same text again must not cost a layout per key
+        self._said = text
         self.query_one("#topup-message", Static).update(text)
 
     # Keys ---------------------------------------------------------------------

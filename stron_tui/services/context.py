@@ -52,7 +52,9 @@ def preload_database_layer() -> None:
     import sqlalchemy.dialects.sqlite  # noqa: F401
     from sqlalchemy.orm import configure_mappers
 
+    import stron_tui.db.backup  # noqa: F401 - the master key check and the sessions' status
     import stron_tui.db.models  # noqa: F401
+    import stron_tui.keystore  # noqa: F401
     try:
         import psycopg  # noqa: F401
     except ImportError:

@@ -79,6 +79,9 @@ class SessionTemplate:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = dict(self._environment)
         env[CONTROL_FD_VARIABLE] = str(theirs.fileno())
+        # glibc gives each thread (Textual's input thread, worker threads) a malloc arena of its own, each
+        # growing its own private pages in every session; two arenas are plenty for one station's app.
+        env.setdefault("MALLOC_ARENA_MAX", os.environ.get("MALLOC_ARENA_MAX", "2"))
         try:
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "stron_tui.ssh.prefork", stdin=asyncio.subprocess.DEVNULL,
@@ -183,6 +186,19 @@ def _preload() -> None:
     import stron_tui.ssh.session  # noqa: F401
     import screens  # noqa: F401
     from stron_tui.services.context import preload_database_layer
+
+    # Every screen a session may open, and what the menu and the login draw: imported here once, shared by
+    # every session, instead of once per session that opens it (tens of megabytes each, private).
+    import importlib
+
+    from screens.registry import ENTRIES
+
+    for module in ("screens.base", "screens.menu", "screens.login", "screens.help", "screens.keys",
+                   "screens.placeholder", "widgets.status_line",
+                   "textual.widgets._footer", "textual.widgets._label", "textual.layouts.horizontal",
+                   "textual.layouts.stream", *sorted({entry.target.split(":")[0] for entry in ENTRIES
+                                                      if entry.target})):
+        importlib.import_module(module)
 
     preload_database_layer()
 

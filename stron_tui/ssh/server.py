@@ -109,6 +109,12 @@ class StationHub:
         self._template_starting: asyncio.Task | None = None
 
     async def start_template(self) -> None:
+        """Start the session template, once: a start already under way is waited for, never doubled."""
+        if self._template_starting is None or self._template_starting.done():
+            self._template_starting = asyncio.ensure_future(self._start_template())
+        await asyncio.shield(self._template_starting)
+
+    async def _start_template(self) -> None:
         template = SessionTemplate(self.child_environment())
         try:
             await template.start()
@@ -120,7 +126,7 @@ class StationHub:
 
     async def start_session_process(self, terminal: int, handoff: int, env: dict[str, str]):
         """The app's process for one session on `terminal`: forked from the template when it is ready,
-        else started as an interpreter of its own (and the template restarted)."""
+        else started as an interpreter of its own (and the template restarted, once, in the background)."""
         if self.options.prefork:
             if self.template is not None and self.template.ready:
                 try:
@@ -128,7 +134,7 @@ class StationHub:
                 except (RuntimeError, OSError, asyncio.TimeoutError) as error:
                     log.warning("could not fork a session from the template: %s", error)
             if self._template_starting is None or self._template_starting.done():
-                self._template_starting = asyncio.ensure_future(self.start_template())
+                self._template_starting = asyncio.ensure_future(self._start_template())
         env = dict(env)
         env[HANDOFF_FD_VARIABLE] = str(handoff)
         return await asyncio.create_subprocess_exec(
@@ -428,6 +434,9 @@ async def start_server(ctx: AppContext, host: str = "0.0.0.0", port: int = 2222,
     # started with, from STRON_MASTER_KEY or the key file alike.
     hub = StationHub(ctx, options, master_key=configured_master_key(ctx))
     _quiet_accept_errors(asyncio.get_running_loop(), hub.refusals)
+    if options.prefork:
+        # Ready before the first login: sessions arriving meanwhile would each import the app themselves.
+        await hub.start_template()
     acceptor = await asyncssh.create_server(
         lambda: StationConnection(hub), host, port,
         server_host_keys=load_or_create_host_keys(ctx.settings),
@@ -442,8 +451,6 @@ async def start_server(ctx: AppContext, host: str = "0.0.0.0", port: int = 2222,
     )
     hub.status.listen = f"{host}:{bound_port(acceptor)}"
     hub.status.start()
-    if options.prefork:
-        await hub.start_template()
     return acceptor, hub
 
 

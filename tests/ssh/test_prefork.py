@@ -87,13 +87,19 @@ async def test_a_crashed_session_ends_that_station_only(station, ctx):
             await (await Terminal.open(third)).wait_for(r"Main menu")
 
 
-async def test_a_dead_template_is_replaced_and_stations_still_log_in(station, ctx):
+async def kill_template(station):
+    """Kill the server's session template; the template it was, once the server has noticed."""
     old = station.hub.template
     os.kill(old.pid, signal.SIGKILL)
     for _ in range(100):
         if not old.ready:
             break
         await asyncio.sleep(0.05)
+    return old
+
+
+async def test_a_dead_template_is_replaced_and_stations_still_log_in(station, ctx):
+    old = await kill_template(station)
     assert not old.ready
     async with await station.connect() as conn:  # started the slow way meanwhile
         await (await Terminal.open(conn)).wait_for(r"Main menu")
@@ -129,3 +135,30 @@ async def test_a_session_started_after_the_database_restarted_works(station, ctx
         mark = terminal.mark()
         await terminal.press("f2")
         await terminal.wait_for(r"Find a meter to begin", since=mark)
+
+
+def templates_started_by_us() -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as handle:
+                command = handle.read()
+            if b"stron_tui.ssh.prefork" in command and parent_of(int(name)) == os.getpid():
+                found.append(int(name))
+        except (OSError, StopIteration):
+            pass
+    return found
+
+
+async def test_logins_while_the_template_is_replaced_start_one_new_template(station, ctx):
+    old = await kill_template(station)
+    async with await station.connect() as one, await station.connect() as two:
+        first, second = await asyncio.gather(Terminal.open(one), Terminal.open(two))
+        await asyncio.gather(first.wait_for(r"Main menu", timeout=60), second.wait_for(r"Main menu", timeout=60))
+        for _ in range(600):
+            if station.hub.template is not old and station.hub.template.ready:
+                break
+            await asyncio.sleep(0.05)
+        assert templates_started_by_us() == [station.hub.template.pid]
