@@ -53,10 +53,13 @@ class ChangePasswordScreen(StronScreen):
             order += ["pay-new", "pay-repeat"]
         return order
 
-    def compose_body(self) -> ComposeResult:
+    def load(self) -> None:
         from stron_tui.services import auth
 
+        # Which passwords are temporary decides the fields.
         self.state = auth.password_state(self.app.ctx, self.app.actor)
+
+    def compose_body(self) -> ComposeResult:
         if self.forced:
             yield from self._compose_forced()
             return
@@ -113,9 +116,9 @@ class ChangePasswordScreen(StronScreen):
     def action_log_out(self) -> None:
         from widgets.confirm import ConfirmScreen
 
-        def answered(yes: bool | None) -> None:
+        async def answered(yes: bool | None) -> None:
             if yes:
-                self.app.action_logout()
+                await self.app.action_logout()
 
         self.app.push_screen(ConfirmScreen("Log out without choosing your own password?",
                                            "You will be asked again at the next login."), answered)
@@ -208,11 +211,8 @@ class ChangePasswordScreen(StronScreen):
         self.query_one(f"#field-{field}", LabeledField).show_error(message)
         self.query_one(f"#{field}", Input).focus()
 
-    def _locked_out(self, actor, message: str) -> None:
-        from stron_tui.services import auth
-
-        auth.logout(self.app.ctx, actor)
-        self.app.show_login(actor.user_code, message)
+    async def _locked_out(self, actor, message: str) -> None:
+        await self.app.end_session(actor.user_code, message)
 
     def _done(self) -> None:
         if self.forced:
