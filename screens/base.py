@@ -34,15 +34,15 @@ class StronScreen(Screen):
     def compose_body(self) -> ComposeResult:
         yield from ()
 
-    def load(self) -> None:
+    def load_before_compose(self) -> None:
         """What the screen must read before it can be composed (a reference list, the password state).
 
         Runs in a worker thread, never on the UI thread; composing waits for it (keys queue meanwhile).
         """
 
     async def _on_compose(self, event: events.Compose) -> None:
-        if type(self).load is not StronScreen.load:
-            await asyncio.to_thread(self.load)
+        if type(self).load_before_compose is not StronScreen.load_before_compose:
+            await asyncio.to_thread(self.load_before_compose)
         await super()._on_compose(event)
 
     def on_mount(self) -> None:

@@ -18,13 +18,14 @@ from textual.widgets import DataTable, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from screens.base import StronScreen
+from screens.forms import FormScreen
 from screens.calls import call_service, from_worker
 from screens.paged import PagedTableScreen
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.services import libraries as L
 from widgets.cells import plain_cells
 from widgets.confirm import ConfirmScreen
-from widgets.fields import LabeledField, LookupSuggester, TextInput, accept_suggestion, choice_suggester
+from widgets.fields import LabeledField, LookupSuggester, TextInput, choice_suggester
 from widgets.paged_table import TablePage
 
 class LibraryScreen(PagedTableScreen):
@@ -170,7 +171,7 @@ REFERENCES = {"district_code": "districts", "station_code": "stations", "tariff_
               "customer_code": "customers", "meter_number": "meters", "currency_code": "currencies"}
 
 
-class RecordFormScreen(StronScreen):
+class RecordFormScreen(FormScreen):
     """Add or edit one record; every field says what is wrong right under it."""
 
     MESSAGE_ID = "form-message"
@@ -232,18 +233,8 @@ class RecordFormScreen(StronScreen):
     def action_back(self) -> None:
         self.dismiss(None)
 
-    @on(Input.Submitted)
-    def _next(self, event: Input.Submitted) -> None:
-        accept_suggestion(event.input)
-        names = [spec.name for spec in self.lib.fields]
-        current = (event.input.id or "").removeprefix("input-")
-        if current in names and names.index(current) < len(names) - 1:
-            self.query_one(f"#input-{names[names.index(current) + 1]}", Input).focus()
-        else:
-            self.action_save()
-
-    def values(self) -> dict[str, str]:
-        return {spec.name: self.query_one(f"#input-{spec.name}", Input).value for spec in self.lib.fields}
+    def field_names(self) -> list[str]:
+        return [spec.name for spec in self.lib.fields]
 
     def action_save(self) -> None:
         values = self.values()
@@ -257,15 +248,6 @@ class RecordFormScreen(StronScreen):
             return
         call_service(self, save_record, self.lib.name, self.record.id if self.record else None, values,
                      busy="Saving...", group="form", on_success=self.dismiss, on_error=self._refused)
-
-    def show_errors(self, problems: dict[str, str]) -> bool:
-        for spec in self.lib.fields:
-            self.query_one(f"#field-{spec.name}", LabeledField).show_error(problems.get(spec.name))
-        if problems:
-            first = next(iter(problems))
-            self.query_one(f"#input-{first}", Input).focus()
-            self.say("Please correct the marked field(s).")
-        return bool(problems)
 
     def _refused(self, error: StronError) -> None:
         problems = dict(error.errors) if isinstance(error, ValidationError) else {}

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Input, ProgressBar, Static
 
-from screens.base import StronScreen
+from screens.forms import FormScreen
 from screens.calls import call_service, from_worker, show_field_errors
 from screens.basedata.library import LibraryScreen
 from stron_tui.errors import StronError
@@ -31,7 +30,7 @@ class MeterLibraryScreen(LibraryScreen):
         self.app.push_screen(BatchMeterScreen(), lambda created: created and self.table.reload())
 
 
-class BatchMeterScreen(StronScreen):
+class BatchMeterScreen(FormScreen):
     """First and last meter number of a run plus what the meters share; p previews, Ctrl+S creates."""
 
     TITLE_TEXT = "Meter Library: batch input"
@@ -75,24 +74,17 @@ class BatchMeterScreen(StronScreen):
     def action_back(self) -> None:
         self.dismiss(self.created)
 
-    @on(Input.Submitted)
-    def _next(self, event: Input.Submitted) -> None:
-        order = ["first", "last", *self.SHARED]
-        current = (event.input.id or "").removeprefix("input-")
-        if current in order and order.index(current) < len(order) - 1:
-            self.query_one(f"#input-{order[order.index(current) + 1]}", Input).focus()
-        else:
-            self.action_preview()
+    def field_names(self) -> list[str]:
+        return ["first", "last", *self.SHARED]
 
-    def _value(self, name: str) -> str:
-        return self.query_one(f"#input-{name}", Input).value
+    def submit(self) -> None:
+        self.action_preview()  # Enter on the last field previews; Ctrl+S creates
 
     def _shared(self) -> dict:
-        return {name: self._value(name) for name in self.SHARED}
+        return {name: self.value(name) for name in self.SHARED}
 
     def _show_error(self, error: StronError | None, prefix: str = "") -> None:
-        for name in ("first", "last", *self.SHARED):
-            self.query_one(f"#field-{name}", LabeledField).show_error(None)
+        self.show_errors({})
         if error is None:
             return
         if show_field_errors(self, error) is None and error.field:
@@ -102,7 +94,7 @@ class BatchMeterScreen(StronScreen):
     def action_preview(self) -> None:
         from stron_tui.services.meters import plan_batch
 
-        call_service(self, plan_batch, self._value("first"), self._value("last"), group="batch",
+        call_service(self, plan_batch, self.value("first"), self.value("last"), group="batch",
                      on_success=self._show_plan, on_error=self._show_error)
 
     def _show_plan(self, plan) -> None:
@@ -119,7 +111,7 @@ class BatchMeterScreen(StronScreen):
 
         bar = self.query_one("#batch-progress", ProgressBar)
         progress = from_worker(self, lambda done, total: bar.update(total=total, progress=done))
-        call_service(self, create_batch, self._value("first"), self._value("last"), self._shared(), progress=progress,
+        call_service(self, create_batch, self.value("first"), self.value("last"), self._shared(), progress=progress,
                      busy="Creating...", group="batch", on_success=self._created,
                      on_error=lambda error: self._show_error(error, "Nothing was created: "))
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
-from screens.base import StronScreen
+from screens.forms import FormScreen
 from screens.calls import call_service, show_failure
 from stron_tui.errors import StronError
 from widgets.cells import plain_cells
@@ -19,7 +18,7 @@ FIELDS = (("sgc", "SGC (6 digits)"), ("krn", "KRN (1-9)"), ("dkga", "DKGA (02 or
           ("generate", "Generate a random key (y/n)"))
 
 
-class SupplyGroupScreen(StronScreen):
+class SupplyGroupScreen(FormScreen):
     TITLE_TEXT = "Supply Groups"
     MESSAGE_ID = "group-message"
     BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("n", "new", "New", id="supply-groups.new"), Binding("ctrl+s", "save", "Save", id="supply-groups.save")]
@@ -63,21 +62,15 @@ class SupplyGroupScreen(StronScreen):
         self.query_one("#group-form").add_class("-open")
         self.query_one("#input-sgc", Input).focus()
 
-    @on(Input.Submitted)
-    def _next(self, event: Input.Submitted) -> None:
-        names = [name for name, _ in FIELDS]
-        current = (event.input.id or "").removeprefix("input-")
-        if current in names and names.index(current) < len(names) - 1:
-            self.query_one(f"#input-{names[names.index(current) + 1]}", Input).focus()
-        else:
-            self.action_save()
+    def field_names(self) -> list[str]:
+        return [name for name, _ in FIELDS]
 
     def action_save(self) -> None:
         if not self.query_one("#group-form").has_class("-open"):
             return
         from stron_tui.services.supply_groups import add_supply_group
 
-        values = {name: self.query_one(f"#input-{name}", Input).value for name, _ in FIELDS}
+        values = self.values()
         krn = values["krn"].strip()
         call_service(self, add_supply_group, sgc=values["sgc"], krn=int(krn) if krn.isdigit() else krn,
                      dkga=values["dkga"], label=values["label"], key_hex=values["key"],
@@ -85,13 +78,11 @@ class SupplyGroupScreen(StronScreen):
                      on_success=self._saved, on_error=self._refused)
 
     def _refused(self, error: StronError) -> None:
-        for name, _ in FIELDS:
-            self.query_one(f"#field-{name}", LabeledField).show_error(None)
+        self.show_errors({})
         show_failure(self, error, say=True)
 
     def _saved(self, group) -> None:
-        for name, _ in FIELDS:
-            self.query_one(f"#field-{name}", LabeledField).show_error(None)
+        self.show_errors({})
         self.query_one("#input-key", Input).value = ""  # the key leaves the screen at once
         self.query_one("#group-form").remove_class("-open")
         self.say(f"Supply group {group.sgc} KRN {group.krn} DKGA{group.dkga} added; its key is sealed.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -10,7 +10,6 @@ from textual.widgets import Input, Static
 
 from screens.base import StronScreen
 from screens.calls import call_service
-from stron_tui.errors import StronError
 from stron_tui.services.text import printable
 from widgets.fields import LabeledField, TextInput
 
@@ -70,19 +69,13 @@ class VendorStatementScreen(StronScreen):
     def _show(self) -> None:
         self._load(self._arguments())
 
-    @work(thread=True, exclusive=True, group="statement")
     def _load(self, arguments: dict) -> None:
         from stron_tui.services import vendor_floats
 
-        try:
-            statement = vendor_floats.statement(self.app.ctx, self.app.actor, **arguments)
-        except StronError as error:
-            self.app.call_from_thread(self.say, str(error))
-            return
-        text = statement_text(statement, self.app.ctx.settings.zone)
-        self.app.call_from_thread(self._shown, text)
+        call_service(self, vendor_floats.statement, **arguments, group="statement", on_success=self._shown)
 
-    def _shown(self, text: str) -> None:
+    def _shown(self, statement) -> None:
+        text = statement_text(statement, self.app.ctx.settings.zone)
         self.query_one("#statement", Static).update(printable(text, keep_newlines=True))
         self.say("F7 saves it as Excel, F8 as PDF.")
 

@@ -14,7 +14,6 @@ from textual.widgets import Input, Static
 
 from screens.base import StronScreen
 from screens.calls import call_service
-from stron_tui.errors import StronError
 from stron_tui.services.text import printable
 from widgets.fields import LabeledField, TextInput
 

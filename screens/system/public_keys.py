@@ -10,7 +10,6 @@ from textual.widgets.option_list import Option
 
 from screens.base import StronScreen
 from screens.calls import call_service
-from stron_tui.errors import StronError
 from widgets.fields import LabeledField, TextInput
 
 

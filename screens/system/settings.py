@@ -13,7 +13,7 @@ from textual.widgets import ContentSwitcher, DataTable, Input, Select, Static
 from screens.base import StronScreen
 from screens.calls import call_service
 from widgets.confirm import ConfirmScreen
-from stron_tui.errors import StronError, ValidationError
+from stron_tui.errors import StronError
 from stron_tui.services.clock import local_text
 from widgets.cells import plain_cells
 from widgets.fields import LabeledField, TextInput

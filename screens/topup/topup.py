@@ -80,7 +80,7 @@ class TopUpScreen(StronScreen):
         self._payment_types: list[tuple[str, str]] = []
         self._quoted = None  # the request the preview on screen was made for
 
-    def load(self) -> None:
+    def load_before_compose(self) -> None:
         from stron_tui.services import vending
 
         # Two small reference lists, read once when the screen opens.
