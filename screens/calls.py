@@ -27,7 +27,7 @@ from typing import Any
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.widgets import Input
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker
 
 from stron_tui.errors import AccountLocked, PermissionDenied, StronError
 from widgets.fields import LabeledField
@@ -49,8 +49,9 @@ def call_service(node: DOMNode, fn: Callable[..., Any], *args: Any,
     """Run `fn(app.ctx, app.actor, *args, **kwargs)` (or `fn(*args, **kwargs)` when `with_actor` is
     False) in a thread worker of `node` (a screen or a widget on one).
 
-    A newer call in the same `group` cancels an older one (`exclusive`): the older one's result is
-    dropped, so a slow answer never overwrites the one the operator asked for last.
+    A newer call in the same `group` marks an older one cancelled (`exclusive`); a thread cannot be
+    stopped, so the older one still finishes and its answer is still shown: a sale or a change it made
+    is never kept from the operator. Screens whose answers can go stale check them (TopUpScreen does).
     """
     app = node.app
     screen = node if hasattr(node, "say") else getattr(node, "screen", node)
@@ -59,8 +60,8 @@ def call_service(node: DOMNode, fn: Callable[..., Any], *args: Any,
     call_args = (app.ctx, app.actor, *args) if with_actor else args
 
     def deliver(callback: Callable[..., Any], value: Any) -> None:
-        # Runs on the UI thread: the screen may have closed meanwhile, or a newer call taken over.
-        if worker.is_cancelled or not node.is_attached:
+        # Runs on the UI thread: the screen may have closed meanwhile.
+        if not node.is_attached:
             return
         if busy and getattr(screen, "said", None) == busy:
             _say(screen, "")
@@ -72,25 +73,21 @@ def call_service(node: DOMNode, fn: Callable[..., Any], *args: Any,
         show_failure(screen, error, fields=fields)
 
     def run() -> None:
-        this = get_current_worker()
         try:
             result = fn(*call_args, **kwargs)
         except StronError as error:
-            if not this.is_cancelled:
-                app.call_from_thread(deliver, failed, error)
+            app.call_from_thread(deliver, failed, error)
             return
         except Exception as error:
             if unexpected is None:
                 raise
-            if not this.is_cancelled:
-                app.call_from_thread(deliver, failed, StronError(unexpected.format(kind=type(error).__name__)))
+            app.call_from_thread(deliver, failed, StronError(unexpected.format(kind=type(error).__name__)))
             return
-        if on_success is not None and not this.is_cancelled:
+        if on_success is not None:
             app.call_from_thread(deliver, on_success, result)
 
-    name = getattr(fn, "__qualname__", "service call")
-    worker = node.run_worker(run, name=name, group=group, exclusive=exclusive, thread=True)
-    return worker
+    return node.run_worker(run, name=getattr(fn, "__qualname__", "service call"), group=group, exclusive=exclusive,
+                           thread=True)
 
 
 def from_worker(node: DOMNode, callback: Callable[..., Any]) -> Callable[..., None]:
