@@ -9,7 +9,7 @@ words of its message:
 
 - an error with a `field` the screen has a `#field-<name>` for is shown beside that field, which
   takes the focus (`fields=` maps a service's field name to the screen's, e.g. payment_password -> pin);
-- every other error goes on the screen's message line (`StronScreen.say`);
+- every error goes on the screen's message line too (`StronScreen.say`);
 - errors that stop the operator's work (locked, no longer permitted) are also notified, so they are
   seen even where the message line is off screen.
 
@@ -70,7 +70,7 @@ def call_service(node: DOMNode, fn: Callable[..., Any], *args: Any,
     def failed(error: StronError) -> None:
         if on_error is not None:
             return on_error(error)
-        show_failure(screen, error, fields=fields)
+        show_failure(screen, error, fields=fields, say=True)
 
     def run() -> None:
         try:

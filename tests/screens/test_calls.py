@@ -47,7 +47,7 @@ async def test_a_wrong_payment_password_shows_beside_the_password_by_its_field(c
         assert "Wrong payment password" in error_of(screen, "pin")
         assert app.focused is screen.query_one("#pin")
         assert error_of(screen, "meter") == ""
-        assert screen.said == ""  # the progress went; the error is at its field
+        assert "Wrong payment password" in screen.said  # and on the message line, in place of "Checking..."
 
 
 async def test_each_error_goes_where_its_field_says_and_a_result_reaches_the_screen(ctx, admin):
@@ -58,10 +58,10 @@ async def test_each_error_goes_where_its_field_says_and_a_result_reaches_the_scr
         screen = await _on_pin_screen(app, pilot)
         call_service(screen, vending.load_target, "4299999999")  # about the meter: beside the meter field
         await settle(app, pilot)
-        assert "4299999999" in error_of(screen, "meter") and screen.said == "" and error_of(screen, "pin") == ""
-        call_service(screen, receipts.reprint_receipt, "R-NONE-1")  # about no field: on the message line
+        assert "4299999999" in error_of(screen, "meter") and error_of(screen, "pin") == ""
+        call_service(screen, receipts.reprint_receipt, "R-NONE-1")  # about no field: on the message line only
         await settle(app, pilot)
-        assert "R-NONE-1" in screen.said.upper()
+        assert "R-NONE-1" in screen.said.upper() and "4299999999" in error_of(screen, "meter")
         assert "R-NONE-1" in str(screen.query_one("#message", Static).render()).upper()
         got = []
         call_service(screen, vending.currencies, app.ctx, with_actor=False, on_success=got.append)
