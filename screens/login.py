@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.widgets import Button, Input, Static
 
 from screens.base import StronScreen
+from screens.calls import call_service
 from screens.system.password import ChangePasswordScreen
 from stron_tui.errors import AccountLocked, PermissionDenied, StronError
 from widgets.fields import LabeledField, TextInput
@@ -27,6 +28,8 @@ def confirm_quit(app) -> None:
 
 class LoginScreen(StronScreen):
     """User ID and password; Enter logs in."""
+
+    MESSAGE_ID = "login-message"
 
     BINDINGS = [Binding("escape", "quit", "Quit (asks)", id="login.quit")]
 
@@ -66,14 +69,14 @@ class LoginScreen(StronScreen):
         user = self.query_one("#user", Input).value
         password = self.query_one("#password", Input).value
         if not user.strip():
-            self._say("Enter your user ID.")
+            self.say("Enter your user ID.")
             self.query_one("#user", Input).focus()
             return
-        self._say("Checking...")
-        self._login(user, password)
+        from stron_tui.services import auth
 
-    def _say(self, text: str) -> None:
-        self.query_one("#login-message", Static).update(text)
+        call_service(self, auth.authenticate, self.app.ctx, user, password, source=self.app.source, remote=self._remote(),
+                     with_actor=False, busy="Checking...", group="login",
+                     on_success=self.app.after_login, on_error=self._failed)
 
     def _remote(self) -> str:
         """Where this terminal is: the address of the SSH session it came in by, or "" for the console."""
@@ -81,19 +84,8 @@ class LoginScreen(StronScreen):
 
         return getattr(self.app, "last_remote", "") or terminal_remote()
 
-    @work(thread=True, exclusive=True, group="login")
-    def _login(self, user: str, password: str) -> None:
-        from stron_tui.services import auth
-
-        try:
-            actor = auth.authenticate(self.app.ctx, user, password, source=self.app.source, remote=self._remote())
-        except StronError as error:
-            self.app.call_from_thread(self._failed, str(error))
-            return
-        self.app.call_from_thread(self.app.after_login, actor)
-
-    def _failed(self, message: str) -> None:
-        self._say(message)
+    def _failed(self, error: StronError) -> None:
+        self.say(error.message)
         password = self.query_one("#password", Input)
         password.value = ""
         password.focus()
@@ -101,6 +93,8 @@ class LoginScreen(StronScreen):
 
 class FirstStartScreen(StronScreen):
     """The first start: the built-in Admin has no password yet."""
+
+    MESSAGE_ID = "first-start-message"
 
     BINDINGS = [Binding("escape", "quit", "Quit (asks)", id="login.quit")]
 
@@ -141,18 +135,11 @@ class FirstStartScreen(StronScreen):
             self.query_one("#repeat", Input).focus()
             return
         self.query_one("#field-repeat", LabeledField).show_error(None)
-        self._set(new)
-
-    @work(thread=True, exclusive=True)
-    def _set(self, password: str) -> None:
         from stron_tui.services import auth
 
-        try:
-            auth.set_first_admin_password(self.app.ctx, password, source=self.app.source)
-        except StronError as error:
-            self.app.call_from_thread(self.query_one("#field-new", LabeledField).show_error, str(error))
-            return
-        self.app.call_from_thread(self.app.show_login, "Admin", "Admin password set. Log in with it now.")
+        call_service(self, auth.set_first_admin_password, self.app.ctx, new, source=self.app.source, with_actor=False,
+                     on_error=lambda error: self.query_one("#field-new", LabeledField).show_error(error.message),
+                     on_success=lambda _: self.app.show_login("Admin", "Admin password set. Log in with it now."))
 
 
 class LockScreen(StronScreen):
@@ -163,6 +150,7 @@ class LockScreen(StronScreen):
     """
 
     TITLE_TEXT = "Session locked"
+    MESSAGE_ID = "lock-message"
     BINDINGS = [
         Binding("escape", "stay", "Stay locked", id="login.stay"),
         Binding("f9", "other_user", "Other user", id="login.other-user"),
@@ -191,51 +179,37 @@ class LockScreen(StronScreen):
     def action_stay(self) -> None:
         self.query_one("#unlock-password", Input).focus()
 
-    def action_other_user(self) -> None:
+    async def action_other_user(self) -> None:
         # The work is kept only while this operator stays: a sale left open is not dropped without a yes.
         if not self.app.ask_before_dropping_sale("Let another operator log in", self._other_user):
-            self._other_user()
+            await self._other_user()
 
-    def _other_user(self) -> None:
-        from stron_tui.services import auth
-
-        actor = self.app.actor
-        auth.logout(self.app.ctx, actor)
-        self.app.show_login("", f"{actor.user_code} was logged out. Log in.")
+    async def _other_user(self) -> None:
+        await self.app.end_session("", f"{self.app.actor.user_code} was logged out. Log in.")
 
     @on(Input.Submitted, "#unlock-password")
     def _submit(self) -> None:
         password = self.query_one("#unlock-password", Input).value
-        self.query_one("#lock-message", Static).update("Checking...")
-        self._unlock(password)
-
-    @work(thread=True, exclusive=True, group="unlock")
-    def _unlock(self, password: str) -> None:
         from stron_tui.services import auth
 
-        app = self.app
-        actor = app.actor
-        try:
-            auth.verify_own_password(app.ctx, actor, password)
-        except (AccountLocked, PermissionDenied) as refused:  # locked out, or disabled since login
-            app.call_from_thread(self._locked_out, actor, str(refused))
-            return
-        except StronError as error:
-            app.call_from_thread(self._failed, str(error))
-            return
-        app.call_from_thread(app.unlock_session)
+        actor = self.app.actor
+        call_service(self, auth.verify_own_password, password, busy="Checking...", group="unlock",
+                     on_success=lambda _: self.app.unlock_session(), on_error=lambda error: self._refused(actor, error))
+
+    async def _refused(self, actor, error: StronError) -> None:
+        if isinstance(error, (AccountLocked, PermissionDenied)):  # locked out, or disabled since login
+            await self._locked_out(actor, error.message)
+        else:
+            self._failed(error.message)
 
     def _failed(self, message: str) -> None:
-        self.query_one("#lock-message", Static).update(message)
+        self.say(message)
         field = self.query_one("#unlock-password", Input)
         field.value = ""
         field.focus()
 
-    def _locked_out(self, actor, message: str) -> None:
-        from stron_tui.services import auth
-
-        auth.logout(self.app.ctx, actor)
-        self.app.show_login(actor.user_code, message)
+    async def _locked_out(self, actor, message: str) -> None:
+        await self.app.end_session(actor.user_code, message)
 
 
 __all__ = ["LoginScreen", "FirstStartScreen", "LockScreen", "ChangePasswordScreen"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import OptionList, Static
@@ -10,6 +10,7 @@ from textual.widgets.option_list import Option
 from rich.text import Text
 
 from screens.base import StronScreen
+from screens.calls import call_service
 from screens.registry import entries_for
 from stron_tui.services.permissions import MODULES, MODULES_BY_KEY
 from stron_tui.domain.text import printable
@@ -71,7 +72,6 @@ class MainMenuScreen(StronScreen):
         if self.app.actor is not None and self.app.actor.can("topup.reprint"):
             self._last_receipts()
 
-    @work(thread=True, exclusive=True, group="last-receipts")
     def _last_receipts(self) -> None:
         """After a dropped link the cashier sees at once whether the last sale went through.
 
@@ -79,8 +79,7 @@ class MainMenuScreen(StronScreen):
         """
         from stron_tui.services.receipts import recent_receipts
 
-        receipts = recent_receipts(self.app.ctx, self.app.actor, limit=3)
-        self.app.call_from_thread(self._show_receipts, receipts)
+        call_service(self, recent_receipts, limit=3, on_success=self._show_receipts, group="last-receipts")
 
     def _show_receipts(self, receipts) -> None:
         title = self.query_one("#last-receipts-title", Static)
@@ -99,26 +98,21 @@ class MainMenuScreen(StronScreen):
     def _reprint(self, event: OptionList.OptionSelected) -> None:
         self._reprint_receipt(event.option.id)
 
-    @work(thread=True, exclusive=True, group="reprint")
     def _reprint_receipt(self, number: str) -> None:
         from screens.topup.receipt import ReceiptScreen
-        from stron_tui.errors import StronError
         from stron_tui.services.receipts import reprint_receipt
 
-        try:
-            receipt = reprint_receipt(self.app.ctx, self.app.actor, number)
-        except StronError as error:
-            self.app.call_from_thread(self.notify, str(error), severity="error")
-            return
-        self.app.call_from_thread(self.app.push_screen, ReceiptScreen(receipt))
+        call_service(self, reprint_receipt, number, group="reprint",
+                     on_error=lambda error: self.notify(error.message, severity="error"),
+                     on_success=lambda receipt: self.app.push_screen(ReceiptScreen(receipt)))
 
     def action_log_out(self) -> None:
         """Esc asks first (F10 logs out at once: it says so)."""
         from widgets.confirm import ConfirmScreen
 
-        def answered(yes: bool | None) -> None:
+        async def answered(yes: bool | None) -> None:
             if yes:
-                self.app.action_logout()
+                await self.app.action_logout()
 
         self.app.push_screen(ConfirmScreen(f"Log {self.app.actor.user_code} out?", "F10 logs out without asking."), answered)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import importlib
 import os
 import time
@@ -90,7 +92,7 @@ class StronApp(App):
 
     # Start-up and sessions -------------------------------------------------
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         if self.ascii_borders:
             self.add_class("-ascii")
         if self.low_bandwidth:
@@ -99,11 +101,12 @@ class StronApp(App):
         self._arm_idle_timer(self.idle_lock_seconds)
         self._apply_keymap(self.ctx.settings.keymap)
         if self._preauthenticated is not None:
-            self.after_login(self._preauthenticated)
+            await self.after_login(self._preauthenticated)
             return
         from stron_tui.services import auth
 
-        if auth.admin_needs_password(self.ctx):
+        # Database calls run off the UI thread; start-up waits for the answer (keys queue meanwhile).
+        if await asyncio.to_thread(auth.admin_needs_password, self.ctx):
             from screens.login import FirstStartScreen
 
             self.push_screen(FirstStartScreen())
@@ -148,23 +151,18 @@ class StronApp(App):
             self.pop_screen()
         self.push_screen(LoginScreen(user_code, notice))
 
-    def after_login(self, actor: Actor) -> None:
+    async def after_login(self, actor: Actor) -> None:
         self.actor = actor
         if self.on_session_change is not None:
             self.on_session_change(actor)
-        self._station_label = ""
-        self._load_station_label(actor.station_id)
+        self._station_label, payment_temporary = await asyncio.to_thread(self._login_facts, actor)
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        confirms_with_payment_password = actor.can("topup.vend") or actor.can_use_module("exceptions")
-        if not actor.must_change_password and actor.user_id is not None and confirms_with_payment_password:
+        if payment_temporary:
             from dataclasses import replace
 
-            from stron_tui.services import auth
-
             # A temporary payment password (after a reset) is replaced before the first sale, too.
-            if auth.password_state(self.ctx, actor).payment_temporary:
-                self.actor = actor = replace(actor, must_change_password=True)
+            self.actor = actor = replace(actor, must_change_password=True)
         if actor.must_change_password:
             from screens.login import ChangePasswordScreen
 
@@ -185,23 +183,17 @@ class StronApp(App):
 
         self.push_screen(MainMenuScreen())
 
-    @work(thread=True, exclusive=True, group="station-label")
-    def _load_station_label(self, station_id: int | None) -> None:
-        """The station's name for the status line, read off the UI thread; the line shows it when it comes."""
-        from stron_tui.errors import StronError
+    def _login_facts(self, actor: Actor) -> tuple[str, bool]:
+        """Read in a worker thread: the station's label, and whether the payment password is still temporary."""
+        from stron_tui.services import auth
         from stron_tui.services.stations import station_label
 
-        try:
-            label = station_label(self.ctx, station_id)
-        except StronError:
-            return  # the database is away for a moment: the status line goes without the station's name
-        self.call_from_thread(self._show_station_label, label)
-
-    def _show_station_label(self, label: str) -> None:
-        self._station_label = label
-        refresh_status = getattr(self.screen, "refresh_status", None)
-        if refresh_status is not None:
-            refresh_status()
+        station = station_label(self.ctx, actor.station_id)
+        confirms_with_payment_password = actor.can("topup.vend") or actor.can_use_module("exceptions")
+        payment_temporary = (not actor.must_change_password and actor.user_id is not None
+                             and confirms_with_payment_password
+                             and auth.password_state(self.ctx, actor).payment_temporary)
+        return station, payment_temporary
 
     def _sale_open(self) -> bool:
         """A screen below holds a sale that was typed but not sold (see TopUpScreen.sale_in_progress)."""
@@ -223,21 +215,25 @@ class StronApp(App):
         if not self.ask_before_dropping_sale("Quit", self.exit):
             self.exit()
 
-    def action_logout(self) -> None:
+    async def action_logout(self) -> None:
         if self.actor is None:
             return
         if self.ask_before_dropping_sale("Log out", self._log_out):
             return
-        self._log_out()
+        await self._log_out()
 
-    def _log_out(self) -> None:
-        if self.actor is None:
-            return
+    async def _log_out(self) -> None:
+        if self.actor is not None:
+            await self.end_session(self.actor.user_code, "Logged out.")
+
+    async def end_session(self, user_code: str, notice: str) -> None:
+        """Log the operator out (the audit row written off the UI thread) and show the login screen."""
         from stron_tui.services import auth
 
         actor = self.actor
-        auth.logout(self.ctx, actor)
-        self.show_login(actor.user_code, "Logged out.")
+        if actor is not None:
+            await asyncio.to_thread(auth.logout, self.ctx, actor)
+        self.show_login(user_code, notice)
 
     # Navigation -------------------------------------------------------------
 

@@ -6,11 +6,16 @@ from datetime import datetime
 
 
 class StronError(Exception):
-    """Base of every error the product reports to a person."""
+    """Base of every error the product reports to a person.
+
+    `field` names the input the error is about (a form field, "payment_password") when there is one:
+    screens show the message beside that field. Route on it and on the type, never on the words.
+    """
 
     code = "error"
+    field: str | None = None
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, *, field: str | None = None):
         from stron_tui.domain.text import printable
 
         # Messages often echo what was typed or stored: never let that carry a terminal escape sequence
@@ -18,6 +23,8 @@ class StronError(Exception):
         message = printable(message, keep_newlines=True)
         super().__init__(message)
         self.message = message
+        if field is not None:
+            self.field = field
 
     def __str__(self) -> str:
         return self.message
@@ -39,8 +46,7 @@ class ValidationError(StronError):
     code = "invalid"
 
     def __init__(self, message: str, field: str | None = None, errors: dict[str, str] | None = None):
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
         self.errors = errors or ({field: self.message} if field else {})
 
 
@@ -63,8 +69,8 @@ class AuthenticationFailed(StronError):
 class AccountLocked(AuthenticationFailed):
     code = "locked"
 
-    def __init__(self, message: str, until: datetime):
-        super().__init__(message)
+    def __init__(self, message: str, until: datetime, *, field: str | None = None):
+        super().__init__(message, field=field)
         self.until = until
 
 

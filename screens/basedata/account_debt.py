@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Input, Static
 
 from screens.base import StronScreen
 from stron_tui.errors import StronError
-from stron_tui.services.text import printable
+from stron_tui.domain.text import printable
 from widgets.cells import plain_cells
 from widgets.fields import LabeledField, TextInput
 
@@ -110,7 +110,7 @@ class AccountDebtScreen(StronScreen):
         self.app.call_from_thread(self._show, view, history)
 
     def _show(self, view, history) -> None:
-        from stron_tui.services.clock import local_text
+        from stron_tui.domain.clock import local_text
 
         self.account_number = view.account_number
         self.query_one(".screen-title", Static).update(

@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.widgets import ProgressBar, Static
 
 from screens.base import StronScreen
+from screens.calls import call_service
 from screens.basedata.library import ImportScreen, LibraryScreen
 from stron_tui.errors import StronError
 from stron_tui.domain.text import printable
@@ -31,7 +32,7 @@ class AccountLibraryScreen(LibraryScreen):
     def search_hint(self) -> str:
         return "Search account number, meter number or customer name"
 
-    def open_record(self, record_id: int) -> None:
+    def open_row(self, record_id: int) -> None:
         self.app.push_screen(AccountViewScreen(record_id), lambda edit: edit and self.edit(record_id))
 
 
@@ -87,6 +88,7 @@ class AccountViewScreen(StronScreen):
     """Customer, meter and key data, tariff and recent tokens of one account."""
 
     TITLE_TEXT = "Account"
+    MESSAGE_ID = "account-body"  # a failure to load is said where the account would be
     BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("e", "edit", "Edit", id="accounts.edit"),
                 Binding("b", "debt", "Debt", id="accounts.view-debt")]
     DEFAULT_CSS = "AccountViewScreen #account-body { height: 1fr; padding: 0 2; }"
@@ -113,17 +115,13 @@ class AccountViewScreen(StronScreen):
 
         self.app.push_screen(AccountDebtScreen(self.account_id), lambda _: self._load())
 
-    @work(thread=True, exclusive=True)
     def _load(self) -> None:
         from stron_tui.services.accounts import account_view
 
-        try:
-            view = account_view(self.app.ctx, self.app.actor, self.account_id)
-        except StronError as error:
-            self.app.call_from_thread(self.query_one("#account-body", Static).update, str(error))
-            return
-        self.app.call_from_thread(self.query_one("#account-body", Static).update,
-                                  printable(self.render_view(view), keep_newlines=True))
+        call_service(self, account_view, self.account_id, on_success=self._show)
+
+    def _show(self, view) -> None:
+        self.say(printable(self.render_view(view), keep_newlines=True))
 
     @staticmethod
     def _revenue_lines(r: dict, t: dict) -> list[str]:

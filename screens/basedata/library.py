@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -18,21 +18,20 @@ from textual.widgets import DataTable, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from screens.base import StronScreen
+from screens.forms import FormScreen
+from screens.calls import call_service, from_worker
+from screens.paged import PagedTableScreen
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.services import libraries as L
 from widgets.cells import plain_cells
 from widgets.confirm import ConfirmScreen
-from widgets.fields import LabeledField, LookupSuggester, TextInput, accept_suggestion, choice_suggester
-from widgets.paged_table import PagedTable, TablePage
+from widgets.fields import LabeledField, LookupSuggester, TextInput, choice_suggester
+from widgets.paged_table import TablePage
 
-LIST_CSS = """
-.library-message { height: auto; padding: 0 1; }
-"""
-
-
-class LibraryScreen(StronScreen):
+class LibraryScreen(PagedTableScreen):
     LIBRARY = ""
-    DEFAULT_CSS = LIST_CSS
+    TABLE_ID = "library-table"
+    MESSAGE_ID = "library-message"
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("slash", "search", "Search", id="library.search"),
@@ -51,28 +50,15 @@ class LibraryScreen(StronScreen):
         self.sort = self.lib.default_sort
         self.TITLE_TEXT = f"{self.lib.title}"
 
-    def compose_body(self) -> ComposeResult:
-        columns = [(column.title, column.width) for column in self.lib.list_columns]
-        yield PagedTable(columns, self.fetch, placeholder=self.search_hint(), id="library-table")
-        yield Static("", id="library-message", classes="library-message", markup=False)
+    def columns(self) -> list[tuple[str, int]]:
+        return [(column.title, column.width) for column in self.lib.list_columns]
 
     def search_hint(self) -> str:
         return "Search " + ", ".join(spec.label.lower() for spec in self.lib.fields[:2])
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.table.focus_table()
-
-    @property
-    def table(self) -> PagedTable:
-        return self.query_one(PagedTable)
-
-    def say(self, text: str) -> None:
-        self.query_one("#library-message", Static).update(text)
-
     # runs in the table's worker thread
     def fetch(self, text: str, after: Any, backwards: bool) -> TablePage:
-        limit = self.page_size()
+        limit = self.page_size(L.PAGE_SIZE)
         page = L.search(self.app.ctx, self.app.actor, self.lib.name, text, sort=self.sort, after=after,
                         backwards=backwards, limit=limit)
         # The whole library is counted when the list starts over (one indexed count), not on each page turn.
@@ -86,30 +72,16 @@ class LibraryScreen(StronScreen):
         return TablePage(rows, page.has_more, page.first_key, page.last_key, note, total=self._total,
                          page_size=limit, noun=self.lib.name)
 
-    def page_size(self) -> int:
-        return max(10, self.size.height - 6) if self.size.height else L.PAGE_SIZE
-
     def cell(self, name: str, value: Any) -> Any:
         spec = self.lib.fields_by_name.get(name)
         if isinstance(value, bool):
             return "yes" if value else "no"
         return L.as_text(spec, value) if spec else value
 
-    @on(PagedTable.Failed)
-    def _failed(self, event: PagedTable.Failed) -> None:
-        self.say(str(event.error) if isinstance(event.error, StronError) else f"Search failed: {event.error}")
-
-    @on(PagedTable.Opened)
-    def _opened(self, event: PagedTable.Opened) -> None:
-        self.open_record(event.key)
-
-    def open_record(self, record_id: int) -> None:
+    def open_row(self, record_id: int) -> None:
         self.edit(record_id)
 
     # ------------------------------------------------------------ actions
-
-    def action_search(self) -> None:
-        self.table.action_focus_search()
 
     def action_sort(self) -> None:
         keys = list(self.lib.sorts)
@@ -118,16 +90,10 @@ class LibraryScreen(StronScreen):
         self.table.reload()
 
     def action_new(self) -> None:
-        self._new()
-
-    @work(thread=True, exclusive=True, group="library")
-    def _new(self) -> None:
-        try:  # the form comes with the library's suggestions, e.g. the next free customer ID
-            values = L.new_form(self.app.ctx, self.app.actor, self.lib.name)
-        except StronError as error:
-            self.app.call_from_thread(self.say, str(error))
-            return
-        self.app.call_from_thread(self.app.push_screen, RecordFormScreen(self.lib, None, values), self._after_form)
+        # The form comes with the library's suggestions, e.g. the next free customer ID.
+        call_service(self, L.new_form, self.lib.name, group="library",
+                     on_success=lambda values: self.app.push_screen(RecordFormScreen(self.lib, None, values),
+                                                                    self._after_form))
 
     def action_edit(self) -> None:
         key = self.table.selected_key()
@@ -137,17 +103,9 @@ class LibraryScreen(StronScreen):
         self.edit(key)
 
     def edit(self, record_id: int) -> None:
-        self._load_for_edit(record_id)
-
-    @work(thread=True, exclusive=True, group="library")
-    def _load_for_edit(self, record_id: int) -> None:
-        try:
-            record = L.get(self.app.ctx, self.app.actor, self.lib.name, record_id)
-        except StronError as error:
-            self.app.call_from_thread(self.say, str(error))
-            return
-        self.app.call_from_thread(self.app.push_screen,
-                                  RecordFormScreen(self.lib, record, L.form_text(self.lib, record)), self._after_form)
+        call_service(self, L.get, self.lib.name, record_id, group="library",
+                     on_success=lambda record: self.app.push_screen(
+                         RecordFormScreen(self.lib, record, L.form_text(self.lib, record)), self._after_form))
 
     def _after_form(self, result: L.Record | None) -> None:
         if result is not None:
@@ -159,72 +117,53 @@ class LibraryScreen(StronScreen):
         if key is None:
             self.say("Choose a row first.")
             return
-        self._ask_delete(key)
+        call_service(self, L.get, self.lib.name, key, group="library", on_success=self._ask_delete)
 
-    @work(thread=True, exclusive=True, group="library")
-    def _ask_delete(self, record_id: int) -> None:
-        try:
-            record = L.get(self.app.ctx, self.app.actor, self.lib.name, record_id)
-        except StronError as error:
-            self.app.call_from_thread(self.say, str(error))
-            return
-        described = self.lib.describe(record.values)
-        question = f"Remove {described}?"
-
+    def _ask_delete(self, record: L.Record) -> None:
         def answered(yes: bool | None) -> None:
             if yes:
-                self._delete(record_id)
+                call_service(self, L.remove, self.lib.name, record.id, group="library", on_success=self._removed)
 
-        self.app.call_from_thread(self.app.push_screen, ConfirmScreen(question, "This cannot be undone."), answered)
+        self.app.push_screen(ConfirmScreen(f"Remove {self.lib.describe(record.values)}?", "This cannot be undone."),
+                             answered)
 
-    @work(thread=True, exclusive=True, group="library")
-    def _delete(self, record_id: int) -> None:
-        try:
-            record = L.remove(self.app.ctx, self.app.actor, self.lib.name, record_id)
-        except StronError as error:
-            self.app.call_from_thread(self.say, str(error))
-            return
-        self.app.call_from_thread(self.say, f"Removed {self.lib.describe(record.values)}.")
-        self.app.call_from_thread(self.table.reload)
+    def _removed(self, record: L.Record) -> None:
+        self.say(f"Removed {self.lib.describe(record.values)}.")
+        self.table.reload()
 
     def action_export(self) -> None:
-        self.say("Exporting...")
-        self._export(self.table.position.text)
-
-    @work(thread=True, exclusive=True, group="library")
-    def _export(self, text: str) -> None:
         from stron_tui.services.excel_io import export_library
 
-        def progress(done: int) -> None:
-            self.app.call_from_thread(self.say, f"Exporting... {done:,} rows")
-
-        try:
-            result = export_library(self.app.ctx, self.app.actor, self.lib.name, text, sort=self.sort,
-                                    progress=progress)
-        except StronError as error:
-            self.app.call_from_thread(self.say, str(error))
-            return
-        self.app.call_from_thread(self.say, f"Exported {result.rows:,} rows to {self.app.where_saved([result.path])}")
+        self.export_search(export_library, self.lib.name, sort=self.sort,
+                           progress=from_worker(self, lambda done: self.say(f"Exporting... {done:,} rows")))
 
     def action_template(self) -> None:
-        self._template()
-
-    @work(thread=True, exclusive=True, group="library")
-    def _template(self) -> None:
-        from stron_tui.exports.files import export_path
-        from stron_tui.services.excel_io import write_template
-
-        try:
-            path = export_path(self.app.ctx.settings, f"{self.lib.name}-template", "xlsx",
-                               user_id=self.app.actor.user_id)
-            write_template(self.lib.name, path)
-        except (StronError, OSError) as error:
-            self.app.call_from_thread(self.say, f"Cannot write the template: {error}")
-            return
-        self.app.call_from_thread(self.say, f"Template written to {self.app.where_saved([path])}")
+        call_service(self, write_library_template, self.lib.name, group="library",
+                     on_error=lambda error: self.say(f"Cannot write the template: {error.message}"),
+                     on_success=lambda path: self.say(f"Template written to {self.app.where_saved([path])}"))
 
     def action_import(self) -> None:
         self.app.push_screen(ImportScreen(self.lib), lambda changed: changed and self.table.reload())
+
+
+def save_record(ctx, actor, library_name: str, record_id: int | None, values: dict[str, str]) -> L.Record:
+    """Create the record (no id yet) or update it."""
+    if record_id is None:
+        return L.create(ctx, actor, library_name, values)
+    return L.update(ctx, actor, library_name, record_id, values)
+
+
+def write_library_template(ctx, actor, library_name: str) -> Path:
+    """An empty .xlsx with the library's columns, in the operator's export folder."""
+    from stron_tui.exports.files import export_path
+    from stron_tui.services.excel_io import write_template
+
+    try:
+        path = export_path(ctx.settings, f"{library_name}-template", "xlsx", user_id=actor.user_id)
+        write_template(library_name, path)
+    except OSError as error:  # the folder or the disk: said in words, as a StronError
+        raise StronError(str(error)) from error
+    return path
 
 
 # Form fields that name a record of another library (or a currency): typed, they complete to a real name.
@@ -232,8 +171,10 @@ REFERENCES = {"district_code": "districts", "station_code": "stations", "tariff_
               "customer_code": "customers", "meter_number": "meters", "currency_code": "currencies"}
 
 
-class RecordFormScreen(StronScreen):
+class RecordFormScreen(FormScreen):
     """Add or edit one record; every field says what is wrong right under it."""
+
+    MESSAGE_ID = "form-message"
 
     BINDINGS = [
         Binding("escape", "back", "Cancel", id="back"),
@@ -292,18 +233,8 @@ class RecordFormScreen(StronScreen):
     def action_back(self) -> None:
         self.dismiss(None)
 
-    @on(Input.Submitted)
-    def _next(self, event: Input.Submitted) -> None:
-        accept_suggestion(event.input)
-        names = [spec.name for spec in self.lib.fields]
-        current = (event.input.id or "").removeprefix("input-")
-        if current in names and names.index(current) < len(names) - 1:
-            self.query_one(f"#input-{names[names.index(current) + 1]}", Input).focus()
-        else:
-            self.action_save()
-
-    def values(self) -> dict[str, str]:
-        return {spec.name: self.query_one(f"#input-{spec.name}", Input).value for spec in self.lib.fields}
+    def field_names(self) -> list[str]:
+        return [spec.name for spec in self.lib.fields]
 
     def action_save(self) -> None:
         values = self.values()
@@ -315,43 +246,21 @@ class RecordFormScreen(StronScreen):
                 problems[spec.name] = error.message
         if self.show_errors(problems):
             return
-        self.query_one("#form-message", Static).update("Saving...")
-        self._save(values)
+        call_service(self, save_record, self.lib.name, self.record.id if self.record else None, values,
+                     busy="Saving...", group="form", on_success=self.dismiss, on_error=self._refused)
 
-    def show_errors(self, problems: dict[str, str]) -> bool:
-        for spec in self.lib.fields:
-            self.query_one(f"#field-{spec.name}", LabeledField).show_error(problems.get(spec.name))
-        if problems:
-            first = next(iter(problems))
-            self.query_one(f"#input-{first}", Input).focus()
-            self.query_one("#form-message", Static).update("Please correct the marked field(s).")
-        return bool(problems)
-
-    @work(thread=True, exclusive=True, group="form")
-    def _save(self, values: dict[str, str]) -> None:
-        ctx, actor = self.app.ctx, self.app.actor
-        try:
-            if self.record is None:
-                result = L.create(ctx, actor, self.lib.name, values)
-            else:
-                result = L.update(ctx, actor, self.lib.name, self.record.id, values)
-        except ValidationError as error:
-            problems = error.errors or ({error.field: error.message} if error.field else {})
-            self.app.call_from_thread(self._refused, problems, error.message)
-            return
-        except StronError as error:
-            self.app.call_from_thread(self._refused, {}, error.message)
-            return
-        self.app.call_from_thread(self.dismiss, result)
-
-    def _refused(self, problems: dict[str, str], message: str) -> None:
-        known = {name: text for name, text in problems.items() if name in self.lib.fields_by_name}
-        self.show_errors(known)
-        self.query_one("#form-message", Static).update(message)
+    def _refused(self, error: StronError) -> None:
+        problems = dict(error.errors) if isinstance(error, ValidationError) else {}
+        if error.field and error.field not in problems:
+            problems[error.field] = error.message
+        self.show_errors({name: text for name, text in problems.items() if name in self.lib.fields_by_name})
+        self.say(error.message)
 
 
 class ImportScreen(StronScreen):
     """Ask for an .xlsx path, import it all-or-nothing, list every problem."""
+
+    MESSAGE_ID = "import-result"
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
@@ -394,16 +303,10 @@ class ImportScreen(StronScreen):
         self.query_one("#import-path", Input).focus()
         self._list_uploads()
 
-    @work(thread=True, exclusive=True, group="uploads")
     def _list_uploads(self) -> None:
         from stron_tui.services.excel_io import uploaded_files
 
-        try:
-            uploads = uploaded_files(self.app.ctx, self.app.actor)
-        except StronError as error:
-            self.app.call_from_thread(self.query_one("#import-result", Static).update, str(error))
-            return
-        self.app.call_from_thread(self._show_uploads, uploads)
+        call_service(self, uploaded_files, group="uploads", on_success=self._show_uploads)
 
     def _show_uploads(self, uploads) -> None:
         options = self.query_one("#uploads", OptionList)
@@ -436,27 +339,16 @@ class ImportScreen(StronScreen):
             self.query_one("#field-path", LabeledField).show_error("Choose an uploaded file or enter a file name.")
             return
         self.query_one("#field-path", LabeledField).show_error(None)
-        self.query_one("#import-result", Static).update("Checking every row...")
-        self._import(Path(path))
-
-    @work(thread=True, exclusive=True, group="import")
-    def _import(self, path: Path) -> None:
         from stron_tui.services.excel_io import import_library
 
-        def progress(done: int, total: int) -> None:
-            self.app.call_from_thread(self.query_one("#import-progress", ProgressBar).update, total=max(total, 1),
-                                      progress=done)
+        bar = self.query_one("#import-progress", ProgressBar)
+        progress = from_worker(self, lambda done, total: bar.update(total=max(total, 1), progress=done))
+        call_service(self, import_library, self.lib.name, Path(path), progress=progress, group="import",
+                     busy="Checking every row...", on_success=self._show, on_error=self._rejected)
 
-        try:
-            report = import_library(self.app.ctx, self.app.actor, self.lib.name, path, progress=progress)
-        except StronError as error:
-            self.app.call_from_thread(self._rejected, str(error))
-            return
-        self.app.call_from_thread(self._show, report)
-
-    def _rejected(self, message: str) -> None:
-        self.query_one("#field-path", LabeledField).show_error(message)
-        self.query_one("#import-result", Static).update("Nothing was imported.")
+    def _rejected(self, error: StronError) -> None:
+        self.query_one("#field-path", LabeledField).show_error(error.message)
+        self.say("Nothing was imported.")
 
     def _show(self, report) -> None:
         self.report = report
@@ -473,19 +365,10 @@ class ImportScreen(StronScreen):
     def action_export_errors(self) -> None:
         if self.report is None or not self.report.errors:
             return
-        self._export_errors()
-
-    @work(thread=True, exclusive=True, group="import")
-    def _export_errors(self) -> None:
         from stron_tui.services.excel_io import export_errors
 
-        try:
-            path = export_errors(self.app.ctx, self.app.actor, self.report)
-        except StronError as error:
-            self.app.call_from_thread(self.query_one("#import-result", Static).update, str(error))
-            return
-        self.app.call_from_thread(self.query_one("#import-result", Static).update,
-                                  f"Problems written to {self.app.where_saved([path])}")
+        call_service(self, export_errors, self.report, group="import",
+                     on_success=lambda path: self.say(f"Problems written to {self.app.where_saved([path])}"))
 
 
 class DistrictLibraryScreen(LibraryScreen):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Input, ProgressBar, Static
 
-from screens.base import StronScreen
+from screens.forms import FormScreen
+from screens.calls import call_service, from_worker, show_field_errors
 from screens.basedata.library import LibraryScreen
-from stron_tui.errors import StronError, ValidationError
+from stron_tui.errors import StronError
 from stron_tui.services import libraries as L
 from widgets.fields import LabeledField, TextInput
 
@@ -30,10 +30,11 @@ class MeterLibraryScreen(LibraryScreen):
         self.app.push_screen(BatchMeterScreen(), lambda created: created and self.table.reload())
 
 
-class BatchMeterScreen(StronScreen):
+class BatchMeterScreen(FormScreen):
     """First and last meter number of a run plus what the meters share; p previews, Ctrl+S creates."""
 
     TITLE_TEXT = "Meter Library: batch input"
+    MESSAGE_ID = "batch-plan"
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("f8", "preview", "Preview", id="meters.preview"),
@@ -73,51 +74,28 @@ class BatchMeterScreen(StronScreen):
     def action_back(self) -> None:
         self.dismiss(self.created)
 
-    @on(Input.Submitted)
-    def _next(self, event: Input.Submitted) -> None:
-        order = ["first", "last", *self.SHARED]
-        current = (event.input.id or "").removeprefix("input-")
-        if current in order and order.index(current) < len(order) - 1:
-            self.query_one(f"#input-{order[order.index(current) + 1]}", Input).focus()
-        else:
-            self.action_preview()
+    def field_names(self) -> list[str]:
+        return ["first", "last", *self.SHARED]
 
-    def _value(self, name: str) -> str:
-        return self.query_one(f"#input-{name}", Input).value
+    def submit(self) -> None:
+        self.action_preview()  # Enter on the last field previews; Ctrl+S creates
 
     def _shared(self) -> dict:
-        return {name: self._value(name) for name in self.SHARED}
+        return {name: self.value(name) for name in self.SHARED}
 
-    def _show_error(self, error: ValidationError | None) -> None:
-        for name in ("first", "last", *self.SHARED):
-            message = None
-            if error is not None:
-                message = (error.errors or {}).get(name) or (error.message if error.field == name else None)
-            self.query_one(f"#field-{name}", LabeledField).show_error(message)
-        if error is not None and error.field:
-            target = error.field if error.field in ("first", "last", *self.SHARED) else "first"
-            self.query_one(f"#input-{target}", Input).focus()
-
-    def _say(self, text: str) -> None:
-        self.query_one("#batch-plan", Static).update(text)
+    def _show_error(self, error: StronError | None, prefix: str = "") -> None:
+        self.show_errors({})
+        if error is None:
+            return
+        if show_field_errors(self, error) is None and error.field:
+            self.query_one("#input-first", Input).focus()
+        self.say(prefix + error.message)
 
     def action_preview(self) -> None:
-        self._preview(self._value("first"), self._value("last"))
-
-    @work(thread=True, exclusive=True, group="batch")
-    def _preview(self, first: str, last: str) -> None:
         from stron_tui.services.meters import plan_batch
 
-        try:
-            plan = plan_batch(self.app.ctx, self.app.actor, first, last)
-        except ValidationError as error:
-            self.app.call_from_thread(self._show_error, error)
-            self.app.call_from_thread(self._say, error.message)
-            return
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        self.app.call_from_thread(self._show_plan, plan)
+        call_service(self, plan_batch, self.value("first"), self.value("last"), group="batch",
+                     on_success=self._show_plan, on_error=self._show_error)
 
     def _show_plan(self, plan) -> None:
         self._show_error(None)
@@ -126,30 +104,18 @@ class BatchMeterScreen(StronScreen):
         if plan.existing:
             sample = ", ".join(plan.existing_sample[:8]) + (" ..." if plan.existing > 8 else "")
             text += f"; {plan.existing:,} already exist and are skipped ({sample})"
-        self._say(text + ". Ctrl+S creates them.")
+        self.say(text + ". Ctrl+S creates them.")
 
     def action_create(self) -> None:
-        self._say("Creating...")
-        self._create(self._value("first"), self._value("last"), self._shared())
-
-    @work(thread=True, exclusive=True, group="batch")
-    def _create(self, first: str, last: str, shared: dict) -> None:
         from stron_tui.services.meters import create_batch
 
         bar = self.query_one("#batch-progress", ProgressBar)
+        progress = from_worker(self, lambda done, total: bar.update(total=total, progress=done))
+        call_service(self, create_batch, self.value("first"), self.value("last"), self._shared(), progress=progress,
+                     busy="Creating...", group="batch", on_success=self._created,
+                     on_error=lambda error: self._show_error(error, "Nothing was created: "))
 
-        def progress(done: int, total: int) -> None:
-            self.app.call_from_thread(bar.update, total=total, progress=done)
-
-        try:
-            result = create_batch(self.app.ctx, self.app.actor, first, last, shared, progress=progress)
-        except ValidationError as error:
-            self.app.call_from_thread(self._show_error, error)
-            self.app.call_from_thread(self._say, f"Nothing was created: {error.message}")
-            return
-        except StronError as error:
-            self.app.call_from_thread(self._say, f"Nothing was created: {error}")
-            return
+    def _created(self, result) -> None:
         self.created = True
-        self.app.call_from_thread(self._say, f"Created {result.created:,} meters from {result.first} to {result.last}"
-                                             f"; {result.skipped:,} already existed.")
+        self.say(f"Created {result.created:,} meters from {result.first} to {result.last}"
+                 f"; {result.skipped:,} already existed.")

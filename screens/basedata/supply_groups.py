@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
-from screens.base import StronScreen
-from stron_tui.errors import StronError, ValidationError
+from screens.forms import FormScreen
+from screens.calls import call_service, show_failure
+from stron_tui.errors import StronError
 from widgets.cells import plain_cells
 from widgets.fields import LabeledField, TextInput
 
@@ -18,8 +18,9 @@ FIELDS = (("sgc", "SGC (6 digits)"), ("krn", "KRN (1-9)"), ("dkga", "DKGA (02 or
           ("generate", "Generate a random key (y/n)"))
 
 
-class SupplyGroupScreen(StronScreen):
+class SupplyGroupScreen(FormScreen):
     TITLE_TEXT = "Supply Groups"
+    MESSAGE_ID = "group-message"
     BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("n", "new", "New", id="supply-groups.new"), Binding("ctrl+s", "save", "Save", id="supply-groups.save")]
     DEFAULT_CSS = """
     SupplyGroupScreen #groups { height: 1fr; }
@@ -45,16 +46,10 @@ class SupplyGroupScreen(StronScreen):
         self.query_one("#groups", DataTable).focus()
         self._load()
 
-    @work(thread=True, exclusive=True, group="groups")
     def _load(self) -> None:
         from stron_tui.services.supply_groups import list_supply_groups
 
-        try:
-            groups = list_supply_groups(self.app.ctx, self.app.actor)
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        self.app.call_from_thread(self._show, groups)
+        call_service(self, list_supply_groups, group="groups", on_success=self._show)
 
     def _show(self, groups) -> None:
         table = self.query_one("#groups", DataTable)
@@ -63,56 +58,33 @@ class SupplyGroupScreen(StronScreen):
             table.add_row(*plain_cells(group.sgc, str(group.krn), group.dkga, group.label, f"{group.meters:,}",
                                       "yes" if group.active else "no"))
 
-    def _say(self, text: str) -> None:
-        self.query_one("#group-message", Static).update(text)
-
     def action_new(self) -> None:
         self.query_one("#group-form").add_class("-open")
         self.query_one("#input-sgc", Input).focus()
 
-    @on(Input.Submitted)
-    def _next(self, event: Input.Submitted) -> None:
-        names = [name for name, _ in FIELDS]
-        current = (event.input.id or "").removeprefix("input-")
-        if current in names and names.index(current) < len(names) - 1:
-            self.query_one(f"#input-{names[names.index(current) + 1]}", Input).focus()
-        else:
-            self.action_save()
+    def field_names(self) -> list[str]:
+        return [name for name, _ in FIELDS]
 
     def action_save(self) -> None:
         if not self.query_one("#group-form").has_class("-open"):
             return
-        values = {name: self.query_one(f"#input-{name}", Input).value for name, _ in FIELDS}
-        self._save(values)
-
-    @work(thread=True, exclusive=True, group="groups")
-    def _save(self, values: dict) -> None:
         from stron_tui.services.supply_groups import add_supply_group
 
-        generate = values["generate"].strip().lower() in ("y", "yes")
+        values = self.values()
         krn = values["krn"].strip()
-        try:
-            group = add_supply_group(self.app.ctx, self.app.actor, sgc=values["sgc"],
-                                     krn=int(krn) if krn.isdigit() else krn, dkga=values["dkga"],
-                                     label=values["label"], key_hex=values["key"], generate=generate)
-        except ValidationError as error:
-            self.app.call_from_thread(self._refused, error)
-            return
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        self.app.call_from_thread(self._saved, group)
+        call_service(self, add_supply_group, sgc=values["sgc"], krn=int(krn) if krn.isdigit() else krn,
+                     dkga=values["dkga"], label=values["label"], key_hex=values["key"],
+                     generate=values["generate"].strip().lower() in ("y", "yes"), group="groups",
+                     on_success=self._saved, on_error=self._refused)
 
-    def _refused(self, error: ValidationError) -> None:
-        for name, _ in FIELDS:
-            self.query_one(f"#field-{name}", LabeledField).show_error(error.message if error.field == name else None)
-        self._say(error.message)
+    def _refused(self, error: StronError) -> None:
+        self.show_errors({})
+        show_failure(self, error, say=True)
 
     def _saved(self, group) -> None:
-        for name, _ in FIELDS:
-            self.query_one(f"#field-{name}", LabeledField).show_error(None)
+        self.show_errors({})
         self.query_one("#input-key", Input).value = ""  # the key leaves the screen at once
         self.query_one("#group-form").remove_class("-open")
-        self._say(f"Supply group {group.sgc} KRN {group.krn} DKGA{group.dkga} added; its key is sealed.")
+        self.say(f"Supply group {group.sgc} KRN {group.krn} DKGA{group.dkga} added; its key is sealed.")
         self.query_one("#groups", DataTable).focus()
         self._load()

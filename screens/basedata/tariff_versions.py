@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Input, Static
 
 from screens.base import StronScreen
 from stron_tui.errors import StronError, ValidationError
-from stron_tui.services.text import printable
+from stron_tui.domain.text import printable
 from widgets.cells import plain_cells
 from widgets.fields import LabeledField, TextInput
 

@@ -10,13 +10,14 @@ so pressing Enter again can never give the meter two tokens.
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
 from screens.base import StronScreen
+from screens.calls import call_service, show_failure
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.services.management_kinds import KINDS
 from stron_tui.domain.text import printable
@@ -71,12 +72,13 @@ class ManagementTokenScreen(StronScreen):
                 yield Static("Type the meter number and press Enter.", id="facts", markup=False)
         yield Static("", id="exc-message", markup=False)
 
+    MESSAGE_ID = "exc-message"
+    # The services name the payment password; this form calls its field "pin".
+    FIELDS = {"payment_password": "pin"}
+
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#meter", Input).focus()
-
-    def _say(self, text: str) -> None:
-        self.query_one("#exc-message", Static).update(text)
 
     def _field(self, name: str) -> LabeledField:
         return self.query_one(f"#field-{name}", LabeledField)
@@ -93,18 +95,10 @@ class ManagementTokenScreen(StronScreen):
         if not text:
             self._field("meter").show_error("Type the meter number.")
             return
-        self._load_meter(text)
-
-    @work(thread=True, exclusive=True, group="meter")
-    def _load_meter(self, meter_number: str) -> None:
         from stron_tui.services import management
 
-        try:
-            facts = management.find_meter(self.app.ctx, self.app.actor, meter_number)
-        except StronError as error:
-            self.app.call_from_thread(self._meter_failed, str(error))
-            return
-        self.app.call_from_thread(self._show_meter, facts)
+        call_service(self, management.find_meter, text, on_success=self._show_meter,
+                     on_error=lambda error: self._meter_failed(error.message), group="meter")
 
     def _meter_failed(self, message: str) -> None:
         self.facts = None
@@ -116,7 +110,7 @@ class ManagementTokenScreen(StronScreen):
 
         if self.facts is None or self.facts.meter_number != facts.meter_number:
             self.request_id = ""  # another meter: another token
-            self._say("")
+            self.say("")
         refusal = unsupported_reason(self.kind, facts.meter_number, facts.meter_type, facts.utility)
         if refusal:
             # Offered only where the meter's type takes it: nothing to fill in for this meter.
@@ -149,7 +143,7 @@ class ManagementTokenScreen(StronScreen):
             # Another meter is being typed: nothing may be issued to the one shown before.
             self.facts = None
             self.request_id = ""
-            self._say("")
+            self.say("")
             self.query_one("#facts", Static).update("Type the meter number and press Enter.")
 
     @on(Input.Submitted, NEXT_ON_ENTER)
@@ -189,43 +183,23 @@ class ManagementTokenScreen(StronScreen):
             self._field("pin").show_error("Enter your payment password.")
             self.query_one("#pin", Input).focus()
             return
-        self._say("Issuing...")
-        self._issue(request, password)
-
-    @work(thread=True, exclusive=True, group="issue")
-    def _issue(self, request, password: str) -> None:
         from stron_tui.services import management
 
-        try:
-            receipt = management.issue(self.app.ctx, self.app.actor, request, payment_password=password)
-        except StronError as error:
-            self.app.call_from_thread(self._failed, error)
-            return
-        except Exception as error:  # a database failure: the transaction rolled back, nothing was issued
-            self.app.call_from_thread(
-                self._failed,
-                StronError(f"The token was not issued ({type(error).__name__}); nothing was recorded. "
-                           "Press Enter to try again."),
-            )
-            return
-        self.app.call_from_thread(self._issued, receipt)
+        # A database failure rolls the transaction back: nothing was issued, and Enter may try again.
+        call_service(self, management.issue, request, payment_password=password, on_success=self._issued,
+                     on_error=self._failed, busy="Issuing...", group="issue",
+                     unexpected="The token was not issued ({kind}); nothing was recorded. Press Enter to try again.")
 
     def _failed(self, error: StronError) -> None:
         pin = self.query_one("#pin", Input)
         with pin.prevent(Input.Changed):
             pin.value = ""
-        field = getattr(error, "field", None)
-        if field == "payment_password" or "password" in str(error).lower():
-            field = "pin"
-        if field in self.field_names():
-            self._field(field).show_error(str(error))
-            self.query_one(f"#{field}", Input).focus()
-        self._say(str(error))
+        show_failure(self, error, fields=self.FIELDS, say=True)
 
     def _issued(self, receipt) -> None:
         from screens.topup.receipt import ReceiptScreen
 
-        self._say(f"Issued: receipt {receipt.receipt_number}.")
+        self.say(f"Issued: receipt {receipt.receipt_number}.")
         self.app.push_screen(ReceiptScreen(receipt))
         self.action_new_token()
 

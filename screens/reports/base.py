@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, ProgressBar, Static
 
 from screens.base import StronScreen
+from screens.calls import call_service
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.exports.files import ExportCancelled
 from stron_tui.exports.pdf import NUMERIC_KINDS, cell_text
@@ -178,14 +179,9 @@ class ReportScreen(StronScreen):
             self.page_keys.pop()
             self._load(self.last_filters, self.page_keys[-1])
 
-    @work(thread=True, exclusive=True, group="report")
     def _load(self, filters: ReportFilters, after: Any) -> None:
-        try:
-            result = self.load(filters, after)
-        except StronError as error:
-            self.app.call_from_thread(self._failed, error)
-            return
-        self.app.call_from_thread(self._show, result)
+        call_service(self, self.load, filters, after, with_actor=False, group="report", on_success=self._show,
+                     on_error=self._failed)
 
     def _failed(self, error: StronError) -> None:
         if isinstance(error, ValidationError) and error.field:

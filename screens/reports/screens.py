@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable
 
+from screens.calls import call_service
 from screens.reports.base import ReportScreen, Result
 from stron_tui.services import reports
 from stron_tui.services.reports import ReportFilters
@@ -127,16 +128,13 @@ class TransactionReportScreen(ReportScreen):
         self._reprint(reprint, found[int(key)].receipt_number)
 
     def _reprint(self, reprint, receipt_number: str) -> None:
-        from stron_tui.errors import StronError
+        call_service(self, reprint, receipt_number, group="reprint", on_success=self._reprinted,
+                     on_error=lambda error: self.message(f"! {error.message}"))
 
+    def _reprinted(self, receipt) -> None:
         from screens.topup.receipt import ReceiptScreen
 
-        try:
-            receipt = reprint(self.app.ctx, self.app.actor, receipt_number)
-        except StronError as error:
-            self.message(f"! {error.message}")
-            return
-        self.message(f"Receipt {receipt_number} reprinted (marked as a reprint).")
+        self.message(f"Receipt {receipt.receipt_number} reprinted (marked as a reprint).")
         self.app.push_screen(ReceiptScreen(receipt))  # P prints it, S saves it
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
 from screens.base import StronScreen
-from stron_tui.errors import StronError
+from screens.calls import call_service
 from stron_tui.domain.text import printable
 from widgets.fields import LabeledField, TextInput
 
@@ -29,6 +29,7 @@ def statement_text(statement, zone) -> str:
 
 
 class VendorStatementScreen(StronScreen):
+    MESSAGE_ID = "topup-message"
     CSS_PATH = "../topup/topup.tcss"
     TITLE_TEXT = "Vendor Statement"
     BINDINGS = [Binding("escape", "back", "Back", id="back"),
@@ -68,35 +69,22 @@ class VendorStatementScreen(StronScreen):
     def _show(self) -> None:
         self._load(self._arguments())
 
-    @work(thread=True, exclusive=True, group="statement")
     def _load(self, arguments: dict) -> None:
         from stron_tui.services import vendor_floats
 
-        try:
-            statement = vendor_floats.statement(self.app.ctx, self.app.actor, **arguments)
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        text = statement_text(statement, self.app.ctx.settings.zone)
-        self.app.call_from_thread(self._shown, text)
+        call_service(self, vendor_floats.statement, **arguments, group="statement", on_success=self._shown)
 
-    def _shown(self, text: str) -> None:
+    def _shown(self, statement) -> None:
+        text = statement_text(statement, self.app.ctx.settings.zone)
         self.query_one("#statement", Static).update(printable(text, keep_newlines=True))
-        self._say("F7 saves it as Excel, F8 as PDF.")
+        self.say("F7 saves it as Excel, F8 as PDF.")
 
     def action_export(self, kind: str) -> None:
         self._export(kind, self._arguments())
 
-    @work(thread=True, exclusive=True, group="export")
     def _export(self, kind: str, arguments: dict) -> None:
         from stron_tui.services import vendor_floats
 
-        try:
-            path = vendor_floats.export_statement(self.app.ctx, self.app.actor, kind, **arguments)
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        self.app.call_from_thread(self._say, "Saved " + self.app.where_saved([path]))
+        call_service(self, vendor_floats.export_statement, kind, **arguments, group="export",
+                     on_success=lambda path: self.say("Saved " + self.app.where_saved([path])))
 
-    def _say(self, text: str) -> None:
-        self.query_one("#topup-message", Static).update(text)

@@ -7,13 +7,14 @@ its hash.
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from screens.base import StronScreen
+from screens.calls import call_service
 from stron_tui.errors import StronError
 from widgets.fields import LabeledField, TextInput
 
@@ -23,6 +24,7 @@ FIELD_OF = {"name": "#field-name", "role": "#field-role", "station": "#field-sta
 
 class ApiAccountsScreen(StronScreen):
     """Enter in the form creates an account; in the list, F5 rotates the key and F6 enables or disables."""
+    MESSAGE_ID = "accounts-message"
 
     TITLE_TEXT = "API Accounts for the integration API"
     DEFAULT_CSS = """
@@ -58,19 +60,12 @@ class ApiAccountsScreen(StronScreen):
         self.query_one("#name", Input).focus()
         self._load()
 
-    def _say(self, text: str) -> None:
-        self.query_one("#accounts-message", Static).update(text)
 
-    @work(thread=True, exclusive=True, group="api-accounts")
     def _load(self) -> None:
         from stron_tui.services.api_accounts import list_accounts
 
-        try:
-            accounts = list_accounts(self.app.ctx, self.app.actor)
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        self.app.call_from_thread(self._show, accounts)
+        call_service(self, list_accounts, group="api-accounts",
+                     on_success=self._show)
 
     def _show(self, accounts) -> None:
         self.accounts = accounts
@@ -85,7 +80,7 @@ class ApiAccountsScreen(StronScreen):
         if accounts and highlighted is not None:
             options.highlighted = min(highlighted, len(accounts) - 1)
         if not accounts:
-            self._say("No API accounts yet: fill in the form and press Enter.")
+            self.say("No API accounts yet: fill in the form and press Enter.")
 
     def _show_key(self, label: str, key: str) -> None:
         self.query_one("#new-key", Static).update(f"{label}, shown only now; copy it to the partner:\n{key}")
@@ -105,30 +100,25 @@ class ApiAccountsScreen(StronScreen):
         values = {name: self.query_one(f"#{name}", Input).value for name in ("name", "role", "station", "rate")}
         self._create(values)
 
-    @work(thread=True, exclusive=True, group="api-accounts-change")
     def _create(self, values: dict) -> None:
         from stron_tui.services.api_accounts import create_account
 
-        try:
-            issued = create_account(self.app.ctx, self.app.actor, name=values["name"], role=values["role"],
-                                    station_code=values["station"], rate_limit_per_minute=values["rate"])
-        except StronError as error:
-            self.app.call_from_thread(self._failed, error)
-            return
-        self.app.call_from_thread(self._created, issued)
+        call_service(self, create_account, name=values["name"], role=values["role"], station_code=values["station"],
+                     rate_limit_per_minute=values["rate"], group="api-accounts-change", on_success=self._created,
+                     on_error=self._failed)
 
     def _failed(self, error: StronError) -> None:
         field = FIELD_OF.get(getattr(error, "field", None) or "")
         if field:
-            self.query_one(field, LabeledField).show_error(str(error))
+            self.query_one(field, LabeledField).show_error(error.message)
         else:
-            self._say(str(error))
+            self.say(error.message)
 
     def _created(self, issued) -> None:
         for name in ("name", "role", "station"):
             self.query_one(f"#{name}", Input).value = ""
         self._show_key(f"Key of {issued.account.name}", issued.api_key)
-        self._say(f"Created API account {issued.account.name} with role {issued.account.role}.")
+        self.say(f"Created API account {issued.account.name} with role {issued.account.role}.")
         self._load()
 
     # ---------------------------------------------------------------- the chosen account
@@ -136,7 +126,7 @@ class ApiAccountsScreen(StronScreen):
     def _chosen(self):
         options = self.query_one("#accounts", OptionList)
         if options.highlighted is None or not options.option_count:
-            self._say("Choose an account in the list first (Tab to the list, then the arrow keys).")
+            self.say("Choose an account in the list first (Tab to the list, then the arrow keys).")
             return None
         wanted = int(options.get_option_at_index(options.highlighted).id)
         return next((a for a in self.accounts if a.id == wanted), None)
@@ -145,7 +135,7 @@ class ApiAccountsScreen(StronScreen):
         account = self._chosen()
         if account is None:
             return
-        from screens.system.confirm import ConfirmScreen
+        from widgets.confirm import ConfirmScreen
 
         question = (f"Give {account.name} a new key? The current key stops working at once; "
                     "the partner must install the new one.")
@@ -156,32 +146,26 @@ class ApiAccountsScreen(StronScreen):
 
         self.app.push_screen(ConfirmScreen("New API key", question), answered)
 
-    @work(thread=True, exclusive=True, group="api-accounts-change")
     def _rotate(self, account_id: int) -> None:
         from stron_tui.services.api_accounts import rotate_key
 
-        try:
-            issued = rotate_key(self.app.ctx, self.app.actor, account_id)
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        self.app.call_from_thread(self._show_key, f"New key of {issued.account.name}", issued.api_key)
-        self.app.call_from_thread(self._say, f"{issued.account.name} has a new key; the old one no longer works.")
-        self.app.call_from_thread(self._load)
+        call_service(self, rotate_key, account_id, group="api-accounts-change", on_success=self._rotated)
+
+    def _rotated(self, issued) -> None:
+        self._show_key(f"New key of {issued.account.name}", issued.api_key)
+        self.say(f"{issued.account.name} has a new key; the old one no longer works.")
+        self._load()
 
     def action_toggle(self) -> None:
         account = self._chosen()
         if account is not None:
             self._toggle(account.id, not account.enabled)
 
-    @work(thread=True, exclusive=True, group="api-accounts-change")
     def _toggle(self, account_id: int, enabled: bool) -> None:
         from stron_tui.services.api_accounts import set_enabled
 
-        try:
-            info = set_enabled(self.app.ctx, self.app.actor, account_id, enabled)
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        self.app.call_from_thread(self._say, f"{info.name} is {'enabled' if info.enabled else 'disabled'}.")
-        self.app.call_from_thread(self._load)
+        call_service(self, set_enabled, account_id, enabled, group="api-accounts-change", on_success=self._toggled)
+
+    def _toggled(self, info) -> None:
+        self.say(f"{info.name} is {'enabled' if info.enabled else 'disabled'}.")
+        self._load()

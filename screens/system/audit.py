@@ -9,6 +9,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Static
 
 from screens.base import StronScreen
+from screens.calls import call_service
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.domain.clock import local_text
 from stron_tui.domain.text import printable
@@ -26,6 +27,7 @@ FILTERS = (
 
 
 class AuditLogScreen(StronScreen):
+    MESSAGE_ID = "audit-message"
     TITLE_TEXT = "Audit Log"
     CSS_PATH = "system.tcss"
     BINDINGS = [
@@ -94,16 +96,11 @@ class AuditLogScreen(StronScreen):
             return
         self._fetch(self._filter, self._keys[-1])
 
-    @work(thread=True, exclusive=True, group="audit-load")
     def _fetch(self, flt, after) -> None:
         from stron_tui.services import audit_log
 
-        try:
-            page = audit_log.search(self.app.ctx, self.app.actor, flt, after=after)
-        except StronError as error:
-            self.app.call_from_thread(self.say, str(error))
-            return
-        self.app.call_from_thread(self._show, page)
+        call_service(self, audit_log.search, flt, after=after, group="audit-load",
+                     on_success=self._show)
 
     def _show(self, page) -> None:
         zone = self.app.ctx.settings.zone
@@ -139,8 +136,6 @@ class AuditLogScreen(StronScreen):
                                 f"{row.source.upper()}{where}: {row.summary}" + (f"\n{row.detail}" if row.detail else ""),
                                 keep_newlines=True))
 
-    def say(self, message: str) -> None:
-        self.query_one("#audit-message", Static).update(message)
 
     # Export ---------------------------------------------------------------------
 

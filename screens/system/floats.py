@@ -6,14 +6,14 @@ recording a movement and setting the float up; Enter on the last field records, 
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
 from screens.base import StronScreen
-from stron_tui.errors import StronError
+from screens.calls import call_service
 from stron_tui.domain.text import printable
 from widgets.fields import LabeledField, TextInput
 
@@ -29,6 +29,7 @@ def float_text(view) -> str:
 
 
 class VendorFloatScreen(StronScreen):
+    MESSAGE_ID = "topup-message"
     CSS_PATH = "../topup/topup.tcss"
     TITLE_TEXT = "Vendor Floats"
     BINDINGS = [Binding("escape", "back", "Back", id="back"),
@@ -71,7 +72,7 @@ class VendorFloatScreen(StronScreen):
         first, second = self.LABELS[self.mode]
         self.query_one("#field-amount").query_one("Label").update(first)
         self.query_one("#field-reason").query_one("Label").update(second)
-        self._say(f"Recording: {'float set-up' if self.mode == 'setup' else self.mode}.")
+        self.say(f"Recording: {'float set-up' if self.mode == 'setup' else self.mode}.")
 
     @on(Input.Submitted, "#vendor")
     def _show(self) -> None:
@@ -82,16 +83,11 @@ class VendorFloatScreen(StronScreen):
     def _to_reason(self) -> None:
         self.query_one("#reason", Input).focus()
 
-    @work(thread=True, exclusive=True, group="float")
     def _load(self, vendor: dict) -> None:
         from stron_tui.services import vendor_floats
 
-        try:
-            view = vendor_floats.float_of(self.app.ctx, self.app.actor, **vendor)
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        self.app.call_from_thread(self._shown, view)
+        call_service(self, vendor_floats.float_of, **vendor, group="float",
+                     on_success=self._shown)
 
     def _shown(self, view) -> None:
         self.query_one("#float", Static).update(printable(float_text(view), keep_newlines=True))
@@ -101,30 +97,22 @@ class VendorFloatScreen(StronScreen):
         self._save(self.mode, self._vendor(), self.query_one("#amount", Input).value,
                    self.query_one("#reason", Input).value)
 
-    @work(thread=True, exclusive=True, group="save")
     def _save(self, mode: str, vendor: dict, first: str, second: str) -> None:
         from stron_tui.services import vendor_floats
 
-        try:
-            if mode == "setup":
-                words = first.split()
-                currency, limit = (words + ["", "0"])[:2] if words else ("", "0")
-                view = vendor_floats.set_up_float(self.app.ctx, self.app.actor, currency=currency,
-                                                  credit_limit=limit, commission_rate=second or "0", **vendor)
-            else:
-                view = vendor_floats.record_movement(self.app.ctx, self.app.actor, kind=mode, amount=first,
-                                                     reason=second, **vendor)
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        self.app.call_from_thread(self._saved, view)
+        if mode == "setup":
+            words = first.split()
+            currency, limit = (words + ["", "0"])[:2] if words else ("", "0")
+            call_service(self, vendor_floats.set_up_float, currency=currency, credit_limit=limit,
+                         commission_rate=second or "0", **vendor, group="save", on_success=self._saved)
+        else:
+            call_service(self, vendor_floats.record_movement, kind=mode, amount=first, reason=second, **vendor,
+                         group="save", on_success=self._saved)
 
     def _saved(self, view) -> None:
         self._shown(view)
         for selector in ("#amount", "#reason"):
             self.query_one(selector, Input).value = ""
         self.query_one("#amount", Input).focus()
-        self._say(f"Recorded. Balance {view.balance:,.2f} {view.currency}.")
+        self.say(f"Recorded. Balance {view.balance:,.2f} {view.currency}.")
 
-    def _say(self, text: str) -> None:
-        self.query_one("#topup-message", Static).update(text)

@@ -7,22 +7,42 @@ for a temporary payment password.
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from screens.base import StronScreen
+from screens.calls import call_service
 from stron_tui.errors import AccountLocked, StronError, ValidationError
 from stron_tui.services.passwords import MIN_LOGIN_LENGTH, MIN_PAYMENT_LENGTH
 from widgets.fields import LabeledField, TextInput
+
+
+def change_password(ctx, actor, kind: str, old: str, new: str) -> None:
+    """Change the operator's login or payment password, the old one checked first.
+
+    Checked on its own first so a locked-out operator is refused (and logged out) before any change;
+    wrong tries count toward the lockout. Who has no payment password yet proves who they are with the
+    login password.
+    """
+    from stron_tui.services import auth
+
+    try:
+        auth.verify_own_password(ctx, actor, old, kind=kind)
+    except ValidationError as no_payment_password:
+        if no_payment_password.field != "payment_password":
+            raise
+        auth.verify_own_password(ctx, actor, old, kind="login")
+    auth.change_own_password(ctx, actor, old, new, kind=kind)
 
 
 class ChangePasswordScreen(StronScreen):
     """The old password is required; F8 switches between the login and the payment password."""
 
     TITLE_TEXT = "Change Password"
+    MESSAGE_ID = "change-message"
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("escape", "log_out", "Log out", id="password.log-out"),  # the forced change: Esc asks, then logs out
@@ -53,10 +73,13 @@ class ChangePasswordScreen(StronScreen):
             order += ["pay-new", "pay-repeat"]
         return order
 
-    def compose_body(self) -> ComposeResult:
+    def load_before_compose(self) -> None:
         from stron_tui.services import auth
 
+        # Which passwords are temporary decides the fields.
         self.state = auth.password_state(self.app.ctx, self.app.actor)
+
+    def compose_body(self) -> ComposeResult:
         if self.forced:
             yield from self._compose_forced()
             return
@@ -113,9 +136,9 @@ class ChangePasswordScreen(StronScreen):
     def action_log_out(self) -> None:
         from widgets.confirm import ConfirmScreen
 
-        def answered(yes: bool | None) -> None:
+        async def answered(yes: bool | None) -> None:
             if yes:
-                self.app.action_logout()
+                await self.app.action_logout()
 
         self.app.push_screen(ConfirmScreen("Log out without choosing your own password?",
                                            "You will be asked again at the next login."), answered)
@@ -146,73 +169,45 @@ class ChangePasswordScreen(StronScreen):
             if new in order and self._value(new) != self._value(repeat):
                 self._show_error(repeat, f"The two {label if self.forced else 'new passwords'} differ.")
                 return
-        self.query_one("#change-message", Static).update("Saving...")
+        self.say("Saving...")
         if self.forced:
             self._replace_temporary(self._value("old"), self._value("new") if "new" in order else None,
                                     self._value("pay-new") if "pay-new" in order else None)
         else:
             self._change(self._value("old"), self._value("new"))
 
-    @work(thread=True, exclusive=True)
     def _replace_temporary(self, old: str, new_login: str | None, new_payment: str | None) -> None:
         from stron_tui.services import auth
 
-        app = self.app
-        actor = app.actor
-        try:
-            auth.replace_temporary_passwords(app.ctx, actor, old, new_login=new_login, new_payment=new_payment)
-        except AccountLocked as locked:
-            app.call_from_thread(self._locked_out, actor, str(locked))
-            return
-        except ValidationError as error:
-            field = {"new_payment": "pay-new"}.get(error.field, error.field)
-            if field == "new" and new_login is None:
-                field = "pay-new"
-            app.call_from_thread(self._show_error, field or "new", str(error))
-            return
-        except StronError as error:
-            app.call_from_thread(self._show_error, "old", str(error))
-            return
-        app.call_from_thread(self._done)
+        actor = self.app.actor
+        call_service(self, auth.replace_temporary_passwords, old, new_login=new_login, new_payment=new_payment,
+                     on_success=lambda _: self._done(),
+                     on_error=lambda error: self._refused(actor, error, no_new_login=new_login is None))
 
-    @work(thread=True, exclusive=True)
     def _change(self, old: str, new: str) -> None:
-        from stron_tui.services import auth
+        actor = self.app.actor
+        call_service(self, change_password, self.kind, old, new, on_success=lambda _: self._done(),
+                     on_error=lambda error: self._refused(actor, error))
 
-        app = self.app
-        actor = app.actor
-        try:
-            # Checked first on its own so a locked-out operator is refused (and logged
-            # out) before any change; wrong tries count toward the lockout.
-            try:
-                auth.verify_own_password(app.ctx, actor, old, kind=self.kind)
-            except ValidationError as no_payment_password:
-                if no_payment_password.field != "payment_password":
-                    raise
-                auth.verify_own_password(app.ctx, actor, old, kind="login")
-            auth.change_own_password(app.ctx, actor, old, new, kind=self.kind)
-        except AccountLocked as locked:
-            app.call_from_thread(self._locked_out, actor, str(locked))
-            return
-        except ValidationError as error:
-            app.call_from_thread(self._show_error, error.field or "new", str(error))
-            return
-        except StronError as error:
-            app.call_from_thread(self._show_error, "old", str(error))
-            return
-        app.call_from_thread(self._done)
+    async def _refused(self, actor, error: StronError, *, no_new_login: bool = False) -> None:
+        if isinstance(error, AccountLocked):
+            await self._locked_out(actor, error.message)
+        elif isinstance(error, ValidationError):
+            field = {"new_payment": "pay-new"}.get(error.field, error.field)
+            if field == "new" and no_new_login:
+                field = "pay-new"
+            self._show_error(field or "new", error.message)
+        else:
+            self._show_error("old", error.message)
 
     def _show_error(self, field: str, message: str) -> None:
         field = field if field in self.field_order() else self.field_order()[1]
-        self.query_one("#change-message", Static).update("")
+        self.say("")
         self.query_one(f"#field-{field}", LabeledField).show_error(message)
         self.query_one(f"#{field}", Input).focus()
 
-    def _locked_out(self, actor, message: str) -> None:
-        from stron_tui.services import auth
-
-        auth.logout(self.app.ctx, actor)
-        self.app.show_login(actor.user_code, message)
+    async def _locked_out(self, actor, message: str) -> None:
+        await self.app.end_session(actor.user_code, message)
 
     def _done(self) -> None:
         if self.forced:

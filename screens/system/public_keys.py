@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from screens.base import StronScreen
-from stron_tui.errors import StronError
+from screens.calls import call_service
 from widgets.fields import LabeledField, TextInput
 
 
 class PublicKeysScreen(StronScreen):
     """Type a user ID and Enter to list their keys; paste a public key and Enter to add it; Del removes."""
+    MESSAGE_ID = "keys-message"
 
     TITLE_TEXT = "SSH Keys for remote stations"
     BINDINGS = [
@@ -38,23 +39,17 @@ class PublicKeysScreen(StronScreen):
         super().on_mount()
         self.query_one("#user", Input).focus()
 
-    def _say(self, text: str) -> None:
-        self.query_one("#keys-message", Static).update(text)
 
     @on(Input.Submitted, "#user")
     def _user_chosen(self, event: Input.Submitted) -> None:
         self._load(event.value.strip())
 
-    @work(thread=True, exclusive=True, group="keys")
     def _load(self, user_code: str) -> None:
         from stron_tui.services.public_keys import list_keys
 
-        try:
-            keys = list_keys(self.app.ctx, self.app.actor, user_code)
-        except StronError as error:
-            self.app.call_from_thread(self.query_one("#field-user", LabeledField).show_error, str(error))
-            return
-        self.app.call_from_thread(self._show, user_code, keys)
+        call_service(self, list_keys, user_code, group="keys",
+                     on_success=lambda keys: self._show(user_code, keys),
+                     on_error=lambda error: self.query_one("#field-user", LabeledField).show_error(error.message))
 
     def _show(self, user_code: str, keys) -> None:
         self.user_code = user_code
@@ -63,7 +58,7 @@ class PublicKeysScreen(StronScreen):
         options.clear_options()
         for key in keys:
             options.add_option(Option(f"{key.algorithm:<20} {key.fingerprint}  {key.comment[:30]}", id=str(key.id)))
-        self._say(f"{len(keys)} key(s) for {user_code}." if keys else f"{user_code} has no SSH keys yet.")
+        self.say(f"{len(keys)} key(s) for {user_code}." if keys else f"{user_code} has no SSH keys yet.")
         self.query_one("#key", Input).focus()
 
     @on(Input.Submitted, "#key")
@@ -75,38 +70,29 @@ class PublicKeysScreen(StronScreen):
             return
         self._add(self.user_code, self.query_one("#key", Input).value, self.query_one("#comment", Input).value)
 
-    @work(thread=True, exclusive=True, group="keys-change")
     def _add(self, user_code: str, key_text: str, comment: str) -> None:
         from stron_tui.services.public_keys import add_key
 
-        try:
-            added = add_key(self.app.ctx, self.app.actor, user_code, key_text, comment)
-        except StronError as error:
-            self.app.call_from_thread(self.query_one("#field-key", LabeledField).show_error, str(error))
-            return
-        self.app.call_from_thread(self._added, added)
+        call_service(self, add_key, user_code, key_text, comment, group="keys-change",
+                     on_success=self._added,
+                     on_error=lambda error: self.query_one("#field-key", LabeledField).show_error(error.message))
 
     def _added(self, added) -> None:
         self.query_one("#field-key", LabeledField).show_error(None)
         for selector in ("#key", "#comment"):
             self.query_one(selector, Input).value = ""
         self._load(self.user_code)
-        self._say(f"Added {added.fingerprint} for {added.user_code}.")
+        self.say(f"Added {added.fingerprint} for {added.user_code}.")
 
     def action_remove_key(self) -> None:
         options = self.query_one("#keys", OptionList)
         if options.highlighted is None or not options.option_count:
-            self._say("Choose a key in the list first (Tab, then the arrow keys).")
+            self.say("Choose a key in the list first (Tab, then the arrow keys).")
             return
         self._remove(int(options.get_option_at_index(options.highlighted).id))
 
-    @work(thread=True, exclusive=True, group="keys-change")
     def _remove(self, key_id: int) -> None:
         from stron_tui.services.public_keys import remove_key
 
-        try:
-            remove_key(self.app.ctx, self.app.actor, key_id)
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        self.app.call_from_thread(self._load, self.user_code)
+        call_service(self, remove_key, key_id, group="keys-change",
+                     on_success=lambda _: self._load(self.user_code))

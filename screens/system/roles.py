@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.segment import Segment
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -14,7 +14,8 @@ from textual.widgets.option_list import OptionDoesNotExist
 from textual.widgets.selection_list import Selection
 
 from screens.base import StronScreen
-from screens.system.confirm import ConfirmScreen
+from screens.calls import call_service
+from widgets.confirm import ConfirmScreen
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.services.permissions import MODULES_BY_KEY, PERMISSIONS, module_of
 from widgets.cells import plain_cells
@@ -45,6 +46,7 @@ class PermissionChecklist(SelectionList):
 
 
 class RoleListScreen(StronScreen):
+    MESSAGE_ID = "roles-message"
     CSS_PATH = "system.tcss"
     TITLE_TEXT = "Role Management"
     BINDINGS = [
@@ -69,16 +71,11 @@ class RoleListScreen(StronScreen):
         self.query_one("#roles", DataTable).focus()
         self._load()
 
-    @work(thread=True, exclusive=True, group="roles-load")
     def _load(self, select_role_id: int | None = None) -> None:
         from stron_tui.services import roles
 
-        try:
-            found = roles.list_roles(self.app.ctx, self.app.actor)
-        except StronError as error:
-            self.app.call_from_thread(self.say, str(error))
-            return
-        self.app.call_from_thread(self._show, found, select_role_id)
+        call_service(self, roles.list_roles, group="roles-load",
+                     on_success=lambda found: self._show(found, select_role_id))
 
     def _show(self, found: list, select_role_id: int | None) -> None:
         table = self.query_one("#roles", DataTable)
@@ -95,8 +92,6 @@ class RoleListScreen(StronScreen):
             if role.id == select_role_id:
                 table.move_cursor(row=index)
 
-    def say(self, message: str) -> None:
-        self.query_one("#roles-message", Static).update(message)
 
     def _current(self):
         table = self.query_one("#roles", DataTable)
@@ -130,21 +125,19 @@ class RoleListScreen(StronScreen):
 
         self.app.push_screen(ConfirmScreen("Delete role", f"Delete the role {role.name}?"), answered)
 
-    @work(thread=True, exclusive=True, group="roles-change")
     def _delete(self, role) -> None:
         from stron_tui.services import roles
 
-        try:
-            roles.delete_role(self.app.ctx, self.app.actor, role.id)
-        except StronError as error:
-            self.app.call_from_thread(self.say, str(error))
-            return
-        self.app.call_from_thread(self.say, f"Role {role.name} deleted.")
-        self.app.call_from_thread(self._load)
+        call_service(self, roles.delete_role, role.id, group="roles-change", on_success=lambda _: self._deleted(role))
+
+    def _deleted(self, role) -> None:
+        self.say(f"Role {role.name} deleted.")
+        self._load()
 
 
 class RoleFormScreen(StronScreen):
     """Name, description and the permissions checklist (Space ticks); Ctrl+S saves."""
+    MESSAGE_ID = "permissions-error"
 
     CSS_PATH = "system.tcss"
     BINDINGS = [
@@ -197,37 +190,26 @@ class RoleFormScreen(StronScreen):
     def action_save(self) -> None:
         for name in ("name", "description"):
             self.query_one(f"#field-{name}", LabeledField).show_error(None)
-        self._say("Saving...")
+        self.say("Saving...")
         self._save(self.query_one("#name", Input).value, self.query_one("#description", Input).value,
                    list(self.query_one("#permissions", SelectionList).selected))
 
-    def _say(self, message: str) -> None:
-        self.query_one("#permissions-error", Static).update(message)
 
-    @work(thread=True, exclusive=True, group="role-save")
     def _save(self, name: str, description: str, permissions: list[str]) -> None:
         from stron_tui.services import roles
 
-        ctx, actor = self.app.ctx, self.app.actor
-        try:
-            if self.role is None:
-                info = roles.create_role(ctx, actor, name=name, description=description, permissions=permissions)
-            else:
-                if self.role.administrator:
-                    name, permissions = self.role.name, None
-                info = roles.update_role(ctx, actor, self.role.id, name=name, description=description,
-                                         permissions=permissions)
-        except ValidationError as error:
-            self.app.call_from_thread(self._field_error, error.field, str(error))
-            return
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        self.app.call_from_thread(self.dismiss, info)
-
-    def _field_error(self, field: str | None, message: str) -> None:
-        if field in ("name", "description"):
-            self._say("")
-            self.query_one(f"#field-{field}", LabeledField).show_error(message)
+        if self.role is None:
+            call = (roles.create_role,)
         else:
-            self._say(message)
+            if self.role.administrator:
+                name, permissions = self.role.name, None  # the administrator role keeps its name and rights
+            call = (roles.update_role, self.role.id)
+        call_service(self, *call, name=name, description=description, permissions=permissions, group="role-save",
+                     on_success=self.dismiss, on_error=self._field_error)
+
+    def _field_error(self, error: StronError) -> None:
+        if isinstance(error, ValidationError) and error.field in ("name", "description"):
+            self.say("")
+            self.query_one(f"#field-{error.field}", LabeledField).show_error(error.message)
+        else:
+            self.say(error.message)

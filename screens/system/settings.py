@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Callable
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, DataTable, Input, Select, Static
 
 from screens.base import StronScreen
-from screens.system.confirm import ConfirmScreen
-from stron_tui.errors import StronError, ValidationError
+from screens.calls import call_service
+from widgets.confirm import ConfirmScreen
+from stron_tui.errors import StronError
 from stron_tui.domain.clock import local_text
 from widgets.cells import plain_cells
 from widgets.fields import LabeledField, TextInput
@@ -20,7 +21,16 @@ from widgets.fields import LabeledField, TextInput
 SECTIONS = ("currencies", "rates", "payment-types")
 
 
+def money_settings_lists(ctx, actor, rates_after):
+    """The currencies, a page of exchange rates and the payment types, read together."""
+    from stron_tui.services import money_settings as money
+
+    return (money.list_currencies(ctx, actor), money.list_rates(ctx, actor, after=rates_after),
+            money.list_payment_types(ctx, actor))
+
+
 class MoneySettingsScreen(StronScreen):
+    MESSAGE_ID = "settings-message"
     TITLE_TEXT = "Currencies and Payment Types"
     CSS_PATH = "system.tcss"
     BINDINGS = [
@@ -63,19 +73,9 @@ class MoneySettingsScreen(StronScreen):
 
     # Loading ---------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="settings-load")
     def _load_all(self) -> None:
-        from stron_tui.services import money_settings as money
-
-        ctx, actor = self.app.ctx, self.app.actor
-        try:
-            currencies = money.list_currencies(ctx, actor)
-            rates = money.list_rates(ctx, actor, after=self._rate_keys[-1])
-            types = money.list_payment_types(ctx, actor)
-        except StronError as error:
-            self.app.call_from_thread(self.say, str(error))
-            return
-        self.app.call_from_thread(self._show, currencies, rates, types)
+        call_service(self, money_settings_lists, self._rate_keys[-1], group="settings-load",
+                     on_success=lambda lists: self._show(*lists))
 
     def _show(self, currencies, rates, types) -> None:
         zone = self.app.ctx.settings.zone
@@ -106,8 +106,6 @@ class MoneySettingsScreen(StronScreen):
         }
         self.query_one("#settings-section", Static).update(words[self.section])
 
-    def say(self, message: str) -> None:
-        self.query_one("#settings-message", Static).update(message)
 
     def action_section(self, name: str) -> None:
         self.section = name
@@ -200,22 +198,18 @@ class MoneySettingsScreen(StronScreen):
         self.app.push_screen(ConfirmScreen("Withdraw rate", f"Withdraw the pending rate 1 {rate.from_currency} = "
                                            f"{rate.rate.normalize():f} {rate.to_currency}?"), answered)
 
-    @work(thread=True, exclusive=True, group="settings-change")
     def _withdraw(self, rate_id: int) -> None:
         from stron_tui.services import money_settings as money
 
-        try:
-            money.withdraw_rate(self.app.ctx, self.app.actor, rate_id)
-        except StronError as error:
-            self.app.call_from_thread(self.say, str(error))
-            return
-        self.app.call_from_thread(self._saved, True)
+        call_service(self, money.withdraw_rate, rate_id, group="settings-change",
+                     on_success=lambda _: self._saved(True))
 
 
 class FieldsFormScreen(StronScreen):
     """A short form of text fields (and an optional Active choice); Ctrl+S saves through `save`."""
 
     CSS_PATH = "system.tcss"
+    MESSAGE_ID = "form-message"
     BINDINGS = [
         Binding("escape", "cancel", "Back", id="back"),
         Binding("ctrl+s", "save", "Save", id="settings.save"),
@@ -268,25 +262,13 @@ class FieldsFormScreen(StronScreen):
         values = {name: self.query_one(f"#{name}", Input).value for name, *_rest in self._fields}
         if self._active is not None:
             values["active"] = bool(self.query_one("#active", Select).value)
-        self.query_one("#form-message", Static).update("Saving...")
-        self._save(values)
+        call_service(self, self._save_with, self.app.actor, values, with_actor=False, busy="Saving...",
+                     group="fields-save", on_success=self.dismiss, on_error=self._error)
 
-    @work(thread=True, exclusive=True, group="fields-save")
-    def _save(self, values: dict) -> None:
-        try:
-            result = self._save_with(self.app.actor, values)
-        except ValidationError as error:
-            self.app.call_from_thread(self._error, error.field, str(error))
-            return
-        except StronError as error:
-            self.app.call_from_thread(self._error, None, str(error))
-            return
-        self.app.call_from_thread(self.dismiss, result)
-
-    def _error(self, field: str | None, message: str) -> None:
+    def _error(self, error: StronError) -> None:
         names = {name for name, *_rest in self._fields}
-        if field in names:
-            self.query_one("#form-message", Static).update("")
-            self.query_one(f"#field-{field}", LabeledField).show_error(message)
+        if error.field in names:
+            self.say("")
+            self.query_one(f"#field-{error.field}", LabeledField).show_error(error.message)
         else:
-            self.query_one("#form-message", Static).update(message)
+            self.say(error.message)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Select, Static
 
 from screens.base import StronScreen
-from screens.system.confirm import ConfirmScreen
-from stron_tui.errors import StronError, ValidationError
+from screens.calls import call_service, show_field_errors
+from widgets.confirm import ConfirmScreen
+from stron_tui.errors import StronError
 from stron_tui.domain.clock import local_text
 from stron_tui.services.passwords import DEFAULT_PASSWORD
 from widgets.cells import plain_cells
@@ -24,6 +25,7 @@ LIST_KEYS = ("D disables or enables, R resets the login password, P the payment 
 
 
 class UserListScreen(StronScreen):
+    MESSAGE_ID = "users-message"
     CSS_PATH = "system.tcss"
     TITLE_TEXT = "User Management"
     BINDINGS = [
@@ -66,16 +68,11 @@ class UserListScreen(StronScreen):
     def _load(self, select_user_id: int | None = None) -> None:
         self._fetch(self._search, self._keys[-1], select_user_id)
 
-    @work(thread=True, exclusive=True, group="users-load")
     def _fetch(self, search: str, after, select_user_id: int | None) -> None:
         from stron_tui.services import users
 
-        try:
-            page = users.list_users(self.app.ctx, self.app.actor, search=search, after=after, limit=PAGE_SIZE)
-        except StronError as error:
-            self.app.call_from_thread(self.say, str(error))
-            return
-        self.app.call_from_thread(self._show, page, select_user_id)
+        call_service(self, users.list_users, search=search, after=after, limit=PAGE_SIZE, group="users-load",
+                     on_success=lambda page: self._show(page, select_user_id))
 
     def _show(self, page, select_user_id: int | None) -> None:
         zone = self.app.ctx.settings.zone
@@ -97,8 +94,6 @@ class UserListScreen(StronScreen):
         found = f"{len(self._rows)} user{'s' if len(self._rows) != 1 else ''}"
         self.query_one("#users-page", Static).update(f"Page {number}: {found}{more}{back}")
 
-    def say(self, message: str) -> None:
-        self.query_one("#users-message", Static).update(message)
 
     def _current(self):
         table = self.query_one("#users", DataTable)
@@ -186,42 +181,46 @@ class UserListScreen(StronScreen):
 
         self.app.push_screen(ConfirmScreen(title, question), answered)
 
-    @work(thread=True, exclusive=True, group="users-change")
     def _run(self, what: str, user) -> None:
-        from stron_tui.services import users
-
-        ctx, actor = self.app.ctx, self.app.actor
-        try:
-            if what == "disable":
-                users.set_enabled(ctx, actor, user.id, False)
-                message = f"User {user.user_code} disabled."
-            elif what == "enable":
-                users.set_enabled(ctx, actor, user.id, True)
-                message = f"User {user.user_code} enabled."
-            elif what == "unlock":
-                users.unlock_user(ctx, actor, user.id)
-                message = f"User {user.user_code} unlocked."
-            elif what.startswith("reset_"):
-                kind = what.removeprefix("reset_")
-                users.reset_password(ctx, actor, user.id, kind=kind)
-                label = "payment password" if kind == "payment" else "password"
-                message = (f"The {label} of {user.user_code} is now {DEFAULT_PASSWORD}; "
-                           "they must change it at next use.")
-            else:
-                users.delete_user(ctx, actor, user.id)
-                message = f"User {user.user_code} deleted."
-        except StronError as error:
-            self.app.call_from_thread(self.say, str(error))
-            return
-        self.app.call_from_thread(self._changed, message, user.id)
+        call_service(self, change_user, what, user, group="users-change",
+                     on_success=lambda message: self._changed(message, user.id))
 
     def _changed(self, message: str, user_id: int) -> None:
         self.say(message)
         self._load(user_id)
 
 
+def change_user(ctx, actor, what: str, user) -> str:
+    """Disable, enable, unlock, reset a password of (reset_login, reset_payment) or delete a user: what was done."""
+    from stron_tui.services import users
+
+    if what in ("disable", "enable"):
+        users.set_enabled(ctx, actor, user.id, what == "enable")
+        return f"User {user.user_code} {what}d."
+    if what == "unlock":
+        users.unlock_user(ctx, actor, user.id)
+        return f"User {user.user_code} unlocked."
+    if what.startswith("reset_"):
+        kind = what.removeprefix("reset_")
+        users.reset_password(ctx, actor, user.id, kind=kind)
+        label = "payment password" if kind == "payment" else "password"
+        return f"The {label} of {user.user_code} is now {DEFAULT_PASSWORD}; they must change it at next use."
+    users.delete_user(ctx, actor, user.id)
+    return f"User {user.user_code} deleted."
+
+
+def save_user(ctx, actor, user_id: int | None, values: dict):
+    """Create the user (no id yet) or update it."""
+    from stron_tui.services import users
+
+    if user_id is None:
+        return users.create_user(ctx, actor, **values)
+    return users.update_user(ctx, actor, user_id, **values)
+
+
 class UserFormScreen(StronScreen):
     """New user (no argument) or edit an existing one; Ctrl+S saves."""
+    MESSAGE_ID = "form-message"
 
     CSS_PATH = "system.tcss"
     BINDINGS = [
@@ -266,25 +265,18 @@ class UserFormScreen(StronScreen):
         self.query_one("#name" if self.user else "#user_code", Input).focus()
         self._load_roles()
 
-    @work(thread=True, exclusive=True, group="roles")
     def _load_roles(self) -> None:
         from stron_tui.services import roles
 
-        try:
-            names = [role.name for role in roles.list_roles(self.app.ctx, self.app.actor)]
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        self.app.call_from_thread(self._set_roles, names)
+        call_service(self, roles.list_roles, group="roles", on_success=self._set_roles)
 
-    def _set_roles(self, names: list[str]) -> None:
+    def _set_roles(self, found) -> None:
+        names = [role.name for role in found]
         select = self.query_one("#role", Select)
         select.set_options([(name, name) for name in names])
         if self.user is not None and self.user.role in names:
             select.value = self.user.role
 
-    def _say(self, message: str) -> None:
-        self.query_one("#form-message", Static).update(message)
 
     def _station_starting(self, prefix: str) -> str | None:
         """Type-ahead for the station code (runs in a thread); none for an operator who may not see stations."""
@@ -320,31 +312,12 @@ class UserFormScreen(StronScreen):
         }
         if self.user is None:
             values["user_code"] = self.query_one("#user_code", Input).value
-        self._say("Saving...")
-        self._save(values)
+        call_service(self, save_user, self.user.id if self.user else None, values, busy="Saving...",
+                     group="user-save", on_success=lambda info: self.dismiss((info, self.user is None)),
+                     on_error=self._refused)
 
-    @work(thread=True, exclusive=True, group="user-save")
-    def _save(self, values: dict) -> None:
-        from stron_tui.services import users
-
-        ctx, actor = self.app.ctx, self.app.actor
-        try:
-            if self.user is None:
-                info = users.create_user(ctx, actor, **values)
-            else:
-                info = users.update_user(ctx, actor, self.user.id, **values)
-        except ValidationError as error:
-            self.app.call_from_thread(self._field_error, error.field, str(error))
-            return
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        self.app.call_from_thread(self.dismiss, (info, self.user is None))
-
-    def _field_error(self, field: str | None, message: str) -> None:
-        known = {"user_code", "name", "phone", "role", "station"}
-        if field in known:
-            self._say("")
-            self.query_one(f"#field-{field}", LabeledField).show_error(message)
+    def _refused(self, error: StronError) -> None:
+        if show_field_errors(self, error, focus=False):
+            self.say("")
         else:
-            self._say(message)
+            self.say(error.message)

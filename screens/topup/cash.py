@@ -6,13 +6,14 @@ work in a worker and the result replaces the form's right-hand panel.
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Checkbox, Input, Static
 
 from screens.base import StronScreen
+from screens.calls import call_service, show_failure
 from stron_tui.errors import StronError
 from stron_tui.domain.text import printable
 from widgets.fields import LabeledField, TextInput
@@ -43,11 +44,33 @@ def shift_heading(view, zone) -> str:
     return text
 
 
+def open_with_floats(ctx, actor, floats_text: str, currency: str):
+    """Open the operator's shift with the opening float as typed ("50" or "USD 50, EUR 20")."""
+    from stron_tui.services import shifts
+
+    return shifts.open_shift(ctx, actor, shifts.parse_floats(floats_text, currency))
+
+
+def shifts_to_sign_off_text(ctx, actor) -> str:
+    """The shifts waiting for a supervisor, and those open too long, as short lines."""
+    from stron_tui.services import shifts
+
+    waiting = shifts.list_shifts(ctx, actor, status="closed", limit=8)
+    still_open = [s for s in shifts.list_shifts(ctx, actor, status="open", limit=50) if s.long_open]
+    rows = ["Waiting for sign-off:"] + [f"  {s.number} {s.user_code:<12} {s.station_code}" for s in waiting]
+    if not waiting:
+        rows.append("  none")
+    if still_open:
+        rows += ["Open too long:"] + [f"  {s.number} {s.user_code:<12} {s.station_code}" for s in still_open]
+    return "\n".join(rows)
+
+
 class ShiftScreen(StronScreen):
     """The cashier's own shift: open it with a float, then count the drawer and close it."""
 
     CSS_PATH = "topup.tcss"
     TITLE_TEXT = "My Shift"
+    MESSAGE_ID = "topup-message"
     BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("f5", "reload", "Refresh", id="shift.reload")]
 
     def __init__(self):
@@ -70,18 +93,9 @@ class ShiftScreen(StronScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self._load()
-
-    @work(thread=True, exclusive=True, group="shift")
-    def _load(self) -> None:
         from stron_tui.services import shifts
 
-        try:
-            view = shifts.current_shift(self.app.ctx, self.app.actor)
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        self.app.call_from_thread(self._show, view)
+        call_service(self, shifts.current_shift, on_success=self._show, group="shift")
 
     def _show(self, view) -> None:
         self.shift = view
@@ -106,30 +120,20 @@ class ShiftScreen(StronScreen):
             field.add_class("declare")
         form.mount_all(fields)
         self.call_after_refresh(lambda: self.query_one("#declare-0", Input).focus())
-        self._say("Count the drawer: type each amount, Enter moves on; Enter on the last closes the shift.")
+        self.say("Count the drawer: type each amount, Enter moves on; Enter on the last closes the shift.")
 
     def _currency(self) -> str:
         return self.app.ctx.settings.currency
 
     @on(Input.Submitted, "#floats")
     def _open(self, event: Input.Submitted) -> None:
-        self._open_shift(event.value)
-
-    @work(thread=True, exclusive=True, group="shift")
-    def _open_shift(self, text: str) -> None:
-        from stron_tui.services import shifts
-
-        try:
-            view = shifts.open_shift(self.app.ctx, self.app.actor, shifts.parse_floats(text, self._currency()))
-        except StronError as error:
-            self.app.call_from_thread(self.query_one("#field-floats", LabeledField).show_error, str(error))
-            return
-        self.app.call_from_thread(self._opened, view)
+        call_service(self, open_with_floats, event.value, self._currency(), on_success=self._opened, group="shift",
+                     on_error=lambda error: self.query_one("#field-floats", LabeledField).show_error(error.message))
 
     def _opened(self, view) -> None:
         self.query_one("#floats", Input).value = ""
         self._show(view)
-        self._say(f"Shift {view.number} is open: you can sell now.")
+        self.say(f"Shift {view.number} is open: you can sell now.")
 
     @on(Input.Submitted, ".declare Input")
     def _next_or_close(self, event: Input.Submitted) -> None:
@@ -138,18 +142,10 @@ class ShiftScreen(StronScreen):
             self.query_one(f"#declare-{number + 1}", Input).focus()
             return
         declared = {line: self.query_one(f"#declare-{n}", Input).value for n, line in enumerate(self._lines)}
-        self._close(declared)
-
-    @work(thread=True, exclusive=True, group="shift")
-    def _close(self, declared) -> None:
         from stron_tui.services import shifts
 
-        try:
-            view = shifts.close_shift(self.app.ctx, self.app.actor, declared)
-        except StronError as error:
-            self.app.call_from_thread(self._count_refused, error)
-            return
-        self.app.call_from_thread(self._shift_closed, view)
+        call_service(self, shifts.close_shift, declared, on_success=self._shift_closed, on_error=self._count_refused,
+                     group="shift")
 
     def _count_refused(self, error: StronError) -> None:
         field = getattr(error, "field", None) or ""
@@ -157,9 +153,9 @@ class ShiftScreen(StronScreen):
             payment, currency = field.split(":", 1)
             if (payment, currency) in self._lines:
                 n = self._lines.index((payment, currency))
-                self.query_one(f"#field-declare-{n}", LabeledField).show_error(str(error))
+                self.query_one(f"#field-declare-{n}", LabeledField).show_error(error.message)
                 self.query_one(f"#declare-{n}", Input).focus()
-        self._say(str(error))
+        self.say(error.message)
 
     def _shift_closed(self, view) -> None:
         for field in list(self.query(".declare")):
@@ -168,11 +164,8 @@ class ShiftScreen(StronScreen):
         self.query_one("#shift-state", Static).update(
             printable(shift_heading(view, zone) + "\n\n" + shift_lines_text(view), keep_newlines=True))
         short = [line for line in view.lines if line.over_short and line.over_short < 0]
-        self._say(f"Shift {view.number} is closed" + (" and SHORT: a supervisor signs it off." if short
-                                                      else ": a supervisor signs it off."))
-
-    def _say(self, text: str) -> None:
-        self.query_one("#topup-message", Static).update(text)
+        self.say(f"Shift {view.number} is closed" + (" and SHORT: a supervisor signs it off." if short
+                                                     else ": a supervisor signs it off."))
 
 
 class ShiftSignOffScreen(StronScreen):
@@ -180,6 +173,7 @@ class ShiftSignOffScreen(StronScreen):
 
     CSS_PATH = "topup.tcss"
     TITLE_TEXT = "Shift Sign-off"
+    MESSAGE_ID = "topup-message"
     BINDINGS = [Binding("escape", "back", "Back", id="back"),
                 Binding("f5", "reload", "Refresh", id="shift-sign-off.reload"),
                 Binding("f7", "export('xlsx')", "Excel", id="shift-sign-off.export-xlsx"),
@@ -203,47 +197,20 @@ class ShiftSignOffScreen(StronScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self._list()
-
-    @work(thread=True, exclusive=True, group="list")
-    def _list(self) -> None:
-        from stron_tui.services import shifts
-
-        try:
-            waiting = shifts.list_shifts(self.app.ctx, self.app.actor, status="closed", limit=8)
-            still_open = [s for s in shifts.list_shifts(self.app.ctx, self.app.actor, status="open", limit=50)
-                          if s.long_open]
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        rows = ["Waiting for sign-off:"] + [f"  {s.number} {s.user_code:<12} {s.station_code}" for s in waiting]
-        if not waiting:
-            rows.append("  none")
-        if still_open:
-            rows += ["Open too long:"] + [f"  {s.number} {s.user_code:<12} {s.station_code}" for s in still_open]
-        self.app.call_from_thread(self._state, "\n".join(rows))
+        call_service(self, shifts_to_sign_off_text, on_success=self._state, group="list")
 
     def _state(self, text: str) -> None:
         self.query_one("#shift-state", Static).update(printable(text, keep_newlines=True))
 
     @on(Input.Submitted, "#shift")
     def _show_shift(self, event: Input.Submitted) -> None:
-        self._load(event.value)
-
-    @work(thread=True, exclusive=True, group="shift")
-    def _load(self, number: str) -> None:
         from stron_tui.services import shifts
 
-        try:
-            view = shifts.get_shift(self.app.ctx, self.app.actor, number)
-        except StronError as error:
-            self.app.call_from_thread(self.query_one("#field-shift", LabeledField).show_error, str(error))
-            return
-        zone = self.app.ctx.settings.zone
-        self.app.call_from_thread(self._loaded, shift_heading(view, zone) + "\n\n" + shift_lines_text(view))
+        call_service(self, shifts.get_shift, event.value, on_success=self._loaded, group="shift",
+                     on_error=lambda error: self.query_one("#field-shift", LabeledField).show_error(error.message))
 
-    def _loaded(self, text: str) -> None:
-        self._state(text)
+    def _loaded(self, view) -> None:
+        self._state(shift_heading(view, self.app.ctx.settings.zone) + "\n\n" + shift_lines_text(view))
         self.query_one("#note", Input).focus()
 
     @on(Input.Submitted, "#note")
@@ -252,48 +219,29 @@ class ShiftSignOffScreen(StronScreen):
 
     @on(Input.Submitted, "#pin")
     def _sign(self, event: Input.Submitted) -> None:
-        self._sign_off(self.query_one("#shift", Input).value, self.query_one("#note", Input).value, event.value)
-
-    @work(thread=True, exclusive=True, group="sign")
-    def _sign_off(self, number: str, note: str, password: str) -> None:
         from stron_tui.services import shifts
 
-        try:
-            view = shifts.sign_off(self.app.ctx, self.app.actor, number, payment_password=password, note=note)
-        except StronError as error:
-            self.app.call_from_thread(self._failed, error)
-            return
-        zone = self.app.ctx.settings.zone
-        self.app.call_from_thread(self._signed, view, shift_heading(view, zone) + "\n\n" + shift_lines_text(view))
+        call_service(self, shifts.sign_off, self.query_one("#shift", Input).value, payment_password=event.value,
+                     note=self.query_one("#note", Input).value, on_success=self._signed, on_error=self._failed,
+                     group="sign")
 
     def _failed(self, error: StronError) -> None:
         self.query_one("#pin", Input).value = ""
-        self._say(str(error))
+        self.say(error.message)
 
     def action_export(self, kind: str) -> None:
         """The shift report of the shift typed (every sale, reversal, management token and reprint)."""
-        self._export(self.query_one("#shift", Input).value, kind)
-
-    @work(thread=True, exclusive=True, group="export")
-    def _export(self, number: str, kind: str) -> None:
         from stron_tui.services import shifts
 
-        try:
-            path = shifts.export_shift_report(self.app.ctx, self.app.actor, number, kind)
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        self.app.call_from_thread(self._say, "Saved " + self.app.where_saved([path]))
+        call_service(self, shifts.export_shift_report, self.query_one("#shift", Input).value, kind, group="export",
+                     busy="Exporting...", on_success=lambda path: self.say("Saved " + self.app.where_saved([path])))
 
-    def _signed(self, view, text: str) -> None:
-        self._state(text)
+    def _signed(self, view) -> None:
+        self._state(shift_heading(view, self.app.ctx.settings.zone) + "\n\n" + shift_lines_text(view))
         for selector in ("#shift", "#note", "#pin"):
             self.query_one(selector, Input).value = ""
         self.query_one("#shift", Input).focus()
-        self._say(f"Shift {view.number} is signed off.")
-
-    def _say(self, text: str) -> None:
-        self.query_one("#topup-message", Static).update(text)
+        self.say(f"Shift {view.number} is signed off.")
 
 
 class ReversalScreen(StronScreen):
@@ -301,6 +249,7 @@ class ReversalScreen(StronScreen):
 
     CSS_PATH = "topup.tcss"
     TITLE_TEXT = "Reverse a Sale"
+    MESSAGE_ID = "topup-message"
     BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("f9", "new", "New reversal", id="reversal.new")]
 
     def __init__(self):
@@ -328,22 +277,14 @@ class ReversalScreen(StronScreen):
 
     @on(Input.Submitted, "#number")
     def _find(self, event: Input.Submitted) -> None:
-        self._preview(event.value)
-
-    @work(thread=True, exclusive=True, group="find")
-    def _preview(self, number: str) -> None:
         from stron_tui.services import reversals
 
-        try:
-            sale = reversals.preview(self.app.ctx, self.app.actor, number)
-        except StronError as error:
-            self.app.call_from_thread(self._not_found, error)
-            return
-        self.app.call_from_thread(self._found, sale)
+        call_service(self, reversals.preview, event.value, on_success=self._found, on_error=self._not_found,
+                     group="find")
 
     def _not_found(self, error: StronError) -> None:
         self.sale = None
-        self.query_one("#field-number", LabeledField).show_error(str(error))
+        self.query_one("#field-number", LabeledField).show_error(error.message)
 
     def _found(self, sale) -> None:
         from stron_tui.services import reversals
@@ -372,28 +313,15 @@ class ReversalScreen(StronScreen):
             self.query_one("#field-number", LabeledField).show_error("Find the sale first: type its number, Enter.")
             self.query_one("#number", Input).focus()
             return
-        self._reverse(self.sale.receipt_number, self.query_one("#reason", Input).value,
-                      self.query_one("#unused", Checkbox).value, event.value)
-
-    @work(thread=True, exclusive=True, group="reverse")
-    def _reverse(self, number: str, reason: str, unused: bool, password: str) -> None:
         from stron_tui.services import reversals
 
-        try:
-            done = reversals.reverse(self.app.ctx, self.app.actor, number, reason=reason,
-                                     token_declared_unused=unused, request_id=self.request_id,
-                                     payment_password=password)
-        except StronError as error:
-            self.app.call_from_thread(self._failed, error)
-            return
-        self.app.call_from_thread(self._done, done)
+        call_service(self, reversals.reverse, self.sale.receipt_number, reason=self.query_one("#reason", Input).value,
+                     token_declared_unused=self.query_one("#unused", Checkbox).value, request_id=self.request_id,
+                     payment_password=event.value, on_success=self._done, on_error=self._failed, group="reverse")
 
     def _failed(self, error: StronError) -> None:
         self.query_one("#pin", Input).value = ""
-        if getattr(error, "field", None) == "reason":
-            self.query_one("#field-reason", LabeledField).show_error(str(error))
-            self.query_one("#reason", Input).focus()
-        self._say(str(error))
+        show_failure(self, error, fields={"payment_password": "pin"}, say=True)
 
     def _done(self, done) -> None:
         from stron_tui.services.reversals import TOKEN_STAYS
@@ -408,7 +336,7 @@ class ReversalScreen(StronScreen):
         ]), keep_newlines=True))
         self.sale = None
         self.query_one("#pin", Input).value = ""
-        self._say(f"Reversal {done.reversal_number} recorded. F9 starts another.")
+        self.say(f"Reversal {done.reversal_number} recorded. F9 starts another.")
 
     def action_new(self) -> None:
         self.sale, self.request_id = None, ""
@@ -416,8 +344,5 @@ class ReversalScreen(StronScreen):
             self.query_one(selector, Input).value = ""
         self.query_one("#unused", Checkbox).value = False
         self.query_one("#sale", Static).update("Type the sale's number and press Enter.")
-        self._say("")
+        self.say("")
         self.query_one("#number", Input).focus()
-
-    def _say(self, text: str) -> None:
-        self.query_one("#topup-message", Static).update(text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -10,6 +10,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from screens.base import StronScreen
+from screens.calls import call_service
 from stron_tui.domain.tokens import grouped
 from stron_tui.errors import StronError
 from widgets.fields import LabeledField, TextInput
@@ -60,34 +61,25 @@ class ReceiptScreen(StronScreen):
         printer(self.receipt)  # prints only where the station prints; else saves it and says where
 
     def action_save_receipt(self) -> None:
-        self._save()
+        save_receipt_files(self, self.receipt)
 
     def action_send_to_customer(self) -> None:
-        self._send()
-
-    @work(thread=True, exclusive=True, group="send")
-    def _send(self) -> None:
         """Queue the token for the customer's consented phone / mailbox (services/messages.py)."""
         from stron_tui.services.messages import send_receipt
 
-        try:
-            queued = send_receipt(self.app.ctx, self.app.actor, self.receipt.receipt_number)
-        except StronError as error:
-            self.app.call_from_thread(self.notify, str(error), severity="warning", timeout=10)
-            return
-        self.app.call_from_thread(self.notify, f"Token queued for the customer ({queued} message(s)); "
-                                               "it goes out in the background.", timeout=10)
+        call_service(self, send_receipt, self.receipt.receipt_number, group="send",
+                     on_error=lambda error: self.notify(error.message, severity="warning", timeout=10),
+                     on_success=lambda queued: self.notify(f"Token queued for the customer ({queued} message(s)); "
+                                                           "it goes out in the background.", timeout=10))
 
-    @work(thread=True, exclusive=True)
-    def _save(self) -> None:
-        from stron_tui.services.receipts import save_receipt
 
-        try:
-            paths = save_receipt(self.app.ctx, self.app.actor, self.receipt)
-        except StronError as error:
-            self.app.call_from_thread(self.notify, str(error), severity="error")
-            return
-        self.app.call_from_thread(self.notify, "Saved " + self.app.where_saved(paths), timeout=10)
+def save_receipt_files(screen, receipt) -> None:
+    """S on a receipt: save it as text and PDF in the operator's export folder (audited), and say where."""
+    from stron_tui.services.receipts import save_receipt
+
+    call_service(screen, save_receipt, receipt, group="save",
+                 on_error=lambda error: screen.notify(error.message, severity="error"),
+                 on_success=lambda paths: screen.notify("Saved " + screen.app.where_saved(paths), timeout=10))
 
 
 class ReprintScreen(StronScreen):
@@ -121,16 +113,15 @@ class ReprintScreen(StronScreen):
 
     _timer = None
 
-    @work(thread=True, exclusive=True, group="recent")
     def _recent(self, part: str, choose: bool = False) -> None:
         from stron_tui.services.receipts import recent_receipts
 
-        try:
-            receipts = recent_receipts(self.app.ctx, self.app.actor, limit=self.MATCHES, number=part)
-        except StronError as error:
-            self.app.call_from_thread(self.query_one("#field-number", LabeledField).show_error, str(error))
-            return
-        self.app.call_from_thread(self._show_recent, part, receipts, choose)
+        call_service(self, recent_receipts, limit=self.MATCHES, number=part, group="recent",
+                     on_error=self._refused,
+                     on_success=lambda receipts: self._show_recent(part, receipts, choose))
+
+    def _refused(self, error: StronError) -> None:
+        self.query_one("#field-number", LabeledField).show_error(error.message)
 
     def _show_recent(self, part: str, receipts, choose: bool) -> None:
         from screens.menu import receipt_line
@@ -177,23 +168,17 @@ class ReprintScreen(StronScreen):
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self._reprint(event.option.id)
 
-    @work(thread=True, exclusive=True, group="reprint")
     def _reprint(self, number: str, partial: bool = False) -> None:
         from stron_tui.errors import NotFound
         from stron_tui.services.receipts import reprint_receipt
 
-        try:
-            receipt = reprint_receipt(self.app.ctx, self.app.actor, number)
-        except NotFound as error:
-            if partial:  # not a whole number: offer the operator's receipts that hold it
-                self.app.call_from_thread(self._recent, number.strip(), True)
-                return
-            self.app.call_from_thread(self.query_one("#field-number", LabeledField).show_error, str(error))
-            return
-        except StronError as error:
-            self.app.call_from_thread(self.query_one("#field-number", LabeledField).show_error, str(error))
-            return
-        self.app.call_from_thread(self._show, receipt)
+        def refused(error: StronError) -> None:
+            if partial and isinstance(error, NotFound):  # not a whole number: offer the receipts that hold it
+                self._recent(number.strip(), True)
+            else:
+                self._refused(error)
+
+        call_service(self, reprint_receipt, number, group="reprint", on_success=self._show, on_error=refused)
 
     def _show(self, receipt) -> None:
         self.query_one("#field-number", LabeledField).show_error(None)

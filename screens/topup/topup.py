@@ -14,7 +14,7 @@ sale; the payment type starts from the default for each new customer.
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -23,6 +23,7 @@ from textual.widgets import Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from screens.base import StronScreen
+from screens.calls import STOPPING_ERRORS, call_service, show_failure, show_field_errors
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.domain.text import printable
 from stron_tui.money import money_text
@@ -50,6 +51,9 @@ def money(value, currency: str = "") -> str:
 
 class TopUpScreen(StronScreen):
     CSS_PATH = "topup.tcss"
+    MESSAGE_ID = "topup-message"
+    # The services' field names, and the inputs here that hold them.
+    FIELDS = {"amount": "value", "units": "value", "mode": "value", "payment_password": "pin"}
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("f5", "refresh_target", "Refresh", show=False, id="topup.refresh-target"),
@@ -72,17 +76,18 @@ class TopUpScreen(StronScreen):
         self.request_id = ""
         self.receipt = None
         self._search_timer: Timer | None = None
-        self._said = ""  # what the message line shows (updating it re-lays out the screen: only on a change)
         self._currencies: list[str] = []
         self._payment_types: list[tuple[str, str]] = []
         self._quoted = None  # the request the preview on screen was made for
 
-    def compose_body(self) -> ComposeResult:
+    def load_before_compose(self) -> None:
         from stron_tui.services import vending
 
         # Two small reference lists, read once when the screen opens.
         self._currencies = vending.currencies(self.app.ctx) or [self.app.ctx.settings.currency]
         self._payment_types = vending.payment_types(self.app.ctx) or [("cash", "Cash")]
+
+    def compose_body(self) -> ComposeResult:
         yield Static(self._title(), id="topup-title", classes="screen-title", markup=False)
         with Horizontal(id="topup-main"):
             with Vertical(id="topup-left"):
@@ -151,23 +156,18 @@ class TopUpScreen(StronScreen):
         if self.target is not None and event.value.strip().replace(" ", "") != self.target.meter_number:
             # The cashier is looking for another meter: what was shown is no longer what would be sold.
             self._forget_target()
-        self._say("")
+        self.say("")
         text = event.value.strip()
         if len(text) < 2:
             self.query_one("#matches", OptionList).display = False
             return
         self._search_timer = self.set_timer(SEARCH_DELAY, lambda: self._search(text))
 
-    @work(thread=True, exclusive=True, group="search")
     def _search(self, text: str, choose: bool = False) -> None:
         from stron_tui.services import vending
 
-        try:
-            matches = vending.find_accounts(self.app.ctx, self.app.actor, text, limit=MATCH_LIMIT + 1)
-        except StronError as error:
-            self.app.call_from_thread(self._say, str(error))
-            return
-        self.app.call_from_thread(self._show_matches, text, matches, choose)
+        call_service(self, vending.find_accounts, text, limit=MATCH_LIMIT + 1, group="search",
+                     on_success=lambda matches: self._show_matches(text, matches, choose))
 
     def _show_matches(self, text: str, matches, choose: bool = False) -> None:
         find = self.query_one("#find", Input)
@@ -189,7 +189,7 @@ class TopUpScreen(StronScreen):
         field = self.query_one("#field-find", LabeledField)
         if len(matches) > 1:
             field.show_error(None)
-            self._say(f"{len(matches)}{'+' if more else ''} accounts match: Down/Up picks one, Enter takes it"
+            self.say(f"{len(matches)}{'+' if more else ''} accounts match: Down/Up picks one, Enter takes it"
                       + ("; type more to narrow." if more else "."))
         if not choose:
             return
@@ -245,20 +245,15 @@ class TopUpScreen(StronScreen):
             self._search_timer.stop()
             self._search_timer = None
 
-    @work(thread=True, exclusive=True, group="target")
     def _load_target(self, meter_number: str, refresh: bool = False) -> None:
         from stron_tui.services import vending
 
-        try:
-            target = vending.load_target(self.app.ctx, self.app.actor, meter_number)
-        except StronError as error:
-            self.app.call_from_thread(self._target_failed, str(error))
-            return
-        self.app.call_from_thread(self._show_target, target, refresh)
+        call_service(self, vending.load_target, meter_number, group="target",
+                     on_success=lambda target: self._show_target(target, refresh), on_error=self._target_failed)
 
-    def _target_failed(self, message: str) -> None:
+    def _target_failed(self, error: StronError) -> None:
         self._forget_target()
-        self.query_one("#field-find", LabeledField).show_error(message)
+        self.query_one("#field-find", LabeledField).show_error(error.message)
         self.query_one("#find", Input).focus()
 
     def _forget_target(self) -> None:
@@ -317,10 +312,10 @@ class TopUpScreen(StronScreen):
                 self._set_choice("#currency", terms.currency)
             for name in ("value", "pin"):
                 self.query_one(f"#field-{name}", LabeledField).show_error(None)
-            self._say("")
+            self.say("")
             self.query_one("#value", Input).focus()
         else:
-            self._say("Meter data refreshed.")
+            self.say("Meter data refreshed.")
 
     # Preview and sale -----------------------------------------------------------
 
@@ -352,7 +347,7 @@ class TopUpScreen(StronScreen):
         if self.quote is not None:
             # The preview was for another amount: it must be seen again before anything is sold.
             self._drop_preview()
-            self._say("Amount changed: press Enter to see the new breakdown.")
+            self.say("Amount changed: press Enter to see the new breakdown.")
 
     @on(Select.Changed)
     def _choice_changed(self, event: Select.Changed) -> None:
@@ -366,21 +361,10 @@ class TopUpScreen(StronScreen):
         self._drop_preview()
         self._preview(self._request())  # focuses the payment password when the breakdown is shown
 
-    @work(thread=True, exclusive=True, group="preview")
     def _preview(self, request) -> None:
-        from stron_tui.services import vending
-
-        try:
-            if request.mode == "debt":
-                from stron_tui.services import debt
-
-                quote = debt.preview_payment(self.app.ctx, self.app.actor, request.meter_number, request.value)
-            else:
-                quote = vending.preview(self.app.ctx, self.app.actor, request)
-        except StronError as error:
-            self.app.call_from_thread(self._preview_failed, request, error)
-            return
-        self.app.call_from_thread(self._show_preview, request, quote)
+        call_service(self, preview_sale, request, group="preview",
+                     on_success=lambda quote: self._show_preview(request, quote),
+                     on_error=lambda error: self._preview_failed(request, error))
 
     def _still_asked(self, request) -> bool:
         """The answer is for what the screen shows now (not for an amount or meter changed meanwhile)."""
@@ -394,12 +378,7 @@ class TopUpScreen(StronScreen):
         if not self._still_asked(request):
             return
         self._drop_preview()
-        field = getattr(error, "field", None)
-        if field in ("amount", "units", "mode"):
-            self.query_one("#field-value", LabeledField).show_error(str(error))
-            self.query_one("#value", Input).focus()
-        else:
-            self._say(str(error))
+        show_failure(self, error, fields=self.FIELDS)
 
     def _show_preview(self, request, quote) -> None:
         from stron_tui.services import vending
@@ -416,7 +395,7 @@ class TopUpScreen(StronScreen):
                 f"Owed        {money(quote.owed, quote.currency)}",
                 f"Paid        {money(quote.paid, quote.currency)}",
                 f"Still owed  {money(quote.still_owed, quote.currency)}"]))
-            self._say("Check the preview, then type your payment password and press Enter to take the payment.")
+            self.say("Check the preview, then type your payment password and press Enter to take the payment.")
             self.query_one("#pin", Input).focus()
             return
         lines = ["PREVIEW: nothing sold yet"]
@@ -434,46 +413,23 @@ class TopUpScreen(StronScreen):
             lines.append(f"FREE UNITS  {quote.free_units} {quote.unit} (own token; subsidy "
                          f"{money(quote.subsidy, quote.currency)})")
         self.query_one("#preview", Static).update("\n".join(lines))
-        self._say("Check the preview, then type your payment password and press Enter to sell.")
+        self.say("Check the preview, then type your payment password and press Enter to sell.")
         self.query_one("#pin", Input).focus()
 
     @on(Input.Submitted, "#pin")
     def _confirm(self, event: Input.Submitted) -> None:
         if self.quote is None or self.target is None or not self._still_asked(self._quoted):
-            self._say("Preview the sale first: enter the amount and press Enter.")
+            self.say("Preview the sale first: enter the amount and press Enter.")
             self.query_one("#value" if self.target is not None else "#find", Input).focus()
             return
         if not event.value:
             self.query_one("#field-pin", LabeledField).show_error("Enter your payment password.")
             return
         self.query_one("#field-pin", LabeledField).show_error(None)
-        self._say("Selling...")
-        self._sell(self._request(), event.value)
-
-    @work(thread=True, exclusive=True, group="sell")
-    def _sell(self, request, password: str) -> None:
-        from stron_tui.services import vending
-
-        try:
-            if request.mode == "debt":
-                from stron_tui.services import debt
-
-                receipt = debt.pay_debt(self.app.ctx, self.app.actor, request.meter_number, request.value,
-                                        request_id=request.request_id, payment_password=password,
-                                        payment_type=request.payment_type)
-            else:
-                receipt = vending.vend(self.app.ctx, self.app.actor, request, payment_password=password)
-        except StronError as error:
-            self.app.call_from_thread(self._sale_failed, error)
-            return
-        except Exception as error:  # a database failure: nothing was sold (the transaction rolled back)
-            self.app.call_from_thread(
-                self._sale_failed,
-                StronError(f"The sale did not go through ({type(error).__name__}); nothing was recorded. "
-                           "Press Enter to try again."),
-            )
-            return
-        self.app.call_from_thread(self._sold, receipt)
+        # A database failure rolls the sale back: nothing was sold, and Enter may try again.
+        call_service(self, take_payment, self._request(), event.value, group="sell", busy="Selling...",
+                     on_success=self._sold, on_error=self._sale_failed,
+                     unexpected="The sale did not go through ({kind}); nothing was recorded. Press Enter to try again.")
 
     def _sale_failed(self, error: StronError) -> None:
         from stron_tui.services.vending import PriceChanged
@@ -483,13 +439,11 @@ class TopUpScreen(StronScreen):
         if isinstance(error, PriceChanged):
             self._drop_preview()
             self.query_one("#value", Input).focus()
-        if isinstance(error, ValidationError) and error.field in ("amount", "units"):
-            self.query_one("#field-value", LabeledField).show_error(str(error))
-        elif isinstance(error, ValidationError) or "password" in str(error).lower():
-            self.query_one("#field-pin", LabeledField).show_error(str(error))
-        self._say(str(error))
-        if "locked" in str(error):
-            self.app.notify(str(error), severity="error", markup=False)
+        if show_field_errors(self, error, fields=self.FIELDS, focus=False) is None and isinstance(error, ValidationError):
+            self.query_one("#field-pin", LabeledField).show_error(error.message)  # a rule about this sale
+        self.say(error.message)
+        if isinstance(error, STOPPING_ERRORS):
+            self.app.notify(error.message, severity="error", markup=False)
 
     def _sold(self, receipt) -> None:
         """The receipt replaces the preview in place: no new screen to paint over a slow link."""
@@ -508,7 +462,7 @@ class TopUpScreen(StronScreen):
         head.append(f"TOKEN {grouped(receipt.token)}" if receipt.token else "DEBT PAYMENT: no token")
         self.query_one("#target", Static).update("\n".join(head))
         self.query_one("#preview", Static).update(render_text(receipt, width))
-        self._say(f"Sold: receipt {receipt.receipt_number}. P prints, S saves, Enter starts the next sale.")
+        self.say(f"Sold: receipt {receipt.receipt_number}. P prints, S saves, Enter starts the next sale.")
         panel.can_focus = True
         panel.scroll_home(animate=False)
         panel.focus()
@@ -525,27 +479,14 @@ class TopUpScreen(StronScreen):
 
     def action_save_receipt(self) -> None:
         if self.receipt is not None:
-            self._save(self.receipt)
+            from screens.topup.receipt import save_receipt_files
 
-    @work(thread=True, exclusive=True, group="save")
-    def _save(self, receipt) -> None:
-        from stron_tui.services.receipts import save_receipt
+            save_receipt_files(self, self.receipt)
 
-        try:
-            paths = save_receipt(self.app.ctx, self.app.actor, receipt)
-        except StronError as error:
-            self.app.call_from_thread(self.notify, str(error), severity="error")
-            return
-        self.app.call_from_thread(self.notify, "Saved " + self.app.where_saved(paths), timeout=10)
 
     def action_reprint(self) -> None:
         self.app.open_entry("topup.reprint")
 
-    def _say(self, text: str) -> None:
-        if text == self._said:
-            return  # every key clears the message: the same text again must not cost a layout per key
-        self._said = text
-        self.query_one("#topup-message", Static).update(text)
 
     # Keys ---------------------------------------------------------------------
 
@@ -558,7 +499,7 @@ class TopUpScreen(StronScreen):
         self.query_one("#topup-title", Static).update(self._title())
         self.query_one("#field-value", LabeledField).query_one("Label").update(self._value_label())
         if self.quote is not None:
-            self._say({"units": "Switched to top-up by units", "amount": "Switched to top-up by amount",
+            self.say({"units": "Switched to top-up by units", "amount": "Switched to top-up by amount",
                        "debt": "Switched to debt payment"}[self.mode]
                       + ": press Enter on the value to see the new breakdown.")
         self._drop_preview()
@@ -607,8 +548,31 @@ class TopUpScreen(StronScreen):
         panel.can_focus = False
         self.refresh_bindings()
         if focus:
-            self._say("New sale: the previous entries were cleared; nothing was sold." if dropped else "")
+            self.say("New sale: the previous entries were cleared; nothing was sold." if dropped else "")
             self.query_one("#find", Input).focus()
+
+
+def preview_sale(ctx, actor, request):
+    """The breakdown of the sale typed: a top-up's quote, or a debt payment's."""
+    if request.mode == "debt":
+        from stron_tui.services import debt
+
+        return debt.preview_payment(ctx, actor, request.meter_number, request.value)
+    from stron_tui.services import vending
+
+    return vending.preview(ctx, actor, request)
+
+
+def take_payment(ctx, actor, request, password: str):
+    """Sell the sale typed (or take the debt payment), confirmed by the payment password: the receipt."""
+    if request.mode == "debt":
+        from stron_tui.services import debt
+
+        return debt.pay_debt(ctx, actor, request.meter_number, request.value, request_id=request.request_id,
+                             payment_password=password, payment_type=request.payment_type)
+    from stron_tui.services import vending
+
+    return vending.vend(ctx, actor, request, payment_password=password)
 
 
 class TopUpByUnitScreen(TopUpScreen):

@@ -183,13 +183,14 @@ def verify_own_password(ctx: AppContext, actor: Actor, password: str, *, kind: s
             locked = user.locked_until is not None and user.locked_until > utcnow()
     if correct:
         return
+    field = "payment_password" if kind == "payment" else "password"
     if locked:
-        raise AccountLocked(_locked_message(user, ctx), user.locked_until)
+        raise AccountLocked(_locked_message(user, ctx), user.locked_until, field=field)
     if kind == "payment":
         # The usual slip: typing the login password, which is a different one.
         raise AuthenticationFailed("Wrong payment password (not your login password; P on the main menu, "
-                                   "then F8, changes it).")
-    raise AuthenticationFailed("Wrong password.")
+                                   "then F8, changes it).", field=field)
+    raise AuthenticationFailed("Wrong password.", field=field)
 
 
 def confirm_payment(ctx: AppContext, actor: Actor, password: str) -> None:

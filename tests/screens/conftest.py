@@ -14,3 +14,6 @@ def database_url(sqlite_template, tmp_path):
     path.chmod(0o600)  # as the app creates it
     return f"sqlite:///{path}"
 
+
+
+from tests.screens.database_guard import no_database_on_the_event_loop  # noqa: E402,F401  (autouse)

@@ -7,7 +7,7 @@ import pytest
 from textual.widgets import Input, OptionList, Static
 
 from screens.system.api_accounts import ApiAccountsScreen
-from screens.system.confirm import ConfirmScreen
+from widgets.confirm import ConfirmScreen
 from stron_tui.app import StronApp
 from stron_tui.errors import AuthenticationFailed
 from stron_tui.services import api_accounts

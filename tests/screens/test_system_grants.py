@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from textual.widgets import Input, OptionList, Static
 
 from screens.system.api_accounts import ApiAccountsScreen
-from screens.system.confirm import ConfirmScreen
+from widgets.confirm import ConfirmScreen
 from screens.system.public_keys import PublicKeysScreen
 from stron_tui.app import StronApp
 from stron_tui.db.models import ApiAccount, UserPublicKey

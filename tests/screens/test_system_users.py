@@ -105,7 +105,7 @@ async def test_admin_edits_disables_resets_and_unlocks(ctx, admin):
         move_to(screen, "clerk")
         await pilot.press("d")
         await settle(app, pilot)
-        assert "Disable clerk?" in str(app.screen.query_one("#question", Static).render())
+        assert "Disable clerk?" in str(app.screen.query_one("#confirm-detail", Static).render())
         await pilot.press("y")
         await settle(app, pilot)
         assert screen.query_one("#users", DataTable).get_row_at(1)[5] == "disabled"

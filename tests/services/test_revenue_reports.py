@@ -72,7 +72,7 @@ def test_the_debt_report_gives_opening_movements_and_closing_per_account_and_dis
     # A period starting tomorrow: everything so far is its opening, and nothing moved in it.
     from datetime import timedelta
 
-    from stron_tui.services.clock import local_date, utcnow
+    from stron_tui.domain.clock import local_date, utcnow
 
     tomorrow = local_date(utcnow(), ctx.settings.zone) + timedelta(days=1)
     [later] = reports.run_report(ctx, admin, "debt", ReportFilters(date_from=tomorrow)).rows

@@ -33,3 +33,6 @@ def database_url(sqlite_template, tmp_path):
     path = tmp_path / "stron.sqlite3"
     shutil.copyfile(sqlite_template, path)
     return f"sqlite:///{path}"
+
+
+from tests.screens.database_guard import no_database_on_the_event_loop  # noqa: E402,F401  (autouse)
