@@ -27,6 +27,7 @@ from stron_tui.errors import StronError, ValidationError
 from stron_tui.services.text import printable
 from stron_tui.money import money_text
 from widgets.fields import LabeledField, TextInput
+from widgets.picker import Picker
 
 SEARCH_DELAY = 0.3  # seconds of typing pause before asking the database (debounce)
 MATCH_LIMIT = 8  # matches listed under the search box
@@ -90,9 +91,9 @@ class TopUpScreen(StronScreen):
                 yield OptionList(id="matches")
                 yield LabeledField(self._value_label(), TextInput(id="value", max_length=16), id="field-value")
                 with Horizontal(id="payment-row"):
-                    yield Select([(code, code) for code in self._currencies], id="currency", allow_blank=False,
+                    yield Picker([(code, code) for code in self._currencies], id="currency", allow_blank=False,
                                  value=self._default_currency(), prompt="Currency", compact=True)
-                    yield Select([(name, code) for code, name in self._payment_types], id="payment-type",
+                    yield Picker([(name, code) for code, name in self._payment_types], id="payment-type",
                                  allow_blank=False, prompt="Payment", compact=True)
                 yield LabeledField("Payment password (Enter sells)",
                                    TextInput(id="pin", password=True, max_length=200), id="field-pin")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone, tzinfo
@@ -68,7 +67,7 @@ from stron_tui.services.pricing import (
 )
 from stron_tui.services import revenue
 from stron_tui.services.receipts import Receipt, _minor_unit, build_vend_receipt, vend_receipt
-from stron_tui.services.text import fold
+from stron_tui.services.text import fold, plain
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
@@ -148,12 +147,6 @@ NAME_SCAN_LIMIT = 200  # candidate names a word search reads before it stops (se
 # Letters that carry accents in customers' names: in the word search they match any one character,
 # and Python then compares the names without accents (no SQL function does that on every backend).
 _ACCENTED_LETTERS = frozenset("aceginorsuyz")
-
-
-def plain(text: str) -> str:
-    """Folded and without accents: "Ọkọnkwọ" and "okonkwo" compare equal."""
-    decomposed = unicodedata.normalize("NFKD", fold(text))
-    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
 
 
 def _name_has_words(name: str, words: list[str]) -> bool:
