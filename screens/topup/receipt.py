@@ -13,6 +13,7 @@ from screens.base import StronScreen
 from tokencore import format_token
 from stron_tui.errors import StronError
 from widgets.fields import LabeledField, TextInput
+from widgets.words import shown_of_total
 
 
 class ReceiptScreen(StronScreen):
@@ -123,16 +124,20 @@ class ReprintScreen(StronScreen):
 
     @work(thread=True, exclusive=True, group="recent")
     def _recent(self, part: str, choose: bool = False) -> None:
-        from stron_tui.services.receipts import recent_receipts
+        from stron_tui.services.receipts import count_recent_receipts, recent_receipts
 
         try:
             receipts = recent_receipts(self.app.ctx, self.app.actor, limit=self.MATCHES, number=part)
+            total = (count_recent_receipts(self.app.ctx, self.app.actor, number=part)
+                     if len(receipts) == self.MATCHES else len(receipts))
         except StronError as error:
             self.app.call_from_thread(self.query_one("#field-number", LabeledField).show_error, str(error))
             return
-        self.app.call_from_thread(self._show_recent, part, receipts, choose)
+        self.app.call_from_thread(self._show_recent, part, receipts, choose, total)
 
-    def _show_recent(self, part: str, receipts, choose: bool) -> None:
+    def _show_recent(self, part: str, receipts, choose: bool, total: int = 0) -> None:
+        from stron_tui.services.receipts import RECEIPT_COUNT_LIMIT
+
         from screens.menu import receipt_line
 
         if self.query_one("#number", Input).value.strip() != part:
@@ -142,10 +147,12 @@ class ReprintScreen(StronScreen):
         for receipt in receipts:
             options.add_option(Option(receipt_line(receipt), id=receipt.receipt_number))
         options.display = bool(receipts)
+        count = shown_of_total(len(receipts), min(total, RECEIPT_COUNT_LIMIT), total > RECEIPT_COUNT_LIMIT)
         if not part:
-            title = "Your last receipts here (Down, then Enter reprints):" if receipts else "You have no receipts yet."
+            title = (f"Your last receipts here, {count} (Down, then Enter reprints):" if receipts
+                     else "You have no receipts yet.")
         elif receipts:
-            title = f"Your receipts holding {part!r} (Down, then Enter reprints one):"
+            title = f"Your receipts holding {part!r}, {count} (Down, Enter reprints one):"
         else:
             title = f"None of your last receipts here holds {part!r}."
         self.query_one("#recent", Static).update(title)

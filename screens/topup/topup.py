@@ -28,9 +28,11 @@ from stron_tui.services.text import printable
 from stron_tui.money import money_text
 from widgets.fields import LabeledField, TextInput
 from widgets.picker import Picker
+from widgets.words import shown_of_total
 
 SEARCH_DELAY = 0.3  # seconds of typing pause before asking the database (debounce)
 MATCH_LIMIT = 8  # matches listed under the search box
+MATCH_COUNT_LIMIT = 100  # matches counted for "8 of 23 accounts match"; beyond it "8 of more than 100"
 
 
 def _match_line(match, width: int) -> str:
@@ -163,20 +165,20 @@ class TopUpScreen(StronScreen):
         from stron_tui.services import vending
 
         try:
-            matches = vending.find_accounts(self.app.ctx, self.app.actor, text, limit=MATCH_LIMIT + 1)
+            found = vending.search_accounts(self.app.ctx, self.app.actor, text, limit=MATCH_LIMIT,
+                                            count_up_to=MATCH_COUNT_LIMIT)
         except StronError as error:
             self.app.call_from_thread(self._say, str(error))
             return
-        self.app.call_from_thread(self._show_matches, text, matches, choose)
+        self.app.call_from_thread(self._show_matches, text, found, choose)
 
-    def _show_matches(self, text: str, matches, choose: bool = False) -> None:
+    def _show_matches(self, text: str, found, choose: bool = False) -> None:
         find = self.query_one("#find", Input)
         if find.value.strip() != text:
             return  # a late answer for what was typed before
         if self.target is not None:
             return  # a meter was chosen meanwhile
-        more = len(matches) > MATCH_LIMIT
-        matches = matches[:MATCH_LIMIT]
+        matches = found.matches
         options = self.query_one("#matches", OptionList)
         options.clear_options()
         # The left column less the list's scrollbar gutter and option padding.
@@ -189,8 +191,9 @@ class TopUpScreen(StronScreen):
         field = self.query_one("#field-find", LabeledField)
         if len(matches) > 1:
             field.show_error(None)
-            self._say(f"{len(matches)}{'+' if more else ''} accounts match: Down/Up picks one, Enter takes it"
-                      + ("; type more to narrow." if more else "."))
+            count = shown_of_total(len(matches), found.total, found.more, "accounts")
+            narrow = "; type more to narrow" if len(matches) < found.total else ""
+            self._say(f"{count} match{narrow}; Down/Up, Enter picks one.")
         if not choose:
             return
         digits = text.replace(" ", "")

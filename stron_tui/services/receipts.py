@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from stron_tui.db.models import (
@@ -266,6 +266,26 @@ def lookup_receipt(ctx: AppContext, actor: Actor, number: str) -> Receipt:
 def recent_receipts(ctx: AppContext, actor: Actor, limit: int = 5, *, number: str = "") -> list[Receipt]:
     """The operator's own last sales at their station, newest first (shown after login and after each
     sale, e.g. after a dropped link); `number`: only those whose receipt or transaction number holds it."""
+    query = _own_receipts(actor, number)
+    # (operator, business date) is indexed: the newest days come first without sorting every sale.
+    query = query.order_by(Vend.business_date.desc(), Vend.id.desc()).limit(limit)
+    with ctx.db.read_session() as session:
+        return [vend_receipt(ctx, session, vend) for vend in session.scalars(query)]
+
+
+RECEIPT_COUNT_LIMIT = 1000  # own receipts counted for "8 of 40"; beyond it "more than 1,000"
+
+
+def count_recent_receipts(ctx: AppContext, actor: Actor, *, number: str = "",
+                          up_to: int = RECEIPT_COUNT_LIMIT) -> int:
+    """How many receipts `recent_receipts` could list for `number`, counted up to `up_to` + 1 (more means
+    "more than up_to")."""
+    query = _own_receipts(actor, number).with_only_columns(Vend.id).limit(up_to + 1)
+    with ctx.db.read_session() as session:
+        return session.scalar(select(func.count()).select_from(query.subquery()))
+
+
+def _own_receipts(actor: Actor, number: str):
     actor.require("topup.reprint")
     part = number.strip().upper()
     query = select(Vend).where(visible_to(actor, Vend))
@@ -278,7 +298,4 @@ def recent_receipts(ctx: AppContext, actor: Actor, limit: int = 5, *, number: st
     if part:
         query = query.where(or_(contains_match(Vend.receipt_number, part),
                                 contains_match(Vend.transaction_number, part)))
-    # (operator, business date) is indexed: the newest days come first without sorting every sale.
-    query = query.order_by(Vend.business_date.desc(), Vend.id.desc()).limit(limit)
-    with ctx.db.read_session() as session:
-        return [vend_receipt(ctx, session, vend) for vend in session.scalars(query)]
+    return query
