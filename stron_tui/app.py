@@ -87,6 +87,9 @@ class StronApp(App):
         # Told of every login (the Actor) and logout (None): the SSH server keeps a dropped station's
         # session for its user only while someone is logged in (ssh/session.py, ssh/resume.py).
         self.on_session_change = None
+        # The SSH key an SSH session logged in with ("" otherwise): its printing setting, when it has one,
+        # decides for this terminal over the station's (System > SSH keys).
+        self.key_fingerprint = ""
 
     # Start-up and sessions -------------------------------------------------
 
@@ -361,7 +364,7 @@ class StronApp(App):
     def _print_receipt(self, receipt) -> None:
         from stron_tui.errors import StronError
         from stron_tui.exports.receipts import print_or_save
-        from stron_tui.services.stations import station_printing
+        from stron_tui.services.stations import session_printing
 
         actor = self.actor
         if actor is None:
@@ -373,7 +376,8 @@ class StronApp(App):
 
         has_terminal = driver is not None and not self.is_headless
         try:
-            outcome = print_or_save(self.ctx.settings, receipt, printing=station_printing(self.ctx, actor.station_id),
+            printing, decided_by = session_printing(self.ctx, actor.station_id, self.key_fingerprint)
+            outcome = print_or_save(self.ctx.settings, receipt, printing=printing, decided_by=decided_by,
                                     terminal=to_terminal if has_terminal else None, user_id=actor.user_id,
                                     remote=self.remote)
         except StronError as error:

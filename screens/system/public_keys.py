@@ -13,13 +13,29 @@ from stron_tui.errors import StronError
 from widgets.fields import LabeledField, TextInput
 
 
+PRINTING_SAID = {
+    "station": "receipts print as its station's Printing says.",
+    "terminal": "P sends receipts to this terminal's printer (transparent print).",
+    "none": "P saves receipts as files (fetched over SFTP), whatever the station says.",
+}
+
+
+def key_line(key) -> str:
+    """One key in the list, within 80 columns: the printing setting first, so it is never the part cut."""
+    from stron_tui.services.public_keys import KEY_PRINTING
+
+    return f"{KEY_PRINTING[key.printing]:<15} {key.algorithm[:11]:<11} {key.fingerprint[7:31]}.. {key.comment[:18]}"
+
+
 class PublicKeysScreen(StronScreen):
-    """Type a user ID and Enter to list their keys; paste a public key and Enter to add it; Del removes."""
+    """Type a user ID and Enter to list their keys; paste a public key and Enter to add it; Del removes;
+    F7 on a key changes how the terminal holding it prints (station default, prints, saves files)."""
 
     TITLE_TEXT = "SSH Keys for remote stations"
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("delete", "remove_key", "Remove key", id="ssh-keys.remove-key"),
+        Binding("f7", "key_printing", "Printing", id="ssh-keys.printing"),
     ]
 
     def __init__(self):
@@ -60,11 +76,16 @@ class PublicKeysScreen(StronScreen):
         self.user_code = user_code
         self.query_one("#field-user", LabeledField).show_error(None)
         options = self.query_one("#keys", OptionList)
+        highlighted = options.highlighted
         options.clear_options()
         for key in keys:
-            options.add_option(Option(f"{key.algorithm:<20} {key.fingerprint}  {key.comment[:30]}", id=str(key.id)))
-        self._say(f"{len(keys)} key(s) for {user_code}." if keys else f"{user_code} has no SSH keys yet.")
-        self.query_one("#key", Input).focus()
+            options.add_option(Option(key_line(key), id=str(key.id)))
+        if keys and highlighted is not None:  # the same key stays chosen after a change
+            options.highlighted = min(highlighted, len(keys) - 1)
+        self._say(f"{len(keys)} key(s) for {user_code}; F7 on a key: how its terminal prints." if keys
+                  else f"{user_code} has no SSH keys yet.")
+        if self.focused is not options:
+            self.query_one("#key", Input).focus()
 
     @on(Input.Submitted, "#key")
     @on(Input.Submitted, "#comment")
@@ -99,6 +120,29 @@ class PublicKeysScreen(StronScreen):
             self._say("Choose a key in the list first (Tab, then the arrow keys).")
             return
         self._remove(int(options.get_option_at_index(options.highlighted).id))
+
+    def action_key_printing(self) -> None:
+        options = self.query_one("#keys", OptionList)
+        if options.highlighted is None or not options.option_count:
+            self._say("Choose a key in the list first (Tab, then the arrow keys).")
+            return
+        self._next_printing(int(options.get_option_at_index(options.highlighted).id))
+
+    @work(thread=True, exclusive=True, group="keys-change")
+    def _next_printing(self, key_id: int) -> None:
+        from stron_tui.services.public_keys import KEY_PRINTING, list_keys, set_key_printing
+
+        try:
+            current = next(key for key in list_keys(self.app.ctx, self.app.actor, self.user_code) if key.id == key_id)
+            order = list(KEY_PRINTING)
+            changed = set_key_printing(self.app.ctx, self.app.actor, key_id,
+                                       order[(order.index(current.printing) + 1) % len(order)])
+            keys = list_keys(self.app.ctx, self.app.actor, self.user_code)
+        except (StronError, StopIteration) as error:
+            self.app.call_from_thread(self._say, str(error) or "That key is no longer registered.")
+            return
+        self.app.call_from_thread(self._show, self.user_code, keys)
+        self.app.call_from_thread(self._say, f"Key {changed.fingerprint[:20]}...: {PRINTING_SAID[changed.printing]}")
 
     @work(thread=True, exclusive=True, group="keys-change")
     def _remove(self, key_id: int) -> None:
