@@ -21,7 +21,7 @@ class Picker(Select):
     """A Select that takes type-ahead while closed too, as the record pickers do.
 
     Letters typed in quick succession find the first option whose label starts
-    with them (case and accents aside; else one holding them); the same letter
+    with them (case and accents aside; else one with a word starting so); the same letter
     again goes on to the next option starting with it. Space, Enter and the
     arrows still open the list. Opened, Textual's own search works as before.
     """
@@ -68,4 +68,7 @@ class Picker(Select):
                 current = next((i for i, (_, value) in enumerate(self._options) if value == self.value), -1)
                 return next((index for index in starting if index > current), starting[0])
             return starting[0]
-        return next((index for index, label in labels if query in label), None)
+        # Else a later word of the label ("manager" in "Shop manager"); never a letter inside a word, which
+        # would pick an option the cashier did not mean ("s" choosing "Administrator").
+        return next((index for index, label in labels if any(word.startswith(query) for word in label.split())),
+                    None)

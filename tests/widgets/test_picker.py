@@ -57,6 +57,12 @@ async def test_a_letter_nothing_starts_with_changes_nothing_and_keys_stay_with_t
         await pilot.pause(0.9)
         await pilot.press("q")
         assert picker.value == "Administrator"
+        await pilot.pause(0.9)
+        await pilot.press("r")  # inside "Administrator" and "Auditor", but no role starts with it
+        assert picker.value == "Administrator"
+        await pilot.pause(0.9)
+        await pilot.press("m", "a", "n")  # a later word of a label
+        assert picker.value == "Ṣọ̀ọ̀bù manager"
         await pilot.press("n")  # no role holds an n first... but "n" is the picker's, not the app's "new"
         assert app.new_pressed == 0
         await pilot.press("enter")  # Enter still opens the list
