@@ -394,9 +394,12 @@ class TopUpScreen(StronScreen):
             request.meter_number, request.mode, request.value, request.currency, request.payment_type)
 
     def _preview_failed(self, request, error: StronError) -> None:
+        from stron_tui.services.shifts import NoOpenShift
+
         if not self._still_asked(request):
             return
         self._drop_preview()
+        self._waiting_for_shift = isinstance(error, NoOpenShift)
         field = getattr(error, "field", None)
         if field in ("amount", "units", "mode"):
             self.query_one("#field-value", LabeledField).show_error(str(error))
@@ -546,6 +549,18 @@ class TopUpScreen(StronScreen):
 
     def _say(self, text: str) -> None:
         self.query_one("#topup-message", Static).update(text)
+
+    _waiting_for_shift = False  # the breakdown was refused for want of an open shift
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        if self._waiting_for_shift:
+            # Back from My Shift: "open a shift first" was about then; the sale typed before goes on (or the
+            # same refusal comes again if no shift was opened).
+            self._waiting_for_shift = False
+            self._say("")
+            if self.target is not None and self.receipt is None and self.query_one("#value", Input).value.strip():
+                self._preview(self._request())
 
     # Keys ---------------------------------------------------------------------
 

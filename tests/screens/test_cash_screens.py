@@ -153,3 +153,32 @@ async def test_vendor_float_set_up_and_deposit_by_keyboard(ctx, admin):
     with ctx.db.read_session() as session:
         assert session.scalar(select(VendorFloat.balance)) == Decimal("250")
         assert session.scalar(select(VendorFloatEntry.reason)) == "banked"
+
+
+async def test_a_sale_refused_for_no_shift_goes_on_after_f6_opens_one(shifts_on, admin):
+    ctx = shifts_on
+    world = build_world(ctx)
+    meter = add_meter(world, "4850000009")
+    till = cashier(ctx, admin, world)
+    app = StronApp(ctx, actor=till)
+    async with app.run_test(size=SIZE) as pilot:
+        topup = await open_topup(app, pilot)
+        await choose_meter(app, pilot, meter)
+        await preview(app, pilot, "10")
+        assert "Open a shift first" in text_of(topup, "#topup-message")
+        await pilot.press("f6")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ShiftScreen)
+        await pilot.press(*"50", "enter")
+        await settle(app, pilot)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.screen is topup
+        # The refusal is gone with its cause, and the sale typed before it is shown again, ready to confirm.
+        assert "Open a shift first" not in text_of(topup, "#topup-message")
+        assert "PREVIEW" in text_of(topup, "#preview") and topup.focused.id == "pin"
+        await pilot.press(*PAYMENT, "enter")
+        await settle(app, pilot)
+        assert topup.receipt is not None
+    with ctx.db.read_session() as session:
+        assert len(session.scalars(select(Vend)).all()) == 1
