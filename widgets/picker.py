@@ -6,6 +6,7 @@ import time
 
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
 from textual.widgets import Select
 
 from stron_tui.services.text import plain
@@ -22,15 +23,30 @@ class Picker(Select):
 
     Letters typed in quick succession find the first option whose label starts
     with them (case and accents aside; else one with a word starting so); the same letter
-    again goes on to the next option starting with it. Space, Enter and the
-    arrows still open the list. Opened, Textual's own search works as before.
+    again goes on to the next option starting with it. Enter after letters
+    takes the option and moves on; otherwise Space, Enter and the arrows open
+    the list, where Textual's own search works as before. While letters are
+    being typed (`typing`), a screen should not move the focus away.
     """
+
+    BINDINGS = [Binding("enter", "enter", "Choose", show=False)]
 
     def __init__(self, options, **kwargs):
         kwargs.setdefault("compact", True)  # one line: fits 80x24
         super().__init__(options, **kwargs)
         self._typed = ""
         self._typed_at = 0.0
+        self.typing = False  # an option was chosen by letters and Enter or Tab has not taken it yet
+
+    def action_enter(self) -> None:
+        if self.typing and not self.expanded:
+            self.typing = False
+            self.screen.focus_next()
+        else:
+            self.action_show_overlay()
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self.typing = False
 
     def check_consume_key(self, key: str, character: str | None = None) -> bool:
         # Letters typed here are the picker's: a screen's one-letter keys don't fire while it has focus.
@@ -50,6 +66,7 @@ class Picker(Select):
             self.app.bell()  # nothing starts so: the choice stays, and the cashier hears it
             return
         self._typed = typed
+        self.typing = True
         value = self._options[index][1]
         if value != self.value:
             self.value = value

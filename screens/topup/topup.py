@@ -359,12 +359,16 @@ class TopUpScreen(StronScreen):
 
     @on(Select.Changed)
     def _choice_changed(self, event: Select.Changed) -> None:
-        """The cashier picked a currency or payment type: the sale stays, the focus moves on once."""
+        """The cashier picked a currency or payment type: the sale stays, the focus moves on once (after Enter
+        when picked by letters, which may go on to another option)."""
+        typing = isinstance(event.select, Picker) and event.select.typing
         if self.target is None:
-            self.query_one("#find", Input).focus()
+            if not typing:
+                self.query_one("#find", Input).focus()
             return
         if not self.query_one("#value", Input).value.strip():
-            self.query_one("#value", Input).focus()
+            if not typing:
+                self.query_one("#value", Input).focus()
             return
         self._drop_preview()
         self._preview(self._request())  # focuses the payment password when the breakdown is shown
@@ -423,7 +427,8 @@ class TopUpScreen(StronScreen):
                 f"Paid        {money(quote.paid, quote.currency)}",
                 f"Still owed  {money(quote.still_owed, quote.currency)}"]))
             self._say("Check the preview, then type your payment password and press Enter to take the payment.")
-            self.query_one("#pin", Input).focus()
+            if not (isinstance(self.focused, Picker) and self.focused.typing):
+                self.query_one("#pin", Input).focus()
             return
         lines = ["PREVIEW: nothing sold yet"]
         if quote.paid_currency != quote.currency:
@@ -440,6 +445,10 @@ class TopUpScreen(StronScreen):
             lines.append(f"FREE UNITS  {quote.free_units} {quote.unit} (own token; subsidy "
                          f"{money(quote.subsidy, quote.currency)})")
         self.query_one("#preview", Static).update("\n".join(lines))
+        if isinstance(self.focused, Picker) and self.focused.typing:
+            # The cashier is still choosing by letters ("c" Cash, "c" again Cheque): Enter takes it, then the pin.
+            self._say("Check the preview; Enter takes this payment type, then type your payment password.")
+            return
         self._say("Check the preview, then type your payment password and press Enter to sell.")
         self.query_one("#pin", Input).focus()
 

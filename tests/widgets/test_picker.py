@@ -65,5 +65,25 @@ async def test_a_letter_nothing_starts_with_changes_nothing_and_keys_stay_with_t
         assert picker.value == "Ṣọ̀ọ̀bù manager"
         await pilot.press("n")  # no role holds an n first... but "n" is the picker's, not the app's "new"
         assert app.new_pressed == 0
-        await pilot.press("enter")  # Enter still opens the list
+        await pilot.press("space")  # Space (and Enter before any letter) still opens the list
         assert picker.expanded
+
+
+async def test_enter_after_letters_takes_the_option_and_moves_on():
+    class TwoFields(PickerApp):
+        def compose(self) -> ComposeResult:
+            yield from super().compose()
+            yield Input(id="next")
+
+    from textual.widgets import Input
+
+    app = TwoFields()
+    async with app.run_test() as pilot:
+        picker = app.query_one(Picker)
+        await pilot.press("a")
+        assert picker.typing and picker.value == "Administrator"
+        await pilot.pause(0.9)
+        await pilot.press("a")  # still on the picker: the same letter goes on to the next option
+        assert picker.value == "Auditor" and app.focused is picker
+        await pilot.press("enter")
+        assert app.focused is app.query_one("#next") and not picker.expanded and picker.value == "Auditor"
