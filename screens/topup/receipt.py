@@ -149,10 +149,10 @@ class ReprintScreen(StronScreen):
         options.display = bool(receipts)
         count = shown_of_total(len(receipts), min(total, RECEIPT_COUNT_LIMIT), total > RECEIPT_COUNT_LIMIT)
         if not part:
-            title = (f"Your last receipts here, {count} (Down, then Enter reprints):" if receipts
+            title = (f"Your last receipts here: {count} (Down, then Enter reprints):" if receipts
                      else "You have no receipts yet.")
         elif receipts:
-            title = f"Your receipts holding {part!r}, {count} (Down, Enter reprints one):"
+            title = f"Your receipts holding {part!r}: {count} (Down, Enter reprints one):"
         else:
             title = f"None of your last receipts here holds {part!r}."
         self.query_one("#recent", Static).update(title)

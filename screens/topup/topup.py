@@ -192,8 +192,8 @@ class TopUpScreen(StronScreen):
         if len(matches) > 1:
             field.show_error(None)
             count = shown_of_total(len(matches), found.total, found.more, "accounts")
-            narrow = "; type more to narrow" if len(matches) < found.total else ""
-            self._say(f"{count} match{narrow}; Down/Up, Enter picks one.")
+            narrow = "; type more to narrow." if len(matches) < found.total else "."
+            self._say(f"{count} match: Down/Up picks one, Enter takes it{narrow}")
         if not choose:
             return
         digits = text.replace(" ", "")
