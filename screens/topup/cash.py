@@ -23,11 +23,14 @@ def _money(value) -> str:
 
 
 def shift_lines_text(view) -> str:
-    """A shift's lines as a small table (payment, currency, float, expected, declared, over/short)."""
-    rows = [f"{'Payment':<9}{'Cur':<4}{'Float':>10}{'Expected':>11}{'Declared':>11}{'Over/short':>11}"]
+    """A shift's lines, one block per payment type and currency (float, expected, declared, over/short),
+    28 columns wide: a six-column table wrapped in the right-hand pane at 80x24, each row over two lines."""
+    rows = []
     for line in view.lines:
-        rows.append(f"{line.payment_type[:8]:<9}{line.currency:<4}{_money(line.opening_float):>10}"
-                    f"{_money(line.expected):>11}{_money(line.declared):>11}{_money(line.over_short):>11}")
+        rows.append(f"{line.payment_type} {line.currency}")
+        for label, value in (("Float", line.opening_float), ("Expected", line.expected),
+                             ("Declared", line.declared), ("Over/short", line.over_short)):
+            rows.append(f"  {label:<11}{_money(value) or '-':>15}")
     if not view.lines:
         rows.append("(nothing to count)")
     return "\n".join(rows)

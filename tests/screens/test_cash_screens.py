@@ -56,6 +56,10 @@ async def test_open_shift_sell_close_and_sign_off(shifts_on, admin):
         screen = await open_entry(app, pilot, "topup.shift", ShiftScreen)
         await settle(app, pilot)
         assert "60.00" in text_of(screen, "#shift-state")  # 50.00 float + 10.00 sold
+        # Each figure on its own line within the pane at 80x24 (a six-column row wrapped over two lines).
+        figures = text_of(screen, "#shift-state").split("\n\n", 1)[1].splitlines()
+        assert "  Expected             60.00" in figures
+        assert max(map(len, figures)) <= screen.query_one("#shift-state").content_size.width
         await pilot.press(*"58", "enter")
         await settle(app, pilot)
         state = text_of(screen, "#shift-state")
