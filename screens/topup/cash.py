@@ -243,9 +243,11 @@ class ShiftSignOffScreen(StronScreen):
             self.app.call_from_thread(self.query_one("#field-shift", LabeledField).show_error, str(error))
             return
         zone = self.app.ctx.settings.zone
-        self.app.call_from_thread(self._loaded, shift_heading(view, zone) + "\n\n" + shift_lines_text(view))
+        self.app.call_from_thread(self._loaded, shift_heading(view, zone) + "\n\n" + shift_lines_text(view),
+                                  view.number)
 
-    def _loaded(self, text: str) -> None:
+    def _loaded(self, text: str, number: str = "") -> None:
+        self._shown_number = number
         self._state(text)
         self.query_one("#note", Input).focus()
 
@@ -273,9 +275,12 @@ class ShiftSignOffScreen(StronScreen):
         self.query_one("#pin", Input).value = ""
         self._say(str(error))
 
+    _shown_number = ""  # the shift on the right, once one is shown (the field is emptied after a sign-off)
+
     def action_export(self, kind: str) -> None:
-        """The shift report of the shift typed (every sale, reversal, management token and reprint)."""
-        self._export(self.query_one("#shift", Input).value, kind)
+        """The shift report of the shift typed, else of the one shown (every sale, reversal, management token
+        and reprint)."""
+        self._export(self.query_one("#shift", Input).value.strip() or self._shown_number, kind)
 
     @work(thread=True, exclusive=True, group="export")
     def _export(self, number: str, kind: str) -> None:
@@ -289,6 +294,7 @@ class ShiftSignOffScreen(StronScreen):
         self.app.call_from_thread(self._say, "Saved " + self.app.where_saved([path]))
 
     def _signed(self, view, text: str) -> None:
+        self._shown_number = view.number
         self._state(text)
         for selector in ("#shift", "#note", "#pin"):
             self.query_one(selector, Input).value = ""

@@ -79,6 +79,10 @@ async def test_open_shift_sell_close_and_sign_off(shifts_on, admin):
         await pilot.press(*PAYMENT, "enter")
         await settle(app, pilot)
         assert "is signed off" in text_of(screen, "#topup-message")
+        await pilot.press("f8")  # the shift report of the shift just signed off (its number field is empty now)
+        await settle(app, pilot)
+        said = text_of(screen, "#topup-message")
+        assert said.startswith("Saved ") and f"shift-SH{shift.id:08d}-" in said and said.endswith(".pdf")
     with ctx.db.read_session() as session:
         shift = session.scalar(select(Shift))
     assert (shift.status, shift.note) == ("signed", "short paid back")
