@@ -29,7 +29,7 @@ class Picker(Select):
     being typed (`typing`), a screen should not move the focus away.
     """
 
-    BINDINGS = [Binding("enter", "enter", "Choose", show=False)]
+    BINDINGS = [Binding("enter", "enter", "Choose", show=False, id="picker.choose")]
 
     def __init__(self, options, **kwargs):
         kwargs.setdefault("compact", True)  # one line: fits 80x24
