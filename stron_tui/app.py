@@ -89,6 +89,9 @@ class StronApp(App):
         # Told of every login (the Actor) and logout (None): the SSH server keeps a dropped station's
         # session for its user only while someone is logged in (ssh/session.py, ssh/resume.py).
         self.on_session_change = None
+        # The SSH key an SSH session logged in with ("" otherwise): its printing setting, when it has one,
+        # decides for this terminal over the station's (System > SSH keys).
+        self.key_fingerprint = ""
 
     # Start-up and sessions -------------------------------------------------
 
@@ -359,8 +362,8 @@ class StronApp(App):
         return where_saved(self.ctx.settings, paths, self.actor.user_id if self.actor else None, self.remote)
 
     def print_receipt(self, receipt) -> None:
-        """Print where the operator's station prints through its terminal (Sales Station Library:
-        Printing); everywhere else save the receipt and say where it is (see exports/receipts.py)."""
+        """Print where the session prints through its terminal (the SSH key it logged in with, else the
+        Sales Station Library's Printing); everywhere else save the receipt and say where it is."""
         self._print_receipt(receipt)
 
     @work(thread=True, group="print-receipt")
@@ -379,6 +382,7 @@ class StronApp(App):
         has_terminal = driver is not None and not self.is_headless
         try:
             outcome = print_receipt(self.ctx, actor, receipt, terminal=to_terminal if has_terminal else None,
+                                    key_fingerprint=self.key_fingerprint,
                                     remote=self.remote)
         except StronError as error:
             self.call_from_thread(self.notify, str(error), severity="error")

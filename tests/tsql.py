@@ -68,6 +68,10 @@ _DYNAMIC_DROP = re.compile(r"\A(declare @(\w+) [^\n]+)\n(select @\2 = .*?)\nexec
 
 
 def _batch_statements(body: str) -> list[str]:
+    start = body.lower().find("declare @")
+    if start > 0:  # the script's first batch: BEGIN TRANSACTION before a migration that starts with a drop
+        head = body[:start].strip()
+        return ([head] if head else []) + _batch_statements(body[start:])
     dynamic = _DYNAMIC_DROP.match(body)
     if dynamic:
         declare, name, lookup, built = dynamic.groups()

@@ -36,6 +36,8 @@ class TablePage:
     total: int | None = None  # rows in the whole list, when the caller counted them
     page_size: int = 0  # the rows a full page holds (to count the pages)
     noun: str = "rows"  # what the rows are: "353 meters"
+    found: bool = False  # rows a search found: "45 meters found"
+    total_limit: int | None = None  # the count stopped after this many: a larger total means "more than"
 
 
 @dataclass
@@ -221,9 +223,12 @@ class PagedTable(Vertical):
         where = f"page {number}" if number else "last page"
         if not page.rows:
             info = "Nothing found." if text else "The list is empty."
+        elif page.total is not None and page.total_limit is not None and page.total > page.total_limit:
+            info = f"{where}, more than {page.total_limit:,} {page.noun}{' found' if page.found else ''}"
+            info += "  PgDn more" if has_next else ""
         elif page.total is not None and page.page_size:
             pages = max(1, -(-page.total // page.page_size))
-            info = f"page {number or pages} of {pages}, {page.total:,} {page.noun}"
+            info = f"page {number or pages} of {pages}, {page.total:,} {page.noun}{' found' if page.found else ''}"
         else:
             info = f"{where}: {len(page.rows)} row(s)"
             info += "  PgDn more" if has_next else ""

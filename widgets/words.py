@@ -13,3 +13,14 @@ def code_words(code: str | None) -> str:
         return ""
     words = _SEPARATORS.sub(" ", code).strip()
     return words[:1].upper() + words[1:]
+
+
+def shown_of_total(shown: int, total: int, more: bool, noun: str = "") -> str:
+    """A cut list's count: "8 of 23 accounts", "8 of more than 100 accounts", "3 accounts" when all are shown."""
+    if more:
+        count = f"{shown:,} of more than {total:,}"
+    elif shown < total:
+        count = f"{shown:,} of {total:,}"
+    else:
+        count = f"{total:,}"
+    return f"{count} {noun}".rstrip()

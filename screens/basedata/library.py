@@ -61,16 +61,17 @@ class LibraryScreen(PagedTableScreen):
         limit = self.page_size(L.PAGE_SIZE)
         page = L.search(self.app.ctx, self.app.actor, self.lib.name, text, sort=self.sort, after=after,
                         backwards=backwards, limit=limit)
-        # The whole library is counted when the list starts over (one indexed count), not on each page turn.
-        if text:
-            self._total = None
-        elif after is None or getattr(self, "_total", None) is None:
-            self._total = L.count(self.app.ctx, self.app.actor, self.lib.name)
+        # Counted when the list or search starts over (one count), not on each page turn.
+        if after is None or getattr(self, "_total", None) is None or getattr(self, "_counted_text", None) != text:
+            self._total = (L.count_matches(self.app.ctx, self.app.actor, self.lib.name, text) if text
+                           else L.count(self.app.ctx, self.app.actor, self.lib.name))
+            self._counted_text = text
         rows = [(record.id, [self.cell(column.name, record.get(column.name)) for column in self.lib.list_columns])
                 for record in page.rows]
         note = "" if page.mode in ("all", "prefix") else "matches anywhere in the text"
         return TablePage(rows, page.has_more, page.first_key, page.last_key, note, total=self._total,
-                         page_size=limit, noun=self.lib.name)
+                         page_size=limit, noun=self.lib.name, found=bool(text),
+                         total_limit=L.SEARCH_COUNT_LIMIT if text else None)
 
     def cell(self, name: str, value: Any) -> Any:
         spec = self.lib.fields_by_name.get(name)

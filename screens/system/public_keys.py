@@ -13,14 +13,44 @@ from screens.calls import call_service
 from widgets.fields import LabeledField, TextInput
 
 
+PRINTING_SAID = {
+    "station": "receipts print as its station's Printing says.",
+    "terminal": "P sends receipts to this terminal's printer (transparent print).",
+    "none": "P saves receipts as files (fetched over SFTP), whatever the station says.",
+}
+
+
+def key_line(key) -> str:
+    """One key in the list, within 80 columns: the printing setting first, so it is never the part cut."""
+    from stron_tui.services.public_keys import KEY_PRINTING
+
+    return f"{KEY_PRINTING[key.printing]:<15} {key.algorithm[:11]:<11} {key.fingerprint[7:31]}.. {key.comment[:18]}"
+
+
+def next_key_printing(ctx, actor, user_code: str, key_id: int):
+    """F7: the key's printing moves to the next setting (station default, prints, saves files); returns the
+    changed key and the user's keys as they are now."""
+    from stron_tui.errors import NotFound
+    from stron_tui.services.public_keys import KEY_PRINTING, list_keys, set_key_printing
+
+    current = next((key for key in list_keys(ctx, actor, user_code) if key.id == key_id), None)
+    if current is None:
+        raise NotFound("That key is no longer registered.")
+    order = list(KEY_PRINTING)
+    changed = set_key_printing(ctx, actor, key_id, order[(order.index(current.printing) + 1) % len(order)])
+    return changed, list_keys(ctx, actor, user_code)
+
+
 class PublicKeysScreen(StronScreen):
-    """Type a user ID and Enter to list their keys; paste a public key and Enter to add it; Del removes."""
+    """Type a user ID and Enter to list their keys; paste a public key and Enter to add it; Del removes;
+    F7 on a key changes how the terminal holding it prints (station default, prints, saves files)."""
     MESSAGE_ID = "keys-message"
 
     TITLE_TEXT = "SSH Keys for remote stations"
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("delete", "remove_key", "Remove key", id="ssh-keys.remove-key"),
+        Binding("f7", "key_printing", "Printing", id="ssh-keys.printing"),
     ]
 
     def __init__(self):
@@ -55,11 +85,16 @@ class PublicKeysScreen(StronScreen):
         self.user_code = user_code
         self.query_one("#field-user", LabeledField).show_error(None)
         options = self.query_one("#keys", OptionList)
+        highlighted = options.highlighted
         options.clear_options()
         for key in keys:
-            options.add_option(Option(f"{key.algorithm:<20} {key.fingerprint}  {key.comment[:30]}", id=str(key.id)))
-        self.say(f"{len(keys)} key(s) for {user_code}." if keys else f"{user_code} has no SSH keys yet.")
-        self.query_one("#key", Input).focus()
+            options.add_option(Option(key_line(key), id=str(key.id)))
+        if keys and highlighted is not None:  # the same key stays chosen after a change
+            options.highlighted = min(highlighted, len(keys) - 1)
+        self.say(f"{len(keys)} key(s) for {user_code}; F7 on a key: how its terminal prints." if keys
+                 else f"{user_code} has no SSH keys yet.")
+        if self.focused is not options:
+            self.query_one("#key", Input).focus()
 
     @on(Input.Submitted, "#key")
     @on(Input.Submitted, "#comment")
@@ -90,6 +125,19 @@ class PublicKeysScreen(StronScreen):
             self.say("Choose a key in the list first (Tab, then the arrow keys).")
             return
         self._remove(int(options.get_option_at_index(options.highlighted).id))
+
+    def action_key_printing(self) -> None:
+        options = self.query_one("#keys", OptionList)
+        if options.highlighted is None or not options.option_count:
+            self.say("Choose a key in the list first (Tab, then the arrow keys).")
+            return
+        call_service(self, next_key_printing, self.user_code, int(options.get_option_at_index(options.highlighted).id),
+                     group="keys-change", on_success=self._printing_changed)
+
+    def _printing_changed(self, result) -> None:
+        changed, keys = result
+        self._show(self.user_code, keys)
+        self.say(f"Key {changed.fingerprint[:20]}...: {PRINTING_SAID[changed.printing]}")
 
     def _remove(self, key_id: int) -> None:
         from stron_tui.services.public_keys import remove_key

@@ -17,6 +17,7 @@ from stron_tui.errors import StronError
 from stron_tui.domain.clock import local_text
 from widgets.cells import plain_cells
 from widgets.fields import LabeledField, TextInput
+from widgets.picker import Picker
 
 SECTIONS = ("currencies", "rates", "payment-types")
 
@@ -231,7 +232,7 @@ class FieldsFormScreen(StronScreen):
                 yield LabeledField(label, TextInput(value, id=name, disabled=disabled), id=f"field-{name}")
             if self._active is not None:
                 yield LabeledField("Active (offered to cashiers)",
-                                   Select([("yes", True), ("no", False)], value=self._active, allow_blank=False,
+                                   Picker([("yes", True), ("no", False)], value=self._active, allow_blank=False,
                                           id="active", compact=True), id="field-active")
             if self._note:
                 yield Static(self._note, classes="hint", markup=False)

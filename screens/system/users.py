@@ -16,6 +16,7 @@ from stron_tui.domain.clock import local_text
 from stron_tui.services.passwords import DEFAULT_PASSWORD
 from widgets.cells import plain_cells
 from widgets.fields import LabeledField, LookupSuggester, TextInput, accept_suggestion
+from widgets.picker import Picker
 
 PAGE_SIZE = 50
 TEMPORARY_REMINDER = (f"New and reset users log in with the temporary password {DEFAULT_PASSWORD} "
@@ -244,7 +245,7 @@ class UserFormScreen(StronScreen):
                                id="field-name")
             yield LabeledField("Phone", TextInput(user.phone if user else "", id="phone", max_length=40),
                                id="field-phone")
-            role = Select([], prompt="Choose a role", id="role", compact=True,
+            role = Picker([], prompt="Choose a role", id="role", compact=True,
                           disabled=bool(user and user.builtin_admin))
             yield LabeledField("Role", role, id="field-role")
             yield LabeledField("Sales station code (optional)",

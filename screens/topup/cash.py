@@ -24,11 +24,14 @@ def _money(value) -> str:
 
 
 def shift_lines_text(view) -> str:
-    """A shift's lines as a small table (payment, currency, float, expected, declared, over/short)."""
-    rows = [f"{'Payment':<9}{'Cur':<4}{'Float':>10}{'Expected':>11}{'Declared':>11}{'Over/short':>11}"]
+    """A shift's lines, one block per payment type and currency (float, expected, declared, over/short),
+    28 columns wide: a six-column table wrapped in the right-hand pane at 80x24, each row over two lines."""
+    rows = []
     for line in view.lines:
-        rows.append(f"{line.payment_type[:8]:<9}{line.currency:<4}{_money(line.opening_float):>10}"
-                    f"{_money(line.expected):>11}{_money(line.declared):>11}{_money(line.over_short):>11}")
+        rows.append(f"{line.payment_type} {line.currency}")
+        for label, value in (("Float", line.opening_float), ("Expected", line.expected),
+                             ("Declared", line.declared), ("Over/short", line.over_short)):
+            rows.append(f"  {label:<11}{_money(value) or '-':>15}")
     if not view.lines:
         rows.append("(nothing to count)")
     return "\n".join(rows)
@@ -210,6 +213,7 @@ class ShiftSignOffScreen(StronScreen):
                      on_error=lambda error: self.query_one("#field-shift", LabeledField).show_error(error.message))
 
     def _loaded(self, view) -> None:
+        self._shown_number = view.number
         self._state(shift_heading(view, self.app.ctx.settings.zone) + "\n\n" + shift_lines_text(view))
         self.query_one("#note", Input).focus()
 
@@ -229,14 +233,19 @@ class ShiftSignOffScreen(StronScreen):
         self.query_one("#pin", Input).value = ""
         self.say(error.message)
 
+    _shown_number = ""  # the shift on the right, once one is shown (the field is emptied after a sign-off)
+
     def action_export(self, kind: str) -> None:
-        """The shift report of the shift typed (every sale, reversal, management token and reprint)."""
+        """The shift report of the shift typed, else of the one shown (every sale, reversal, management token
+        and reprint)."""
         from stron_tui.services import shifts
 
-        call_service(self, shifts.export_shift_report, self.query_one("#shift", Input).value, kind, group="export",
+        number = self.query_one("#shift", Input).value.strip() or self._shown_number
+        call_service(self, shifts.export_shift_report, number, kind, group="export",
                      busy="Exporting...", on_success=lambda path: self.say("Saved " + self.app.where_saved([path])))
 
     def _signed(self, view) -> None:
+        self._shown_number = view.number
         self._state(shift_heading(view, self.app.ctx.settings.zone) + "\n\n" + shift_lines_text(view))
         for selector in ("#shift", "#note", "#pin"):
             self.query_one(selector, Input).value = ""

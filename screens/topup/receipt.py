@@ -14,6 +14,7 @@ from screens.calls import call_service
 from stron_tui.domain.tokens import grouped
 from stron_tui.errors import StronError
 from widgets.fields import LabeledField, TextInput
+from widgets.words import shown_of_total
 
 
 class ReceiptScreen(StronScreen):
@@ -114,16 +115,17 @@ class ReprintScreen(StronScreen):
     _timer = None
 
     def _recent(self, part: str, choose: bool = False) -> None:
-        from stron_tui.services.receipts import recent_receipts
+        from stron_tui.services.receipts import recent_receipts_counted
 
-        call_service(self, recent_receipts, limit=self.MATCHES, number=part, group="recent",
-                     on_error=self._refused,
-                     on_success=lambda receipts: self._show_recent(part, receipts, choose))
+        call_service(self, recent_receipts_counted, self.MATCHES, part, group="recent", on_error=self._refused,
+                     on_success=lambda found: self._show_recent(part, *found, choose))
 
     def _refused(self, error: StronError) -> None:
         self.query_one("#field-number", LabeledField).show_error(error.message)
 
-    def _show_recent(self, part: str, receipts, choose: bool) -> None:
+    def _show_recent(self, part: str, receipts, total: int, choose: bool) -> None:
+        from stron_tui.services.receipts import RECEIPT_COUNT_LIMIT
+
         from screens.menu import receipt_line
 
         if self.query_one("#number", Input).value.strip() != part:
@@ -133,10 +135,12 @@ class ReprintScreen(StronScreen):
         for receipt in receipts:
             options.add_option(Option(receipt_line(receipt), id=receipt.receipt_number))
         options.display = bool(receipts)
+        count = shown_of_total(len(receipts), min(total, RECEIPT_COUNT_LIMIT), total > RECEIPT_COUNT_LIMIT)
         if not part:
-            title = "Your last receipts here (Down, then Enter reprints):" if receipts else "You have no receipts yet."
+            title = (f"Your last receipts here: {count} (Down, then Enter reprints):" if receipts
+                     else "You have no receipts yet.")
         elif receipts:
-            title = f"Your receipts holding {part!r} (Down, then Enter reprints one):"
+            title = f"Your receipts holding {part!r}: {count} (Down, Enter reprints one):"
         else:
             title = f"None of your last receipts here holds {part!r}."
         self.query_one("#recent", Static).update(title)

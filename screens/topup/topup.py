@@ -28,9 +28,12 @@ from stron_tui.errors import StronError, ValidationError
 from stron_tui.domain.text import printable
 from stron_tui.money import money_text
 from widgets.fields import LabeledField, TextInput
+from widgets.picker import Picker
+from widgets.words import shown_of_total
 
 SEARCH_DELAY = 0.3  # seconds of typing pause before asking the database (debounce)
 MATCH_LIMIT = 8  # matches listed under the search box
+MATCH_COUNT_LIMIT = 100  # matches counted for "8 of 23 accounts match"; beyond it "8 of more than 100"
 
 
 def _match_line(match, width: int) -> str:
@@ -96,9 +99,9 @@ class TopUpScreen(StronScreen):
                 yield OptionList(id="matches")
                 yield LabeledField(self._value_label(), TextInput(id="value", max_length=16), id="field-value")
                 with Horizontal(id="payment-row"):
-                    yield Select([(code, code) for code in self._currencies], id="currency", allow_blank=False,
+                    yield Picker([(code, code) for code in self._currencies], id="currency", allow_blank=False,
                                  value=self._default_currency(), prompt="Currency", compact=True)
-                    yield Select([(name, code) for code, name in self._payment_types], id="payment-type",
+                    yield Picker([(name, code) for code, name in self._payment_types], id="payment-type",
                                  allow_blank=False, prompt="Payment", compact=True)
                 yield LabeledField("Payment password (Enter sells)",
                                    TextInput(id="pin", password=True, max_length=200), id="field-pin")
@@ -166,17 +169,16 @@ class TopUpScreen(StronScreen):
     def _search(self, text: str, choose: bool = False) -> None:
         from stron_tui.services import vending
 
-        call_service(self, vending.find_accounts, text, limit=MATCH_LIMIT + 1, group="search",
-                     on_success=lambda matches: self._show_matches(text, matches, choose))
+        call_service(self, vending.search_accounts, text, limit=MATCH_LIMIT, count_up_to=MATCH_COUNT_LIMIT,
+                     group="search", on_success=lambda found: self._show_matches(text, found, choose))
 
-    def _show_matches(self, text: str, matches, choose: bool = False) -> None:
+    def _show_matches(self, text: str, found, choose: bool = False) -> None:
         find = self.query_one("#find", Input)
         if find.value.strip() != text:
             return  # a late answer for what was typed before
         if self.target is not None:
             return  # a meter was chosen meanwhile
-        more = len(matches) > MATCH_LIMIT
-        matches = matches[:MATCH_LIMIT]
+        matches = found.matches
         options = self.query_one("#matches", OptionList)
         options.clear_options()
         # The left column less the list's scrollbar gutter and option padding.
@@ -189,8 +191,9 @@ class TopUpScreen(StronScreen):
         field = self.query_one("#field-find", LabeledField)
         if len(matches) > 1:
             field.show_error(None)
-            self.say(f"{len(matches)}{'+' if more else ''} accounts match: Down/Up picks one, Enter takes it"
-                      + ("; type more to narrow." if more else "."))
+            count = shown_of_total(len(matches), found.total, found.more, "accounts")
+            narrow = "; type more to narrow." if len(matches) < found.total else "."
+            self.say(f"{count} match: Down/Up picks one, Enter takes it{narrow}")
         if not choose:
             return
         digits = text.replace(" ", "")
@@ -351,12 +354,16 @@ class TopUpScreen(StronScreen):
 
     @on(Select.Changed)
     def _choice_changed(self, event: Select.Changed) -> None:
-        """The cashier picked a currency or payment type: the sale stays, the focus moves on once."""
+        """The cashier picked a currency or payment type: the sale stays, the focus moves on once (after Enter
+        when picked by letters, which may go on to another option)."""
+        typing = isinstance(event.select, Picker) and event.select.typing
         if self.target is None:
-            self.query_one("#find", Input).focus()
+            if not typing:
+                self.query_one("#find", Input).focus()
             return
         if not self.query_one("#value", Input).value.strip():
-            self.query_one("#value", Input).focus()
+            if not typing:
+                self.query_one("#value", Input).focus()
             return
         self._drop_preview()
         self._preview(self._request())  # focuses the payment password when the breakdown is shown
@@ -375,9 +382,12 @@ class TopUpScreen(StronScreen):
             request.meter_number, request.mode, request.value, request.currency, request.payment_type)
 
     def _preview_failed(self, request, error: StronError) -> None:
+        from stron_tui.services.shifts import NoOpenShift
+
         if not self._still_asked(request):
             return
         self._drop_preview()
+        self._waiting_for_shift = isinstance(error, NoOpenShift)
         show_failure(self, error, fields=self.FIELDS)
 
     def _show_preview(self, request, quote) -> None:
@@ -396,7 +406,8 @@ class TopUpScreen(StronScreen):
                 f"Paid        {money(quote.paid, quote.currency)}",
                 f"Still owed  {money(quote.still_owed, quote.currency)}"]))
             self.say("Check the preview, then type your payment password and press Enter to take the payment.")
-            self.query_one("#pin", Input).focus()
+            if not (isinstance(self.focused, Picker) and self.focused.typing):
+                self.query_one("#pin", Input).focus()
             return
         lines = ["PREVIEW: nothing sold yet"]
         if quote.paid_currency != quote.currency:
@@ -413,6 +424,10 @@ class TopUpScreen(StronScreen):
             lines.append(f"FREE UNITS  {quote.free_units} {quote.unit} (own token; subsidy "
                          f"{money(quote.subsidy, quote.currency)})")
         self.query_one("#preview", Static).update("\n".join(lines))
+        if isinstance(self.focused, Picker) and self.focused.typing:
+            # The cashier is still choosing by letters ("c" Cash, "c" again Cheque): Enter takes it, then the pin.
+            self.say("Check the preview; Enter takes this payment type, then type your payment password.")
+            return
         self.say("Check the preview, then type your payment password and press Enter to sell.")
         self.query_one("#pin", Input).focus()
 
@@ -487,6 +502,18 @@ class TopUpScreen(StronScreen):
     def action_reprint(self) -> None:
         self.app.open_entry("topup.reprint")
 
+
+    _waiting_for_shift = False  # the breakdown was refused for want of an open shift
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        if self._waiting_for_shift:
+            # Back from My Shift: "open a shift first" was about then; the sale typed before goes on (or the
+            # same refusal comes again if no shift was opened).
+            self._waiting_for_shift = False
+            self.say("")
+            if self.target is not None and self.receipt is None and self.query_one("#value", Input).value.strip():
+                self._preview(self._request())
 
     # Keys ---------------------------------------------------------------------
 

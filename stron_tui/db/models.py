@@ -372,6 +372,10 @@ class UserPublicKey(Base):
     fingerprint: Mapped[str] = mapped_column(Unicode(100), nullable=False, unique=True)
     public_key: Mapped[str] = mapped_column(UnicodeText, nullable=False)
     comment: Mapped[str] = mapped_column(Unicode(200), nullable=False, default="")
+    # How the terminal holding this key prints: "station" (its sales station's Printing decides),
+    # "terminal" (transparent print to its printer) or "none" (receipts saved as files).
+    printing: Mapped[str] = mapped_column(Unicode(12), nullable=False, default="station",
+                                          server_default="station")
     created_at: Mapped[datetime] = _created()
 
 

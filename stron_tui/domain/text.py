@@ -46,6 +46,12 @@ def fold(text: str) -> str:
     return _UNSAFE.sub("", folded).strip()
 
 
+def plain(text: str) -> str:
+    """Folded and without accents: "Ọkọnkwọ" and "okonkwo" compare equal."""
+    decomposed = unicodedata.normalize("NFKD", fold(text))
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+
+
 def clean(text: str | None) -> str:
     """The one cleaner for single-line text from outside: control characters and direction overrides
     removed, inner whitespace collapsed to single spaces, trimmed."""

@@ -145,9 +145,10 @@ class PrintOutcome:
 
 
 def print_or_save(settings, receipt: Receipt, *, printing: str, terminal: Callable[[str], None] | None,
-                  user_id: int | None, remote: bool) -> PrintOutcome:
-    """Send the receipt to the station's printer where the station prints through its terminal and there
-    is a terminal; otherwise save it (text and PDF) and say where. Never says printed when it was not."""
+                  user_id: int | None, remote: bool, decided_by: str = "station") -> PrintOutcome:
+    """Send the receipt to the station's printer where the station (or the SSH key the session logged in
+    with: `decided_by` "key") prints through its terminal and there is a terminal; otherwise save it (text
+    and PDF) and say where. Never says printed when it was not."""
     number = receipt.receipt_number
     if printing == "terminal" and terminal is not None:
         terminal(transparent_print(render_text(receipt)))
@@ -155,8 +156,12 @@ def print_or_save(settings, receipt: Receipt, *, printing: str, terminal: Callab
                                       "If no paper came out, press S to save it as a file.")
     saved = save_receipt(settings, receipt, user_id)
     paths = tuple(sorted(saved, key=lambda path: path.suffix != ".pdf"))  # the PDF first: the one to print
-    reason = ("This station is not set up to print" if printing != "terminal"
-              else "This session has no terminal to print on")
+    if printing == "terminal":
+        reason = "This session has no terminal to print on"
+    elif decided_by == "key":
+        reason = "This terminal's SSH key is set to save receipts"
+    else:
+        reason = "This station is not set up to print"
     return PrintOutcome(False, paths, f"{reason}; receipt {number} saved as "
                                       f"{where_saved(settings, paths, user_id, remote)}")
 

@@ -444,6 +444,26 @@ def count(ctx: AppContext, actor: Actor, name: str) -> int:
         return session.scalar(select(func.count()).select_from(lib.model))
 
 
+SEARCH_COUNT_LIMIT = 1000  # matches a search counts before it says "more than"
+
+
+def count_matches(ctx: AppContext, actor: Actor, name: str, text: str, *, up_to: int = SEARCH_COUNT_LIMIT) -> int:
+    """How many records the search `text` finds (the same condition that serves its pages), counting at
+    most `up_to` + 1: a count above `up_to` means "more than up_to" (a contains search over a million
+    rows is not counted to the end on every keystroke)."""
+    actor.require("basedata.view")
+    lib = library(name)
+    with ctx.db.read_session() as session:
+        for _mode, condition in _plan_steps(lib, text):
+            query = lib.values_query().with_only_columns(lib.model.id)
+            if condition is not None:
+                query = query.where(condition)
+            found = session.scalar(select(func.count()).select_from(query.limit(up_to + 1).subquery()))
+            if found:
+                return found
+    return 0
+
+
 # ---------------------------------------------------------------- changing
 
 

@@ -33,6 +33,11 @@ class PublicKeyInfo:
     fingerprint: str
     comment: str
     created_at: datetime
+    printing: str = "station"  # see KEY_PRINTING
+
+
+# How the terminal holding a key prints receipts: the key's own setting wins over its station's.
+KEY_PRINTING = {"station": "station default", "terminal": "prints", "none": "saves files"}
 
 
 def parse_public_key(text: str) -> asyncssh.SSHKey:
@@ -57,7 +62,8 @@ def key_fingerprint(key: asyncssh.SSHKey) -> str:
 
 def _info(row: UserPublicKey, user_code: str) -> PublicKeyInfo:
     return PublicKeyInfo(id=row.id, user_code=user_code, algorithm=row.public_key.split(" ", 1)[0],
-                         fingerprint=row.fingerprint, comment=row.comment, created_at=row.created_at)
+                         fingerprint=row.fingerprint, comment=row.comment, created_at=row.created_at,
+                         printing=row.printing)
 
 
 def _user(session, user_code: str) -> User:
@@ -113,6 +119,37 @@ def remove_key(ctx: AppContext, actor: Actor, key_id: int) -> None:
                      summary=f"SSH key {row.fingerprint} removed from {user.user_code if user else row.user_id}",
                      detail={"before": {"fingerprint": row.fingerprint, "comment": row.comment}})
         session.delete(row)
+
+
+def set_key_printing(ctx: AppContext, actor: Actor, key_id: int, printing: str) -> PublicKeyInfo:
+    """Say how the terminal holding this key prints: "station" (its station's Printing), "terminal"
+    (transparent print) or "none" (save files). Same rights as attaching the key."""
+    actor.require("system.users")
+    if printing not in KEY_PRINTING:
+        raise ValidationError(f"Printing is one of {', '.join(KEY_PRINTING)}, not {printing!r}.", field="printing")
+    with ctx.db.session() as session:
+        row = session.get(UserPublicKey, key_id)
+        if row is None:
+            raise NotFound("That key is no longer registered.")
+        user = session.get(User, row.user_id)
+        grants.require_may_manage_user(session, actor, user, "change an SSH key of")
+        if row.printing != printing:
+            audit.record(session, actor, "public_key.printing", entity="user", entity_id=user.id,
+                         summary=f"SSH key {row.fingerprint} of {user.user_code}: printing "
+                                 f"{KEY_PRINTING[row.printing]} -> {KEY_PRINTING[printing]}",
+                         detail={"before": {"printing": row.printing}, "after": {"printing": printing}})
+            row.printing = printing
+        return _info(row, user.user_code)
+
+
+def key_printing(ctx: AppContext, fingerprint: str) -> str:
+    """The printing setting of the key a session logged in with, read fresh ("station" for none or a
+    key removed since)."""
+    if not fingerprint:
+        return "station"
+    with ctx.db.read_session() as session:
+        return session.scalar(select(UserPublicKey.printing)
+                              .where(UserPublicKey.fingerprint == fingerprint)) or "station"
 
 
 def key_may_log_in(ctx: AppContext, user_code: str, fingerprint: str) -> bool:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from stron_tui.db.models import (
@@ -219,6 +219,33 @@ def lookup_receipt(ctx: AppContext, actor: Actor, number: str) -> Receipt:
 def recent_receipts(ctx: AppContext, actor: Actor, limit: int = 5, *, number: str = "") -> list[Receipt]:
     """The operator's own last sales at their station, newest first (shown after login and after each
     sale, e.g. after a dropped link); `number`: only those whose receipt or transaction number holds it."""
+    query = _own_receipts(actor, number)
+    # (operator, business date) is indexed: the newest days come first without sorting every sale.
+    query = query.order_by(Vend.business_date.desc(), Vend.id.desc()).limit(limit)
+    with ctx.db.read_session() as session:
+        return [vend_receipt(ctx, session, vend) for vend in session.scalars(query)]
+
+
+RECEIPT_COUNT_LIMIT = 1000  # own receipts counted for "8 of 40"; beyond it "more than 1,000"
+
+
+def count_recent_receipts(ctx: AppContext, actor: Actor, *, number: str = "",
+                          up_to: int = RECEIPT_COUNT_LIMIT) -> int:
+    """How many receipts `recent_receipts` could list for `number`, counted up to `up_to` + 1 (more means
+    "more than up_to")."""
+    query = _own_receipts(actor, number).with_only_columns(Vend.id).limit(up_to + 1)
+    with ctx.db.read_session() as session:
+        return session.scalar(select(func.count()).select_from(query.subquery()))
+
+
+def recent_receipts_counted(ctx: AppContext, actor: Actor, limit: int, number: str = "") -> tuple[list[Receipt], int]:
+    """`recent_receipts` and how many there are in all ("8 of 40"): counted only when the list is cut."""
+    receipts = recent_receipts(ctx, actor, limit, number=number)
+    total = count_recent_receipts(ctx, actor, number=number) if len(receipts) == limit else len(receipts)
+    return receipts, total
+
+
+def _own_receipts(actor: Actor, number: str):
     actor.require("topup.reprint")
     part = number.strip().upper()
     query = select(Vend).where(visible_to(actor, Vend))
@@ -231,10 +258,7 @@ def recent_receipts(ctx: AppContext, actor: Actor, limit: int = 5, *, number: st
     if part:
         query = query.where(or_(contains_match(Vend.receipt_number, part),
                                 contains_match(Vend.transaction_number, part)))
-    # (operator, business date) is indexed: the newest days come first without sorting every sale.
-    query = query.order_by(Vend.business_date.desc(), Vend.id.desc()).limit(limit)
-    with ctx.db.read_session() as session:
-        return [vend_receipt(ctx, session, vend) for vend in session.scalars(query)]
+    return query
 
 
 # Copies of a receipt a screen holds: saved as files or sent to the station's printer, audited -----------
@@ -279,15 +303,17 @@ def save_receipt(ctx: AppContext, actor: Actor, receipt: Receipt) -> list[Path]:
 
 
 def print_receipt(ctx: AppContext, actor: Actor, receipt: Receipt, *, terminal: Callable[[str], None] | None,
-                  remote: bool) -> PrintOutcome:
-    """Print where the operator's station prints through its terminal, else save the receipt and say where
-    (exports.receipts.print_or_save); either way audited."""
+                  remote: bool, key_fingerprint: str = "") -> PrintOutcome:
+    """Print where the session prints through its terminal (the SSH key it logged in with decides, else the
+    operator's station), else save the receipt and say where (exports.receipts.print_or_save); either way
+    audited."""
     from stron_tui.exports.receipts import print_or_save
-    from stron_tui.services.stations import station_printing
+    from stron_tui.services.stations import session_printing
 
     with ctx.db.read_session() as session:
         _require_copy(session, actor, receipt)
-    outcome = print_or_save(ctx.settings, receipt, printing=station_printing(ctx, actor.station_id),
+    printing, decided_by = session_printing(ctx, actor.station_id, key_fingerprint)
+    outcome = print_or_save(ctx.settings, receipt, printing=printing, decided_by=decided_by,
                             terminal=terminal, user_id=actor.user_id, remote=remote)
     if outcome.sent_to_printer:
         _record_copy(ctx, actor, receipt, "receipt.print", "sent to the station's printer")

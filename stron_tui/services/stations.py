@@ -33,6 +33,17 @@ def station_label(ctx, station_id: int | None) -> str:
     return f"{row.code} {row.name}" if row else ""
 
 
+def session_printing(ctx, station_id: int | None, key_fingerprint: str = "") -> tuple[str, str]:
+    """How receipts print in this session, and who decided: the SSH key the session logged in with,
+    when it says, else the station ("none" without one)."""
+    from stron_tui.services.public_keys import key_printing
+
+    by_key = key_printing(ctx, key_fingerprint)
+    if by_key != "station":
+        return by_key, "key"
+    return station_printing(ctx, station_id), "station"
+
+
 def user_station_code(ctx, user_id: int) -> str:
     """The code of the sales station a user works at ("" for none): for the SSH server's session list."""
     with ctx.db.read_session() as session:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone, tzinfo
@@ -71,7 +70,7 @@ from stron_tui.domain.receipt import Receipt
 from stron_tui.domain.meters import meter_number as valid_meter_number
 from stron_tui.domain.operators import operator_label
 from stron_tui.services.receipts import build_vend_receipt, currency_minor_unit, vend_receipt
-from stron_tui.domain.text import fold
+from stron_tui.domain.text import fold, plain
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
@@ -146,12 +145,6 @@ NAME_SCAN_LIMIT = 200  # candidate names a word search reads before it stops (se
 _ACCENTED_LETTERS = frozenset("aceginorsuyz")
 
 
-def plain(text: str) -> str:
-    """Folded and without accents: "Ọkọnkwọ" and "okonkwo" compare equal."""
-    decomposed = unicodedata.normalize("NFKD", fold(text))
-    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
-
-
 def _name_has_words(name: str, words: list[str]) -> bool:
     """Every typed word starts a word of the name, accents and case aside."""
     name_words = plain(name).split()
@@ -165,15 +158,30 @@ def _word_pattern(word: str, loose: bool) -> str:
     return f"%{escaped}%"
 
 
+@dataclass(frozen=True)
+class AccountSearch:
+    matches: list[AccountMatch]  # the first `limit`, by meter number
+    total: int  # open accounts matching, counted up to the search's count limit
+    more: bool  # there are more than `total` (the count stopped there)
+
+
 def find_accounts(ctx: AppContext, actor: Actor, query: str, limit: int = 8) -> list[AccountMatch]:
     """Type-ahead: open accounts by meter number, account number, customer ID, or any word of the name.
 
     Case and accents don't matter ("kamau" finds "Zoë Kamau", "okonkwo" finds "Ọkọnkwọ").
     """
+    return search_accounts(ctx, actor, query, limit).matches
+
+
+def search_accounts(ctx: AppContext, actor: Actor, query: str, limit: int = 8, *,
+                    count_up_to: int = 0) -> AccountSearch:
+    """`find_accounts` with how many match in all: the matching ids are counted up to `count_up_to`
+    (at least `limit`), so a list cut at `limit` can say "8 of 23"."""
     actor.require("topup.vend")
     text = query.strip()
     if not text or len(text) > 120:
-        return []
+        return AccountSearch([], 0, False)
+    upto = max(limit, count_up_to)
     key = fold(text)
     digits = text.replace(" ", "")
     # One small index-served query per kind of match, then the matches by meter number. A single query
@@ -186,42 +194,51 @@ def find_accounts(ctx: AppContext, actor: Actor, query: str, limit: int = 8) -> 
         searches.append((Account.account_number, key.replace(" ", "").upper()))
 
     def open_accounts(condition, order, count):
-        return session.scalars(
+        return list(session.scalars(
             select(Account.id)
             .join(Meter, Meter.id == Account.meter_id)
             .join(Customer, Customer.id == Account.customer_id)
             .where(Account.status == "open", condition)
-            .order_by(order).limit(count))
+            .order_by(order).limit(count)))
 
     with ctx.db.read_session() as session:
         ids: set[int] = set()
+        cut = False  # a query stopped at its limit: the count is a lower bound
         for column, value in searches:
-            ids.update(open_accounts(prefix_match(column, value), column, limit))
+            found = open_accounts(prefix_match(column, value), column, upto + 1)
+            cut = cut or len(found) > upto
+            ids.update(found)
         words = plain(text).split()
-        if len(ids) < limit and not digits.isdigit() and words:
+        if len(ids) <= upto and not digits.isdigit() and words:
             # A later word of the name ("kamau" in "Zoë Kamau") or a name typed without its accents: no
             # index serves a word inside a name, so this reads at most NAME_SCAN_LIMIT candidate names
             # (exact letters first, then accent-prone letters loose) and keeps those whose words match.
             longest = max(words, key=len)
             for loose in (False, True):
-                if len(ids) >= limit or (loose and len(longest) < 3):
+                if len(ids) > upto or (loose and len(longest) < 3):
                     break
                 rows = session.execute(
                     select(Customer.id, Customer.name)
                     .where(Customer.name_key.like(_word_pattern(longest, loose), escape="\\"))
                     .limit(NAME_SCAN_LIMIT)).all()
+                cut = cut or len(rows) >= NAME_SCAN_LIMIT
                 customers = [customer_id for customer_id, name in rows if _name_has_words(name, words)]
                 for chunk in chunked(customers):
-                    ids.update(open_accounts(Account.customer_id.in_(chunk), Account.id, limit - len(ids)))
+                    wanted = upto + 1 - len(ids)
+                    found = open_accounts(Account.customer_id.in_(chunk), Account.id, wanted)
+                    cut = cut or len(found) >= wanted
+                    ids.update(found)
         if not ids:
-            return []
+            return AccountSearch([], 0, False)
         rows = session.execute(
             select(Account.account_number, Meter.meter_number, Customer.code, Customer.name, Meter.utility)
             .join(Meter, Meter.id == Account.meter_id)
             .join(Customer, Customer.id == Account.customer_id)
             .where(Account.id.in_(sorted(ids)))
             .order_by(Meter.meter_number).limit(limit))
-        return [AccountMatch(*row) for row in rows]
+        matches = [AccountMatch(*row) for row in rows]
+    more = cut or len(ids) > upto
+    return AccountSearch(matches, min(len(ids), upto), more)
 
 
 def _no_open_account(meter_number: str) -> ValidationError:

@@ -152,10 +152,12 @@ class StationHub:
         env["STRON_LOW_BANDWIDTH"] = "1" if self.options.low_bandwidth else "0"
         return env
 
-    def handoff(self, user_id: int, remote: str) -> dict:
-        """What a session's app process is told through its pipe: who, from where, the database and the
-        master key (the secrets never in its environment, which lingers in /proc for its whole life)."""
-        message: dict = {"user_id": user_id, "remote": remote, "database_url": self.ctx.settings.database_url}
+    def handoff(self, user_id: int, remote: str, key_fingerprint: str = "") -> dict:
+        """What a session's app process is told through its pipe: who, from where, with which SSH key (for
+        the key's printing setting), the database and the master key (the secrets never in its
+        environment, which lingers in /proc for its whole life)."""
+        message: dict = {"user_id": user_id, "remote": remote, "database_url": self.ctx.settings.database_url,
+                         "key_fingerprint": key_fingerprint}
         if self._master_key is not None:
             message["master_key"] = self._master_key.hex()
         return message
@@ -292,6 +294,7 @@ class StationConnection(asyncssh.SSHServer):
             return False
         self.hub.limiter.succeeded(attempt)
         self.user_id, self.user_code = actor.user_id, actor.user_code
+        self._key_fingerprint = ""  # a key offered earlier did not log this session in
         self._login.set_result(self.user_id)
         return True
 
@@ -399,7 +402,7 @@ class StationConnection(asyncssh.SSHServer):
         if user_id is None:
             return 1
         return await StationApp(self.hub, process, user_id=user_id, user_code=self.user_code,
-                                remote=self.remote).run()
+                                remote=self.remote, key_fingerprint=self._key_fingerprint).run()
 
 
 def _quiet_accept_errors(loop: asyncio.AbstractEventLoop, refusals: RateLimitedLog) -> None:

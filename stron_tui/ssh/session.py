@@ -101,6 +101,8 @@ def main() -> int:
     from stron_tui.app import StronApp
 
     app = StronApp(ctx, source="ssh", actor=actor, low_bandwidth=settings.low_bandwidth)
+    # The key the station logged in with may say how this terminal prints (System > SSH keys).
+    app.key_fingerprint = str(handoff.get("key_fingerprint") or "")
     app.on_session_change = _reporter(channel)
 
     def hang_up(signum, frame) -> None:

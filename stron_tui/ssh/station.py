@@ -171,12 +171,13 @@ class StationApp:
     """One terminal session: starts the app already logged in, pumps keys and screens, ends it."""
 
     def __init__(self, hub: "StationHub", process: asyncssh.SSHServerProcess, *, user_id: int, user_code: str,
-                 remote: str):
+                 remote: str, key_fingerprint: str = ""):
         self.hub = hub
         self.process = process
         self.user_id = user_id
         self.user_code = user_code
         self.remote = remote
+        self.key_fingerprint = key_fingerprint  # the SSH key this session logged in with ("" for a password)
 
     async def run(self) -> int:
         """Run the app until it ends, the link drops or the station idles out; the app's exit status.
@@ -257,7 +258,8 @@ class StationApp:
             descriptors.close(handoff_read)
             # The pre-authentication: who logged in, from where, and the master key the server holds (so a
             # key given in STRON_MASTER_KEY works in every session). Through a pipe, never the environment.
-            _write_all(handoff_write, json.dumps(self.hub.handoff(self.user_id, self.remote)).encode())
+            _write_all(handoff_write, json.dumps(self.hub.handoff(self.user_id, self.remote,
+                                                                         self.key_fingerprint)).encode())
             _end_sending(handoff_write)
             log.info("session for %s from %s: app process %d", self.user_code, self.remote, child.pid)
             try:

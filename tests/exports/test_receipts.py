@@ -55,3 +55,11 @@ def test_a_station_without_printing_saves_and_says_where_to_fetch_it(test_settin
                           user_id=7, remote=False)
     assert not local.sent_to_printer and str(local.paths[0].parent) in local.message
     assert "no terminal to print on" in local.message
+
+
+def test_a_key_set_to_save_says_so_and_prints_nothing(test_settings):
+    sent = []
+    outcome = print_or_save(test_settings, sample_receipt(), printing="none", decided_by="key",
+                            terminal=sent.append, user_id=7, remote=True)
+    assert sent == [] and not outcome.sent_to_printer and len(outcome.paths) == 3
+    assert outcome.message.startswith("This terminal's SSH key is set to save receipts; receipt S1-0000042 saved")

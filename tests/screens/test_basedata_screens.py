@@ -254,6 +254,21 @@ async def test_paging_keys_walk_database_pages(ctx, admin):
         await pilot.press("home")
         await settle(app, pilot)
         assert table_rows(app) == first_page
+        pages = -(-80 // len(first_page))
+        assert info_line(app) == f"page 1 of {pages}, 80 meters"
+        # A search says how many it found in all, not only the page shown.
+        await search(app, pilot, drn(10)[:-2])
+        found = [meter for meter in (drn(n) for n in range(1, 81)) if meter.startswith(drn(10)[:-2])]
+        assert 1 < len(found) < 80
+        assert info_line(app).startswith(f"page 1 of {-(-len(found) // len(first_page))}, {len(found)} meters found")
+    assert L.count_matches(ctx, admin, "meters", drn(10)[:-2]) == len(found)
+    assert L.count_matches(ctx, admin, "meters", "", up_to=10) == 11  # counted to 10: "more than 10"
+
+
+def info_line(app) -> str:
+    from textual.widgets import Static
+
+    return str(app.screen.query_one("#paged-info", Static).render())
 
 
 async def test_export_and_import_through_the_keyboard(ctx, admin, tmp_path):

@@ -56,6 +56,10 @@ async def test_open_shift_sell_close_and_sign_off(shifts_on, admin):
         screen = await open_entry(app, pilot, "topup.shift", ShiftScreen)
         await settle(app, pilot)
         assert "60.00" in text_of(screen, "#shift-state")  # 50.00 float + 10.00 sold
+        # Each figure on its own line within the pane at 80x24 (a six-column row wrapped over two lines).
+        figures = text_of(screen, "#shift-state").split("\n\n", 1)[1].splitlines()
+        assert "  Expected             60.00" in figures
+        assert max(map(len, figures)) <= screen.query_one("#shift-state").content_size.width
         await pilot.press(*"58", "enter")
         await settle(app, pilot)
         state = text_of(screen, "#shift-state")
@@ -75,6 +79,10 @@ async def test_open_shift_sell_close_and_sign_off(shifts_on, admin):
         await pilot.press(*PAYMENT, "enter")
         await settle(app, pilot)
         assert "is signed off" in text_of(screen, "#topup-message")
+        await pilot.press("f8")  # the shift report of the shift just signed off (its number field is empty now)
+        await settle(app, pilot)
+        said = text_of(screen, "#topup-message")
+        assert said.startswith("Saved ") and f"shift-SH{shift.id:08d}-" in said and said.endswith(".pdf")
     with ctx.db.read_session() as session:
         shift = session.scalar(select(Shift))
     assert (shift.status, shift.note) == ("signed", "short paid back")
@@ -153,3 +161,32 @@ async def test_vendor_float_set_up_and_deposit_by_keyboard(ctx, admin):
     with ctx.db.read_session() as session:
         assert session.scalar(select(VendorFloat.balance)) == Decimal("250")
         assert session.scalar(select(VendorFloatEntry.reason)) == "banked"
+
+
+async def test_a_sale_refused_for_no_shift_goes_on_after_f6_opens_one(shifts_on, admin):
+    ctx = shifts_on
+    world = build_world(ctx)
+    meter = add_meter(world, "4850000009")
+    till = cashier(ctx, admin, world)
+    app = StronApp(ctx, actor=till)
+    async with app.run_test(size=SIZE) as pilot:
+        topup = await open_topup(app, pilot)
+        await choose_meter(app, pilot, meter)
+        await preview(app, pilot, "10")
+        assert "Open a shift first" in text_of(topup, "#topup-message")
+        await pilot.press("f6")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ShiftScreen)
+        await pilot.press(*"50", "enter")
+        await settle(app, pilot)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.screen is topup
+        # The refusal is gone with its cause, and the sale typed before it is shown again, ready to confirm.
+        assert "Open a shift first" not in text_of(topup, "#topup-message")
+        assert "PREVIEW" in text_of(topup, "#preview") and topup.focused.id == "pin"
+        await pilot.press(*PAYMENT, "enter")
+        await settle(app, pilot)
+        assert topup.receipt is not None
+    with ctx.db.read_session() as session:
+        assert len(session.scalars(select(Vend)).all()) == 1

@@ -464,3 +464,27 @@ async def test_another_operator_at_the_idle_lock_does_not_drop_an_open_sale_with
         await settle(app, pilot)
         assert app.screen is screen and screen.query_one("#value", Input).value == "15"
     assert sales(ctx) == 0
+
+
+async def test_payment_type_by_letters_then_enter_goes_to_the_password_and_sells_that_type(ctx, admin):
+    world = build_world(ctx)
+    meter = add_meter(world, "4300000031")
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_topup(app, pilot)
+        await choose_meter(app, pilot, meter)
+        await preview(app, pilot, "10")
+        picker = screen.query_one("#payment-type", Select)
+        picker.focus()
+        await pilot.press("c")  # Cash is chosen: "c" goes on to the next starting with c
+        await settle(app, pilot)
+        assert picker.value == "cheque" and screen.focused is picker  # still choosing: the focus stays
+        assert "PREVIEW" in text_of(screen, "#preview")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert screen.focused.id == "pin"
+        await pilot.press(*ADMIN_PAY, "enter")
+        await settle(app, pilot)
+        assert screen.receipt is not None
+    with ctx.db.read_session() as session:
+        assert list(session.scalars(select(Vend.payment_type))) == ["cheque"]

@@ -51,7 +51,9 @@ async def test_admin_creates_a_sub_account_and_is_reminded_of_123456(ctx, admin)
         assert isinstance(form, UserFormScreen)
         assert "123456" in " ".join(str(s.render()) for s in form.query(".warning"))
         await pilot.press(*"frontdesk1", "enter", *"Ada Obi", "enter", *"0803", "enter")
-        form.query_one("#role", Select).value = "OnlyVending"
+        assert form.focused is form.query_one("#role", Select)
+        await pilot.press("o")  # type-ahead on the closed role picker, as on the station field
+        assert form.query_one("#role", Select).value == "OnlyVending"
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         assert app.screen is screen

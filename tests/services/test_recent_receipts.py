@@ -45,6 +45,11 @@ def test_recent_receipts_are_the_operators_own_at_this_station(ctx, admin):
     assert [r.receipt_number for r in receipts.recent_receipts(ctx, till, number=at_home[0][-3:].lower())] == [
         at_home[0]]
     assert receipts.recent_receipts(ctx, till, number="%") == []
+    # The reprint list counts what it cuts: "1 of 2", and no more than asked to count.
+    assert receipts.count_recent_receipts(ctx, till) == 2
+    assert receipts.count_recent_receipts(ctx, till, up_to=1) == 2  # more than 1
+    assert receipts.count_recent_receipts(ctx, till, number=at_home[0][-3:].lower()) == 1
+    assert receipts.count_recent_receipts(ctx, moved) == 1
     assert admin_sale not in [r.receipt_number for r in receipts.recent_receipts(ctx, till, limit=10)]
     with pytest.raises(PermissionDenied):  # an operator without the reprint right sees none
         receipts.recent_receipts(ctx, replace(till, permissions=frozenset()))

@@ -141,7 +141,7 @@ def test_the_migration_takes_recorded_reversals_off_and_puts_them_back(ctx, admi
             return [(r.vend_count, r.gross_amount) for r in session.scalars(select(VendDailyTotal))]
 
     assert day() == [(2, Decimal("20.00"))]
-    migrate.downgrade(ctx.db, "0013")  # before reversals counted: the sales as made
+    migrate.downgrade(ctx.db, "0014")  # before reversals counted: the sales as made
     ctx.db.engine.dispose()
     from sqlalchemy import text
 

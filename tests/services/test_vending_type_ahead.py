@@ -54,3 +54,21 @@ def test_type_ahead_finds_any_word_accounts_and_ids_whatever_the_case_and_accent
     assert found("c4100000202") == [ada]
     assert found("otieno") == [other]
     assert found("%amau") == found("k_mau") == []
+
+
+def test_a_cut_list_says_how_many_match_in_all(ctx, admin):
+    world = build_world(ctx)
+    meters = [add_meter(world, f"41000003{n:02d}") for n in range(12)]
+
+    ten = vending.search_accounts(ctx, admin, "410000030", limit=8, count_up_to=100)
+    assert [m.meter_number for m in ten.matches] == meters[:8]
+    assert (ten.total, ten.more) == (10, False)  # "8 of 10 accounts match"
+
+    counted_to_five = vending.search_accounts(ctx, admin, "410000030", limit=3, count_up_to=5)
+    assert (len(counted_to_five.matches), counted_to_five.total, counted_to_five.more) == (3, 5, True)
+
+    by_name = vending.search_accounts(ctx, admin, "customer 41000003", limit=8, count_up_to=100)
+    assert (len(by_name.matches), by_name.total, by_name.more) == (8, 12, False)
+
+    one = vending.search_accounts(ctx, admin, meters[4], count_up_to=100)
+    assert ([m.meter_number for m in one.matches], one.total, one.more) == ([meters[4]], 1, False)

@@ -133,3 +133,42 @@ async def test_a_link_dropped_mid_sale_leaves_a_whole_sale_or_none_and_the_next_
         await terminal.wait_for(r"Main menu")
         if vends:  # the sale went through: the cashier sees its receipt at once, to reprint
             await terminal.wait_for(vends[0].receipt_number)
+
+
+async def test_the_ssh_keys_printing_decides_for_the_terminal_that_logged_in_with_it(station, ctx, admin):
+    import asyncssh
+
+    from stron_tui.services import public_keys
+
+    world = build_world(ctx)
+    meter = add_meter(world, "4300000004")
+    _seat_admin_at(ctx, world, "none")  # the station saves receipts...
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    added = public_keys.add_key(ctx, admin, "Admin", key.export_public_key().decode(), "counter with printer")
+    public_keys.set_key_printing(ctx, admin, added.id, "terminal")  # ...but this terminal has a printer
+    async with await station.connect(password=None, client_keys=[key]) as conn:
+        terminal = await Terminal.open(conn)
+        await _to_payment_password(terminal, meter)
+        mark = terminal.mark()
+        await terminal.press("enter")
+        await terminal.wait_for(r"TOKEN\s+\d{4} \d{4}", since=mark)
+        with ctx.db.read_session() as session:
+            vend = session.scalar(select(Vend))
+        mark = terminal.mark()
+        await terminal.press("p")
+        await terminal.wait_for_bytes(PRINT_END.encode(), since=mark)
+        assert vend.receipt_number in bytes(terminal.raw[mark:]).decode("utf-8", "replace")
+    assert not list((ctx.settings.export_dir / "u1").glob("receipt-*"))
+    # A password login at the same station keeps the station's setting: saved, and said so.
+    async with await station.connect() as conn:
+        terminal = await Terminal.open(conn)
+        await terminal.wait_for(r"Main menu")
+        await terminal.wait_for(vend.receipt_number)
+        mark = terminal.mark()
+        await terminal.press("tab")  # the menu's last receipts: Enter reprints
+        await terminal.press("enter")
+        await terminal.wait_for(r"TOKEN", since=mark)
+        mark = terminal.mark()
+        await terminal.press("p")
+        await terminal.wait_for(r"not set up to print", since=mark)
+        assert PRINT_START.encode() not in bytes(terminal.raw[mark:])

@@ -1,15 +1,15 @@
 """daily totals count reversals: a reversal count per row, and the amounts net of the reversals already recorded
 
-Revision ID: 0016
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 """
 
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0016'
-down_revision = '0013'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
