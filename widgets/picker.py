@@ -9,7 +9,7 @@ from textual import events
 from textual.binding import Binding
 from textual.widgets import Select
 
-from stron_tui.services.text import plain
+from stron_tui.domain.text import plain
 
 TYPE_AHEAD_PAUSE = 0.8  # seconds after which the next letter starts a new search
 
