@@ -183,7 +183,7 @@ def import_balances(ctx: AppContext, actor: Actor, path, progress=None):
     from stron_tui.db.models import AuditEntry, Currency, Meter, Tariff
     from stron_tui.db.queries import for_update
     from stron_tui.services import excel_io
-    from stron_tui.services.libraries import audit_rows
+    from stron_tui.services.audit import entry_rows
 
     actor.require("basedata.import")
     actor.require(PERMISSION)
@@ -252,7 +252,7 @@ def import_balances(ctx: AppContext, actor: Actor, path, progress=None):
         if updates:
             session.execute(update(Account), updates)
             session.execute(insert(DebtEntry), entries)
-            session.execute(insert(AuditEntry), audit_rows(actor, "debt.imported", "account", audits))
+            session.execute(insert(AuditEntry), entry_rows(actor, "debt.imported", "account", audits))
         counts["changed"] += len(updates)
 
     with ctx.db.session() as session:
