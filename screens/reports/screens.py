@@ -113,10 +113,8 @@ class TransactionReportScreen(ReportScreen):
         return {"numbers": self.numbers}
 
     def action_reprint(self) -> None:
-        reprint = _reprint_service()
-        if reprint is None:
-            self.message("Reprint is not available yet in this version.")
-            return
+        from stron_tui.services.receipts import reprint_receipt as reprint
+
         table = self.query_one(DataTable)
         found = getattr(self, "found", [])
         if not found or not table.row_count:
@@ -136,18 +134,6 @@ class TransactionReportScreen(ReportScreen):
 
         self.message(f"Receipt {receipt.receipt_number} reprinted (marked as a reprint).")
         self.app.push_screen(ReceiptScreen(receipt))  # P prints it, S saves it
-
-
-def _reprint_service():
-    """The vending engineer's reprint service, wherever it lives in this version."""
-    try:
-        from stron_tui.services.vending import reprint_receipt
-    except ImportError:
-        try:
-            from stron_tui.services.receipts import reprint_receipt
-        except ImportError:
-            return None
-    return reprint_receipt
 
 
 class CashupScreen(ReportScreen):
