@@ -68,20 +68,10 @@ class DebtImportScreen(ImportScreen):
         self.app.call_from_thread(self.query_one("#import-result", Static).update,
                                   f"Template written to {self.app.where_saved([path])}")
 
-    @work(thread=True, exclusive=True, group="import")
-    def _import(self, path) -> None:
+    def import_file(self, ctx, actor, path, *, progress):
         from stron_tui.services.debt import import_balances
 
-        def progress(done: int, total: int) -> None:
-            self.app.call_from_thread(self.query_one("#import-progress", ProgressBar).update, total=max(total, 1),
-                                      progress=done)
-
-        try:
-            report = import_balances(self.app.ctx, self.app.actor, path, progress=progress)
-        except StronError as error:
-            self.app.call_from_thread(self._rejected, str(error))
-            return
-        self.app.call_from_thread(self._show, report)
+        return import_balances(ctx, actor, path, progress=progress)
 
 
 class AccountViewScreen(StronScreen):

@@ -340,12 +340,16 @@ class ImportScreen(StronScreen):
             self.query_one("#field-path", LabeledField).show_error("Choose an uploaded file or enter a file name.")
             return
         self.query_one("#field-path", LabeledField).show_error(None)
-        from stron_tui.services.excel_io import import_library
-
         bar = self.query_one("#import-progress", ProgressBar)
         progress = from_worker(self, lambda done, total: bar.update(total=max(total, 1), progress=done))
-        call_service(self, import_library, self.lib.name, Path(path), progress=progress, group="import",
+        call_service(self, self.import_file, Path(path), progress=progress, group="import",
                      busy="Checking every row...", on_success=self._show, on_error=self._rejected)
+
+    def import_file(self, ctx, actor, path: Path, *, progress):
+        """The import service this screen runs (in a worker): a library's rows, all or nothing."""
+        from stron_tui.services.excel_io import import_library
+
+        return import_library(ctx, actor, self.lib.name, path, progress=progress)
 
     def _rejected(self, error: StronError) -> None:
         self.query_one("#field-path", LabeledField).show_error(error.message)
