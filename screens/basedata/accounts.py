@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import ProgressBar, Static
+from textual.widgets import Static
 
 from screens.base import StronScreen
 from screens.calls import call_service
