@@ -28,6 +28,7 @@ from stron_tui.exports.pdf import NUMERIC_KINDS, cell_text
 from stron_tui.services import reports
 from stron_tui.domain.clock import utcnow
 from stron_tui.services.reports import Loaded, Report, ReportFilters, ReportTable
+from stron_tui.services.reports.common import PAGE_SIZE
 from widgets.cells import plain_cell
 from widgets.report_filter import FilterField, ReportFilterBar
 
@@ -40,6 +41,7 @@ class Result:
     next_key: Any = None
     summary: str = ""
     extra: dict = field(default_factory=dict)
+    row_count: int | None = None  # every page's rows, when the report knows it
 
 
 def date_field(name: str, label: str, value: date | None = None) -> FilterField:
@@ -113,7 +115,8 @@ class ReportScreen(StronScreen):
         if after is None:
             self.first_page = loaded
         summary = self.report.summary(loaded) if self.report.summary else ""
-        return Result(self.report.table(loaded), loaded.next_key, summary, extra={"loaded": loaded})
+        return Result(self.report.table(loaded), loaded.next_key, summary, extra={"loaded": loaded},
+                      row_count=loaded.row_count)
 
     def export_options(self) -> dict:
         """The report's own options (Report.options) as the screen holds them now."""
@@ -215,7 +218,9 @@ class ReportScreen(StronScreen):
         page = len(self.page_keys)
         paging = ""
         if self.paged:
-            paging = f"Page {page}" + (", PgDn for more" if self.next_key is not None else ", last page")
+            count = result.row_count
+            pages = f" of {max(1, -(-count // PAGE_SIZE)):,} ({count:,} rows)" if count is not None else ""
+            paging = f"Page {page}{pages}" + (", PgDn for more" if self.next_key is not None else ", last page")
             paging += ", PgUp goes back. " if page > 1 else ". "
         filters = "; ".join(result.table.filters)
         self.message(f"{paging}{len(rows)} rows shown. {filters}".strip() if rows else

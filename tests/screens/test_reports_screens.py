@@ -53,7 +53,7 @@ async def test_receipt_report_filters_totals_and_pages(ctx, admin):
         assert [cells(screen, row)[0] for row in range(8, 10)] == ["Total electricity (kWh)", "Total water (m3)"]
         assert [cells(screen, row)[14] for row in range(8, 10)] == ["440.0", "15.0"]
         assert "440.0 kWh electricity, 15.0 m3 water" in text(screen, "#report-summary")
-        assert "last page" in text(screen, "#report-message")
+        assert "Page 1 of 1 (6 rows), last page" in text(screen, "#report-message")
     assert sales
 
 

@@ -53,6 +53,7 @@ class Loaded:
     extra: dict[str, Any] | None = None  # given to API clients beside the rows
     result: Any = None  # the report's own result object (a screen may draw more from it)
     options: dict[str, Any] = field(default_factory=dict)
+    row_count: int | None = None  # keyset reports that know it: the rows of every page ("page 1 of 20")
 
 
 @dataclass(frozen=True)

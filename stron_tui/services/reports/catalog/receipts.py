@@ -256,7 +256,8 @@ def _load(request: ReportRequest) -> Loaded:
         totals = sale_totals(request.session, request.scope, request.zone)
     else:
         totals = request.carried.totals if request.carried is not None else None
-    return Loaded(page.rows, totals, page.filters, page.next_key, result=page)
+    count = sum(t.vend_count for t in totals) if totals is not None else None  # one row per sale
+    return Loaded(page.rows, totals, page.filters, page.next_key, result=page, row_count=count)
 
 
 def _export(request: ReportRequest) -> tuple[ReportTable, int]:
