@@ -65,3 +65,13 @@ async def fill(app, pilot, values: dict[str, str]) -> None:
         field.value = ""
         await pilot.pause()
         await type_text(pilot, value)
+
+
+async def burst(pilot, *keys: str) -> None:
+    """Keys arriving in one read, as over a slow SSH link: all queued before the app handles the first
+    (`pilot.press` lets the app go idle after each key). Single characters are typed; names ("enter") are keys."""
+    from textual import events
+
+    for key in keys:
+        pilot.app.post_message(events.Key(key, key if len(key) == 1 else None))
+    await pilot.pause()
