@@ -33,6 +33,7 @@ class KeyHold:
         self.claimed = False  # a call was started for this Enter
         self.failed = False  # one of them answered with an error
         self.releasing = False
+        self.window_timer = None  # closes the window if the screen never sees the Enter's Submitted
 
 
 class StronScreen(Screen):
@@ -110,7 +111,7 @@ class StronScreen(Screen):
             return True
         if event.key == "enter" and hold is None:
             self._key_hold = hold = KeyHold(field)
-            self.set_timer(HOLD_WINDOW, lambda: self._close_key_window(hold))
+            hold.window_timer = self.set_timer(HOLD_WINDOW, lambda: self._close_key_window(hold))
         return False
 
     def claim_held_keys(self) -> KeyHold | None:
@@ -133,6 +134,9 @@ class StronScreen(Screen):
             self._close_key_window(self._key_hold)
 
     def _close_key_window(self, hold: KeyHold) -> None:
+        if hold.window_timer is not None:
+            hold.window_timer.stop()  # a pending one-shot timer would also hold up tests' settle()
+            hold.window_timer = None
         if hold.window_open:
             hold.window_open = False
             self._release_keys(hold)
