@@ -103,6 +103,11 @@ class StronScreen(Screen):
 
     _key_hold: KeyHold | None = None
 
+    @property
+    def holding_keys(self) -> bool:
+        """Keys typed after an Enter are waiting for its answer (or about to be replayed)."""
+        return self._key_hold is not None
+
     def hold_key(self, field: Input, event: events.Key) -> bool:
         """Called by a field for each key it gets: True when the key is held (the field must not take it)."""
         hold = self._key_hold
@@ -161,4 +166,6 @@ class StronScreen(Screen):
                         "did not go on. Type them again where needed.", severity="warning", markup=False)
             return
         for key in hold.keys:
-            target._forward_event(events.Key(key.key, key.character))
+            replayed = events.Key(key.key, key.character)
+            replayed.set_sender(self.app)  # as from the terminal: it bubbles up to the app's bindings (Enter)
+            target._forward_event(replayed)

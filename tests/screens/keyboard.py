@@ -1,7 +1,8 @@
 """The one way tests drive screens with the Pilot: settle, fill a field, type text.
 
 `settle` replaces fixed sleeps: it waits for exactly what the screen is waiting on (a
-type-ahead's short debounce timer, thread workers, the repaint after them), however
+type-ahead's short debounce timer, thread workers, the repaint after them, the keys typed
+after Enter that wait for its answer), however
 busy the machine is, and no longer.
 """
 
@@ -35,7 +36,9 @@ async def settle(app, pilot, *, timeout: float = 10.0) -> None:
         busy = any(worker.is_running for worker in app.workers)
         if busy:
             await app.workers.wait_for_complete()
-        if not debounces and not busy:
+        # Keys typed after Enter are replayed once its answer has been shown: they may start more work.
+        holding = getattr(app.screen, "holding_keys", False)
+        if not debounces and not busy and not holding:
             break
     await pilot.pause()
 
