@@ -17,9 +17,10 @@ from widgets.status_line import StatusLine
 
 # Keys typed after Enter that are held while its answer is pending: what a field would take.
 HELD_KEYS = ("enter", "backspace", "tab", "shift+tab")
-# Enter opens a short window in which the call it starts (if any) is tied to the keys typed after it;
-# the window closes when the screen has handled the Enter, or after this long if something else took it.
-HOLD_WINDOW = 0.5  # seconds
+# Enter opens a window in which the call it starts (if any) is tied to the keys typed after it; the
+# window closes when the screen has handled the Enter (`enter_handled`), or after this long, a safety
+# net for a field whose Enter never reaches the screen.
+HOLD_WINDOW = 2.0  # seconds
 
 
 class KeyHold:
@@ -133,10 +134,17 @@ class StronScreen(Screen):
         hold.failed = hold.failed or not succeeded
         self._release_keys(hold)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        # Runs after the screen's own handlers of the Enter: any call they started has claimed the keys.
+    def enter_handled(self) -> None:
+        """The Enter was acted on: any call it started has claimed the keys typed after it."""
         if self._key_hold is not None:
             self._close_key_window(self._key_hold)
+
+    # These run after the screen's own handlers of the Enter (Textual calls a subclass's first).
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.enter_handled()
+
+    def on_report_filter_bar_submitted(self, event) -> None:
+        self.enter_handled()  # the filter bar's Enter, passed on by it as its own message
 
     def _close_key_window(self, hold: KeyHold) -> None:
         if hold.window_timer is not None:
