@@ -9,9 +9,32 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Static
 
 from widgets.status_line import StatusLine
+
+
+# Keys typed after Enter that are held while its answer is pending: what a field would take.
+HELD_KEYS = ("enter", "backspace", "tab", "shift+tab")
+# Enter opens a window in which the call it starts (if any) is tied to the keys typed after it; the
+# window closes when the screen has handled the Enter (`enter_handled`), or after this long, a safety
+# net for a field whose Enter never reaches the screen.
+HOLD_WINDOW = 2.0  # seconds
+
+
+class KeyHold:
+    """Keys typed after Enter in `origin` while the answer to that Enter is pending."""
+
+    def __init__(self, origin: Widget):
+        self.origin = origin
+        self.keys: list[events.Key] = []
+        self.window_open = True  # a call started now waits for its answer before the keys go on
+        self.pending = 0  # calls whose answer the keys wait for
+        self.claimed = False  # a call was started for this Enter
+        self.failed = False  # one of them answered with an error
+        self.releasing = False
+        self.window_timer = None  # closes the window if the screen never sees the Enter's Submitted
 
 
 class StronScreen(Screen):
@@ -71,3 +94,86 @@ class StronScreen(Screen):
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
+
+    # Keys typed after Enter ----------------------------------------------------
+    # Enter often starts a call (a meter look-up, a preview) whose answer moves the focus on. Keys typed
+    # before the answer (quickly, or bunched over a slow link) are held and replayed, in order, into the
+    # field the answer focused. If the answer is an error, or leaves the focus where Enter was pressed,
+    # the step did not move on: the keys are not used and the cashier is told so (typed into the field
+    # of Enter they would change what was just looked up, e.g. a meter number).
+
+    _key_hold: KeyHold | None = None
+
+    @property
+    def holding_keys(self) -> bool:
+        """Keys typed after an Enter are waiting for its answer (or about to be replayed)."""
+        return self._key_hold is not None
+
+    def hold_key(self, field: Input, event: events.Key) -> bool:
+        """Called by a field for each key it gets: True when the key is held (the field must not take it)."""
+        hold = self._key_hold
+        if hold is not None and (event.is_printable or event.key in HELD_KEYS):
+            hold.keys.append(event)
+            return True
+        if event.key == "enter" and hold is None:
+            self._key_hold = hold = KeyHold(field)
+            hold.window_timer = self.set_timer(HOLD_WINDOW, lambda: self._close_key_window(hold))
+        return False
+
+    def claim_held_keys(self) -> KeyHold | None:
+        """A call starts: if it answers an Enter just pressed, the keys typed after it wait for its answer."""
+        hold = self._key_hold
+        if hold is None or not hold.window_open:
+            return None
+        hold.pending += 1
+        hold.claimed = True
+        return hold
+
+    def answer_arrived(self, hold: KeyHold, succeeded: bool) -> None:
+        hold.pending -= 1
+        hold.failed = hold.failed or not succeeded
+        self._release_keys(hold)
+
+    def enter_handled(self) -> None:
+        """The Enter was acted on: any call it started has claimed the keys typed after it."""
+        if self._key_hold is not None:
+            self._close_key_window(self._key_hold)
+
+    # These run after the screen's own handlers of the Enter (Textual calls a subclass's first).
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.enter_handled()
+
+    def on_report_filter_bar_submitted(self, event) -> None:
+        self.enter_handled()  # the filter bar's Enter, passed on by it as its own message
+
+    def _close_key_window(self, hold: KeyHold) -> None:
+        if hold.window_timer is not None:
+            hold.window_timer.stop()  # a pending one-shot timer would also hold up tests' settle()
+            hold.window_timer = None
+        if hold.window_open:
+            hold.window_open = False
+            self._release_keys(hold)
+
+    def _release_keys(self, hold: KeyHold) -> None:
+        if hold.pending or hold.window_open or hold.releasing:
+            return
+        hold.releasing = True
+        # After the answer's focus change has taken effect; keys arriving meanwhile are still held.
+        self.call_after_refresh(self._replay_keys, hold)
+
+    def _replay_keys(self, hold: KeyHold) -> None:
+        if self._key_hold is not hold:
+            return
+        self._key_hold = None
+        if not hold.keys:
+            return
+        target = self.app.focused
+        if hold.failed or target is None or (hold.claimed and target is hold.origin):
+            typed = sum(1 for key in hold.keys if key.is_printable)
+            self.notify(f"Not used: {typed} character{'s' * (typed != 1)} typed after Enter, as that step "
+                        "did not go on. Type them again where needed.", severity="warning", markup=False)
+            return
+        for key in hold.keys:
+            replayed = events.Key(key.key, key.character)
+            replayed.set_sender(self.app)  # as from the terminal: it bubbles up to the app's bindings (Enter)
+            target._forward_event(replayed)

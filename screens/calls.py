@@ -21,6 +21,7 @@ going away, and crashes the worker as before unless `unexpected=` gives the word
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -58,14 +59,39 @@ def call_service(node: DOMNode, fn: Callable[..., Any], *args: Any,
     if busy:
         _say(screen, busy)
     call_args = (app.ctx, app.actor, *args) if with_actor else args
+    # Started by an Enter just pressed: the keys typed after it wait for this answer (StronScreen.hold_key).
+    claim = getattr(screen, "claim_held_keys", None)
+    hold = claim() if claim is not None else None
 
-    def deliver(callback: Callable[..., Any], value: Any) -> None:
+    def deliver(callback: Callable[..., Any], value: Any, succeeded: bool = True) -> Any:
         # Runs on the UI thread: the screen may have closed meanwhile.
         if not node.is_attached:
-            return
+            release_unanswered()
+            return None
         if busy and getattr(screen, "said", None) == busy:
             _say(screen, "")
-        return callback(value)  # call_from_thread awaits it when the callback is async
+        if hold is None:
+            return callback(value)  # call_from_thread awaits it when the callback is async
+        was_open, hold.window_open = hold.window_open, True  # a call the answer starts (load the meter found)
+        try:                                                 # is waited for too
+            result = callback(value)
+        finally:
+            hold.window_open = was_open
+        if not inspect.isawaitable(result):
+            screen.answer_arrived(hold, succeeded)
+            return result
+
+        async def finish() -> Any:
+            try:
+                return await result
+            finally:
+                screen.answer_arrived(hold, succeeded)
+
+        return finish()
+
+    def release_unanswered() -> None:
+        if hold is not None:
+            screen.answer_arrived(hold, False)
 
     def failed(error: StronError) -> None:
         if on_error is not None:
@@ -76,15 +102,19 @@ def call_service(node: DOMNode, fn: Callable[..., Any], *args: Any,
         try:
             result = fn(*call_args, **kwargs)
         except StronError as error:
-            app.call_from_thread(deliver, failed, error)
+            app.call_from_thread(deliver, failed, error, False)
             return
-        except Exception as error:
-            if unexpected is None:
+        except BaseException as error:
+            if unexpected is None or not isinstance(error, Exception):
+                if hold is not None and app.is_running:
+                    app.call_from_thread(release_unanswered)  # keys are never held for an answer that never comes
                 raise
-            app.call_from_thread(deliver, failed, StronError(unexpected.format(kind=type(error).__name__)))
+            app.call_from_thread(deliver, failed, StronError(unexpected.format(kind=type(error).__name__)), False)
             return
         if on_success is not None:
             app.call_from_thread(deliver, on_success, result)
+        elif hold is not None:
+            app.call_from_thread(deliver, lambda _: None, None)
 
     return node.run_worker(run, name=getattr(fn, "__qualname__", "service call"), group=group, exclusive=exclusive,
                            thread=True)

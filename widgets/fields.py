@@ -42,6 +42,13 @@ class TextInput(Input):
         super().__init__(*args, **kwargs)
         self.cursor_blink = False
 
+    async def _on_key(self, event: events.Key) -> None:
+        # Keys typed after Enter wait for its answer, which may move the focus on (StronScreen.hold_key).
+        hold_key = getattr(self.screen, "hold_key", None)
+        if hold_key is not None and hold_key(self, event):
+            event.stop()
+            event.prevent_default()
+
     def _on_paste(self, event: events.Paste) -> None:
         event.stop()
         event.prevent_default()  # Input's own handler would insert it a second time

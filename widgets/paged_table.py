@@ -173,6 +173,9 @@ class PagedTable(Vertical):
         event.stop()
         self._search_now()
         self.data_table.focus()
+        enter_handled = getattr(self.screen, "enter_handled", None)
+        if enter_handled is not None:
+            enter_handled()  # keys typed after Enter go to the list once the search has answered
 
     def _search_now(self) -> None:
         if self._timer is not None:

@@ -1,7 +1,8 @@
 """The one way tests drive screens with the Pilot: settle, fill a field, type text.
 
 `settle` replaces fixed sleeps: it waits for exactly what the screen is waiting on (a
-type-ahead's short debounce timer, thread workers, the repaint after them), however
+type-ahead's short debounce timer, thread workers, the repaint after them, the keys typed
+after Enter that wait for its answer), however
 busy the machine is, and no longer.
 """
 
@@ -35,7 +36,9 @@ async def settle(app, pilot, *, timeout: float = 10.0) -> None:
         busy = any(worker.is_running for worker in app.workers)
         if busy:
             await app.workers.wait_for_complete()
-        if not debounces and not busy:
+        # Keys typed after Enter are replayed once its answer has been shown: they may start more work.
+        holding = getattr(app.screen, "holding_keys", False)
+        if not debounces and not busy and not holding:
             break
     await pilot.pause()
 
@@ -65,3 +68,13 @@ async def fill(app, pilot, values: dict[str, str]) -> None:
         field.value = ""
         await pilot.pause()
         await type_text(pilot, value)
+
+
+async def burst(pilot, *keys: str) -> None:
+    """Keys arriving in one read, as over a slow SSH link: all queued before the app handles the first
+    (`pilot.press` lets the app go idle after each key). Single characters are typed; names ("enter") are keys."""
+    from textual import events
+
+    for key in keys:
+        pilot.app.post_message(events.Key(key, key if len(key) == 1 else None))
+    await pilot.pause()

@@ -7,7 +7,7 @@ from textual.widgets import DataTable, Static
 
 from stron_tui.app import StronApp
 from stron_tui.db.models import ManagementToken
-from tests.screens.keyboard import settle
+from tests.screens.keyboard import burst, settle
 from tests.factories import add_meter, build_world
 
 
@@ -113,3 +113,19 @@ async def test_a_token_needs_the_payment_password_and_a_meter_type_that_takes_it
         assert type(app.screen).__name__ == "PhaseUnbalanceScreen"
     with ctx.db.read_session() as session:
         assert session.scalar(select(func.count(ManagementToken.id))) == 0
+
+
+async def test_a_management_token_typed_in_one_burst_issues_what_was_typed(ctx, admin):
+    world = build_world(ctx)
+    meter = add_meter(world, "4400000009")
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f4", "1")
+        await settle(app, pilot)
+        # The reason arrives before the meter's look-up has answered (a slow link delivers it all at once).
+        await burst(pilot, *meter, "enter", *"seal broken", "enter", *"AdminPass1", "enter")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "ReceiptScreen"
+    with ctx.db.read_session() as session:
+        row = session.scalar(select(ManagementToken))
+    assert row.reason == "seal broken"
