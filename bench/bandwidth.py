@@ -46,7 +46,7 @@ from stron_tui.services import auth  # noqa: E402
 from stron_tui.services.bootstrap import ensure_reference_data  # noqa: E402
 from stron_tui.services.context import AppContext  # noqa: E402
 from stron_tui.settings import Settings  # noqa: E402
-from stron_tui.ssh.server import ServerOptions, bound_port, start_server  # noqa: E402
+from stron_tui.ssh.server import ServerOptions, bound_port, close_server, start_server  # noqa: E402
 from stron_tui.ssh.wire import without_padding_packets  # noqa: E402
 
 PASSWORD = "BenchPass1"
@@ -274,12 +274,7 @@ async def run_all(ctx: AppContext, meter: str, quick: bool) -> list[Run]:
                 label = f"{'low-bandwidth' if low_bandwidth else 'full'} mode, {condition}"
                 runs.append(await flow(bound_port(acceptor), meter, label, rate=rate, rtt=rtt))
         finally:
-            acceptor.close()
-            await acceptor.wait_closed()
-            for _ in range(100):
-                if not hub.children:
-                    break
-                await asyncio.sleep(0.05)
+            await close_server(acceptor, hub, grace=5.0)
     return runs
 
 

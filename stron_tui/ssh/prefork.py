@@ -165,6 +165,15 @@ class SessionTemplate:
             self._control.close()
             self._control = None
 
+    def kill(self) -> None:
+        """End the template process at once (the server is going and cannot wait for it)."""
+        self.close()
+        if self._process is not None and self._process.returncode is None:
+            try:
+                self._process.kill()
+            except ProcessLookupError:
+                pass
+
     async def stop(self) -> None:
         self.close()
         if self._process is not None and self._process.returncode is None:

@@ -107,6 +107,8 @@ class StationHub:
         self.template: SessionTemplate | None = None
         self.resumable = SuspendedSessions(self, options.resume_grace)
         self._template_starting: asyncio.Task | None = None
+        self._templates_starting: set[SessionTemplate] = set()
+        self._closed = False  # set once the server is shut: no template is started after it
 
     async def start_template(self) -> None:
         """Start the session template, once: a start already under way is waited for, never doubled."""
@@ -116,13 +118,42 @@ class StationHub:
 
     async def _start_template(self) -> None:
         template = SessionTemplate(self.child_environment())
+        self._templates_starting.add(template)
         try:
             await template.start()
         except Exception as error:  # noqa: BLE001 - sessions then start one interpreter each
             log.warning("the session template did not start (%s); sessions start the slower way", error)
             await template.stop()
             return
+        except BaseException:  # cancelled (the server is closing): the process must not outlive it
+            template.kill()
+            raise
+        finally:
+            self._templates_starting.discard(template)
+        if self._closed:  # the server closed while it started
+            await template.stop()
+            return
         self.template = template
+
+    def close_template(self) -> None:
+        """Tell the template, and any being started, to end; no new one is started after this."""
+        self._closed = True
+        if self.template is not None:
+            self.template.close()
+        for template in self._templates_starting:
+            template.close()
+
+    async def stop_template(self) -> None:
+        """Close the template and wait for every template process of this server to be gone."""
+        self.close_template()
+        if self._template_starting is not None and not self._template_starting.done():
+            self._template_starting.cancel()
+            try:
+                await self._template_starting
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - it is being thrown away
+                pass
+        if self.template is not None:
+            await self.template.stop()
 
     async def start_session_process(self, terminal: int, handoff: int, env: dict[str, str]):
         """The app's process for one session on `terminal`: forked from the template when it is ready,
@@ -133,7 +164,7 @@ class StationHub:
                     return await self.template.fork(terminal, handoff, env)
                 except (RuntimeError, OSError, asyncio.TimeoutError) as error:
                     log.warning("could not fork a session from the template: %s", error)
-            if self._template_starting is None or self._template_starting.done():
+            if not self._closed and (self._template_starting is None or self._template_starting.done()):
                 self._template_starting = asyncio.ensure_future(self._start_template())
         env = dict(env)
         env[HANDOFF_FD_VARIABLE] = str(handoff)
@@ -461,8 +492,31 @@ def stop_server(acceptor: asyncssh.SSHAcceptor, hub: StationHub) -> None:
     """Stop listening and take the server off `stron-tui status`; sessions end as their links go."""
     acceptor.close()
     hub.status.stop()
-    if hub.template is not None:
-        hub.template.close()
+    hub.close_template()
+
+
+async def close_server(acceptor: asyncssh.SSHAcceptor, hub: StationHub, *, grace: float = 3.0) -> None:
+    """Shut the server down for good: stop listening, hang up every session (killed if still there after
+    `grace` seconds), end the suspended ones and stop the session template, one being started included,
+    so no process of the server outlives it."""
+    stop_server(acceptor, hub)
+    for pid in list(hub.children):
+        try:
+            os.killpg(pid, signal.SIGHUP)
+        except ProcessLookupError:
+            pass
+    for _ in range(int(grace / 0.05)):
+        if not hub.children:
+            break
+        await asyncio.sleep(0.05)
+    for pid in list(hub.children):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    await acceptor.wait_closed()
+    await hub.resumable.end_all()
+    await hub.stop_template()
 
 
 def bound_port(acceptor: asyncssh.SSHAcceptor) -> int:
@@ -488,16 +542,7 @@ async def serve_forever(ctx: AppContext, host: str, port: int, options: ServerOp
     try:
         await stop.wait()
     finally:
-        stop_server(acceptor, hub)
-        for pid in list(hub.children):
-            try:
-                os.killpg(pid, signal.SIGHUP)
-            except ProcessLookupError:
-                pass
-        await acceptor.wait_closed()
-        await hub.resumable.end_all()
-        if hub.template is not None:
-            await hub.template.stop()
+        await close_server(acceptor, hub)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -513,5 +558,5 @@ def parse_listen(text: str) -> tuple[str, int]:
     return (host.strip("[]") or "0.0.0.0"), port
 
 
-__all__ = ["ServerOptions", "StationHub", "start_server", "stop_server", "serve_forever", "parse_listen", "bound_port",
+__all__ = ["ServerOptions", "StationHub", "start_server", "stop_server", "close_server", "serve_forever", "parse_listen", "bound_port",
            "ENCRYPTION", "without_padding_packets"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from textual.widgets import Input
+from textual.worker import WorkerState
 
 SHORT_TIMER = 2.0  # seconds: one-shot timers up to this long are debounces to wait for (the idle lock is not)
 
@@ -28,14 +29,20 @@ def _pending_debounces(app) -> list[asyncio.Task]:
 async def settle(app, pilot, *, timeout: float = 10.0) -> None:
     """Let the screen react, its debounce timers fire, the thread workers finish, and the screen show their
     results; repeated while any of them starts more work."""
-    for _round in range(20):
+    for _round in range(100):
         await pilot.pause()
         debounces = _pending_debounces(app)
         if debounces:
             await asyncio.wait(debounces, timeout=timeout)
-        busy = any(worker.is_running for worker in app.workers)
-        if busy:
-            await app.workers.wait_for_complete()
+        # A worker just started is PENDING until its task first runs (on a loaded machine, a while): it is
+        # work to wait for all the same, or the screen is pictured before its data arrives.
+        unfinished = [worker for worker in app.workers if not worker.is_finished]
+        running = [worker for worker in unfinished if worker.state == WorkerState.RUNNING]
+        if running:
+            await app.workers.wait_for_complete(running)
+        elif unfinished:
+            await asyncio.sleep(0.01)
+        busy = bool(unfinished)
         # Keys typed after Enter are replayed once its answer has been shown: they may start more work.
         holding = getattr(app.screen, "holding_keys", False)
         if not debounces and not busy and not holding:

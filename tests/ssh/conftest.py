@@ -16,7 +16,7 @@ import asyncssh
 import pyte
 import pytest
 
-from stron_tui.ssh.server import ServerOptions, StationHub, bound_port, start_server, stop_server
+from stron_tui.ssh.server import ServerOptions, StationHub, bound_port, close_server, start_server
 
 KEYS = {"enter": b"\r", "escape": b"\x1b", "tab": b"\t", "f2": b"\x1bOQ", "f10": b"\x1b[21~",
         "down": b"\x1b[B", "up": b"\x1b[A"}
@@ -111,14 +111,4 @@ async def station(ctx, admin, request):
                             resume_grace=getattr(request, "param", 0))
     acceptor, hub = await start_server(ctx, "127.0.0.1", 0, options)
     yield Station(bound_port(acceptor), hub)
-    stop_server(acceptor, hub)
-    for _ in range(60):  # sessions end on their own once their link is gone
-        if not hub.children:
-            break
-        await asyncio.sleep(0.05)
-    for pid in list(hub.children):
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    await acceptor.wait_closed()
+    await close_server(acceptor, hub)

@@ -181,7 +181,7 @@ async def test_connections_not_logged_in_are_capped_per_source_and_in_total(stat
 
 
 async def test_a_connection_that_does_not_log_in_within_the_grace_is_closed(ctx, admin):
-    from stron_tui.ssh.server import ServerOptions, bound_port, start_server
+    from stron_tui.ssh.server import ServerOptions, bound_port, close_server, start_server
     from tests.ssh.conftest import Station
 
     acceptor, hub = await start_server(ctx, "127.0.0.1", 0, ServerOptions(login_grace=1.0, keepalive_interval=0))
@@ -194,8 +194,7 @@ async def test_a_connection_that_does_not_log_in_within_the_grace_is_closed(ctx,
         writer.close()
         await _station_works(station)
     finally:
-        acceptor.close()
-        await acceptor.wait_closed()
+        await close_server(acceptor, hub)
 
 
 async def test_an_accept_failing_for_want_of_descriptors_is_logged_once_per_interval(station, caplog):

@@ -13,7 +13,7 @@ def _environment_of(pid: int) -> bytes:
 
 
 async def test_a_master_key_given_in_the_environment_works_for_every_session(ctx, admin):
-    from stron_tui.ssh.server import ServerOptions, bound_port, start_server
+    from stron_tui.ssh.server import ServerOptions, bound_port, close_server, start_server
     from tests.ssh.conftest import Station
 
     # The key only in the master_key setting (STRON_MASTER_KEY): no key file where the settings point (each
@@ -36,8 +36,7 @@ async def test_a_master_key_given_in_the_environment_works_for_every_session(ctx
                 await terminal.wait_for(r"Logged out")
         assert not ctx.settings.master_key_file.exists()  # no key file was made up on the way
     finally:
-        acceptor.close()
-        await acceptor.wait_closed()
+        await close_server(acceptor, hub)
 
 
 async def test_a_server_with_a_wrong_master_key_does_not_start(ctx):

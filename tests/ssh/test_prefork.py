@@ -153,6 +153,7 @@ def templates_started_by_us() -> list[int]:
 
 
 async def test_logins_while_the_template_is_replaced_start_one_new_template(station, ctx):
+    alive_before = set(templates_started_by_us())
     old = await kill_template(station)
     async with await station.connect() as one, await station.connect() as two:
         first, second = await asyncio.gather(Terminal.open(one), Terminal.open(two))
@@ -161,4 +162,42 @@ async def test_logins_while_the_template_is_replaced_start_one_new_template(stat
             if station.hub.template is not old and station.hub.template.ready:
                 break
             await asyncio.sleep(0.05)
-        assert templates_started_by_us() == [station.hub.template.pid]
+        started = [pid for pid in templates_started_by_us() if pid not in alive_before]
+        assert started == [station.hub.template.pid]
+
+
+async def wait_gone(pid: int) -> bool:
+    for _ in range(200):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        if pid not in templates_started_by_us():  # ended, waiting to be reaped
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_closing_the_server_leaves_no_template_behind(ctx, admin):
+    from stron_tui.ssh.server import ServerOptions, close_server, start_server
+
+    acceptor, hub = await start_server(ctx, "127.0.0.1", 0, ServerOptions(keepalive_interval=0))
+    pid = hub.template.pid
+    await close_server(acceptor, hub)
+    assert await wait_gone(pid)
+
+
+async def test_closing_the_server_while_a_template_starts_leaves_none_behind(ctx, admin):
+    from stron_tui.ssh.server import ServerOptions, bound_port, close_server, start_server
+    from tests.ssh.conftest import Station
+
+    acceptor, hub = await start_server(ctx, "127.0.0.1", 0, ServerOptions(keepalive_interval=0, hangup_grace=1.0))
+    station = Station(bound_port(acceptor), hub)
+    alive_before = set(templates_started_by_us())
+    old = await kill_template(station)
+    async with await station.connect() as conn:  # this login starts the replacement in the background
+        await (await Terminal.open(conn)).wait_for(r"Main menu", timeout=60)
+        await close_server(acceptor, hub)
+    assert old.pid not in templates_started_by_us()
+    for pid in set(templates_started_by_us()) - alive_before:
+        assert await wait_gone(pid), f"template {pid} outlived its server"
