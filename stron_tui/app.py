@@ -13,6 +13,7 @@ from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.driver import Driver
 
 from screens.registry import ENTRIES, ENTRIES_BY_KEY, allowed
 from stron_tui.errors import PermissionDenied
@@ -71,8 +72,8 @@ class StronApp(App):
     ]
 
     def __init__(self, ctx: AppContext, *, source: str = "tui", actor: Actor | None = None,
-                 low_bandwidth: bool | None = None):
-        super().__init__()
+                 low_bandwidth: bool | None = None, driver_class: type[Driver] | None = None):
+        super().__init__(driver_class=driver_class)
         self.ctx = ctx
         self.source = source
         self.actor: Actor | None = None

@@ -40,6 +40,16 @@ log = logging.getLogger("stron_tui.ssh")
 
 # The server's side ----------------------------------------------------------------------------------------
 
+def process_gone(pid: int) -> bool:
+    """Whether `pid` has ended (a zombie waiting for its parent counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            state = stat.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return True
+    return state in ("Z", "X")
+
+
 class ForkedSession:
     """A session forked by the template: what StationApp needs of a child process (pid, returncode, wait)."""
 
@@ -142,6 +152,18 @@ class SessionTemplate:
                 waiter.set_result({"failed": "the session template ended"})
         self._waiting.clear()
         log.warning("session template %s ended", self.pid)
+        if self._sessions:
+            asyncio.ensure_future(self._watch_orphans())
+
+    async def _watch_orphans(self) -> None:
+        """With the template gone, nobody reports its sessions' ends: look for them, so whatever waits on
+        one (ending a suspended session, shutting the server down) is not left waiting for ever."""
+        while self._sessions:
+            for pid, session in list(self._sessions.items()):
+                if process_gone(pid):
+                    del self._sessions[pid]
+                    session.ended(-1)
+            await asyncio.sleep(0.5)
 
     async def fork(self, terminal: int, handoff: int, env: dict[str, str]) -> ForkedSession:
         """A new session process on `terminal` (the pty's station end), reading its handoff from `handoff`."""
@@ -192,6 +214,7 @@ def _preload() -> None:
     import textual.drivers.linux_driver  # noqa: F401
 
     import stron_tui.app  # noqa: F401 - the shell and, through it, what the menu needs
+    import stron_tui.ssh.driver  # noqa: F401
     import stron_tui.ssh.session  # noqa: F401
     import screens  # noqa: F401
     from stron_tui.services.context import preload_database_layer

@@ -115,5 +115,4 @@ class SuspendedSessions:
             self._hub.status.closed(suspended.status_key)
 
     async def end_all(self) -> None:
-        for suspended in list(self._by_key.values()):
-            await self.end(suspended)
+        await asyncio.gather(*(self.end(suspended) for suspended in list(self._by_key.values())))

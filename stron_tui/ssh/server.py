@@ -499,7 +499,10 @@ async def close_server(acceptor: asyncssh.SSHAcceptor, hub: StationHub, *, grace
     """Shut the server down for good: stop listening, hang up every session (killed if still there after
     `grace` seconds), end the suspended ones and stop the session template, one being started included,
     so no process of the server outlives it."""
-    stop_server(acceptor, hub)
+    acceptor.close()
+    hub.status.stop()
+    # The template reports its sessions' ends: it is stopped last, once they are all gone.
+    await hub.resumable.end_all()
     for pid in list(hub.children):
         try:
             os.killpg(pid, signal.SIGHUP)
@@ -515,7 +518,6 @@ async def close_server(acceptor: asyncssh.SSHAcceptor, hub: StationHub, *, grace
         except ProcessLookupError:
             pass
     await acceptor.wait_closed()
-    await hub.resumable.end_all()
     await hub.stop_template()
 
 

@@ -99,8 +99,9 @@ def main() -> int:
         return 1
 
     from stron_tui.app import StronApp
+    from stron_tui.ssh.driver import StationDriver
 
-    app = StronApp(ctx, source="ssh", actor=actor, low_bandwidth=settings.low_bandwidth)
+    app = StronApp(ctx, source="ssh", actor=actor, low_bandwidth=settings.low_bandwidth, driver_class=StationDriver)
     # The key the station logged in with may say how this terminal prints (System > SSH keys).
     app.key_fingerprint = str(handoff.get("key_fingerprint") or "")
     app.on_session_change = _reporter(channel)

@@ -547,4 +547,7 @@ async def end_child(child: asyncio.subprocess.Process, grace: float) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     if child.returncode is None:
-        await child.wait()
+        try:  # killed: its end is seen within moments, unless nobody is left to report it
+            await asyncio.wait_for(child.wait(), max(grace, 5.0))
+        except asyncio.TimeoutError:
+            log.warning("app process %d was killed but its end was not seen", child.pid)

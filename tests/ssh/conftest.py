@@ -26,6 +26,7 @@ KEYS = {"enter": b"\r", "escape": b"\x1b", "tab": b"\t", "f2": b"\x1bOQ", "f10":
 class Station:
     port: int
     hub: StationHub
+    acceptor: asyncssh.SSHAcceptor | None = None
 
     async def connect(self, username: str = "Admin", password: str | None = "AdminPass1", *,
                       client_keys=(), compression: bool = True, source: str = "127.0.0.1",
@@ -110,5 +111,5 @@ async def station(ctx, admin, request):
     options = ServerOptions(hangup_grace=1.0, keepalive_interval=0, failures_per_address=50, backoff_base=0.0,
                             resume_grace=getattr(request, "param", 0))
     acceptor, hub = await start_server(ctx, "127.0.0.1", 0, options)
-    yield Station(bound_port(acceptor), hub)
+    yield Station(bound_port(acceptor), hub, acceptor)
     await close_server(acceptor, hub)

@@ -135,3 +135,38 @@ async def test_a_logged_out_session_is_not_kept_when_its_link_drops(station, ctx
     await _drop(conn)
     await _until(lambda: not station.hub.children, what="the logged-out app ended")
     assert len(station.hub.resumable) == 0
+
+
+@KEEP
+async def test_the_server_shuts_down_promptly_with_a_suspended_session(station, ctx):
+    from stron_tui.ssh.prefork import process_gone
+    from stron_tui.ssh.server import close_server
+
+    conn = await station.connect()
+    await (await Terminal.open(conn)).wait_for(r"Main menu")
+    (pid,) = station.hub.children
+    template = station.hub.template.pid
+    await _drop(conn)
+    await _until(lambda: len(station.hub.resumable) == 1, what="the session is kept")
+    # The template reports its sessions' ends: shut down with a session kept, the server used to wait for ever.
+    await asyncio.wait_for(close_server(station.acceptor, station.hub), 20)
+    assert process_gone(pid) and not station.hub.children and len(station.hub.resumable) == 0
+    await _until(lambda: process_gone(template), what="the template ends")
+
+
+@KEEP
+async def test_a_suspended_session_whose_template_died_still_ends_after_its_grace(station, ctx):
+    import os
+    import signal
+
+    from stron_tui.ssh.prefork import process_gone
+
+    conn = await station.connect()
+    await (await Terminal.open(conn)).wait_for(r"Main menu")
+    (pid,) = station.hub.children
+    await _drop(conn)
+    await _until(lambda: len(station.hub.resumable) == 1, what="the session is kept")
+    os.kill(station.hub.template.pid, signal.SIGKILL)  # nobody left to report the session's end
+    (suspended,) = list(station.hub.resumable._by_key.values())
+    await asyncio.wait_for(station.hub.resumable.expire(suspended), 20)
+    assert process_gone(pid) and pid not in station.hub.children
