@@ -222,17 +222,67 @@ def _preload() -> None:
     # Every screen a session may open, and what the menu and the login draw: imported here once, shared by
     # every session, instead of once per session that opens it (tens of megabytes each, private).
     import importlib
+    import pkgutil
 
     from screens.registry import ENTRIES
+    from stron_tui import domain, services
 
     for module in ("screens.base", "screens.menu", "screens.login", "screens.help", "screens.keys",
                    "screens.placeholder", "widgets.status_line",
                    "textual.widgets._footer", "textual.widgets._label", "textual.layouts.horizontal",
-                   "textual.layouts.stream", *sorted({entry.target.split(":")[0] for entry in ENTRIES
-                                                      if entry.target})):
+                   "textual.layouts.stream", "textual.layouts.factory", "concurrent.futures.thread", "stron_tui.db.revision",
+                   *sorted({entry.target.split(":")[0] for entry in ENTRIES if entry.target})):
         importlib.import_module(module)
+    # Every service and domain module: screens import some of them only when first used (a sale).
+    for package in (services, domain):
+        for found in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            importlib.import_module(found.name)
 
     preload_database_layer()
+
+
+def _warm_up() -> None:
+    """Run the app once here, headless, on a scratch database made for it and removed after, to the menu
+    and the Top-up Center and back. What every session runs first is then already specialised by the
+    interpreter (Python rewrites a function's bytecode in place the first times it runs it) and Textual's
+    caches are filled, in pages every session shares: a session forked after this writes to fewer of
+    them, so it keeps less memory of its own, and draws its first screen sooner. Nothing of it stays
+    open: the template still holds no connection, thread or file."""
+    import asyncio
+    import secrets
+    import tempfile
+    from pathlib import Path
+
+    from stron_tui.app import StronApp
+    from stron_tui.services import auth
+    from stron_tui.services.bootstrap import ADMIN_USER
+    from stron_tui.services.context import open_context
+    from stron_tui.settings import load_settings
+
+    settings = load_settings()
+    with tempfile.TemporaryDirectory(prefix="stron-warm-") as scratch:
+        settings = settings.with_overrides(data_dir=Path(scratch), database_url=f"sqlite:///{scratch}/warm.sqlite3",
+                                           export_dir=Path(scratch) / "exports",
+                                           master_key_file=Path(scratch) / "master.key")
+        ctx = open_context(settings, migrate=True, master_key=secrets.token_bytes(32))
+        try:
+            password = secrets.token_urlsafe(16) + "a1"  # letters and digits, as the password policy asks
+            auth.set_first_admin_password(ctx, password)
+            actor = auth.authenticate(ctx, ADMIN_USER, password, source="ssh")
+            app = StronApp(ctx, source="ssh", actor=actor, low_bandwidth=settings.low_bandwidth)
+
+            async def visit() -> None:
+                async with app.run_test(size=(80, 24)) as pilot:
+                    for key in ("f2", "escape"):
+                        await pilot.pause()
+                        await app.workers.wait_for_complete()
+                        await pilot.press(key)
+                    await pilot.pause()
+                    await app.workers.wait_for_complete()
+
+            asyncio.run(visit())
+        finally:
+            ctx.close()
 
 
 def _open_descriptors() -> list[int]:
@@ -320,6 +370,11 @@ def template_main() -> int:
     control = socket.socket(fileno=int(descriptor))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C on the server's terminal is the server's to handle
     _preload()
+    try:
+        _warm_up()
+    except Exception as error:  # noqa: BLE001 - sessions still work, only each warms up on its own
+        print(f"stron-tui: the session template could not warm up ({type(error).__name__}: {error})",
+              file=sys.stderr, flush=True)
     gc.collect()
     gc.freeze()  # imported objects stay out of the collector's way: their pages stay shared after fork
     wake_read, wake_write = os.pipe()
