@@ -2,7 +2,8 @@
 
 One sale path. Preview, vend, management tokens and the API read the
 meter, open account, customer, tariff (and its version), station, currency,
-payment type, vending key and the acting operator's row through ONE loader
+payment type, vending key, the acting operator's row and open shift and the
+seller's float through ONE loader
 (`load_sale_facts`, one statement, with or without the meter's row lock)
 into ONE frozen dataclass (`SaleFacts`); and every token, credit or
 management, is issued through ONE function (`issue_token`) that takes the
@@ -361,17 +362,6 @@ class SaleFacts:
     def station(self) -> SalesStationView:
         return SalesStationView(self.station_code, self.station_name, self.receipt_width)
 
-    @property
-    def recipient(self):
-        """The customer as services/messages.py sends them a token (None: no customer)."""
-        from stron_tui.services.messages import Recipient
-
-        if self.customer_id is None:
-            return None
-        return Recipient(self.customer_id, self.customer_phone or "", self.customer_email or "",
-                         bool(self.customer_notify_sms), bool(self.customer_notify_email),
-                         bool(self.customer_notify_auto))
-
 
 @dataclass(frozen=True)
 class SalesStationView:
@@ -490,7 +480,8 @@ def load_sale_facts(session: Session, meter_number: str, actor: Actor, *, lock: 
         customer_code=row.customer_code, customer_name=row.customer_name, customer_address=row.customer_address,
         customer_phone=row.customer_phone, customer_email=row.customer_email,
         customer_notify_sms=row.customer_notify_sms, customer_notify_email=row.customer_notify_email,
-        customer_notify_auto=row.customer_notify_auto, tariff_id=row.tariff_id, tariff=terms, tariff_active=row.tariff_active,
+        customer_notify_auto=row.customer_notify_auto, tariff_id=row.tariff_id, tariff=terms,
+        tariff_active=row.tariff_active,
         tariff_version="" if row.tariff_updated_at is None else row.tariff_updated_at.isoformat(),
         station_id=row.station_id, station_code=row.station_code, station_name=row.station_name,
         receipt_width=row.receipt_width, district_id=row.district_id, district_name=row.district_name,
@@ -659,7 +650,11 @@ def _queue_messages(ctx: AppContext, session: Session, order: TokenOrder, facts:
     """The customer's SMS / e-mail copy of the token, in the token's own transaction (services/messages.py)."""
     from stron_tui.services import messages
 
-    messages.queue_for_token(ctx, session, facts.recipient, receipt,
+    # The customer's address and consents came with the sale's facts: no look-up of its own.
+    recipient = None if facts.customer_id is None else messages.Recipient(
+        facts.customer_id, facts.customer_phone or "", facts.customer_email or "", bool(facts.customer_notify_sms),
+        bool(facts.customer_notify_email), bool(facts.customer_notify_auto))
+    messages.queue_for_token(ctx, session, recipient, receipt,
                              requested=bool(getattr(order.request, "send_token", False)))
 
 
