@@ -164,12 +164,17 @@ def verify_own_password(ctx: AppContext, actor: Actor, password: str, *, kind: s
 
     Wrong answers count toward the same lockout as the login screen.
     """
+    _verified_user(ctx, actor, password, kind)
+
+
+def _verified_user(ctx: AppContext, actor: Actor, password: str, kind: str) -> User:
+    """verify_own_password's work; the operator's row as read (and locked) for it, when the password is right."""
     with ctx.db.session() as session:
         user = session.get(User, actor.user_id, with_for_update=True)
         if user is None:
             raise AuthenticationFailed("This operator no longer exists.")
         check_not_locked(ctx, user)
-        live_rights.require_live(session, actor, None)  # a user disabled since login unlocks nothing
+        live_rights.check_user_row(user, actor)  # a user disabled since login unlocks nothing
         stored = user.payment_password_hash if kind == "payment" else user.password_hash
         if kind == "payment" and stored is None:
             raise ValidationError("You have no payment password yet; set one under Change Password first.",
@@ -182,7 +187,7 @@ def verify_own_password(ctx: AppContext, actor: Actor, password: str, *, kind: s
                              what="payment_password" if kind == "payment" else "password")
             locked = user.locked_until is not None and user.locked_until > utcnow()
     if correct:
-        return
+        return user
     field = "payment_password" if kind == "payment" else "password"
     if locked:
         raise AccountLocked(_locked_message(user, ctx), user.locked_until, field=field)
@@ -195,10 +200,8 @@ def verify_own_password(ctx: AppContext, actor: Actor, password: str, *, kind: s
 
 def confirm_payment(ctx: AppContext, actor: Actor, password: str) -> None:
     """The payment password confirming a sale: right, and not the temporary one any more."""
-    verify_own_password(ctx, actor, password, kind="payment")
-    with ctx.db.read_session() as session:
-        temporary = session.scalar(select(User.must_change_payment_password).where(User.id == actor.user_id))
-    if temporary:
+    # The flag is the one read with the password, in the same locked read: no second look-up.
+    if _verified_user(ctx, actor, password, "payment").must_change_payment_password:
         # The temporary payment password confirms nothing: anyone may know 123456.
         raise ValidationError("Your payment password is still the temporary one; change it first "
                               "(P on the main menu, then F8 for the payment password).", field="payment_password")

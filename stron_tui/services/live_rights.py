@@ -6,14 +6,18 @@ account (still there, enabled) and its role's permission in the same
 transaction that records the change, so a user disabled or a role reduced a
 moment ago is refused at once, in every open session.
 
-Two ways in, one rule:
+Three ways in, one rule:
 - `holder_columns()` + `holder_params()` + `check_holder()`: add the holder's
   state to a statement the door runs anyway (the sale's one big SELECT), so
   the check costs no round trip;
-- `require_live()`: the same columns in a statement of their own.
+- `require_live()`: the same columns in a statement of their own;
+- `check_user_row()`: the user's own row, already read (and locked) by the
+  door (a password check), judged without a permission.
 """
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 from sqlalchemy import Integer, Unicode, and_, bindparam, case, exists, func, literal, or_, select, true
 from sqlalchemy.orm import Session
@@ -87,6 +91,13 @@ def check_holder(row, actor: Actor, permission: str | None) -> None:
         raise PermissionDenied(f"{who} is locked after too many wrong passwords; nothing was done.")
     if permission is not None and not row.holder_permitted:
         raise PermissionDenied(f"{who} may no longer {PERMISSIONS[permission]}; nothing was done.")
+
+
+def check_user_row(user, actor: Actor) -> None:
+    """`check_holder` without a permission, for the acting user's row the caller has just read in its own
+    transaction (a User): the same rule and messages, without a second read."""
+    check_holder(SimpleNamespace(holder_enabled=user.enabled, holder_locked_until=user.locked_until,
+                                 holder_permitted=0), actor, None)
 
 
 _LIVE = select(*holder_columns())

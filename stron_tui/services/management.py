@@ -117,7 +117,7 @@ class ManagementOrder:
             customer_name=facts.customer_name or "", account_number=facts.account_number or "",
             operator=actor_label(actor))
 
-    def after_record(self, session: Session, row: dict) -> None:
+    def after_record(self, session: Session, facts: SaleFacts, row: dict) -> None:
         """Management tokens keep no sales totals."""
 
     def same_request(self, row: ManagementToken) -> bool:

@@ -102,11 +102,14 @@ def _rows(ctx: AppContext, recipient: Recipient, receipt: Receipt, key: str, now
             for channel, address in recipient.channels()]
 
 
-def queue_for_token(ctx: AppContext, session: Session, customer_id: int | None, receipt: Receipt, *,
+def queue_for_token(ctx: AppContext, session: Session, recipient: Recipient | None, receipt: Receipt, *,
                     requested: bool) -> int:
     """In the token's transaction: queue it for the customer's consented channels when the customer wants
-    every token (`notify_auto`) or someone asked (`requested`). Returns the messages queued."""
-    recipient = _recipient(session, customer_id)
+    every token (`notify_auto`) or someone asked (`requested`). Returns the messages queued.
+
+    `recipient` is the customer as the token's own read of its facts found them (None: no customer), so a
+    token to a customer who wants no message costs no statement here.
+    """
     if recipient is None or not (requested or recipient.notify_auto):
         return 0
     rows = _rows(ctx, recipient, receipt, f"{receipt.kind}:{receipt.receipt_number}", utcnow())

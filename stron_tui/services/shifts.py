@@ -87,16 +87,28 @@ class ShiftView:
     lines: tuple[ShiftLine, ...]
 
 
-def require_open_shift(ctx: AppContext, session: Session, actor: Actor) -> None:
-    """The sale step of vending.issue_token: a station's cashier sells only in their open shift there."""
+def open_shift_station(user_id):
+    """The station of the user's open shift, as a scalar subquery (NULL: none open; at most one is open).
+
+    The sale's one read of its facts carries it (vending.load_sale_facts), so
+    the shift check costs no statement of its own.
+    """
+    return (select(Shift.station_id).where(Shift.user_id == user_id, Shift.status == "open")
+            .scalar_subquery())
+
+
+def check_open_shift(ctx: AppContext, actor: Actor, open_station_id: int | None) -> None:
+    """The sale step of vending.issue_token: a station's cashier sells only in their open shift there.
+
+    `open_station_id` is the station of the cashier's open shift, read in the
+    sale's transaction (`open_shift_station`).
+    """
     if not ctx.settings.shift_required or actor.api_account_id is not None or actor.station_id is None:
         return
-    station_id = session.scalar(select(Shift.station_id).where(Shift.user_id == actor.user_id,
-                                                                Shift.status == "open"))
-    if station_id is None:
+    if open_station_id is None:
         raise NoOpenShift("Open a shift first (F6 on the Top-up Center opens My Shift): selling at a station needs "
                           "an open shift.", field="shift")
-    if station_id != actor.station_id:
+    if open_station_id != actor.station_id:
         raise NoOpenShift("Your open shift is at another sales station; close it there first.", field="shift")
 
 

@@ -2,7 +2,8 @@
 
 One sale path. Preview, vend, management tokens and the API read the
 meter, open account, customer, tariff (and its version), station, currency,
-payment type, vending key and the acting operator's row through ONE loader
+payment type, vending key, the acting operator's row and open shift and the
+seller's float through ONE loader
 (`load_sale_facts`, one statement, with or without the meter's row lock)
 into ONE frozen dataclass (`SaleFacts`); and every token, credit or
 management, is issued through ONE function (`issue_token`) that takes the
@@ -46,6 +47,7 @@ from stron_tui.db.models import (
     Tariff,
     Vend,
     VendingKey,
+    VendorFloat,
 )
 from stron_tui.db.queries import chunked, for_update, prefix_match
 from stron_tui.errors import Conflict, NotFound, PermissionDenied, StronError, ValidationError
@@ -328,6 +330,10 @@ class SaleFacts:
     customer_name: str | None
     customer_address: str | None
     customer_phone: str | None
+    customer_email: str | None
+    customer_notify_sms: bool | None  # the customer's consent per channel and to every token (services/messages.py)
+    customer_notify_email: bool | None
+    customer_notify_auto: bool | None
     tariff_id: int | None
     tariff: TariffTerms | None
     tariff_active: bool | None
@@ -349,6 +355,8 @@ class SaleFacts:
     holder_enabled: bool | None
     holder_locked_until: datetime | None
     holder_permitted: int
+    open_shift_station_id: int | None  # the station of the acting operator's open shift (services/shifts.py)
+    seller_float: vendor_floats.SellerFloat | None  # the seller's float (None: it sells without one)
 
     @property
     def station(self) -> SalesStationView:
@@ -369,14 +377,23 @@ _METER_FIELDS = ("meter_number", "meter_type", "status", "utility", "sgc", "ti",
                  "installed_base_date", "installed_ea", "installed_dkga", "last_tid")
 
 
-def _sale_facts_statement(*, lock: bool):
+def _sale_facts_statement(*, lock: bool, by_api_account: bool):
     """Everything a token operation reads, in one statement (that also locks the meter's row with `lock`).
 
-    The meter, its open account, the account's customer and tariff, the
-    selling station (the given one, else the account's) and its district, the
-    tariff's and the paid currency, the payment type, the vending key the
-    meter holds, and the acting operator's or API account's row. Outer joins,
-    so a missing piece becomes a clear message instead of no row.
+    The meter, its open account, the account's customer (with the consents a
+    token message needs) and tariff, the selling station (the given one, else
+    the account's) and its district, the tariff's and the paid currency, the
+    payment type, the vending key the meter holds, the acting operator's or
+    API account's row and open shift, and the seller's float (the API
+    account's with `by_api_account`, else the selling station's). Outer
+    joins, so a missing piece becomes a clear message instead of no row.
+
+    Only what a sale does not change is read here besides the meter: the
+    meter's row is the one locked, so on PostgreSQL and SQL Server a read that
+    waited for the lock sees the meter as committed but the joined rows as
+    they were when the statement began. The account's counters and debt move
+    with every sale, so they are read after the lock (revenue.load_revenue);
+    the float's balance is checked by its own conditional UPDATE.
     """
     meter, account, tariff, customer = (Meter.__table__, Account.__table__, Tariff.__table__, Customer.__table__)
     station, district, payment_type, key = (SalesStation.__table__, District.__table__, PaymentType.__table__,
@@ -394,6 +411,9 @@ def _sale_facts_statement(*, lock: bool):
             tariff_currency.c.minor_unit.label("currency_minor_unit"),
             customer.c.code.label("customer_code"), customer.c.name.label("customer_name"),
             customer.c.address.label("customer_address"), customer.c.phone.label("customer_phone"),
+            customer.c.email.label("customer_email"), customer.c.notify_sms.label("customer_notify_sms"),
+            customer.c.notify_email.label("customer_notify_email"),
+            customer.c.notify_auto.label("customer_notify_auto"),
             station.c.id.label("station_id"), station.c.code.label("station_code"),
             station.c.name.label("station_name"), station.c.district_id, station.c.receipt_width,
             district.c.name.label("district_name"),
@@ -403,6 +423,8 @@ def _sale_facts_statement(*, lock: bool):
             key.c.active.label("key_active"), key.c.nonce.label("key_nonce"),
             key.c.ciphertext.label("key_ciphertext"),
             *live_rights.holder_columns(),  # the seller's state now: no extra round trip
+            shifts.open_shift_station(bindparam("shift_user_id", type_=Integer)).label("open_shift_station_id"),
+            *vendor_floats.seller_float_columns(),
         )
         .select_from(meter)
         .outerjoin(account, and_(account.c.meter_id == meter.c.id, account.c.status == "open"))
@@ -415,13 +437,17 @@ def _sale_facts_statement(*, lock: bool):
                                                                        tariff.c.currency_code))
         .outerjoin(payment_type, payment_type.c.code == bindparam("payment_type", type_=Unicode))
         .outerjoin(key, and_(key.c.sgc == meter.c.installed_sgc, key.c.krn == meter.c.installed_krn))
+        .outerjoin(VendorFloat.__table__, vendor_floats.seller_float_condition(
+            api_account_id=bindparam("float_api_account_id", type_=Integer) if by_api_account else None,
+            station_id=station.c.id))
         .where(meter.c.meter_number == bindparam("meter_number", type_=Unicode))
     )
     return for_update(query, meter) if lock else query
 
 
-_SALE_FACTS = _sale_facts_statement(lock=True)
-_SALE_FACTS_UNLOCKED = _sale_facts_statement(lock=False)
+# Built once per (lock, seller is an API account): the seller's float joins by an indexed column either way.
+_SALE_FACTS = {(lock, by_api_account): _sale_facts_statement(lock=lock, by_api_account=by_api_account)
+               for lock in (True, False) for by_api_account in (True, False)}
 
 
 def _paid_currency_code(currency: str | None) -> str | None:
@@ -433,9 +459,12 @@ def load_sale_facts(session: Session, meter_number: str, actor: Actor, *, lock: 
                     payment_type: str | None = None) -> SaleFacts:
     """The one read of a meter's sale facts (with its row lock when `lock`); NotFound without such a meter."""
     paid = _paid_currency_code(paid_currency)
-    row = session.connection().execute(_SALE_FACTS if lock else _SALE_FACTS_UNLOCKED, {
+    by_api_account = actor.api_account_id is not None
+    row = session.connection().execute(_SALE_FACTS[(lock, by_api_account)], {
         "meter_number": meter_number, "selling_station_id": selling_station_id, "paid_currency": paid,
-        "payment_type": payment_type, **live_rights.holder_params(actor, permission)}).first()
+        "payment_type": payment_type, "shift_user_id": actor.user_id,
+        **({"float_api_account_id": actor.api_account_id} if by_api_account else {}),
+        **live_rights.holder_params(actor, permission)}).first()
     if row is None:
         raise _no_such_meter(meter_number)
     terms = None if row.tariff_id is None else TariffTerms(
@@ -449,14 +478,18 @@ def load_sale_facts(session: Session, meter_number: str, actor: Actor, *, lock: 
         row.meter_id, *(row[index] for index in range(1, 1 + len(_METER_FIELDS))),
         account_id=row.account_id, account_number=row.account_number, customer_id=row.customer_id,
         customer_code=row.customer_code, customer_name=row.customer_name, customer_address=row.customer_address,
-        customer_phone=row.customer_phone, tariff_id=row.tariff_id, tariff=terms, tariff_active=row.tariff_active,
+        customer_phone=row.customer_phone, customer_email=row.customer_email,
+        customer_notify_sms=row.customer_notify_sms, customer_notify_email=row.customer_notify_email,
+        customer_notify_auto=row.customer_notify_auto, tariff_id=row.tariff_id, tariff=terms,
+        tariff_active=row.tariff_active,
         tariff_version="" if row.tariff_updated_at is None else row.tariff_updated_at.isoformat(),
         station_id=row.station_id, station_code=row.station_code, station_name=row.station_name,
         receipt_width=row.receipt_width, district_id=row.district_id, district_name=row.district_name,
         paid_currency=paid, paid_minor_unit=row.paid_minor_unit, paid_active=row.paid_active,
         payment_type=payment_type, payment_name=row.payment_name, payment_type_active=row.payment_type_active,
         installed_key=key, holder_enabled=row.holder_enabled, holder_locked_until=row.holder_locked_until,
-        holder_permitted=row.holder_permitted,
+        holder_permitted=row.holder_permitted, open_shift_station_id=row.open_shift_station_id,
+        seller_float=vendor_floats.seller_float_of(row),
     )
 
 
@@ -499,7 +532,7 @@ class TokenOrder(Protocol):
     def numbers(self, row_id: int, station_code: str) -> tuple[str, str]: ...
     def audit(self, facts: SaleFacts, plan, row: dict) -> dict: ...
     def receipt(self, ctx: AppContext, actor: Actor, facts: SaleFacts, plan, row: dict) -> Receipt: ...
-    def after_record(self, session: Session, row: dict) -> None: ...
+    def after_record(self, session: Session, facts: SaleFacts, row: dict) -> None: ...
     def same_request(self, recorded) -> bool: ...
     def recorded_receipt(self, ctx: AppContext, session: Session, recorded) -> Receipt: ...
 
@@ -578,7 +611,7 @@ def _issue_once(ctx: AppContext, actor: Actor, order: TokenOrder) -> Receipt:
                                 selling_station_id=actor.station_id, **order.facts_options())
         check_actor_still_allowed(actor, facts, order.permission)
         if order.needs_open_shift:
-            shifts.require_open_shift(ctx, session, actor)
+            shifts.check_open_shift(ctx, actor, facts.open_shift_station_id)
         now = utcnow()
         plan = order.plan(session, facts, now)
         state = tokens.prepare_meter_key(ctx, session, facts, now, force_key_change=order.force_key_change,
@@ -608,7 +641,7 @@ def _issue_once(ctx: AppContext, actor: Actor, order: TokenOrder) -> Receipt:
         connection.execute(insert(AuditEntry.__table__), audit.entry_values(actor, **order.audit(facts, plan, row)))
         receipt = order.receipt(ctx, actor, facts, plan, row)
         # Last, just before commit: shared rows (the day's totals) are locked for as short a time as possible.
-        order.after_record(session, row)
+        order.after_record(session, facts, row)
         _queue_messages(ctx, session, order, facts, receipt)
     return receipt
 
@@ -617,7 +650,11 @@ def _queue_messages(ctx: AppContext, session: Session, order: TokenOrder, facts:
     """The customer's SMS / e-mail copy of the token, in the token's own transaction (services/messages.py)."""
     from stron_tui.services import messages
 
-    messages.queue_for_token(ctx, session, facts.customer_id, receipt,
+    # The customer's address and consents came with the sale's facts: no look-up of its own.
+    recipient = None if facts.customer_id is None else messages.Recipient(
+        facts.customer_id, facts.customer_phone or "", facts.customer_email or "", bool(facts.customer_notify_sms),
+        bool(facts.customer_notify_email), bool(facts.customer_notify_auto))
+    messages.queue_for_token(ctx, session, recipient, receipt,
                              requested=bool(getattr(order.request, "send_token", False)))
 
 
@@ -731,7 +768,7 @@ def preview(ctx: AppContext, actor: Actor, request: VendRequest) -> Quote:
         facts = load_sale_facts(session, number, actor, lock=False, selling_station_id=actor.station_id,
                                 paid_currency=request.currency, payment_type=request.payment_type)
         check_actor_still_allowed(actor, facts, "topup.vend")
-        shifts.require_open_shift(ctx, session, actor)  # said before the password is typed, not after
+        shifts.check_open_shift(ctx, actor, facts.open_shift_station_id)  # said before the password is typed
         return price_sale(session, facts, request, utcnow(), zone=ctx.settings.zone)
 
 
@@ -821,11 +858,12 @@ class CreditOrder:
             payment_name=facts.payment_name, currency_places=facts.tariff.currency_minor_unit,
             paid_places=facts.paid_minor_unit, blocks=quote.blocks)
 
-    def after_record(self, session: Session, row: dict) -> None:
+    def after_record(self, session: Session, facts: SaleFacts, row: dict) -> None:
         revenue.record_sale(session, row, self.planned["quote"], self.planned["position"])
         _record_daily_totals(session, SimpleNamespace(**row))
-        # Last of all: the vendor's float row is the most shared lock of a sale (see vendor_floats).
-        vendor_floats.take_sale_from_float(session, row)
+        # Last of all: the vendor's float row is the most shared lock of a sale (see vendor_floats). A float
+        # pays only in its own currency, so the sale's minor unit is the float's.
+        vendor_floats.take_sale_from_float(session, row, facts.seller_float, facts.tariff.currency_minor_unit)
 
     def same_request(self, vend: Vend) -> bool:
         request = self.request

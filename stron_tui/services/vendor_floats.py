@@ -54,11 +54,38 @@ def sale_debit(gross: Decimal, commission_rate: Decimal, places: int) -> tuple[D
 
 # The sale step (called from vending.CreditOrder.after_record) ----------------------------------------------
 
-_FLOAT_OF_STATION = (select(VendorFloat.id, VendorFloat.currency, VendorFloat.commission_rate, Currency.minor_unit)
-                     .join(Currency, Currency.code == VendorFloat.currency))
-
 _floats = VendorFloat.__table__
 _entries = VendorFloatEntry.__table__
+
+
+@dataclass(frozen=True)
+class SellerFloat:
+    """The seller's float as its sale reads it with the sale's facts (vending.load_sale_facts): which row, in
+    which currency, at which commission. The balance is not read: the debit checks it under the row's lock."""
+
+    float_id: int
+    currency: str
+    commission_rate: Decimal
+
+
+def seller_float_condition(*, api_account_id, station_id):
+    """The join condition of the seller's float row: the API account's for a partner's sale, else the selling
+    station's (pass the other as None)."""
+    if api_account_id is not None:
+        return _floats.c.api_account_id == api_account_id
+    return _floats.c.station_id == station_id
+
+
+def seller_float_columns() -> list:
+    return [_floats.c.id.label("float_id"), _floats.c.currency.label("float_currency"),
+            _floats.c.commission_rate.label("float_commission_rate")]
+
+
+def seller_float_of(row) -> SellerFloat | None:
+    """The SellerFloat in a row with `seller_float_columns`, None when the seller sells without a float."""
+    if row.float_id is None:
+        return None
+    return SellerFloat(row.float_id, row.float_currency, row.float_commission_rate)
 
 
 # The debit and the limit check in one statement: it waits for any other sale's lock on the row, then
@@ -70,19 +97,16 @@ _DEBIT = (update(_floats)
           .returning(_floats.c.balance))
 
 
-def take_sale_from_float(session: Session, row: dict) -> None:
+def take_sale_from_float(session: Session, row: dict, seller_float: SellerFloat | None, places: int) -> None:
     """Take a just-recorded sale (`row`: the vend's columns) from its vendor's float, or refuse the sale.
 
-    The vendor is the API account for a partner's sale, else the selling station.
+    The vendor is the API account for a partner's sale, else the selling
+    station; `seller_float` is its float as the sale's facts read it (None:
+    it sells without one), `places` the minor unit of the sale's currency.
     """
-    if row["api_account_id"] is not None:
-        vendor = _FLOAT_OF_STATION.where(VendorFloat.api_account_id == row["api_account_id"])
-    else:
-        vendor = _FLOAT_OF_STATION.where(VendorFloat.station_id == row["station_id"])
-    found = session.execute(vendor).first()
-    if found is None:
+    if seller_float is None:
         return
-    float_id, currency, rate, places = found
+    float_id, currency, rate = seller_float.float_id, seller_float.currency, seller_float.commission_rate
     if currency != row["currency"]:
         raise ValidationError(f"This vendor's float is kept in {currency}; it can't pay for a sale in "
                               f"{row['currency']}.", field="currency")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import mssql
 from sqlalchemy.schema import CreateTable
@@ -37,17 +38,23 @@ def test_locked_meter_read_is_for_update_on_postgresql():
     assert "UPDLOCK" not in sql
 
 
-def test_sale_read_locks_only_the_meter_row():
+@pytest.mark.parametrize("by_api_account", [False, True])
+def test_sale_read_locks_only_the_meter_row(by_api_account):
     from sqlalchemy.dialects import postgresql
 
-    from stron_tui.services.vending import _SALE_FACTS, _SALE_FACTS_UNLOCKED
+    from stron_tui.services.vending import _SALE_FACTS
 
-    assert "FOR UPDATE" not in str(_SALE_FACTS_UNLOCKED.compile(dialect=postgresql.dialect()))
-    assert "UPDLOCK" not in str(_SALE_FACTS_UNLOCKED.compile(dialect=sql_server_2022()))
-    postgres = str(_SALE_FACTS.compile(dialect=postgresql.dialect()))
+    locked, unlocked = _SALE_FACTS[(True, by_api_account)], _SALE_FACTS[(False, by_api_account)]
+    assert "FOR UPDATE" not in str(unlocked.compile(dialect=postgresql.dialect()))
+    assert "UPDLOCK" not in str(unlocked.compile(dialect=sql_server_2022()))
+    postgres = str(locked.compile(dialect=postgresql.dialect()))
     assert postgres.rstrip().endswith("FOR UPDATE OF meters")
     assert "LEFT OUTER JOIN accounts ON accounts.meter_id = meters.id AND accounts.status = " in postgres
-    tsql = str(_SALE_FACTS.compile(dialect=sql_server_2022()))
+    # The seller's float joins by its own indexed column, unlocked (its debit locks it, last in the sale).
+    seller = "vendor_floats.api_account_id = %(float_api_account_id)s" if by_api_account else (
+        "vendor_floats.station_id = sales_stations.id")
+    assert f"LEFT OUTER JOIN vendor_floats ON {seller}" in postgres
+    tsql = str(locked.compile(dialect=sql_server_2022()))
     assert "FROM meters WITH (UPDLOCK, ROWLOCK) LEFT OUTER JOIN accounts" in tsql
     assert tsql.count("UPDLOCK") == 1
     assert "FOR UPDATE" not in tsql

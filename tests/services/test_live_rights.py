@@ -148,7 +148,7 @@ def test_the_live_check_compiles_for_sql_server():
     dialect = mssql.dialect(deprecate_large_types=True)
     dialect.server_version_info = (16, 0)
     dialect._supports_offset_fetch = True
-    for statement in (live_rights._LIVE, vending._SALE_FACTS):
+    for statement in (live_rights._LIVE, *vending._SALE_FACTS.values()):
         sql = str(statement.compile(dialect=dialect))
         assert "holder_permitted" in sql and "CASE WHEN" in sql
         assert " IS 1" not in sql and "SELECT EXISTS" not in sql  # T-SQL has neither
