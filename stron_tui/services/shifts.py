@@ -441,23 +441,9 @@ def cashup_lines(ctx: AppContext, session: Session, scope, *, by_day: bool) -> l
     its over/short once closed ("open" or "open too long" while open).
     """
     by_payment = scope.payment_type is not None or scope.utility is not None
-    where = []
-    if scope.date_from is not None:
-        where.append(Reversal.business_date >= scope.date_from)
-    if scope.date_to is not None:
-        where.append(Reversal.business_date <= scope.date_to)
-    if scope.station_id is not None:
-        where.append(Reversal.station_id == scope.station_id)
-    if scope.operator_id is not None:
-        where.append(Vend.operator_id == scope.operator_id)
-    if scope.api_account_id is not None:
-        where.append(Vend.api_account_id == scope.api_account_id)
-    if scope.district_id is not None:
-        where.append(Vend.district_id == scope.district_id)
-    if scope.payment_type is not None:
-        where.append(Reversal.payment_type == scope.payment_type)
-    if scope.utility is not None:
-        where.append(Vend.utility == scope.utility)
+    where = scope.conditions(business_date=Reversal.business_date, station=Reversal.station_id,
+                             district=Vend.district_id, operator=Vend.operator_id, api_account=Vend.api_account_id,
+                             payment_type=Reversal.payment_type, utility=Vend.utility)
     day = [Reversal.business_date] if by_day else []
     operator = func.coalesce(Vend.operator_id, 0)
     reversed_rows = session.execute(

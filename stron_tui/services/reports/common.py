@@ -102,22 +102,9 @@ def source_of(scope: Scope) -> Source:
 def conditions(source: Source, scope: Scope) -> list:
     if source.from_vends:
         return []  # inside the ledger already
-    where = []
-    if scope.date_from is not None:
-        where.append(source.business_date >= scope.date_from)
-    if scope.date_to is not None:
-        where.append(source.business_date <= scope.date_to)
-    if scope.station_id is not None:
-        where.append(source.station_id == scope.station_id)
-    if scope.district_id is not None:
-        where.append(source.district_id == scope.district_id)
-    if scope.operator_id is not None:
-        where.append(source.operator == scope.operator_id)
-    if scope.payment_type is not None:
-        where.append(source.payment_type == scope.payment_type)
-    if scope.utility is not None:
-        where.append(source.utility == scope.utility)
-    return where
+    return scope.conditions(business_date=source.business_date, station=source.station_id,
+                            district=source.district_id, operator=source.operator,
+                            payment_type=source.payment_type, utility=source.utility)
 
 
 def vend_conditions(scope: Scope, zone) -> list:

@@ -68,6 +68,23 @@ class Scope:
         """A meter, customer or API account limit can't be answered from the daily totals."""
         return self.meter_id is not None or self.customer_id is not None or self.api_account_id is not None
 
+    def conditions(self, *, business_date=None, station=None, district=None, operator=None, api_account=None,
+                   payment_type=None, utility=None) -> list:
+        """The scope's limits as WHERE conditions on the columns given (a limit on a column not given is not
+        one that table can answer, and is left to the caller): one place for every report's and the
+        cash-up's filters, whatever table they read."""
+        where = []
+        if business_date is not None and self.date_from is not None:
+            where.append(business_date >= self.date_from)
+        if business_date is not None and self.date_to is not None:
+            where.append(business_date <= self.date_to)
+        for column, value in ((station, self.station_id), (district, self.district_id), (operator, self.operator_id),
+                              (api_account, self.api_account_id), (payment_type, self.payment_type),
+                              (utility, self.utility)):
+            if column is not None and value is not None:
+                where.append(column == value)
+        return where
+
 
 def parse_date(text: str, field_name: str) -> date | None:
     """A date typed as YYYY-MM-DD (empty: none)."""

@@ -71,19 +71,9 @@ def cash_up(request: ReportRequest) -> Cashup:
 
     def events(model, *extra):
         day_column = [model.business_date] if by_day else []
-        where = []
-        if scope.date_from is not None:
-            where.append(model.business_date >= scope.date_from)
-        if scope.date_to is not None:
-            where.append(model.business_date <= scope.date_to)
-        if scope.station_id is not None:
-            where.append(model.station_id == scope.station_id)
-        if scope.operator_id is not None:
-            where.append(model.operator_id == scope.operator_id)
-        if scope.api_account_id is not None:
-            where.append(model.api_account_id == scope.api_account_id)
-        if scope.district_id is not None and model is ManagementToken:
-            where.append(model.district_id == scope.district_id)
+        where = scope.conditions(business_date=model.business_date, station=model.station_id,
+                                 operator=model.operator_id, api_account=model.api_account_id,
+                                 district=model.district_id if model is ManagementToken else None)
         operator = func.coalesce(model.operator_id, 0)
         return session.execute(
             select(operator, model.station_id, *day_column, *extra, func.count(model.id)).where(*where)
