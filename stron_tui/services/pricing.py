@@ -434,9 +434,16 @@ def month_key(index: int) -> str:
 
 def charge_all_in(schedule: Schedule, terms: TariffTerms) -> Decimal:
     """The monthly charge the customer pays: + VAT when VAT applies to it and prices are stated without VAT."""
-    if schedule.fixed_charge_vat and not terms.prices_include_vat:
-        return round_money(schedule.fixed_charge * (1 + terms.vat_rate), terms.currency_minor_unit)
-    return schedule.fixed_charge
+    return monthly_charge(schedule.fixed_charge, schedule.fixed_charge_vat, prices_include_vat=terms.prices_include_vat,
+                          vat_rate=terms.vat_rate, minor_unit=terms.currency_minor_unit)
+
+
+def monthly_charge(fixed_charge: Decimal, vat_applies: bool, *, prices_include_vat: bool, vat_rate: Decimal,
+                   minor_unit: int) -> Decimal:
+    """charge_all_in from the values themselves (a recorded sale's, when it is reversed)."""
+    if vat_applies and not prices_include_vat:
+        return round_money(fixed_charge * (1 + vat_rate), minor_unit)
+    return fixed_charge
 
 
 def charges_due(per_month: Decimal, paid_month: str | None, part_paid: Decimal, this_month: str,

@@ -20,7 +20,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from stron_tui.db.models import Account, DebtEntry, Meter, Tariff, TariffBlock, TariffVersion, VendBlock
+from stron_tui.db.models import Account, Currency, DebtEntry, Meter, Tariff, TariffBlock, TariffVersion, VendBlock
 from stron_tui.db.queries import for_update
 from stron_tui.services.pricing import (
     AccountState,
@@ -32,8 +32,12 @@ from stron_tui.services.pricing import (
     TariffTerms,
     charges_after,
     flat_schedule,
+    month_index,
+    month_key,
+    monthly_charge,
     roll_position,
 )
+from stron_tui.money import DEFAULT_MINOR_UNIT
 
 
 def local_month_day(now: datetime, zone: tzinfo) -> tuple[str, str]:
@@ -136,6 +140,60 @@ def record_sale(session: Session, row: dict, quote: Quote, position: Position) -
             kind="recovered", amount=-quote.debt_recovered, balance_after=quote.debt_after, reason="",
             user_id=row["operator_id"], api_account_id=row["api_account_id"], station_id=row["station_id"],
             district_id=row["district_id"], vend_id=row["id"], receipt_number=row["receipt_number"]))
+
+
+def unwind_sale(session: Session, vend, *, reversal_number: str, now: datetime, business_date, user_id) -> dict:
+    """In a reversal's transaction: the account as if the reversed sale had not been paid for. The debt it
+    recovered is owed again (a debt movement that says why), the fixed charges it paid are due again, and
+    its units and money leave the month's and the day's counters when those are still the sale's month and
+    day (the next sale's block and caps). Under the meter's row lock, as every sale of the account.
+    Returns the account's columns changed (empty: the sale touched none of them)."""
+    lock_account_meter(session, vend.account_id)
+    account = session.execute(select(*(Account.__table__.c[name] for name in _ACCOUNT_FIELDS))
+                              .where(Account.__table__.c.id == vend.account_id)).one()
+    month, day = vend.business_date.strftime("%Y-%m"), vend.business_date.isoformat()
+    zero = Decimal(0)
+    changes: dict = {}
+    if account.usage_month == month:
+        changes.update(month_units=max(account.month_units - vend.units, zero),
+                       month_money=max(account.month_money - vend.gross_amount, zero),
+                       month_recovered=max(account.month_recovered - vend.debt_recovered, zero))
+    if account.usage_day == day:
+        changes.update(day_units=max(account.day_units - vend.units, zero),
+                       day_money=max(account.day_money - vend.gross_amount, zero))
+    if vend.debt_recovered > 0:
+        changes["debt_balance"] = account.debt_balance + vend.debt_recovered
+        session.connection().execute(insert(DebtEntry.__table__), dict(
+            account_id=vend.account_id, created_at=now, business_date=business_date, kind="adjusted",
+            amount=vend.debt_recovered, balance_after=changes["debt_balance"],
+            reason=f"Sale {vend.receipt_number} reversed ({reversal_number}): the debt it recovered is owed again",
+            user_id=user_id, api_account_id=None, station_id=vend.station_id, district_id=vend.district_id,
+            vend_id=vend.id, receipt_number=vend.receipt_number))
+    if vend.fixed_charge > 0 and account.charge_paid_month is not None:
+        per_month = _charge_per_month_of(session, vend)
+        if per_month > 0:
+            # charges_after, backwards: take the payment off the part paid, a month at a time.
+            part, months_back = account.charge_part_paid - vend.fixed_charge, 0
+            while part < 0:
+                part += per_month
+                months_back += 1
+            changes["charge_paid_month"] = month_key(month_index(account.charge_paid_month) - months_back)
+            changes["charge_part_paid"] = part
+    if changes:
+        session.connection().execute(_UPDATE_ACCOUNT, {"sold_account_id": vend.account_id, **changes})
+    return changes
+
+
+def _charge_per_month_of(session: Session, vend) -> Decimal:
+    """The monthly charge, all in, of the tariff version the sale was priced with."""
+    row = session.execute(select(TariffVersion.fixed_charge, Tariff.fixed_charge_vat)
+                          .join(Tariff, Tariff.id == TariffVersion.tariff_id)
+                          .where(TariffVersion.id == vend.tariff_version_id)).first()
+    if row is None or not row.fixed_charge:
+        return Decimal(0)
+    places = session.scalar(select(Currency.minor_unit).where(Currency.code == vend.currency))
+    return monthly_charge(row.fixed_charge, bool(row.fixed_charge_vat), prices_include_vat=vend.prices_include_vat,
+                          vat_rate=vend.vat_rate, minor_unit=places if places is not None else DEFAULT_MINOR_UNIT)
 
 
 def lock_account_meter(session: Session, account_id: int) -> None:

@@ -10,7 +10,8 @@ the supervisor's own station; management tokens are not sales; a sale is
 reversed at most once (a unique index on the sale, and the sale's row lock);
 a retried request (same request id) returns the first reversal. The reversal
 takes its sale off the reports' daily totals in its own transaction (booked on
-the reversal's business day), so every sales total counts it.
+the reversal's business day), so every sales total counts it, and gives back on
+the account what the payment paid besides energy (revenue.unwind_sale).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
 from stron_tui.services.reports.aggregates import record_reversal_in_daily_totals
 from stron_tui.services.reports.scope import visible_to
+from stron_tui.services.revenue import unwind_sale
 from stron_tui.domain.text import clean
 
 TOKEN_STAYS = ("The customer's token can't be taken back from the meter: if it was entered, the credit is "
@@ -170,7 +172,10 @@ def _reverse_once(ctx: AppContext, actor: Actor, number: str, reason: str, token
         connection.execute(update(Reversal.__table__).where(Reversal.__table__.c.id == reversal_id)
                            .values(reversal_number=reversal_number))
         connection.execute(update(Vend.__table__).where(Vend.__table__.c.id == vend.id).values(reversed_at=now))
-        # The day's totals before the float: a sale takes them in that order too.
+        # The account first (under the meter's lock), then the day's totals, then the float: the order a sale
+        # takes them in, so a reversal and a sale of the same meter never wait on each other in a circle.
+        unwind_sale(session, vend, reversal_number=reversal_number, now=now, business_date=today,
+                    user_id=actor.user_id)
         record_reversal_in_daily_totals(session, vend, today)
         vendor_floats.give_back_for_reversal(session, receipt_number=vend.receipt_number,
                                              reversal_number=reversal_number, now=now, business_date=today,

@@ -313,3 +313,87 @@ def test_tariff_versions_go_out_to_excel_and_come_back_all_or_nothing(ctx, admin
     assert [(error.row, error.column) for error in report.errors] == [(4, "Up to")]
     assert "must end above 100" in report.errors[0].reason
     assert len(tariffs.versions(ctx, admin, "Home")) == 1 and tariffs.versions(ctx, admin, "Business") == []
+
+
+def test_a_reversed_sale_gives_back_the_debt_charge_and_block_it_took(ctx, admin, world):
+    from stron_tui.services import reversals
+    from tests.cash_helpers import PAYMENT, supervisor
+
+    meter = add_meter(world, "4900000009")
+    steps_tariff(ctx, admin)
+    number = world.accounts[meter]
+    debt.change_debt(ctx, admin, number, "added", "100.00", "Arrears from the postpaid meter",
+                     payment_password="AdminPass1")
+    debt.set_revenue_terms(ctx, admin, number, debt.RevenueTerms(recovery_percent="25"))
+    before = account_of(ctx, world, meter)
+    wrong = sell(ctx, admin, meter, "8.00")
+    assert (wrong.debt_recovered, wrong.fixed_charge, wrong.units) == (D("2.00"), D("5.00"), D("10.0"))
+    boss = supervisor(ctx, admin, world)
+    done = reversals.reverse(ctx, boss, wrong.receipt_number, reason="sold to the wrong meter",
+                             token_declared_unused=True, request_id=vending.new_request_id(),
+                             payment_password=PAYMENT)
+    after = account_of(ctx, world, meter)
+    # The 2.00 it recovered is owed again, its 5.00 charge is due again, its 10 kWh are off the month.
+    assert after.debt_balance == D("100.00") and after.month_units == 0 and after.month_money == 0
+    assert after.month_recovered == 0 and after.charge_part_paid == before.charge_part_paid
+    with ctx.db.read_session() as session:
+        entry = session.scalar(select(DebtEntry).where(DebtEntry.kind == "adjusted", DebtEntry.amount > 0,
+                                                      DebtEntry.receipt_number == wrong.receipt_number))
+    assert entry is not None and entry.balance_after == D("100.00") and done.reversal_number in entry.reason
+    # The proof: the same payment again is priced exactly as the reversed one was.
+    again = sell(ctx, admin, meter, "8.00")
+    assert (again.debt_recovered, again.fixed_charge, again.energy, again.units, again.debt_after) == (
+        wrong.debt_recovered, wrong.fixed_charge, wrong.energy, wrong.units, wrong.debt_after)
+    assert [(line.position, line.units) for line in again.blocks] == [(line.position, line.units)
+                                                                      for line in wrong.blocks]
+
+
+def test_reversing_a_plain_sale_leaves_the_debt_alone(ctx, admin, world):
+    from stron_tui.services import reversals
+    from tests.cash_helpers import PAYMENT, supervisor
+
+    meter = add_meter(world, "4900000010")
+    number = world.accounts[meter]
+    debt.change_debt(ctx, admin, number, "added", "30.00", "Arrears", payment_password="AdminPass1")
+    sale = sell(ctx, admin, meter, "10.00")  # no recovery rule: nothing of it goes to the debt
+    assert sale.debt_recovered == 0
+    reversals.reverse(ctx, supervisor(ctx, admin, world), sale.receipt_number, reason="customer changed mind",
+                      token_declared_unused=True, request_id=vending.new_request_id(), payment_password=PAYMENT)
+    after = account_of(ctx, world, meter)
+    assert after.debt_balance == D("30.00") and after.month_units == 0 and after.day_money == 0
+    with ctx.db.read_session() as session:
+        assert session.scalar(select(func.count()).select_from(DebtEntry).where(DebtEntry.kind == "adjusted")) == 0
+
+
+def test_a_reversal_and_a_sale_of_the_same_meter_at_once_both_go_through(ctx, admin, world):
+    import threading
+
+    from stron_tui.services import reversals
+    from tests.cash_helpers import PAYMENT, supervisor
+
+    meter = add_meter(world, "4900000011")
+    number = world.accounts[meter]
+    debt.change_debt(ctx, admin, number, "added", "100.00", "Arrears", payment_password="AdminPass1")
+    debt.set_revenue_terms(ctx, admin, number, debt.RevenueTerms(recovery_percent="25"))
+    first = sell(ctx, admin, meter, "8.00")
+    boss = supervisor(ctx, admin, world)
+    start, outcomes = threading.Barrier(2), {}
+
+    def reverse_first():
+        start.wait()
+        outcomes["reversal"] = reversals.reverse(ctx, boss, first.receipt_number, reason="wrong meter",
+                                                 token_declared_unused=True, request_id=vending.new_request_id(),
+                                                 payment_password=PAYMENT)
+
+    def sell_again():
+        start.wait()
+        outcomes["sale"] = sell(ctx, admin, meter, "8.00")
+
+    threads = [threading.Thread(target=reverse_first), threading.Thread(target=sell_again)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert set(outcomes) == {"reversal", "sale"}  # neither waited on the other for ever, neither failed
+    # Whatever the order, the account owes 100 less what the sale that stands recovered.
+    assert account_of(ctx, world, meter).debt_balance == D("100.00") - outcomes["sale"].debt_recovered
