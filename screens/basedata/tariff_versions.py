@@ -13,9 +13,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Input, Static
 
 from screens.base import StronScreen
+from screens.calls import call_service
+from stron_tui.services import tariffs
 from stron_tui.errors import StronError, ValidationError
 from stron_tui.domain.text import printable
 from widgets.cells import plain_cells
+from widgets.confirm import ConfirmScreen
 from widgets.fields import LabeledField, TextInput
 
 BLOCK_ROWS = 4  # blocks a version may be entered with here (the Excel import takes more)
@@ -41,6 +44,7 @@ class TariffVersionsScreen(StronScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("n", "new", "New version", id="tariffs.new-version"),
+        Binding("delete", "withdraw", "Withdraw", id="tariffs.withdraw-version"),
     ]
     DEFAULT_CSS = """
     TariffVersionsScreen #versions { height: 1fr; }
@@ -70,7 +74,6 @@ class TariffVersionsScreen(StronScreen):
     @work(thread=True, exclusive=True, group="versions")
     def _load(self) -> None:
         from stron_tui.services import libraries as L
-        from stron_tui.services import tariffs
 
         try:
             record = L.get(self.app.ctx, self.app.actor, "tariffs", self.record_id)
@@ -91,8 +94,8 @@ class TariffVersionsScreen(StronScreen):
             table.add_row(*plain_cells(version.local_from, version.status, f"{version.fixed_charge:,.2f}",
                                        blocks_text(version.blocks)), key=str(version.id))
         self.query_one("#version-terms", Static).update(printable(terms_text(values), keep_newlines=True))
-        self._say(f"{len(listed)} version(s). n enters a new one, dated ahead; versions in force or past "
-                  "are read-only." if listed else
+        self._say(f"{len(listed)} version(s). n enters a new one, dated ahead; Del withdraws a scheduled one; "
+                  "versions in force or past are read-only." if listed else
                   "No versions yet: every sale uses the flat price. n enters the first version.")
 
     def _say(self, text: str) -> None:
@@ -110,9 +113,34 @@ class TariffVersionsScreen(StronScreen):
                   f"{self.tariff['currency_code']} a month; {blocks_text(version.blocks)}.")
 
     def check_action(self, action: str, parameters) -> bool | None:
-        if action == "new":  # only those who may edit tariffs see the key (the service checks again)
+        if action in ("new", "withdraw"):  # only those who may edit tariffs see the keys (the service checks again)
             return self.app.actor is not None and self.app.actor.can("basedata.tariffs.edit")
         return True
+
+    def action_withdraw(self) -> None:
+        table = self.query_one("#versions", DataTable)
+        if self.tariff is None or not self.listed or table.cursor_row is None:
+            return
+        version = self.listed[min(table.cursor_row, len(self.listed) - 1)]
+        if version.status != "scheduled":
+            self._say(f"The version from {version.local_from} is {version.status} and stays in the history: sales "
+                      "were priced with it. Enter a new version dated ahead instead.")
+            return
+        name = self.tariff["name"]
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                call_service(self, tariffs.withdraw_version, name, version.id, busy="Withdrawing...",
+                             group="versions-change", on_success=self._withdrawn,
+                             on_error=lambda error: self._say(error.message))
+
+        self.app.push_screen(ConfirmScreen("Withdraw version", f"Withdraw the version of {name} from "
+                                           f"{version.local_from}? It has not taken effect; sales keep the "
+                                           "version in force."), answered)
+
+    def _withdrawn(self, version) -> None:
+        self._load()
+        self.app.notify(f"Version from {version.local_from} withdrawn.", markup=False)
 
     def action_back(self) -> None:
         self.dismiss(None)
@@ -208,8 +236,6 @@ class NewVersionScreen(StronScreen):
 
     @work(thread=True, exclusive=True, group="version")
     def _save(self, starts: str, charge: str, blocks: list[tuple[str, str]]) -> None:
-        from stron_tui.services import tariffs
-
         try:
             version = tariffs.add_version(self.app.ctx, self.app.actor, self.tariff_name, starts, charge, blocks)
         except ValidationError as error:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from decimal import Decimal
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from stron_tui.db.models import Account, Currency, Tariff, TariffBlock, TariffVersion, Vend
@@ -15,8 +15,8 @@ from stron_tui.services import audit, live_rights
 from stron_tui.domain.clock import utcnow
 from stron_tui.services.context import AppContext
 from stron_tui.services.permissions import Actor
-from stron_tui.db.queries import contains_match, prefix_match
-from stron_tui.errors import ValidationError
+from stron_tui.db.queries import contains_match, for_update, prefix_match
+from stron_tui.errors import Conflict, NotFound, ValidationError
 from stron_tui.services.libraries import Field, Library, ListColumn, SearchPlan, register
 from stron_tui.services.pricing import Block, fits_column, parse_decimal, round_money, validate_blocks
 from stron_tui.domain.text import fold
@@ -236,6 +236,42 @@ def insert_version(session: Session, ctx: AppContext, actor: Actor, tariff_name:
                  detail={"from": local, "fixed_charge": charge,
                          "blocks": [[block.up_to, block.price] for block in parsed]})
     return VersionView(version.id, starts, local, charge, parsed)
+
+
+WITHDRAW_MARGIN = timedelta(minutes=1)  # a version about to take effect may be pricing a sale already
+
+
+def withdraw_version(ctx: AppContext, actor: Actor, tariff_name: str, version_id: int) -> VersionView:
+    """Remove a version that has not taken effect yet (a price typed wrong, caught in time); to change one,
+    withdraw it and enter it again. A version in force or past stays: sales were priced with it."""
+    actor.require("basedata.tariffs.edit")
+    with ctx.db.session() as session:
+        live_rights.require_live(session, actor, "basedata.tariffs.edit")
+        tariff = session.scalar(for_update(select(Tariff).where(Tariff.name_key == fold(str(tariff_name))), Tariff))
+        if tariff is None:
+            raise NotFound(f"There is no tariff named {str(tariff_name)[:100]}.")
+        version = session.scalar(select(TariffVersion).where(TariffVersion.id == version_id,
+                                                             TariffVersion.tariff_id == tariff.id))
+        if version is None:
+            raise NotFound(f"That version of tariff {tariff.name} no longer exists.")
+        starts = version.effective_from if version.effective_from.tzinfo else version.effective_from.replace(
+            tzinfo=timezone.utc)
+        local = starts.astimezone(ctx.settings.zone).strftime("%Y-%m-%d %H:%M")
+        now = utcnow()
+        if starts <= now + WITHDRAW_MARGIN or session.scalar(
+                select(Vend.id).where(Vend.tariff_version_id == version.id).limit(1)) is not None:
+            raise Conflict(f"The version from {local} is in force (or takes effect within a minute) and stays in "
+                           "the history; enter a new version dated ahead instead.")
+        blocks = tuple(Block(b.up_to, b.price_per_unit) for b in session.scalars(
+            select(TariffBlock).where(TariffBlock.version_id == version.id).order_by(TariffBlock.position)))
+        session.execute(delete(TariffBlock).where(TariffBlock.version_id == version.id))
+        session.execute(delete(TariffVersion).where(TariffVersion.id == version.id))
+        tariff.updated_at = now  # a previewed sale on the tariff is priced again
+        audit.record(session, actor, "tariff.version_withdraw", entity="tariff", entity_id=tariff.name,
+                     summary=f"withdrew the version of tariff {tariff.name} from {local} (not yet in force)",
+                     detail={"from": local, "fixed_charge": version.fixed_charge,
+                             "blocks": [[block.up_to, block.price] for block in blocks]})
+        return VersionView(version_id, starts, local, version.fixed_charge, blocks, "withdrawn")
 
 
 VERSION_COLUMNS = ("Tariff", "Effective from", "Fixed charge", "Block", "Up to", "Price per unit")

@@ -77,6 +77,56 @@ async def test_a_version_entered_ahead_is_listed_as_scheduled_beside_the_one_in_
         assert blocks == [(D(50), D("0.1")), (D(200), D("0.2")), (None, D("0.3"))]
 
 
+async def test_a_scheduled_version_is_withdrawn_with_del_and_one_in_force_is_not(ctx, admin):
+    build_world(ctx)
+    tariffs.add_version(ctx, admin, "Home", "2020-01-01", "2.50", [("", "0.20")])
+    tariffs.add_version(ctx, admin, "Home", "2031-01-01", "9.99", [("", "0.99")])  # a typo, caught in time
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_tariff_versions(app, pilot, "home")
+        await pilot.press("down")  # the one in force: refused, nothing asked
+        await pilot.press("delete")
+        await settle(app, pilot)
+        assert "in force and stays in the history" in text_of(app, "#version-detail")
+        assert app.screen.__class__.__name__ == "TariffVersionsScreen"
+        await pilot.press("up", "delete")
+        await settle(app, pilot)
+        await pilot.press("n")  # asked first: No keeps it
+        await settle(app, pilot)
+        assert len(rows_of(app, "#versions")) == 2
+        await pilot.press("delete")
+        await settle(app, pilot)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert [row[:2] for row in rows_of(app, "#versions")] == [["2020-01-01 00:00", "in force"]]
+    with ctx.db.read_session() as session:
+        assert session.scalars(select(TariffVersion.fixed_charge)).all() == [D("2.50")]
+        assert session.scalar(select(TariffBlock.price_per_unit).where(TariffBlock.price_per_unit == D("0.99"))) is None
+
+
+def test_withdrawing_a_version_in_force_or_of_another_tariff_changes_nothing(ctx, admin):
+    import pytest
+
+    from stron_tui.errors import Conflict, NotFound, PermissionDenied
+
+    build_world(ctx)
+    in_force = tariffs.add_version(ctx, admin, "Home", "2020-01-01", "2.50", [("", "0.20")])
+    ahead = tariffs.add_version(ctx, admin, "Home", "2031-01-01", "3.00", [("", "0.25")])
+    with pytest.raises(Conflict, match="stays in the history"):
+        tariffs.withdraw_version(ctx, admin, "Home", in_force.id)
+    with pytest.raises(NotFound):
+        tariffs.withdraw_version(ctx, admin, "Business", ahead.id)  # not that tariff's version
+    viewer = Actor(user_id=admin.user_id, user_code="viewer", source="tui", station_id=None,
+                   permissions=frozenset({"basedata.view"}))
+    with pytest.raises(PermissionDenied):
+        tariffs.withdraw_version(ctx, viewer, "Home", ahead.id)
+    with ctx.db.read_session() as session:
+        assert sorted(session.scalars(select(TariffVersion.fixed_charge)).all()) == [D("2.50"), D("3.00")]
+    tariffs.withdraw_version(ctx, admin, "Home", ahead.id)
+    with ctx.db.read_session() as session:
+        assert session.scalars(select(TariffVersion.fixed_charge)).all() == [D("2.50")]
+
+
 async def test_a_version_dated_before_a_sale_is_refused_at_its_field(ctx, admin):
     from stron_tui.services import vending
 
