@@ -31,10 +31,18 @@ class _WakingEvent(threading.Event):
 
     def set(self) -> None:
         super().set()
+        if self._wake_fd < 0:
+            return
         try:
             os.write(self._wake_fd, b"\0")
-        except OSError:  # the pipe is full (a wake is pending anyway) or closed (the driver has closed)
+        except BlockingIOError:  # the pipe is full: a wake is pending anyway
             pass
+
+    def close(self) -> None:
+        """Close the pipe's end: later sets only set the flag (never write to a number reused since)."""
+        descriptor, self._wake_fd = self._wake_fd, -1
+        if descriptor >= 0:
+            os.close(descriptor)
 
 
 class StationDriver(LinuxDriver):
@@ -42,10 +50,10 @@ class StationDriver(LinuxDriver):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._wake_read, self._wake_write = os.pipe()
+        self._wake_read, wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
-        os.set_blocking(self._wake_write, False)
-        self.exit_event = _WakingEvent(self._wake_write)
+        os.set_blocking(wake_write, False)
+        self.exit_event = _WakingEvent(wake_write)
 
     def run_input_thread(self) -> None:
         selector = selectors.SelectSelector()
@@ -97,8 +105,7 @@ class StationDriver(LinuxDriver):
 
     def close(self) -> None:
         super().close()
-        for descriptor in (self._wake_read, self._wake_write):
-            try:
-                os.close(descriptor)
-            except OSError:
-                pass
+        self.exit_event.close()
+        descriptor, self._wake_read = self._wake_read, -1
+        if descriptor >= 0:
+            os.close(descriptor)
