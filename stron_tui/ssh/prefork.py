@@ -103,8 +103,9 @@ class SessionTemplate:
         self._ready = loop.create_future()
         loop.add_reader(ours.fileno(), self._receive)
         self.info = await asyncio.wait_for(asyncio.shield(self._ready), 60)
-        log.info("session template %d ready (app imported, %d thread, %d files open)", self.pid,
-                 self.info.get("threads", 0), len(self.info.get("fds", [])))
+        log.info("session template %d ready (app imported%s, %d thread, %d files open)", self.pid,
+                 ", warmed up" if self.info.get("warm") else "", self.info.get("threads", 0),
+                 len(self.info.get("fds", [])))
 
     @property
     def ready(self) -> bool:
@@ -370,9 +371,11 @@ def template_main() -> int:
     control = socket.socket(fileno=int(descriptor))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C on the server's terminal is the server's to handle
     _preload()
+    warm = True
     try:
         _warm_up()
     except Exception as error:  # noqa: BLE001 - sessions still work, only each warms up on its own
+        warm = False
         print(f"stron-tui: the session template could not warm up ({type(error).__name__}: {error})",
               file=sys.stderr, flush=True)
     gc.collect()
@@ -383,7 +386,7 @@ def template_main() -> int:
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.set_wakeup_fd(wake_write)
     _send(control, {"ready": True, "pid": os.getpid(), "threads": threading.active_count(),
-                    "fds": _open_descriptors()})
+                    "fds": _open_descriptors(), "warm": warm})
     while True:
         readable, _, _ = select.select([control, wake_read], [], [])
         if wake_read in readable:

@@ -36,6 +36,7 @@ def threads_of(pid: int) -> int:
 async def test_the_template_holds_no_connection_thread_or_file(station, ctx):
     template = station.hub.template
     assert template is not None and template.ready
+    assert template.info["warm"]  # it ran the app once, on a scratch database, and kept nothing of it open
     assert template.info["threads"] == 1 and threads_of(template.pid) == 1
     targets = descriptor_targets(template.pid)
     sockets = [t for t in targets if t.startswith("socket:")]
