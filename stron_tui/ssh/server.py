@@ -488,13 +488,6 @@ async def start_server(ctx: AppContext, host: str = "0.0.0.0", port: int = 2222,
     return acceptor, hub
 
 
-def stop_server(acceptor: asyncssh.SSHAcceptor, hub: StationHub) -> None:
-    """Stop listening and take the server off `stron-tui status`; sessions end as their links go."""
-    acceptor.close()
-    hub.status.stop()
-    hub.close_template()
-
-
 async def close_server(acceptor: asyncssh.SSHAcceptor, hub: StationHub, *, grace: float = 3.0) -> None:
     """Shut the server down for good: stop listening, hang up every session (killed if still there after
     `grace` seconds), end the suspended ones and stop the session template, one being started included,
@@ -560,5 +553,5 @@ def parse_listen(text: str) -> tuple[str, int]:
     return (host.strip("[]") or "0.0.0.0"), port
 
 
-__all__ = ["ServerOptions", "StationHub", "start_server", "stop_server", "close_server", "serve_forever", "parse_listen", "bound_port",
+__all__ = ["ServerOptions", "StationHub", "start_server", "close_server", "serve_forever", "parse_listen", "bound_port",
            "ENCRYPTION", "without_padding_packets"]
