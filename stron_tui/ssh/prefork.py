@@ -45,7 +45,7 @@ def process_gone(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:
             state = stat.read().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
+    except (FileNotFoundError, IndexError):
         return True
     return state in ("Z", "X")
 
@@ -231,8 +231,8 @@ def _preload() -> None:
     for module in ("screens.base", "screens.menu", "screens.login", "screens.help", "screens.keys",
                    "screens.placeholder", "widgets.status_line",
                    "textual.widgets._footer", "textual.widgets._label", "textual.layouts.horizontal",
-                   "textual.layouts.stream", "textual.layouts.factory", "concurrent.futures.thread", "stron_tui.db.revision",
-                   *sorted({entry.target.split(":")[0] for entry in ENTRIES if entry.target})):
+                   "textual.layouts.stream", "textual.layouts.factory", "concurrent.futures.thread",
+                   "stron_tui.db.revision", *sorted({entry.target.split(":")[0] for entry in ENTRIES if entry.target})):
         importlib.import_module(module)
     # Every service and domain module: screens import some of them only when first used (a sale).
     for package in (services, domain):
