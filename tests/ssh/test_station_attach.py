@@ -381,3 +381,40 @@ def test_quitting_the_app_ends_the_station_connection_and_its_holder(site):
     with site.ctx.db.read_session() as session:
         actions = list(session.scalars(sql_select(AuditEntry.action).order_by(AuditEntry.id)))
     assert actions.count("logout") == 1, actions
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another account")
+def test_another_account_is_refused_even_where_the_directory_lets_it_in(site):
+    first = site.connect()
+    _log_in(first)
+    site.stations.chmod(0o711)  # an administrator's slip: others may now reach the socket by name
+    (site.stations / f"{site.account}.sock").chmod(0o666)
+    reply_read, reply_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # as nobody: connect, say hello, report what came back
+        answer = b"?"
+        try:
+            os.chdir(site.stations)  # in the directory already: the test's own parents are closed to nobody
+            os.setgid(65534)
+            os.setuid(65534)
+            with socket.socket(socket.AF_UNIX) as intruder:
+                intruder.settimeout(15)
+                intruder.connect(f"{site.account}.sock")
+                try:
+                    intruder.sendall(frame(HELLO, HELLO_FORMAT.pack(VERSION, 80, 24)))
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # closed already, before a word was read
+                answer = intruder.recv(100) or b"closed"
+        except OSError as error:
+            answer = f"error {error}".encode()
+        finally:
+            os.write(reply_write, answer)
+            os._exit(0)
+    os.close(reply_write)
+    os.waitpid(pid, 0)
+    answer = os.read(reply_read, 200)
+    os.close(reply_read)
+    assert answer == b"closed"  # no offer, no "in use", nothing: the holder closed it unanswered
+    mark = first.mark()
+    first.press("f2")
+    first.wait_for(r"Find a meter to begin", since=mark)
