@@ -401,9 +401,14 @@ def ascii_wanted(asked: bool, environ=None) -> bool:
     return bool(locale) and "utf-8" not in locale.lower() and "utf8" not in locale.lower()
 
 
-def run_app(ctx: AppContext, *, source: str = "tui", actor: Actor | None = None) -> int:
+def run_app(ctx: AppContext, *, source: str = "tui", actor: Actor | None = None, prepare=None,
+            driver_class: type[Driver] | None = None) -> int:
+    """Run the app on this terminal; `prepare(app)`, when given, is called before it starts (a station
+    holder's app reports its log-ins through it: ssh/session.py)."""
     low_bandwidth = ctx.settings.low_bandwidth
-    app = StronApp(ctx, source=source, actor=actor, low_bandwidth=low_bandwidth)
+    app = StronApp(ctx, source=source, actor=actor, low_bandwidth=low_bandwidth, driver_class=driver_class)
+    if prepare is not None:
+        prepare(app)
     try:
         app.run(mouse=not low_bandwidth)
     finally:

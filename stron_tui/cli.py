@@ -31,19 +31,28 @@ def _fail(message: str, code: int = 1) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from stron_tui.settings import load_settings
+    from stron_tui.ssh.session import held_app_preparation
 
+    prepare = held_app_preparation()  # None unless a station holder started this app
     settings = load_settings()
     if args.low_bandwidth is not None:
         settings = settings.with_overrides(low_bandwidth=args.low_bandwidth)
     from stron_tui.services.context import open_context
 
-    ctx = open_context(settings)
+    # A station's app (held for it by station-attach) connects to a server database only while a unit of
+    # work runs, as an embedded server's session does: idle and suspended stations hold no connection.
+    ctx = open_context(settings, idle_connections=prepare is None)
     if settings.low_bandwidth:
         # Read by Textual at import: no animations or smooth scrolling on slow links.
         os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
         os.environ.setdefault("TEXTUAL_SMOOTH_SCROLL", "0")
     from stron_tui.app import run_app
 
+    if prepare is not None:
+        # Kept for a station while nobody types: the driver whose input thread sleeps until a key comes.
+        from stron_tui.ssh.driver import StationDriver
+
+        return run_app(ctx, source=settings.source, prepare=prepare, driver_class=StationDriver)
     return run_app(ctx, source=settings.source)
 
 

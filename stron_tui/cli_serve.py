@@ -52,8 +52,27 @@ def register_ssh(commands) -> None:
     serve.set_defaults(handler=cmd_serve_ssh, low_bandwidth=True)
 
 
+def cmd_station_attach(args: argparse.Namespace) -> int:
+    from stron_tui.settings import load_settings
+    from stron_tui.ssh.attach import attach
+
+    return attach(args.account, load_settings())
+
+
+def register_station_attach(commands) -> None:
+    attach = commands.add_parser(
+        "station-attach", help="a station's terminal through your own OpenSSH (run by the ForceCommand)",
+        description="Connect this terminal to the app kept for station account ACCOUNT, starting it if it is "
+                    "not running; a dropped link keeps a logged-in app for ssh_resume_minutes, and the "
+                    "account's next connection is offered it. Run by scripts/stron-tui-forcecommand as the "
+                    "service account; see docs/ssh.md.")
+    attach.add_argument("account", metavar="ACCOUNT", help="the station's Unix account (letters, digits, ._-)")
+    attach.set_defaults(handler=cmd_station_attach)
+
+
 def register(commands) -> None:
     register_ssh(commands)
+    register_station_attach(commands)
     register_api(commands)
     register_messages(commands)
 

@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     ssh_max_startups: AtLeastOne = 100  # connections not logged in yet, in total ...
     ssh_startups_per_address: AtLeastOne = 10  # ... and from one address
     ssh_login_grace_seconds: AtLeastOne = 30  # time a connection has to log in
-    ssh_resume_minutes: AtLeastOne = 10  # a session whose link dropped is kept this long for its user (ssh/resume.py)
+    ssh_resume_minutes: ZeroOrMore = 10  # a session whose link dropped is kept this long for its user (0: not kept; ssh/resume.py)
     # Binding id -> keys ("f2" or "f2,ctrl+t"), from the TOML file's [keymap] table; F1 lists the ids.
     keymap: dict[str, str] = Field(default_factory=dict)
     # Tokens to the customer (services/messages.py, docs/messages.md). No host / URL: that channel is off.

@@ -9,8 +9,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("stron_tui", "screens", "widgets", "tokencore")
 SETTINGS_MODULE = ROOT / "stron_tui" / "settings.py"
 # Not settings: the number of a pipe one of our processes hands to the child it starts (ssh/session.py,
-# ssh/prefork.py). Read once and removed from the environment at start-up.
-PROCESS_PLUMBING = {"STRON_SSH_HANDOFF_FD", "STRON_SSH_TEMPLATE_FD"}
+# ssh/prefork.py, ssh/holder.py). Read once and removed from the environment at start-up.
+PROCESS_PLUMBING = {"STRON_SSH_HANDOFF_FD", "STRON_SSH_TEMPLATE_FD", "STRON_SESSION_REPORT_FD"}
 
 
 def _product_files() -> list[Path]:

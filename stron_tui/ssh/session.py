@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 
-from stron_tui.ssh import HANDOFF_FD_VARIABLE
+from stron_tui.ssh import HANDOFF_FD_VARIABLE, REPORT_FD_VARIABLE
 
 
 def _read_handoff():
@@ -38,7 +38,9 @@ def _read_handoff():
     return json.loads(data or b"{}"), channel
 
 
-def _reporter(channel):
+def session_reporter(channel):
+    """Tells whoever holds the other end of `channel` of each log-in ("in") and log-out ("out")."""
+
     def report(actor) -> None:
         try:
             channel.send(b"in\n" if actor is not None else b"out\n")
@@ -48,7 +50,7 @@ def _reporter(channel):
     return report
 
 
-def _take_terminal() -> None:
+def take_terminal() -> None:
     """Make the pty our controlling terminal: the kernel then delivers SIGWINCH and SIGHUP to us."""
     import fcntl
     import termios
@@ -65,9 +67,56 @@ def _take_terminal() -> None:
         pass
 
 
+def end_on_hangup(app) -> None:
+    """SIGHUP (the link dropped, or the resume grace ran out) ends the app the way its own exit does, so the
+    log-out is recorded; a sale in flight has either committed or rolled back."""
+
+    def hang_up(signum, frame) -> None:
+        import asyncio
+
+        loop = asyncio._get_running_loop()
+        if loop is not None:
+            loop.call_soon_threadsafe(app.exit)
+        else:
+            raise SystemExit(129)
+
+    signal.signal(signal.SIGHUP, hang_up)
+
+
+def held_app_preparation():
+    """For the app a station holder runs (`stron-tui station-attach`, ssh/holder.py): None when this app
+    was not started by one; else what to do to the app before it runs: report log-ins and log-outs on the
+    holder's socket (a dropped link keeps only a logged-in app) and end cleanly on the holder's SIGHUP.
+    The pty becomes this process's controlling terminal first (resizes and hang-ups reach it)."""
+    import socket
+    import stat
+
+    descriptor = os.environ.pop(REPORT_FD_VARIABLE, "")
+    if not descriptor:
+        return None
+    if not descriptor.isdigit() or not stat.S_ISSOCK(_mode(int(descriptor))):
+        raise SystemExit(f"stron-tui: {REPORT_FD_VARIABLE} names no socket; it is set by station-attach only.")
+    channel = socket.socket(fileno=int(descriptor))
+    channel.set_inheritable(False)
+    take_terminal()
+
+    def prepare(app) -> None:
+        app.on_session_change = session_reporter(channel)
+        end_on_hangup(app)
+
+    return prepare
+
+
+def _mode(descriptor: int) -> int:
+    try:
+        return os.fstat(descriptor).st_mode
+    except OSError:
+        return 0
+
+
 def main() -> int:
     handoff, channel = _read_handoff()
-    _take_terminal()
+    take_terminal()
     from stron_tui.settings import load_settings
 
     settings = load_settings()
@@ -106,19 +155,8 @@ def main() -> int:
     app = StronApp(ctx, source="ssh", actor=actor, low_bandwidth=settings.low_bandwidth, driver_class=StationDriver)
     # The key the station logged in with may say how this terminal prints (System > SSH keys).
     app.key_fingerprint = str(handoff.get("key_fingerprint") or "")
-    app.on_session_change = _reporter(channel)
-
-    def hang_up(signum, frame) -> None:
-        # The link dropped: end the app; a sale in flight has either committed or rolled back.
-        import asyncio
-
-        loop = asyncio._get_running_loop()
-        if loop is not None:
-            loop.call_soon_threadsafe(app.exit)
-        else:
-            raise SystemExit(129)
-
-    signal.signal(signal.SIGHUP, hang_up)
+    app.on_session_change = session_reporter(channel)
+    end_on_hangup(app)
     try:
         app.run(mouse=not settings.low_bandwidth)
     finally:

@@ -26,6 +26,17 @@ import asyncssh
 from stron_tui.errors import ConfigurationError
 from stron_tui.settings import Settings, parse_bool
 from stron_tui.ssh import HANDOFF_FD_VARIABLE
+from stron_tui.ssh.resume import (
+    RESUME_PREAMBLE,
+    SessionState,
+    Suspended,
+    discard_output,
+    keeps_after_drop,
+    offer_answer,
+    offer_wait,
+    repaint,
+    resume_offer,
+)
 from stron_tui.ssh.screen_diff import ScreenDiff
 
 if TYPE_CHECKING:
@@ -210,14 +221,10 @@ class StationApp:
         suspended = self.hub.resumable.get(self.user_id, self.station)
         if suspended is None:
             return None
-        minutes = max(1, round((time.time() - suspended.since) / 60))
-        self.process.stdout.write(
-            f"\x1b[H\x1b[2J\r\nYour session from {suspended.remote} was cut off {minutes} min ago and is still "
-            f"open.\r\n\r\n  Enter  resume it, on the screen you left\r\n  N      start a new session "
-            f"(the other one ends)\r\n".encode())
+        self.process.stdout.write(resume_offer(suspended.since, self.hub.ctx.settings.zone, suspended.remote))
         while True:
             try:
-                data = await asyncio.wait_for(self.process.stdin.read(64), self.hub.options.login_grace * 4)
+                data = await asyncio.wait_for(self.process.stdin.read(64), offer_wait(self.hub.options.login_grace))
             except asyncssh.TerminalSizeChanged:
                 continue
             except (asyncssh.BreakReceived, asyncssh.SignalReceived):
@@ -228,9 +235,10 @@ class StationApp:
                 return None
             if not data:
                 return None
-            if data[:1] in (b"\r", b"\n", b"y", b"Y"):
+            answer = offer_answer(data)
+            if answer == "resume":
                 return self.hub.resumable.take(suspended)
-            if data[:1] in (b"n", b"N"):
+            if answer == "new":
                 await self.hub.resumable.end(suspended)
                 return None
 
@@ -278,8 +286,6 @@ class StationApp:
                       state: "SessionState", *, resumed: bool) -> int:
         """Connect the app on `master` to this link until the app ends, the station idles out or the link
         drops; a dropped link suspends the session (when the grace allows), the rest end it."""
-        from stron_tui.ssh.resume import RESUME_PREAMBLE, Suspended
-
         process = self.process
         width, height = clamp_window(*process.term_size[:2])
         self.hub.status.changed(id(self), pid=child.pid)
@@ -293,13 +299,13 @@ class StationApp:
                     process.stdout.write(RESUME_PREAMBLE)
                 except (OSError, asyncssh.Error):
                     pass
-                asyncio.ensure_future(_repaint(master, width, height))
+                asyncio.ensure_future(repaint(master, width, height))
             state.listen()
             try:
                 await self._pump(child, master, output)
             finally:
                 state.stop_listening()
-            if self._link_lost and child.returncode is None and self.hub.resumable.grace > 0 and state.logged_in:
+            if self._link_lost and child.returncode is None and keeps_after_drop(self.hub.resumable.grace, state):
                 self.hub.resumable.keep(Suspended(
                     user_id=self.user_id, user_code=self.user_code, station=self.station, remote=self.remote,
                     child=child, master=master, descriptors=descriptors, low_bandwidth=low_bandwidth,
@@ -316,7 +322,7 @@ class StationApp:
         loop = asyncio.get_running_loop()
         draining = False
         try:
-            loop.add_reader(master, _discard, master)  # an app saying goodbye must not block on a full pty
+            loop.add_reader(master, discard_output, master)  # an app saying goodbye must not block on a full pty
             draining = True
         except (ValueError, OSError):
             pass
@@ -427,48 +433,6 @@ class StationApp:
         output.send()
 
 
-class SessionState:
-    """Whether someone is logged in to a session's app, as the app says on its handoff socket."""
-
-    def __init__(self, descriptor: int):
-        self.descriptor = descriptor
-        self.logged_in = True  # the app starts logged in as the SSH user
-        self._pending = b""
-        self._listening = False
-
-    def listen(self) -> None:
-        try:
-            asyncio.get_running_loop().add_reader(self.descriptor, self._read)
-            self._listening = True
-        except (ValueError, OSError):
-            pass
-
-    def stop_listening(self) -> None:
-        if self._listening:
-            self._listening = False
-            try:
-                asyncio.get_running_loop().remove_reader(self.descriptor)
-            except (ValueError, OSError):
-                pass
-
-    def _read(self) -> None:
-        try:
-            data = os.read(self.descriptor, 1024)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:
-            self.stop_listening()
-            return
-        self._pending += data
-        *lines, self._pending = self._pending.split(b"\n")
-        for line in lines:
-            if line in (b"in", b"out"):
-                self.logged_in = line == b"in"
-        self._pending = self._pending[-64:]
-
-
 def _end_sending(descriptor: int) -> None:
     """Shut the handoff socket for writing (the app reads to its end) and keep it for the app's news."""
     duplicate = socket.socket(fileno=os.dup(descriptor))
@@ -495,29 +459,6 @@ def _write_all(descriptor: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(descriptor, view):]
-
-
-async def _repaint(master: int, width: int, height: int) -> None:
-    """Make the app paint its whole screen again for a new terminal: a resize does (the kernel sends it
-    SIGWINCH); the same size twice would not, so the window is nudged one row and back."""
-    try:
-        set_window(master, width, height - 1 if height > 1 else height + 1)
-        await asyncio.sleep(0.15)
-        set_window(master, width, height)
-    except OSError:
-        pass
-
-
-def discard_output(master: int) -> None:
-    """Read and drop what the app writes while no station watches (a suspended session)."""
-    _discard(master)
-
-
-def _discard(master: int) -> None:
-    try:
-        os.read(master, 65536)
-    except OSError:
-        asyncio.get_running_loop().remove_reader(master)
 
 
 def _drain(master: int, output: StationOutput) -> None:

@@ -18,9 +18,13 @@ WRAPPER = Path(__file__).resolve().parents[2] / "scripts" / "stron-tui-forcecomm
 STRON_TUI = Path(sys.executable).with_name("stron-tui")
 
 
+# A stand-in for stron-tui that shows what it was given: its arguments, then its environment.
+SHOW = Path(__file__).resolve().parent / "show_arguments_and_environment.sh"
+
+
 def _environment(**extra) -> dict[str, str]:
-    # Run as the service account itself (no sudo); `env` as the app shows what the app gets.
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "STRON_TUI": "env",
+    # Run as the service account itself (no sudo); SHOW as the app shows what the app gets.
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "STRON_TUI": str(SHOW),
            "STRON_SERVICE_USER": getpass.getuser(), "STRON_ENVIRONMENT_FILE": "/nonexistent"}
     env.update(extra)
     return env
@@ -76,6 +80,8 @@ def _plain(output: bytes) -> str:
 
 def test_on_a_terminal_the_app_starts_in_low_bandwidth_mode_unless_the_client_turns_it_off():
     shown = _run_on_a_terminal(_environment())
+    # Run as the service account itself (stations sharing it): the app itself, no station-attach.
+    assert "[station-attach]" not in shown
     assert "STRON_SOURCE=ssh" in shown and "STRON_LOW_BANDWIDTH=1" in shown
     assert "TEXTUAL_ANIMATIONS=none" in shown and "TEXTUAL_SMOOTH_SCROLL=0" in shown
     full = _run_on_a_terminal(_environment(STRON_LOW_BANDWIDTH="0"))
@@ -94,6 +100,14 @@ def test_a_station_account_reaches_the_service_account_through_sudo_with_only_it
     assert "[-n]\r\n[-u]\r\n[stron-service-account]\r\n[--]\r\n" in shown
     assert f"[{WRAPPER}]\r\n[--station]\r\n[0]\r\n[]\r\n[de_DE.UTF-8]" in shown
     assert "postgresql" not in shown  # nothing else crosses
+
+
+def test_the_station_account_is_the_one_sudo_came_from_and_only_a_plain_name():
+    shown = _run_on_a_terminal(_environment(SUDO_USER="station7"), args=("--station", "", "", "", "", ""))
+    assert "[station-attach]\r\n[--]\r\n[station7]\r\n" in shown
+    for name in ("../admin", "-h", "st 7", "st7;id", ".hidden"):
+        refused = _run_on_a_terminal(_environment(SUDO_USER=name), args=("--station", "", "", "", "", ""))
+        assert "letters, digits and ._-" in refused and "station-attach" not in refused, name
 
 
 def test_the_service_accounts_half_checks_what_the_station_sent():
