@@ -66,6 +66,15 @@ def _connection_lost() -> DatabaseUnavailable:
     return DatabaseUnavailable("The connection to the database was lost before this finished; try again.")
 
 
+def _database_busy(error: OperationalError) -> DatabaseUnavailable:
+    # The database refused or timed out (SQLite: another writer held the lock past the busy timeout; a
+    # server: no connection slot left, a statement or lock timeout): the unit of work rolled back whole.
+    # A StronError, so a screen says so and the API answers 503, instead of the cashier's app crashing.
+    reason = str(getattr(error, "orig", error)).strip().splitlines()[0] if str(error) else "no answer"
+    return DatabaseUnavailable(f"The database is too busy to answer now ({reason[:120]}); nothing was recorded. "
+                               "Try again in a moment.")
+
+
 class Database:
     """One configured database: an engine plus short transactions on it."""
 
@@ -167,6 +176,8 @@ class Database:
         except DBAPIError as error:
             if error.connection_invalidated:
                 raise _connection_lost() from error
+            if isinstance(error, OperationalError):
+                raise _database_busy(error) from error
             raise
 
     @staticmethod
@@ -180,6 +191,8 @@ class Database:
             session.rollback()
             if error.connection_invalidated:
                 raise _connection_lost() from error
+            if isinstance(error, OperationalError):
+                raise _database_busy(error) from error
             raise
         except BaseException:
             session.rollback()

@@ -28,6 +28,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from stron_tui.db.models import RateCounter
+from stron_tui.errors import DatabaseUnavailable
 from stron_tui.services.context import AppContext
 
 WINDOW_SECONDS = 60
@@ -117,5 +118,5 @@ class SharedRateLimiter:
         try:
             with self._ctx.db.session() as session:
                 session.execute(delete(RateCounter).where(RateCounter.minute < minute))
-        except DBAPIError as error:
+        except (DBAPIError, DatabaseUnavailable) as error:
             log.debug("rate counters not tidied this time: %s", type(error).__name__)

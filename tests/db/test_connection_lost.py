@@ -44,3 +44,30 @@ def test_a_pooled_connection_that_died_is_replaced_without_an_error(ctx):
     finally:
         killer.dispose()
         db.dispose()
+
+
+def test_a_database_too_busy_to_answer_is_a_clear_error_and_nothing_is_kept(ctx):
+    """SQLite: another writer holds the lock past the busy timeout; a server: a statement timed out (as when
+    no connection slot is free or a lock is held too long). A StronError that says nothing was recorded,
+    so a screen shows it and the API answers 503, never the cashier's app crashing on a raw driver error."""
+    import sqlite3
+
+    holder = None
+    try:
+        with pytest.raises(DatabaseUnavailable, match="too busy to answer now .*nothing was recorded"):
+            with ctx.db.read_session() as session:
+                if ctx.db.backend == "sqlite":
+                    holder = sqlite3.connect(ctx.db.url.database, isolation_level=None)
+                    holder.execute("BEGIN IMMEDIATE")  # another station's sale, holding the write lock
+                    session.execute(text("PRAGMA busy_timeout=50"))
+                else:
+                    session.execute(text("SET LOCAL statement_timeout = 50"))
+                    session.execute(text("SELECT pg_sleep(2)"))
+                session.execute(text("UPDATE users SET name = 'changed' WHERE builtin_admin = :yes"),
+                                {"yes": True})
+    finally:
+        if holder is not None:
+            holder.rollback()
+            holder.close()
+    with ctx.db.read_session() as session:
+        assert session.scalar(select(User.name).where(User.builtin_admin.is_(True))) != "changed"
