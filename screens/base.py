@@ -158,8 +158,9 @@ class StronScreen(Screen):
         if hold.pending or hold.window_open or hold.releasing:
             return
         hold.releasing = True
-        # After the answer's focus change has taken effect; keys arriving meanwhile are still held.
-        self.call_after_refresh(self._replay_keys, hold)
+        # After the answer's focus change has taken effect (Widget.focus is itself a call_later of the app's:
+        # this one comes after it) and been drawn; keys arriving meanwhile are still held.
+        self.app.call_later(self.call_after_refresh, self._replay_keys, hold)
 
     def _replay_keys(self, hold: KeyHold) -> None:
         if self._key_hold is not hold:

@@ -48,6 +48,17 @@ class TextInput(Input):
         if hold_key is not None and hold_key(self, event):
             event.stop()
             event.prevent_default()
+            return
+        # The field's editing keys (Backspace, Delete, arrows, Home, End, ...) act here, in turn with the
+        # characters: as bindings they would act only once the key has bubbled up to the app, after the
+        # characters typed behind it in the same burst ("12", Backspace, "3" would give 12, not 13).
+        # Enter stays a binding: the screens' type-ahead (hold_key) and their own Enter keys rely on it.
+        if event.key != "enter":
+            for binding in self._bindings.key_to_bindings.get(event.key, ()):
+                event.stop()
+                event.prevent_default()
+                await self.run_action(binding.action)
+                return
 
     def _on_paste(self, event: events.Paste) -> None:
         event.stop()
