@@ -91,9 +91,31 @@ class StronScreen(Screen):
         elif text:
             self.notify(text, markup=False)
 
+    # A form: Esc asks before it drops what the operator typed into it and did not save (leave_asking).
+    ASKS_BEFORE_DROPPING = False
+
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:
-            self.app.pop_screen()
+            if self.ASKS_BEFORE_DROPPING:
+                self.leave_asking(self.app.pop_screen)
+            else:
+                self.app.pop_screen()
+
+    def typed_unsaved(self) -> bool:
+        """Text the operator typed into this screen's fields and that is still there (leaving drops it)."""
+        from widgets.fields import TextInput
+
+        return any(field.typed and field.value.strip() for field in self.query(TextInput))
+
+    def leave_asking(self, leave, question: str = "Leave this form and drop what you typed?") -> None:
+        """Esc on a form: `leave()` at once when nothing typed would be lost, else after a yes."""
+        if not self.typed_unsaved():
+            leave()
+            return
+        from widgets.confirm import ConfirmScreen
+
+        self.app.push_screen(ConfirmScreen(question, "What you typed here is not saved. Press n to go back to it."),
+                             lambda yes: leave() if yes else None)
 
     # Keys typed after Enter ----------------------------------------------------
     # Enter often starts a call (a meter look-up, a preview) whose answer moves the focus on. Keys typed
@@ -158,8 +180,9 @@ class StronScreen(Screen):
         if hold.pending or hold.window_open or hold.releasing:
             return
         hold.releasing = True
-        # After the answer's focus change has taken effect; keys arriving meanwhile are still held.
-        self.call_after_refresh(self._replay_keys, hold)
+        # After the answer's focus change has taken effect (Widget.focus is itself a call_later of the app's:
+        # this one comes after it) and been drawn; keys arriving meanwhile are still held.
+        self.app.call_later(self.call_after_refresh, self._replay_keys, hold)
 
     def _replay_keys(self, hold: KeyHold) -> None:
         if self._key_hold is not hold:

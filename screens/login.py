@@ -138,8 +138,13 @@ class FirstStartScreen(StronScreen):
         from stron_tui.services import auth
 
         call_service(self, auth.set_first_admin_password, self.app.ctx, new, source=self.app.source, with_actor=False,
-                     on_error=lambda error: self.query_one("#field-new", LabeledField).show_error(error.message),
+                     on_error=self._refused,
                      on_success=lambda _: self.app.show_login("Admin", "Admin password set. Log in with it now."))
+
+    def _refused(self, error: StronError) -> None:
+        """The password itself was refused (too short): said beside it, and the cursor goes back to it."""
+        self.query_one("#field-new", LabeledField).show_error(error.message)
+        self.query_one("#new", Input).focus()
 
 
 class LockScreen(StronScreen):

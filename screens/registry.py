@@ -32,7 +32,7 @@ ENTRIES: tuple[ScreenEntry, ...] = (
                 "screens.topup.topup:TopUpByUnitScreen"),
     ScreenEntry("topup.reprint", "topup", "Reprint Receipt", "Find a past receipt and print it again",
                 "topup.reprint", "screens.topup.receipt:ReprintScreen"),
-    ScreenEntry("topup.shift", "topup", "My Shift", "Open your shift with a float; count the drawer and close it",
+    ScreenEntry("topup.shift", "topup", "My Shift", "Open with a float; count the drawer and close",
                 "topup.shift", "screens.topup.cash:ShiftScreen"),
     ScreenEntry("topup.reverse", "topup", "Reverse a Sale", "Reverse a sale made in error (supervisors)",
                 "topup.reverse", "screens.topup.cash:ReversalScreen"),
@@ -68,10 +68,10 @@ ENTRIES: tuple[ScreenEntry, ...] = (
     # Reports: one entry per report in the service's registry, in its order
     *(ScreenEntry(f"reports.{report.key}", "reports", report.title, report.description, "reports.view",
                   target=f"screens.reports.screens:{report.key}") for report in REPORTS.values()),
-    ScreenEntry("reports.shifts", "reports", "Shift Sign-off", "Closed shifts to sign off; shifts open too long",
+    ScreenEntry("reports.shifts", "reports", "Shift Sign-off", "Shifts to sign off, and those open too long",
                 "reports.shift_sign_off", target="screens.topup.cash:ShiftSignOffScreen"),
     ScreenEntry("reports.vendor_statement", "reports", "Vendor Statement",
-                "A station's or partner's float: deposits, sales, commission", "reports.vendor_statements",
+                "A float's deposits, sales and commission", "reports.vendor_statements",
                 target="screens.reports.vendor:VendorStatementScreen"),
     # System Management
     ScreenEntry("system.password", "system", "Change Password", "Your login or payment password", "",
@@ -88,9 +88,9 @@ ENTRIES: tuple[ScreenEntry, ...] = (
                 "Currencies, exchange rates and payment types", "system.settings",
                 target="screens.system.settings:MoneySettingsScreen"),
     ScreenEntry("system.vendor_floats", "system", "Vendor Floats",
-                "Stations and partners on a float: set-up, deposits, adjustments", "system.vendor_floats",
+                "Floats: set-up, deposits, adjustments", "system.vendor_floats",
                 target="screens.system.floats:VendorFloatScreen"),
-    ScreenEntry("system.ssh_keys", "system", "SSH Keys", "Public keys users log in with at remote stations",
+    ScreenEntry("system.ssh_keys", "system", "SSH Keys", "Keys users log in with at remote stations",
                 "system.users", target="screens.system.public_keys:PublicKeysScreen"),
 )
 

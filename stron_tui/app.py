@@ -249,7 +249,32 @@ class StronApp(App):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown, events.Paste)):
             self._last_input = time.monotonic()
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            # Where the key was sent (see on_key): the screen then shown, and whether a field of it had the focus.
+            event.typed_on, event.typed_unfocused = self.screen, self.focused is None
         await super().on_event(event)
+
+    def on_key(self, event: events.Key) -> None:
+        """A key that went through a screen unused, because it came before that screen's answer was shown.
+
+        Keys are sent where the focus is when they arrive, before the keys ahead of them are handled: in a
+        burst (typed quickly, or bunched over a slow link) the keys after F2 on the menu reach the menu, and
+        those before the new screen has a focused field reach the screen itself, and both would be dropped.
+        They go on, in order, to where the focus is now (the new screen's field), as if typed there.
+        """
+        typed_on = getattr(event, "typed_on", None)
+        if typed_on is None:
+            return
+        moved_on = typed_on is not self.screen
+        if not moved_on and not (event.typed_unfocused and self.focused is not None):
+            return  # the screen it was typed on had it: the bindings (App._on_key) decide
+        target = self.focused or self.screen
+        event.prevent_default()  # not this key's bindings: the one sent on is checked where it lands
+        event.stop()
+        again = events.Key(event.key, event.character)
+        again.set_sender(self)
+        again.typed_on, again.typed_unfocused = self.screen, self.focused is None
+        target._forward_event(again)
 
     def set_idle_lock(self, seconds: float) -> None:
         """Change the idle time before the session locks, counting from now."""

@@ -25,6 +25,11 @@ def pasted_line(text: str) -> str:
     return ""
 
 
+# Input's own keys (not the scrolling ones it inherits: Up/Down are the screens'), but Enter.
+_EDITING_KEYS = {key.strip(): binding.action for binding in Input.BINDINGS for key in binding.key.split(",")
+                 if key.strip() != "enter"}
+
+
 class TextInput(Input):
     """An Input whose cursor does not blink (a blink repaints twice a second over SSH).
 
@@ -42,12 +47,26 @@ class TextInput(Input):
         super().__init__(*args, **kwargs)
         self.cursor_blink = False
 
+    typed = False  # the operator typed or pasted here (not a value the screen set): Esc on a form asks first
+
     async def _on_key(self, event: events.Key) -> None:
+        if event.is_printable or event.key in ("backspace", "delete"):
+            self.typed = True
         # Keys typed after Enter wait for its answer, which may move the focus on (StronScreen.hold_key).
         hold_key = getattr(self.screen, "hold_key", None)
         if hold_key is not None and hold_key(self, event):
             event.stop()
             event.prevent_default()
+            return
+        # The field's editing keys (Backspace, Delete, arrows, Home, End, ...) act here, in turn with the
+        # characters: as bindings they would act only once the key has bubbled up to the app, after the
+        # characters typed behind it in the same burst ("12", Backspace, "3" would give 12, not 13).
+        # Enter stays a binding: the screens' type-ahead (hold_key) and their own Enter keys rely on it.
+        action = _EDITING_KEYS.get(event.key)
+        if action is not None:
+            event.stop()
+            event.prevent_default()
+            await self.run_action(action)
 
     def _on_paste(self, event: events.Paste) -> None:
         event.stop()
@@ -55,6 +74,7 @@ class TextInput(Input):
         text = pasted_line(event.text)
         if not text:
             return
+        self.typed = True
         start, end = sorted(self.selection)
         if self.max_length and len(self.value) - (end - start) + len(text) > self.max_length:
             self._refuse(f"Too long: this field takes at most {self.max_length} characters "

@@ -127,7 +127,7 @@ class AccountDebtScreen(StronScreen):
             table.add_row(*plain_cells("", "no movements yet", "", "", ""))
 
     def action_back(self) -> None:
-        self.dismiss(None)
+        self.leave_asking(lambda: self.dismiss(None))
 
     def action_switch(self) -> None:
         self.kind = (self.kind + 1) % len(KINDS)

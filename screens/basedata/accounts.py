@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from screens.base import StronScreen
@@ -12,6 +13,7 @@ from screens.calls import call_service
 from screens.basedata.library import ImportScreen, LibraryScreen
 from stron_tui.errors import StronError
 from stron_tui.domain.text import printable
+from stron_tui.domain.tokens import grouped
 from stron_tui.money import money_text
 from widgets.words import code_words
 
@@ -81,17 +83,23 @@ class AccountViewScreen(StronScreen):
     MESSAGE_ID = "account-body"  # a failure to load is said where the account would be
     BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("e", "edit", "Edit", id="accounts.edit"),
                 Binding("b", "debt", "Debt", id="accounts.view-debt")]
-    DEFAULT_CSS = "AccountViewScreen #account-body { height: 1fr; padding: 0 2; }"
+    DEFAULT_CSS = """
+    AccountViewScreen #account-scroll { height: 1fr; }
+    AccountViewScreen #account-body { padding: 0 2; }
+    """
 
     def __init__(self, account_id: int):
         super().__init__()
         self.account_id = account_id
 
     def compose_body(self) -> ComposeResult:
-        yield Static("Loading...", id="account-body", markup=False)
+        # Ten recent sales and tokens pass 24 rows: Up/Down and PgUp/PgDn scroll to them.
+        with VerticalScroll(id="account-scroll"):
+            yield Static("Loading...", id="account-body", markup=False)
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one("#account-scroll").focus()
         self._load()
 
     def action_back(self) -> None:
@@ -153,9 +161,17 @@ class AccountViewScreen(StronScreen):
             "",
             f"Recent sales ({view.vend_count} in all):",
         ]
-        lines += [f"  {local_text(v.created_at, zone)}  {v.receipt_number}  {money_text(v.amount, v.currency)}  "
-                  f"{v.units} {t['unit']}  {v.token}" + (f"  REVERSED {v.reversal_number}" if v.reversal_number else "")
-                  for v in view.vends] or ["  none"]
+        # Each sale and token on two lines: with its token on one line they would pass 76 columns and wrap.
+        for v in view.vends:
+            lines += [f"  {local_text(v.created_at, zone)}  {v.receipt_number}  {money_text(v.amount, v.currency)}  "
+                      f"{v.units} {t['unit']}" + (f"  REVERSED {v.reversal_number}" if v.reversal_number else ""),
+                      f"      token {grouped(v.token)}"]
+        if not view.vends:
+            lines.append("  none")
         lines += ["", "Recent management tokens:"]
-        lines += [f"  {local_text(k.created_at, zone)}  {code_words(k.kind)}  {k.token}  {k.reason}" for k in view.tokens] or ["  none"]
+        for k in view.tokens:
+            lines += [f"  {local_text(k.created_at, zone)}  {code_words(k.kind)}  {k.reason}",
+                      f"      token {grouped(k.token)}"]
+        if not view.tokens:
+            lines.append("  none")
         return "\n".join(lines)

@@ -232,7 +232,7 @@ class RecordFormScreen(FormScreen):
         return LookupSuggester(first_key)
 
     def action_back(self) -> None:
-        self.dismiss(None)
+        self.leave_asking(lambda: self.dismiss(None))
 
     def field_names(self) -> list[str]:
         return [spec.name for spec in self.lib.fields]

@@ -19,6 +19,7 @@ FIELDS = (("sgc", "SGC (6 digits)"), ("krn", "KRN (1-9)"), ("dkga", "DKGA (02 or
 
 
 class SupplyGroupScreen(FormScreen):
+    ASKS_BEFORE_DROPPING = True  # Esc asks before it drops what was typed
     TITLE_TEXT = "Supply Groups"
     MESSAGE_ID = "group-message"
     BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("n", "new", "New", id="supply-groups.new"), Binding("ctrl+s", "save", "Save", id="supply-groups.save")]

@@ -203,7 +203,7 @@ class NewVersionScreen(StronScreen):
         return names
 
     def action_back(self) -> None:
-        self.dismiss(None)
+        self.leave_asking(lambda: self.dismiss(None))
 
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:

@@ -29,6 +29,7 @@ NEXT_ON_ENTER = ", ".join(f"#{name}" for name in dict.fromkeys(
 
 
 class ManagementTokenScreen(StronScreen):
+    ASKS_BEFORE_DROPPING = True  # Esc asks before it drops what was typed
     BINDINGS = [
         Binding("escape", "back", "Back", id="back"),
         Binding("f9", "new_token", "New token", id="exception.new-token"),

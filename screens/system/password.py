@@ -131,7 +131,7 @@ class ChangePasswordScreen(StronScreen):
         self.query_one("#old", Input).focus()
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.leave_asking(self.app.pop_screen)
 
     def action_log_out(self) -> None:
         from widgets.confirm import ConfirmScreen

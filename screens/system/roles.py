@@ -185,7 +185,7 @@ class RoleFormScreen(StronScreen):
         self.focus_next()
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.leave_asking(lambda: self.dismiss(None))
 
     def action_save(self) -> None:
         for name in ("name", "description"):

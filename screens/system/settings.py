@@ -255,7 +255,7 @@ class FieldsFormScreen(StronScreen):
             self.focus_next()
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.leave_asking(lambda: self.dismiss(None))
 
     def action_save(self) -> None:
         for name, *_rest in self._fields:

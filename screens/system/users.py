@@ -299,7 +299,7 @@ class UserFormScreen(StronScreen):
             self.focus_next()
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.leave_asking(lambda: self.dismiss(None))
 
     def action_save(self) -> None:
         for name in ("user_code", "name", "phone", "role", "station"):

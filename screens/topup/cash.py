@@ -71,6 +71,8 @@ def shifts_to_sign_off_text(ctx, actor) -> str:
 class ShiftScreen(StronScreen):
     """The cashier's own shift: open it with a float, then count the drawer and close it."""
 
+    ASKS_BEFORE_DROPPING = True  # Esc asks before it drops a float or a count typed
+
     CSS_PATH = "topup.tcss"
     TITLE_TEXT = "My Shift"
     MESSAGE_ID = "topup-message"
@@ -174,6 +176,8 @@ class ShiftScreen(StronScreen):
 class ShiftSignOffScreen(StronScreen):
     """Supervisors: the shifts waiting for sign-off (and long-open ones); sign one off with a note."""
 
+    ASKS_BEFORE_DROPPING = True  # Esc asks before it drops a note typed
+
     CSS_PATH = "topup.tcss"
     TITLE_TEXT = "Shift Sign-off"
     MESSAGE_ID = "topup-message"
@@ -256,6 +260,8 @@ class ShiftSignOffScreen(StronScreen):
 class ReversalScreen(StronScreen):
     """Reverse a sale: find it, read what it was, give a reason, say if the token is unused, confirm."""
 
+    ASKS_BEFORE_DROPPING = True  # Esc asks before it drops a reason typed
+
     CSS_PATH = "topup.tcss"
     TITLE_TEXT = "Reverse a Sale"
     MESSAGE_ID = "topup-message"
@@ -272,7 +278,7 @@ class ReversalScreen(StronScreen):
                 yield LabeledField("Receipt or transaction number", TextInput(id="number", max_length=24),
                                    id="field-number")
                 yield LabeledField("Reason", TextInput(id="reason", max_length=200), id="field-reason")
-                yield Checkbox("Customer declares the token unused", id="unused")
+                yield Checkbox("Token unused (customer says)", id="unused")  # fits the 38-column pane
                 yield LabeledField("Payment password (Enter reverses)", TextInput(id="pin", password=True,
                                                                                    max_length=200), id="field-pin")
             with VerticalScroll(id="topup-right"):

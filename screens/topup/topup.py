@@ -48,6 +48,18 @@ def receipt_view_width(room: int) -> int:
     return max(32, min(room, 60))
 
 
+class ReceiptPanel(VerticalScroll):
+    """The right-hand panel: the customer and breakdown, then the receipt, which has the focus after a sale."""
+
+    async def _on_key(self, event) -> None:
+        # Enter on the receipt starts the next sale: the keys typed right after it are that sale's and go to
+        # the meter field it focuses (StronScreen.hold_key), not to this panel, which would drop them.
+        hold_key = getattr(self.screen, "hold_key", None)
+        if hold_key is not None and hold_key(self, event):
+            event.stop()
+            event.prevent_default()
+
+
 def money(value, currency: str = "") -> str:
     return money_text(value, currency)  # quotes come rounded to the currency's minor unit (XOF 0, KWD 3)
 
@@ -105,7 +117,7 @@ class TopUpScreen(StronScreen):
                                  allow_blank=False, prompt="Payment", compact=True)
                 yield LabeledField("Payment password (Enter sells)",
                                    TextInput(id="pin", password=True, max_length=200), id="field-pin")
-            with VerticalScroll(id="topup-right"):
+            with ReceiptPanel(id="topup-right"):
                 yield Static("Find a meter to begin.", id="target", markup=False)
                 yield Static("", id="preview", markup=False)
         yield Static("", id="topup-message", markup=False)
@@ -553,6 +565,7 @@ class TopUpScreen(StronScreen):
 
     def action_next_sale(self) -> None:
         self.action_new_sale()
+        self.enter_handled()  # the keys typed after this Enter go on into the meter field
 
     def action_new_sale(self, focus: bool = True) -> None:
         """F9: an explicit new sale (clears the fields); also after each sale."""

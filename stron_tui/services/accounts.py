@@ -24,6 +24,8 @@ from stron_tui.services.permissions import Actor
 from stron_tui.services.pricing import fits_column
 from stron_tui.services.reports.scope import visible_to
 from stron_tui.domain.text import fold
+from stron_tui.money import in_minor_unit
+from stron_tui.services.receipts import currency_minor_unit
 
 STATUSES = ("open", "closed")
 
@@ -253,7 +255,10 @@ def account_view(ctx: AppContext, actor: Actor, account_id: int, recent: int = 1
             select(ManagementToken.created_at, ManagementToken.kind, ManagementToken.token, ManagementToken.reason)
             .where(ManagementToken.account_id == account_id, visible_to(actor, ManagementToken))
             .order_by(ManagementToken.created_at.desc(), ManagementToken.id.desc()).limit(recent))
-        vend_lines = tuple(VendLine(*row) for row in vends)
+        # Amounts are stored with four places; shown in the currency's own minor unit, as on the receipt.
+        vend_lines = tuple(VendLine(created_at, number, in_minor_unit(amount, currency_minor_unit(session, currency)),
+                                    currency, units, token, reversal)
+                           for created_at, number, amount, currency, units, token, reversal in vends)
         token_lines = tuple(TokenLine(*row) for row in tokens)
         vend_count = session.scalar(select(func.count()).select_from(Vend)
                                     .where(Vend.account_id == account_id, visible_to(actor, Vend)))

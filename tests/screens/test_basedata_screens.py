@@ -205,7 +205,7 @@ async def test_account_keyboard_flow_with_view(ctx, admin):
                                       "tariff_name": "Home"})
         error = app.screen.query_one("#field-meter_number", LabeledField).query_one(".field-error")
         assert "already has open account" in str(error.render())
-        await pilot.press("escape")
+        await pilot.press("escape", "y")  # Esc asks before it drops what was typed
         await settle(app, pilot)
         await edit_current(app, pilot, {"status": "closed"})
         await search(app, pilot, number[:6])
@@ -317,3 +317,29 @@ async def test_new_customer_and_account_forms_come_with_the_next_free_number(ctx
         await pilot.press("n")
         await settle(app, pilot)
         assert app.screen.query_one("#input-account_number").value == "A0000001"
+
+
+async def test_esc_on_a_form_with_typed_text_asks_before_it_drops_it(ctx, admin):
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_library(app, pilot, "districts")
+        await pilot.press("n")
+        await settle(app, pilot)
+        form = app.screen
+        await fill(app, pilot, {"code": "N1", "name": "North Zone"})
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert "drop what you typed" in str(app.screen.query_one("#confirm-question").render())
+        await pilot.press("n")  # back to the form, as typed
+        await settle(app, pilot)
+        assert app.screen is form and form.value("name") == "North Zone"
+        await pilot.press("escape", "y")
+        await settle(app, pilot)
+        assert isinstance(app.screen.query_one(PagedTable), PagedTable)
+        # Nothing typed: Esc leaves at once.
+        await pilot.press("n")
+        await settle(app, pilot)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.screen.query(PagedTable)
+    assert count(ctx, District) == 0

@@ -98,7 +98,7 @@ async def test_a_token_needs_the_payment_password_and_a_meter_type_that_takes_it
         assert type(screen).__name__ == "ClearTamperScreen"
         assert "Wrong payment password" in str(screen.query_one("#field-pin .field-error", Static).render())
         assert screen.query_one("#pin").value == "" and screen.focused.id == "pin"
-        await pilot.press("escape", "escape")
+        await pilot.press("escape", "y", "escape")  # Esc asks before it drops the meter and reason typed
         await settle(app, pilot)
         await pilot.press("f4", "6")
         await settle(app, pilot)

@@ -144,3 +144,60 @@ async def test_the_user_form_completes_the_station_code(ctx, admin):
         await pilot.press("enter")  # takes the code, then tries to save (the empty user ID is refused)
         await settle(app, pilot)
         assert field.value == "S1"
+
+
+async def test_the_account_view_shows_every_line_at_80x24_and_amounts_in_the_minor_unit(ctx, admin):
+    from screens.basedata.accounts import AccountViewScreen
+    from stron_tui.db.models import Account
+    from stron_tui.services import management
+
+    world = build_world(ctx)
+    meter = add_meter(world, "4300000003")
+    for amount in ("10", "12.5", "20", "30", "40", "50"):
+        vending.vend(ctx, admin, VendRequest(meter, "amount", amount, request_id=vending.new_request_id()),
+                     payment_password="AdminPass1")
+    management.issue(ctx, admin, management.ManagementRequest(meter, "clear_tamper", "tamper-0001",
+                                                              reason="Storm damage"), payment_password="AdminPass1")
+    with ctx.db.read_session() as session:
+        account_id = session.scalar(select(Account.id))
+        token = session.scalar(select(Vend.token).order_by(Vend.id.desc()))
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(AccountViewScreen(account_id))
+        await settle(app, pilot)
+        seen = set(screen_lines(app))
+        for _ in range(6):  # the keyboard reaches what is below the fold
+            await pilot.press("pagedown")
+            await settle(app, pilot)
+            seen |= set(screen_lines(app))
+        text = "\n".join(seen)
+        assert "12.50 USD" in text and "12.5000" not in text
+        assert " ".join(token[i:i + 4] for i in range(0, 20, 4)) in text  # grouped, on one line
+        assert "Storm damage" in text  # the last section, below the fold at 80x24
+
+
+async def test_the_reversal_form_shows_its_whole_checkbox_label_at_80x24(ctx, admin):
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_entry("topup.reverse")
+        await settle(app, pilot)
+        assert any("Token unused (customer says)" in line for line in screen_lines(app)), "\n".join(screen_lines(app))
+
+
+async def test_every_module_menu_shows_each_function_on_one_line_at_80x24(ctx, admin):
+    from textual.widgets import OptionList
+
+    from screens.menu import ModuleScreen
+    from stron_tui.services.permissions import MODULES
+
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        for module in MODULES:
+            app.push_screen(ModuleScreen(module.key))
+            await settle(app, pilot)
+            functions = app.screen.query_one("#functions", OptionList)
+            # A description too long for the line wraps onto a second one, under the next number.
+            assert functions.virtual_size.height == functions.option_count, module.key
+            app.pop_screen()
+            await settle(app, pilot)

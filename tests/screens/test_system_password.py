@@ -91,3 +91,23 @@ async def test_wrong_current_passwords_lock_out_and_log_out(ctx, admin):
         assert "locked after too many wrong passwords until" in str(
             app.screen.query_one("#login-message", Static).render())
     assert stored(ctx).locked_until is not None
+
+
+async def test_first_start_puts_the_cursor_back_on_a_refused_password(ctx):
+    from textual.widgets import Input
+
+    from stron_tui.app import StronApp
+    from tests.screens.keyboard import settle
+
+    app = StronApp(ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "FirstStartScreen"
+        await pilot.press(*"short", "enter", *"short", "enter")
+        await settle(app, pilot)
+        assert "at least 8 characters" in app.screen.query_one("#field-new").error
+        assert app.focused.id == "new"  # what is typed next replaces the refused password, not the repeat
+        await pilot.press(*"AdminPass1", "tab", *"AdminPass1", "enter")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "LoginScreen"
+        assert app.screen.query_one("#user", Input).value == "Admin"

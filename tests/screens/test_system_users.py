@@ -76,7 +76,7 @@ async def test_form_shows_what_is_wrong_and_saves_nothing(ctx, admin):
         await pilot.press(*"bad id", "ctrl+s")
         await settle(app, pilot)
         assert "letters, digits" in str(app.screen.query_one("#field-user_code .field-error", Static).render())
-        await pilot.press("escape")
+        await pilot.press("escape", "y")  # Esc asks before it drops what was typed
         await settle(app, pilot)
         assert isinstance(app.screen, UserListScreen)
     assert stored_user(ctx, "bad id") is None

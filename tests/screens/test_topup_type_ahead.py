@@ -94,3 +94,53 @@ async def test_keys_typed_after_a_failed_look_up_are_not_put_into_the_meter_and_
         assert app.focused.id == "find"
         messages = [n.message for n in list(app._notifications)[notified:]]
         assert any("Not used: 2 characters typed after Enter" in m for m in messages)
+
+
+async def test_the_next_sale_typed_in_one_burst_right_after_enter_on_the_receipt_is_sold(ctx, admin):
+    world = build_world(ctx)
+    first, second = add_meter(world, "4200000014"), add_meter(world, "4200000015")
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_topup(app, pilot)
+        await burst(pilot, *first, "enter", "1", "5", "enter", *"AdminPass1", "enter")
+        await settle(app, pilot)
+        assert "TOKEN" in str(app.screen.query_one("#target", Static).render())
+        # The receipt has the focus: its Enter starts the next sale, and what follows is that sale.
+        await burst(pilot, "enter", *second, "enter", "2", "0", "enter", *"AdminPass1", "enter")
+        await settle(app, pilot)
+        assert "TOKEN" in str(app.screen.query_one("#target", Static).render())
+    with ctx.db.read_session() as session:
+        sold = session.execute(select(Vend.meter_number, Vend.paid_amount).order_by(Vend.id)).all()
+    assert sold == [(first, Decimal("15")), (second, Decimal("20"))]
+
+
+async def test_a_meter_number_typed_right_after_f2_on_the_menu_lands_in_the_meter_field(ctx, admin):
+    world = build_world(ctx)
+    meter = add_meter(world, "4200000016")
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        # The Top-up Center reads its lists before it is drawn: the keys typed meanwhile are its own.
+        await burst(pilot, "f2", *meter, "enter", "1", "5")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "TopUpScreen"
+        assert _value(app, "find") == meter
+        assert _value(app, "value") == "15"
+        assert app.focused.id == "value"
+
+
+async def test_a_correction_typed_in_one_burst_edits_the_amount_in_the_order_typed(ctx, admin):
+    world = build_world(ctx)
+    meter = add_meter(world, "4200000017")
+    app = StronApp(ctx, actor=admin)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_topup(app, pilot)
+        await pilot.press(*meter, "enter")
+        await settle(app, pilot)
+        # Backspace and the arrows are the field's own keys: they act between the characters around them.
+        await burst(pilot, "1", "2", "backspace", "3")
+        await settle(app, pilot)
+        assert _value(app, "value") == "13"
+        await burst(pilot, "left", "5", "end", "0", "home", "delete")
+        await settle(app, pilot)
+        assert _value(app, "value") == "530"
