@@ -17,8 +17,27 @@ from tests.ssh.conftest import Terminal
 
 
 def _open_descriptors() -> set[str]:
-    """Sockets, pipes and pty ends open in this process (the database pool's files come and go)."""
-    return {fd for fd in os.listdir("/proc/self/fd") if _target(fd).startswith(LINK_KINDS)}
+    """Sockets, pipes and pty ends open in this process, but for the database pool's connections: they come and
+    go with the pool (one a login's thread returns just after the pool was disposed waits for the collector)."""
+    database = _database_sockets()
+    return {fd for fd in os.listdir("/proc/self/fd")
+            if _target(fd).startswith(LINK_KINDS) and _target(fd) not in database}
+
+
+def _database_sockets(port: int = 5432) -> set[str]:
+    """"socket:[inode]" of this machine's TCP connections to the database server's port."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as handle:
+                next(handle)
+                for line in handle:
+                    fields = line.split()
+                    if int(fields[2].rsplit(":", 1)[1], 16) == port:
+                        found.add(f"socket:[{fields[9]}]")
+        except OSError:
+            pass
+    return found
 
 
 LINK_KINDS = ("socket:", "pipe:", "/dev/ptmx", "/dev/pts/", "anon_inode:")
